@@ -1,0 +1,40 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck layers pytest demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+test: install lint typecheck layers pytest
+
+lint: install
+	$(BIN)/ruff check flowapp tests bench
+	$(BIN)/ruff format --check flowapp tests bench
+
+typecheck: install
+	$(BIN)/mypy flowapp/dsl flowapp/engine
+
+layers: install
+	$(BIN)/lint-imports
+
+pytest: install
+	$(BIN)/pytest -q
+
+demo: install
+	$(BIN)/flowapp run examples/hello/workflow.yaml --input '{"name": "world"}'
+	$(BIN)/flowapp executions --limit 5
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
