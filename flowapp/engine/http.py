@@ -1,0 +1,140 @@
+"""HTTP calls without the I/O: build the request a task describes, read the response.
+
+The runtime sends what ``build_request`` describes and answers with a JSON-able response
+``{"status", "headers", "body", "base64", "url"}`` (``body`` is text, or base64 when the
+content is binary). ``read_response`` turns it into the task's raw output, or a
+communication error carrying the HTTP status, as the spec requires.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from flowapp.dsl import errors
+from flowapp.dsl.model import Authentication, Endpoint, Task
+from flowapp.engine.machine import Machine, TaskFault
+from flowapp.engine.scope import FrameScope
+from flowapp.engine.state import Frame
+
+_TEMPLATE_VARIABLE = re.compile(r"\{([^{}]+)\}")
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def expand_uri_template(template: str, values: Any, where: str) -> str:
+    """RFC 6570 simple string expansion with top-level properties of ``values``."""
+    source = values if isinstance(values, dict) else {}
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        value = source.get(name)
+        if not isinstance(value, _SCALARS):
+            detail = f"URI template variable `{name}` must be a string, number or boolean"
+            raise TaskFault(errors.error(errors.EXPRESSION, detail, instance=where))
+        if value is None:
+            return ""
+        text = json.dumps(value) if isinstance(value, bool) else str(value)
+        return quote(text, safe="")
+
+    return _TEMPLATE_VARIABLE.sub(substitute, template)
+
+
+def endpoint_url(m: Machine, endpoint: Endpoint, frame: Frame, scope: FrameScope, where: str) -> str:
+    raw = m.render(endpoint.uri, frame.input, scope, where)
+    if not isinstance(raw, str):
+        detail = f"the endpoint must be a URI string, got {type(raw).__name__}"
+        raise TaskFault(errors.error(errors.EXPRESSION, detail, instance=where))
+    return expand_uri_template(raw, frame.input, where) if endpoint.is_uri_template else raw
+
+
+def with_query(url: str, query: Any) -> str:
+    if not query:
+        return url
+    pairs = [(str(k), v if isinstance(v, str) else json.dumps(v)) for k, v in query.items()]
+    parts = urlsplit(url)
+    joined = "&".join(filter(None, [parts.query, urlencode(pairs)]))
+    return urlunsplit(parts._replace(query=joined))
+
+
+def resolve_authentication(
+    m: Machine, auth: Authentication | None, frame: Frame, scope: FrameScope, where: str
+) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None]:
+    """Headers to add, the ``$authorization`` descriptor, and settings the runtime must
+    negotiate itself (digest, oauth2, oidc)."""
+    if auth is None:
+        return {}, None, None
+    if auth.secret is not None:
+        settings = m.secrets().get(auth.secret)
+        if not isinstance(settings, dict):
+            detail = f"secret `{auth.secret}` is not available to this workflow"
+            raise TaskFault(errors.error(errors.AUTHORIZATION, detail, instance=where))
+    else:
+        settings = m.render(auth.settings, frame.input, scope, where)
+    if auth.scheme == "basic":
+        pair = f"{settings.get('username', '')}:{settings.get('password', '')}"
+        token = base64.b64encode(pair.encode()).decode()
+        return {"Authorization": f"Basic {token}"}, {"scheme": "Basic", "parameter": token}, None
+    if auth.scheme == "bearer":
+        token = str(settings.get("token", ""))
+        return {"Authorization": f"Bearer {token}"}, {"scheme": "Bearer", "parameter": token}, None
+    return {}, None, {"scheme": auth.scheme, **settings}
+
+
+def content_of(response: dict[str, Any]) -> Any:
+    """The response body, deserialised when it is JSON or text."""
+    body = response.get("body")
+    if body in (None, ""):
+        return None
+    if response.get("base64"):
+        return body
+    content_type = str(_header(response, "content-type") or "").lower()
+    if "json" in content_type or not content_type:
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
+def raw_of(response: dict[str, Any]) -> str | None:
+    body = response.get("body")
+    if body is None:
+        return None
+    return body if response.get("base64") else base64.b64encode(body.encode()).decode()
+
+
+def _header(response: dict[str, Any], name: str) -> Any:
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def read_response(
+    task: Task, request: dict[str, Any], response: dict[str, Any], output_format: str, redirect: bool
+) -> Any:
+    """The task's raw output, or a ``TaskFault`` for a status outside the accepted range."""
+    status = int(response["status"])
+    upper = 399 if redirect else 299
+    if not 200 <= status <= upper:
+        body = str(response.get("body") or "")[:500]
+        title = f"HTTP {status} from {request['method']} {request['uri']}"
+        raise TaskFault(
+            errors.error(
+                errors.COMMUNICATION, body or None, instance=task.reference, status=status, title=title
+            )
+        )
+    if output_format == "raw":
+        return raw_of(response)
+    content = content_of(response)
+    if output_format == "response":
+        return {
+            "request": request,
+            "statusCode": status,
+            "headers": response.get("headers") or {},
+            "content": content,
+        }
+    return content

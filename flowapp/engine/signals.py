@@ -1,0 +1,89 @@
+"""Signals: what happens to an execution, fed to ``decide`` one at a time.
+
+The runtime turns everything that reaches an execution (its start, a function's reply,
+a timer coming due, a matching event, a user's cancel) into one of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Start(Signal):
+    input: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectSucceeded(Signal):
+    effect_id: str
+    result: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectFailed(Signal):
+    effect_id: str
+    error: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired(Signal):
+    effect_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventArrived(Signal):
+    effect_id: str
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(Signal):
+    reason: str = "cancelled by request"
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend(Signal):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Resume(Signal):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RetryFailed(Signal):
+    """Run a faulted execution again from the task that failed.
+
+    ``memo`` maps the occurrence key of each task that completed before the fault to its
+    transformed output; those tasks are not run again, their outputs are reused.
+    """
+
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+_DEFERRABLE = (EffectSucceeded, EffectFailed, TimerFired, EventArrived)
+
+
+def is_deferrable(signal: Signal) -> bool:
+    """Results that arrive while an execution is suspended wait until it resumes."""
+    return isinstance(signal, _DEFERRABLE)
+
+
+def signal_to_json(signal: Signal) -> dict[str, Any]:
+    data = {name: getattr(signal, name) for name in signal.__slots__}  # type: ignore[attr-defined]
+    data["signal"] = type(signal).__name__
+    return data
+
+
+def signal_from_json(data: dict[str, Any]) -> Signal:
+    kinds: dict[str, type[Signal]] = {cls.__name__: cls for cls in _DEFERRABLE}
+    fields = {k: v for k, v in data.items() if k != "signal"}
+    return kinds[data["signal"]](**fields)

@@ -1,0 +1,130 @@
+"""Group commit: checkpoints from many executions become one transaction.
+
+Callers ``await commit(checkpoint)`` and resume once it is durable. A single writer
+thread takes every checkpoint queued since its last transaction and commits them
+together, so at high load one fsync serves many steps. When the database is unreachable
+the batch is retried with backoff and the callers simply wait; when a lease was lost the
+executions concerned are failed with ``LeaseLost`` and the rest is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from flowapp.store.port import (
+    Checkpoint,
+    ExecutionRecord,
+    LeaseLost,
+    Store,
+    StoreUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Pending:
+    checkpoint: Checkpoint
+    future: asyncio.Future[None]
+    record: ExecutionRecord | None = None  # set for the first checkpoint of a new execution
+
+
+class GroupCommitter:
+    def __init__(self, store: Store, *, max_batch: int = 512, max_backoff: float = 5.0) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.max_backoff = max_backoff
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowapp-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.checkpoints = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="flowapp-group-commit")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._writer.shutdown(wait=True)
+
+    async def run_in_writer(self, function: Any, *args: Any) -> Any:
+        """Run a store call on the writer thread (SQLite wants a single writer)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
+
+    async def commit(self, checkpoint: Checkpoint) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(checkpoint, future))
+        await future
+
+    async def create(self, record: ExecutionRecord, checkpoint: Checkpoint) -> None:
+        """Insert a new execution with its first checkpoint (may raise DuplicateExecution)."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(checkpoint, future, record))
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        creations = [p for p in batch if p.record is not None]
+        updates = [p for p in batch if p.record is None]
+        for pending in creations:
+            await self._attempt(self._create_one, pending)
+        if updates:
+            await self._attempt(self._commit_many, updates)
+
+    def _create_one(self, pending: _Pending) -> None:
+        assert pending.record is not None
+        self.store.create_execution(pending.record, pending.checkpoint)
+
+    def _commit_many(self, updates: list[_Pending]) -> None:
+        self.store.commit([p.checkpoint for p in updates])
+
+    async def _attempt(self, write: Any, target: Any) -> None:
+        """Write, retrying while the database is unavailable; settle the futures."""
+        pendings = target if isinstance(target, list) else [target]
+        delay = 0.05
+        while True:
+            try:
+                await self.run_in_writer(write, target)
+            except StoreUnavailable as exc:
+                log.warning("store unavailable, retrying in %.2f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            except LeaseLost as exc:
+                await self._without_lost(pendings, exc)
+                return
+            except Exception as exc:
+                for pending in pendings:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                return
+            self.batches += 1
+            self.checkpoints += len(pendings)
+            for pending in pendings:
+                if not pending.future.done():
+                    pending.future.set_result(None)
+            return
+
+    async def _without_lost(self, pendings: list[_Pending], lost: LeaseLost) -> None:
+        kept = []
+        for pending in pendings:
+            if pending.checkpoint.execution_id in lost.execution_ids:
+                pending.future.set_exception(LeaseLost([pending.checkpoint.execution_id]))
+            else:
+                kept.append(pending)
+        if kept:
+            await self._attempt(self._commit_many, kept)

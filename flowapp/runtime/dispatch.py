@@ -1,0 +1,123 @@
+"""Carrying out commands once they are durable.
+
+Answered commands run as asyncio tasks whose result becomes a signal for the execution
+(``EffectSucceeded`` / ``EffectFailed``); timers are armed, subscriptions registered,
+cancellations stop whatever was in flight. Fire-and-forget commands (emitted events,
+unawaited sub-workflows and processes) go through the outbox relay instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flowapp.dsl import errors
+from flowapp.engine import commands as c
+from flowapp.engine.signals import EffectFailed, EffectSucceeded, Signal, TimerFired
+from flowapp.runtime.effects.base import EffectError
+from flowapp.runtime.effects.http import HttpEffects
+from flowapp.runtime.effects.process import ProcessEffects
+from flowapp.runtime.live import LiveExecution
+from flowapp.runtime.routing import Listener
+
+if TYPE_CHECKING:
+    from flowapp.runtime.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class FunctionInvoker(Protocol):
+    """Calls FlowApp functions (the local supervisor, or Knative services)."""
+
+    async def call(self, command: c.CallFunction) -> Any:
+        """The function's output; raises ``EffectError`` with a communication or timeout
+        error when the function fails, answers non-2xx, or does not answer in time."""
+
+
+@dataclass
+class Effects:
+    http: HttpEffects = field(default_factory=HttpEffects)
+    processes: ProcessEffects = field(default_factory=ProcessEffects)
+    functions: FunctionInvoker | None = None
+    publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+class Dispatcher:
+    def __init__(self, runtime: Runtime, effects: Effects) -> None:
+        self.runtime = runtime
+        self.effects = effects
+
+    def dispatch(self, live: LiveExecution, command: c.Command) -> None:
+        runtime = self.runtime
+        if isinstance(command, c.StartTimer):
+            runtime.timers.arm(
+                live.id, command.effect_id, command.due_at,
+                lambda: runtime.deliver(live.id, TimerFired(command.effect_id)),
+            )
+        elif isinstance(command, c.Subscribe):
+            runtime.router.add(Listener(live.id, command.effect_id, command.attributes))
+        elif isinstance(command, c.CancelEffect):
+            self.cancel(live, command)
+        elif isinstance(command, c.CallHttp):
+            self.spawn(live, command.effect_id, self.effects.http.call(command))
+        elif isinstance(command, c.FetchDocument):
+            self.spawn(live, command.effect_id, self.effects.http.fetch_document(command))
+        elif isinstance(command, c.CallFunction):
+            self.spawn(live, command.effect_id, self.call_function(command))
+        elif isinstance(command, c.RunProcess) and command.wait:
+            self.spawn(live, command.effect_id, self.effects.processes.run(command))
+        elif isinstance(command, c.StartWorkflow) and command.wait:
+            self.spawn(live, command.effect_id, runtime.run_child(command))
+        # everything else is fire-and-forget: the outbox relay carries it out
+
+    async def call_function(self, command: c.CallFunction) -> Any:
+        if self.effects.functions is None:
+            detail = f"no function runtime is configured to call `{command.function}`"
+            raise EffectError(errors.error(errors.CONFIGURATION, detail))
+        return await self.effects.functions.call(command)
+
+    def spawn(self, live: LiveExecution, effect_id: str, work: Awaitable[Any]) -> None:
+        async def run() -> None:
+            signal: Signal
+            try:
+                signal = EffectSucceeded(effect_id, await work)
+            except EffectError as exc:
+                signal = EffectFailed(effect_id, exc.error)
+            except asyncio.CancelledError:
+                return
+            except Exception as exc:  # an adapter bug must fault the task, not vanish
+                log.exception("effect %s of %s failed unexpectedly", effect_id, live.id)
+                detail = f"{type(exc).__name__}: {exc}"
+                signal = EffectFailed(effect_id, errors.error(errors.RUNTIME, detail))
+            finally:
+                live.inflight.pop(effect_id, None)
+            self.runtime.deliver(live.id, signal)
+
+        live.inflight[effect_id] = asyncio.create_task(run())
+
+    def cancel(self, live: LiveExecution, command: c.CancelEffect) -> None:
+        effect_id = command.effect_id
+        if command.cancelled_kind == c.StartTimer.kind:
+            self.runtime.timers.disarm(live.id, effect_id)
+        elif command.cancelled_kind == c.Subscribe.kind:
+            self.runtime.router.remove(live.id, effect_id)
+        else:
+            task = live.inflight.pop(effect_id, None)
+            if task is not None:
+                task.cancel()
+
+    async def carry_out(self, payload: dict[str, Any]) -> None:
+        """A fire-and-forget command from the outbox."""
+        command = c.command_from_json(payload)
+        if isinstance(command, c.EmitEvent):
+            await self.runtime.publish_event(command.event)
+        elif isinstance(command, c.StartWorkflow):
+            await self.runtime.run_child(command, wait=False)
+        elif isinstance(command, c.RunProcess):
+            await self.effects.processes.run(command)

@@ -1,0 +1,1 @@
+"""Adapters that carry out the engine's commands against the outside world."""

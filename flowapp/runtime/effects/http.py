@@ -1,0 +1,118 @@
+"""HTTP for ``call: http`` and ``call: openapi``: send what the engine built, answer with a
+JSON-able response. One pooled aiohttp session serves every call (keep-alive)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import aiohttp
+from ruamel.yaml import YAML
+
+from flowapp.dsl import errors
+from flowapp.engine.commands import CallHttp, FetchDocument
+from flowapp.runtime.effects.base import EffectError
+
+_TEXTUAL = ("json", "text", "xml", "yaml", "javascript", "x-www-form-urlencoded")
+
+
+def _communication(detail: str, status: int = 503) -> EffectError:
+    return EffectError(errors.error(errors.COMMUNICATION, detail, status=status))
+
+
+def _timeout(detail: str) -> EffectError:
+    return EffectError(errors.error(errors.TIMEOUT, detail))
+
+
+class HttpEffects:
+    def __init__(self, *, timeout: float = 60.0, limit: int = 256) -> None:
+        self.timeout = timeout
+        self.limit = limit
+        self._session: aiohttp.ClientSession | None = None
+        self._documents: dict[str, Any] = {}
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.limit, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def call(self, command: CallHttp) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"headers": dict(command.headers)}
+        if command.has_body:
+            if isinstance(command.body, (str, bytes)):
+                kwargs["data"] = command.body
+            else:
+                kwargs["data"] = json.dumps(command.body)
+                kwargs["headers"].setdefault("Content-Type", "application/json")
+        if command.auth and command.auth.get("scheme") == "digest":
+            raise EffectError(
+                errors.error(errors.AUTHENTICATION, "digest authentication is not supported yet")
+            )
+        seconds = command.timeout or self.timeout
+        return await self._send(command.method, command.url, seconds, kwargs)
+
+    async def _send(self, method: str, url: str, seconds: float, kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            async with self.session().request(
+                method, url, timeout=aiohttp.ClientTimeout(total=seconds), allow_redirects=True, **kwargs
+            ) as response:
+                body = await response.read()
+                return _response(response, body)
+        except TimeoutError:
+            raise _timeout(f"{method} {url} did not answer within {seconds:g} s") from None
+        except aiohttp.InvalidURL as exc:
+            raise EffectError(errors.error(errors.CONFIGURATION, f"invalid URL: {exc}")) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _communication(f"{method} {url} failed: {exc or type(exc).__name__}") from None
+
+    async def fetch_document(self, command: FetchDocument) -> Any:
+        cached = self._documents.get(command.url)
+        if cached is not None:
+            return cached
+        response = await self._send("GET", command.url, self.timeout, {"headers": command.headers})
+        if not 200 <= response["status"] <= 299:
+            raise _communication(
+                f"fetching {command.url} answered HTTP {response['status']}", response["status"]
+            )
+        document = _parse_document(response)
+        self._documents[command.url] = document
+        return document
+
+
+def _response(response: aiohttp.ClientResponse, body: bytes) -> dict[str, Any]:
+    content_type = response.headers.get("Content-Type", "").lower()
+    textual = not content_type or any(kind in content_type for kind in _TEXTUAL)
+    text: str | None = None
+    if textual:
+        try:
+            text = body.decode(response.charset or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            text = None
+    return {
+        "status": response.status,
+        "headers": {k: v for k, v in response.headers.items()},
+        "body": text if text is not None else base64.b64encode(body).decode(),
+        "base64": text is None,
+        "url": str(response.url),
+    }
+
+
+def _parse_document(response: dict[str, Any]) -> Any:
+    text = response["body"]
+    if response["base64"]:
+        text = base64.b64decode(text).decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return YAML(typ="safe").load(text)
+    except Exception as exc:  # ruamel raises many kinds; all mean "not a document"
+        raise _communication(f"the document is neither JSON nor YAML: {exc}", 502) from None
+

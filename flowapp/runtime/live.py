@@ -1,0 +1,109 @@
+"""An execution held in memory by this process, and the checkpoint of a decision.
+
+A live execution has an inbox of signals and is advanced by one pump at a time: the pump
+takes every signal waiting, decides them in order, commits one checkpoint for all of
+them, and only then carries out the commands (the outbox rule). Timers and subscriptions
+are mirrored into their own tables so that other processes and restarts can find them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowapp.engine.commands import Command, EmitEvent, RunProcess, StartTimer, StartWorkflow, Subscribe
+from flowapp.engine.records import Decision, TaskRun
+from flowapp.engine.signals import Signal
+from flowapp.engine.state import ExecutionState
+from flowapp.runtime.registry import LoadedWorkflow
+from flowapp.store.port import Checkpoint, SubscriptionRecord, TaskRunRecord, TimerRecord
+
+
+@dataclass(slots=True)
+class LiveExecution:
+    workflow: LoadedWorkflow
+    state: ExecutionState
+    inbox: deque[tuple[Signal, int | None]] = field(default_factory=deque)
+    pumping: bool = False
+    inflight: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    timers: set[str] = field(default_factory=set)
+    subscriptions: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.state.execution_id
+
+
+def fire_and_forget(command: Command) -> bool:
+    """Commands nobody answers: they go through the outbox table, not the state."""
+    if isinstance(command, EmitEvent):
+        return True
+    return isinstance(command, (StartWorkflow, RunProcess)) and not command.wait
+
+
+def task_run_record(execution_id: str, run: TaskRun) -> TaskRunRecord:
+    return TaskRunRecord(
+        execution_id=execution_id,
+        id=run.id,
+        parent_id=run.parent_id,
+        reference=run.reference,
+        occurrence=run.occurrence,
+        name=run.name,
+        status=run.status,
+        input=run.input,
+        attempt=run.attempt,
+        started_at=run.started_at,
+        output=run.output,
+        error=run.error,
+        ended_at=run.ended_at,
+    )
+
+
+def build_checkpoint(
+    live: LiveExecution,
+    decisions: Sequence[Decision],
+    *,
+    now: float,
+    owner: str | None,
+    signals_consumed: Sequence[int] = (),
+) -> Checkpoint:
+    """Everything the decisions changed, mirrored timers and subscriptions included."""
+    state = live.state
+    runs: dict[int, TaskRun] = {}
+    outbox = []
+    for decision in decisions:
+        for run in decision.task_runs:
+            runs[run.id] = run
+        outbox.extend(c.to_json() for c in decision.commands if fire_and_forget(c))
+    timers_now = {k for k, e in state.effects.items() if e.command.kind == StartTimer.kind}
+    subs_now = {k for k, e in state.effects.items() if e.command.kind == Subscribe.kind}
+    checkpoint = Checkpoint(
+        execution_id=state.execution_id,
+        status=state.status,
+        state=state.to_json(),
+        updated_at=now,
+        started_at=state.started_at or None,
+        output=state.output,
+        error=state.error,
+        ended_at=state.ended_at,
+        task_runs=[task_run_record(state.execution_id, run) for run in runs.values()],
+        timers_added=[
+            TimerRecord(state.execution_id, k, state.effects[k].command.due_at)  # type: ignore[attr-defined]
+            for k in timers_now - live.timers
+        ],
+        timers_removed=sorted(live.timers - timers_now),
+        subscriptions_added=[
+            SubscriptionRecord(state.execution_id, k, state.effects[k].command.attributes)  # type: ignore[attr-defined]
+            for k in subs_now - live.subscriptions
+        ],
+        subscriptions_removed=sorted(live.subscriptions - subs_now),
+        outbox=outbox,
+        signals_consumed=list(signals_consumed),
+        owner=owner,
+    )
+    live.timers = timers_now
+    live.subscriptions = subs_now
+    return checkpoint

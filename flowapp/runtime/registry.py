@@ -1,0 +1,102 @@
+"""The workflows a runtime knows, by id and by namespace / name / version.
+
+A workflow's id is a digest of its document (and of the FlowApp functions its calls
+resolve to), so the same text always has the same id and an execution can find the exact
+definition it started with after a restart, even when a newer version was deployed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from flowapp.dsl.build import build_workflow
+from flowapp.dsl.model import Workflow
+from flowapp.store.port import Store, WorkflowRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedWorkflow:
+    id: str
+    model: Workflow
+    document: Mapping[str, Any]
+    app: str | None = None
+    revision: str | None = None
+
+
+def workflow_id(document: Mapping[str, Any], app_functions: frozenset[str]) -> str:
+    canonical = orjson.dumps(
+        {"document": document, "functions": sorted(app_functions)}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(canonical).hexdigest()[:24]
+
+
+def _version_key(version: str) -> tuple[Any, ...]:
+    core = version.split("+")[0].split("-")[0]
+    parts = [int(p) if p.isdigit() else 0 for p in core.split(".")]
+    return (*parts, "-" not in version)
+
+
+class WorkflowRegistry:
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store
+        self._by_id: dict[str, LoadedWorkflow] = {}
+        self._by_name: dict[tuple[str, str], dict[str, LoadedWorkflow]] = {}
+
+    def add(
+        self,
+        document: Mapping[str, Any],
+        *,
+        app_functions: frozenset[str] = frozenset(),
+        app: str | None = None,
+        revision: str | None = None,
+    ) -> LoadedWorkflow:
+        """Register a schema-valid document (validate it first)."""
+        key = workflow_id(document, app_functions)
+        existing = self._by_id.get(key)
+        if existing is not None:
+            return existing
+        model = build_workflow(document, app_functions=app_functions)
+        loaded = LoadedWorkflow(key, model, document, app, revision)
+        self._by_id[key] = loaded
+        info = model.document
+        self._by_name.setdefault((info.namespace, info.name), {})[info.version] = loaded
+        if self.store is not None:
+            self.store.save_workflow(
+                WorkflowRecord(
+                    id=key,
+                    namespace=info.namespace,
+                    name=info.name,
+                    version=info.version,
+                    document=dict(document),
+                    app=app,
+                    revision=revision,
+                    functions=tuple(sorted(app_functions)),
+                )
+            )
+        return loaded
+
+    def get(self, key: str) -> LoadedWorkflow | None:
+        loaded = self._by_id.get(key)
+        if loaded is None and self.store is not None:
+            record = self.store.get_workflow(key)
+            if record is not None:
+                loaded = self.add(
+                    record.document,
+                    app_functions=frozenset(record.functions),
+                    app=record.app,
+                    revision=record.revision,
+                )
+        return loaded
+
+    def find(self, namespace: str, name: str, version: str = "latest") -> LoadedWorkflow | None:
+        versions = self._by_name.get((namespace, name)) or {}
+        if version != "latest":
+            return versions.get(version)
+        if not versions:
+            return None
+        return versions[max(versions, key=_version_key)]

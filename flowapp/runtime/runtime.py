@@ -1,0 +1,441 @@
+"""The runtime: the shell around the pure engine.
+
+    signal -> decide (in memory) -> commit state + outbox (one transaction) -> dispatch
+
+Each execution this process holds lives in memory with an inbox; a pump decides every
+waiting signal, commits one checkpoint through the group committer, then carries out the
+commands. After a crash, ``recover`` takes the executions back from the store and carries
+out every effect the saved state still waits for (calls are sent again with the same
+idempotency key, timers are re-armed, subscriptions re-registered).
+
+Several processes can share one PostgreSQL database: each holds a lease on the
+executions it advances, renews it, and takes over executions whose lease expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flowapp.dsl import errors
+from flowapp.engine import decide, new_state
+from flowapp.engine.commands import StartTimer, StartWorkflow, Subscribe
+from flowapp.engine.scope import Environment
+from flowapp.engine.signals import (
+    Cancel,
+    EventArrived,
+    Resume,
+    RetryFailed,
+    Signal,
+    Start,
+    Suspend,
+    signal_from_json,
+    signal_to_json,
+)
+from flowapp.engine.state import COMPLETED, FAULTED, ExecutionState
+from flowapp.runtime.committer import GroupCommitter
+from flowapp.runtime.dispatch import Dispatcher, Effects
+from flowapp.runtime.effects.base import EffectError
+from flowapp.runtime.ids import new_execution_id
+from flowapp.runtime.live import LiveExecution, build_checkpoint
+from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
+from flowapp.runtime.routing import EventRouter
+from flowapp.runtime.timers import Timers
+from flowapp.store.port import DuplicateExecution, ExecutionRecord, LeaseLost, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an execution ended (or where it stands, if ``wait_for`` timed out)."""
+
+    id: str
+    status: str
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in ("completed", "faulted", "cancelled")
+
+
+class UnknownExecution(LookupError):
+    pass
+
+
+class Runtime:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        registry: WorkflowRegistry | None = None,
+        effects: Effects | None = None,
+        env: Environment | None = None,
+        owner: str = "local",
+        clock: Callable[[], float] = time.time,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self.store = store
+        self.registry = registry or WorkflowRegistry(store)
+        self.effects = effects or Effects()
+        self.env = env or Environment()
+        self.owner = owner
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.committer = GroupCommitter(store)
+        self.timers = Timers(clock)
+        self.router = EventRouter()
+        self.dispatcher = Dispatcher(self, self.effects)
+        self.live: dict[str, LiveExecution] = {}
+        self._waiters: dict[str, list[asyncio.Future[Outcome]]] = {}
+        self._outbox_wakeup = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
+        self.on_finished: list[Callable[[LiveExecution], None]] = []
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, *, recover: bool = True, scale_out: bool = False) -> None:
+        await self.committer.start()
+        loops = [self._relay_outbox(), self._poll_signals()]
+        if recover:
+            await self.recover()
+            loops.append(self._keep_leases(takeover=scale_out))
+        self._background = [asyncio.create_task(loop) for loop in loops]
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for live in list(self.live.values()):
+            for task in live.inflight.values():
+                task.cancel()
+        self.timers.clear()
+        await self.committer.stop()
+        await self.effects.close()
+
+    # --- starting and signalling --------------------------------------------------------
+
+    async def start_execution(
+        self,
+        workflow: LoadedWorkflow,
+        input: Any,
+        *,
+        app: str | None = None,
+        revision: str | None = None,
+        dedupe_key: str | None = None,
+        parent_id: str | None = None,
+        rerun_of: str | None = None,
+    ) -> str:
+        """Create an execution durably and start it; returns its id."""
+        now = self.clock()
+        execution_id = new_execution_id(now)
+        live = LiveExecution(workflow, new_state(execution_id))
+        decision = decide(workflow.model, live.state, Start(input), now, self.env)
+        record = ExecutionRecord(
+            id=execution_id,
+            workflow_id=workflow.id,
+            status=live.state.status,
+            input=input,
+            created_at=now,
+            started_at=now,
+            app=app or workflow.app,
+            revision=revision or workflow.revision,
+            dedupe_key=dedupe_key,
+            parent_id=parent_id,
+            rerun_of=rerun_of,
+            owner=self.owner,
+            lease_until=now + self.lease_seconds,
+        )
+        checkpoint = build_checkpoint(live, [decision], now=now, owner=None)
+        live.pumping = True  # answers queue up until the execution exists
+        self.live[execution_id] = live
+        try:
+            await self.committer.create(record, checkpoint)
+        except BaseException:
+            del self.live[execution_id]
+            raise
+        self._after_commit(live, decision.commands)
+        live.pumping = False
+        self._pump_if_needed(live)
+        return execution_id
+
+    def deliver(self, execution_id: str, signal: Signal, signal_id: int | None = None) -> bool:
+        """Queue a signal for an execution this process holds; False if it holds none."""
+        live = self.live.get(execution_id)
+        if live is None:
+            return False
+        live.inbox.append((signal, signal_id))
+        self._pump_if_needed(live)
+        return True
+
+    async def send(self, execution_id: str, signal: Signal) -> None:
+        """Signal an execution wherever it is held (through the store if not here)."""
+        if self.deliver(execution_id, signal):
+            return
+        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+        if record is None:
+            raise UnknownExecution(execution_id)
+        await self.committer.run_in_writer(
+            lambda: self.store.send_signal(execution_id, signal_to_json(signal), now=self.clock())
+        )
+
+    async def cancel(self, execution_id: str, reason: str = "cancelled by request") -> None:
+        await self.send(execution_id, Cancel(reason))
+
+    async def suspend(self, execution_id: str) -> None:
+        await self.send(execution_id, Suspend())
+
+    async def resume(self, execution_id: str) -> None:
+        await self.send(execution_id, Resume())
+
+    async def retry(self, execution_id: str) -> None:
+        """Run a faulted execution again from the task that failed."""
+        record, state = await self._load(execution_id)
+        if record.status != FAULTED:
+            raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
+        runs = await self.committer.run_in_writer(self.store.task_runs, execution_id)
+        memo = {run.occurrence: run.output for run in runs if run.status == COMPLETED}
+        workflow = self._workflow(record.workflow_id)
+        live = LiveExecution(workflow, state)
+        self.live[execution_id] = live
+        self.deliver(execution_id, RetryFailed(memo))
+
+    async def rerun(self, execution_id: str) -> str:
+        """Start a new execution of the same workflow with the same input."""
+        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+        if record is None:
+            raise UnknownExecution(execution_id)
+        workflow = self._workflow(record.workflow_id)
+        return await self.start_execution(
+            workflow, record.input, app=record.app, revision=record.revision, rerun_of=execution_id
+        )
+
+    async def wait_for(self, execution_id: str, timeout: float | None = None) -> Outcome:
+        """The outcome once the execution ends, or its current status after ``timeout``."""
+        if execution_id in self.live:
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            self._waiters.setdefault(execution_id, []).append(future)
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), timeout)
+            except TimeoutError:
+                return self._outcome_of_live(execution_id)
+        return await self._poll_outcome(execution_id, timeout)
+
+    async def publish_event(self, event: dict[str, Any]) -> None:
+        """Offer an event to listening executions here, and to the bus if there is one."""
+        for listener in self.router.route(event):
+            self.deliver(listener.execution_id, EventArrived(listener.effect_id, event))
+        if self.effects.publish is not None:
+            await self.effects.publish(event)
+
+    # --- the pump -----------------------------------------------------------------------
+
+    def _pump_if_needed(self, live: LiveExecution) -> None:
+        if live.inbox and not live.pumping:
+            live.pumping = True
+            asyncio.get_running_loop().create_task(self._pump(live))
+
+    async def _pump(self, live: LiveExecution) -> None:
+        try:
+            while live.inbox and self.live.get(live.id) is live:
+                items = list(live.inbox)
+                live.inbox.clear()
+                now = self.clock()
+                decisions = [decide(live.workflow.model, live.state, s, now, self.env) for s, _ in items]
+                consumed = [signal_id for _, signal_id in items if signal_id is not None]
+                checkpoint = build_checkpoint(
+                    live, decisions, now=now, owner=self.owner, signals_consumed=consumed
+                )
+                try:
+                    await self.committer.commit(checkpoint)
+                except LeaseLost:
+                    log.warning("lost the lease of execution %s; another process has it", live.id)
+                    self._forget(live)
+                    return
+                self._after_commit(live, [cmd for d in decisions for cmd in d.commands])
+        finally:
+            live.pumping = False
+        self._pump_if_needed(live)
+
+    def _after_commit(self, live: LiveExecution, commands: list[Any]) -> None:
+        for command in commands:
+            self.dispatcher.dispatch(live, command)
+        if any(c.kind in ("emit-event", "start-workflow", "run-process") for c in commands):
+            self._outbox_wakeup.set()
+        if live.state.is_final:
+            self._finish(live)
+
+    def _finish(self, live: LiveExecution) -> None:
+        self._forget(live)
+        outcome = Outcome(live.id, live.state.status, live.state.output, live.state.error)
+        for future in self._waiters.pop(live.id, []):
+            if not future.done():
+                future.set_result(outcome)
+        for callback in self.on_finished:
+            callback(live)
+
+    def _forget(self, live: LiveExecution) -> None:
+        if self.live.get(live.id) is live:
+            del self.live[live.id]
+        self.timers.disarm_execution(live.id)
+        self.router.remove_execution(live.id)
+        for task in list(live.inflight.values()):
+            task.cancel()
+
+    def _outcome_of_live(self, execution_id: str) -> Outcome:
+        live = self.live.get(execution_id)
+        if live is None:
+            return Outcome(execution_id, "unknown")
+        state = live.state
+        return Outcome(execution_id, state.status, state.output, state.error)
+
+    async def _poll_outcome(self, execution_id: str, timeout: float | None) -> Outcome:
+        deadline = None if timeout is None else self.clock() + timeout
+        while True:
+            record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+            if record is None:
+                raise UnknownExecution(execution_id)
+            outcome = Outcome(record.id, record.status, record.output, record.error)
+            if outcome.is_final or (deadline is not None and self.clock() >= deadline):
+                return outcome
+            if execution_id in self.live:
+                remaining = None if deadline is None else max(0.0, deadline - self.clock())
+                return await self.wait_for(execution_id, remaining)
+            await asyncio.sleep(self.poll_interval)
+
+    # --- children -----------------------------------------------------------------------
+
+    async def run_child(self, command: StartWorkflow, *, wait: bool = True) -> Any:
+        workflow = self.registry.find(command.namespace, command.name, command.version)
+        if workflow is None:
+            detail = f"no workflow {command.namespace}/{command.name}:{command.version} is known"
+            raise EffectError(errors.error(errors.CONFIGURATION, detail))
+        key = f"{command.parent_execution_id}/{command.effect_id}"
+        try:
+            child_id = await self.start_execution(
+                workflow, command.input, parent_id=command.parent_execution_id, dedupe_key=key
+            )
+        except DuplicateExecution as duplicate:
+            child_id = duplicate.existing_id
+        if not wait:
+            return None
+        outcome = await self.wait_for(child_id)
+        if outcome.status == COMPLETED:
+            return outcome.output
+        raise EffectError(outcome.error or errors.error(errors.RUNTIME, f"sub-workflow {outcome.status}"))
+
+    # --- recovery, leases, outbox, signals ----------------------------------------------
+
+    async def recover(self) -> list[str]:
+        """Take back unfinished executions and carry out what they still wait for."""
+        ids = await self.committer.run_in_writer(
+            lambda: self.store.claim_executions(
+                self.owner, now=self.clock(), lease_seconds=self.lease_seconds, limit=100_000
+            )
+        )
+        for execution_id in ids:
+            if execution_id in self.live:
+                continue
+            try:
+                record, state = await self._load(execution_id)
+            except UnknownExecution:
+                continue
+            live = LiveExecution(self._workflow(record.workflow_id), state)
+            self.live[execution_id] = live
+            self._redispatch(live)
+        if ids:
+            self._outbox_wakeup.set()
+        return ids
+
+    def _redispatch(self, live: LiveExecution) -> None:
+        state = live.state
+        live.timers = {k for k, e in state.effects.items() if e.command.kind == StartTimer.kind}
+        live.subscriptions = {k for k, e in state.effects.items() if e.command.kind == Subscribe.kind}
+        for effect in state.effects.values():
+            self.dispatcher.dispatch(live, effect.command)
+        for data in state.deferred:
+            _ = signal_from_json(data)  # validated; replayed by the engine on resume
+
+    async def _load(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
+        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+        data = await self.committer.run_in_writer(self.store.load_state, execution_id)
+        if record is None or data is None:
+            raise UnknownExecution(execution_id)
+        return record, ExecutionState.from_json(data)
+
+    def _workflow(self, workflow_id: str) -> LoadedWorkflow:
+        workflow = self.registry.get(workflow_id)
+        if workflow is None:
+            raise UnknownExecution(f"workflow {workflow_id} is not in the store")
+        return workflow
+
+    async def _keep_leases(self, *, takeover: bool) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                held = set(
+                    await self.committer.run_in_writer(
+                        lambda: self.store.renew_leases(
+                            self.owner, now=self.clock(), lease_seconds=self.lease_seconds
+                        )
+                    )
+                )
+                for live in [lv for lv in self.live.values() if lv.id not in held and not lv.pumping]:
+                    log.warning("lease of %s expired; leaving it to its new owner", live.id)
+                    self._forget(live)
+                if takeover:
+                    await self.recover()
+            except Exception:  # the next round retries; the store may be restarting
+                log.exception("lease upkeep failed")
+
+    async def _relay_outbox(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outbox_wakeup.wait(), timeout=1.0)
+            self._outbox_wakeup.clear()
+            try:
+                await self._relay_once()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+
+    async def _relay_once(self) -> None:
+        while True:
+            items = await self.committer.run_in_writer(
+                lambda: self.store.pending_outbox(limit=200, owner=self.owner)
+            )
+            if not items:
+                return
+            for item in items:
+                try:
+                    await self.dispatcher.carry_out(item.payload)
+                except Exception:
+                    log.exception("outbox item %s failed; it will not be retried", item.id)
+            await self.committer.run_in_writer(self.store.outbox_done, [i.id for i in items])
+
+    async def _poll_signals(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                pending = await self.committer.run_in_writer(
+                    lambda: self.store.pending_signals(owner=self.owner, limit=500)
+                )
+            except Exception:
+                log.exception("polling signals failed")
+                continue
+            stale = [
+                item.id
+                for item in pending
+                if not self.deliver(item.execution_id, signal_from_json(item.payload), item.id)
+            ]
+            if stale:  # the execution ended before the signal reached it
+                await self.committer.run_in_writer(self.store.discard_signals, stale)

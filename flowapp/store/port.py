@@ -1,0 +1,244 @@
+"""The store port: everything the runtime and the API need from a database.
+
+One narrow interface, three adapters: SQLite (the default, WAL), PostgreSQL (several
+engine processes share one database), and an in-memory fake for fast tests. The same
+test bodies run against all three (``tests/integration/store``).
+
+The runtime writes through ``commit``: one call carries the checkpoints of many
+executions (group commit) and is one transaction. A checkpoint is what one decision
+changed for one execution: its row (status, state snapshot, output ...), the task runs
+that started or ended, the timers and subscriptions it armed or dropped, and the
+fire-and-forget commands (emitted events) to carry out after commit (the outbox).
+
+All times are seconds since the epoch (floats); JSON values are plain Python objects.
+Methods are synchronous: the runtime calls them from its writer thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class StoreError(Exception):
+    """Root of store errors; driver errors are converted to it at the adapter."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now; the caller may retry later."""
+
+
+class DuplicateExecution(StoreError):
+    """An execution with this dedupe key exists already (its id is ``existing_id``)."""
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(f"an execution exists already for this key: {existing_id}")
+        self.existing_id = existing_id
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRecord:
+    """A workflow definition as deployed: immutable, addressed by the digest of its text."""
+
+    id: str
+    namespace: str
+    name: str
+    version: str
+    document: dict[str, Any]
+    app: str | None = None
+    revision: str | None = None
+    created_at: float = 0.0
+    functions: tuple[str, ...] = ()  # FlowApp functions that `call: <name>` resolves to
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    id: str
+    workflow_id: str
+    status: str
+    input: Any
+    created_at: float
+    started_at: float | None = None
+    ended_at: float | None = None
+    updated_at: float | None = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    app: str | None = None
+    revision: str | None = None
+    dedupe_key: str | None = None
+    parent_id: str | None = None
+    rerun_of: str | None = None
+    owner: str | None = None
+    lease_until: float | None = None
+
+
+@dataclass(slots=True)
+class TaskRunRecord:
+    execution_id: str
+    id: int
+    parent_id: int | None
+    reference: str
+    occurrence: str
+    name: str
+    status: str
+    input: Any
+    attempt: int
+    started_at: float
+    output: Any = None
+    error: dict[str, Any] | None = None
+    ended_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    execution_id: str
+    effect_id: str
+    due_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    execution_id: str
+    effect_id: str
+    attributes: list[dict[str, str]]  # exact attribute values per alternative; [] = any event
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A fire-and-forget command to carry out after commit (e.g. emit an event)."""
+
+    id: int
+    execution_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    """A signal addressed to an execution from outside its engine process
+    (cancel, suspend, resume, an event, a timer that another process found due)."""
+
+    id: int
+    execution_id: str
+    payload: dict[str, Any]
+    created_at: float
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """What one decision changed for one execution; applied in ``commit``."""
+
+    execution_id: str
+    status: str
+    state: dict[str, Any] | None
+    updated_at: float
+    started_at: float | None = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    ended_at: float | None = None
+    task_runs: list[TaskRunRecord] = field(default_factory=list)
+    timers_added: list[TimerRecord] = field(default_factory=list)
+    timers_removed: list[str] = field(default_factory=list)  # effect ids
+    subscriptions_added: list[SubscriptionRecord] = field(default_factory=list)
+    subscriptions_removed: list[str] = field(default_factory=list)  # effect ids
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    signals_consumed: list[int] = field(default_factory=list)
+    owner: str | None = None  # the committing process must hold the lease (None: no check)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionFilter:
+    app: str | None = None
+    workflow_id: str | None = None
+    status: str | None = None
+    started_after: float | None = None
+    started_before: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[ExecutionRecord]
+    next_cursor: str | None  # opaque; pass back to get the next page
+
+
+class LeaseLost(StoreError):
+    """The checkpoint's owner no longer holds the execution's lease."""
+
+    def __init__(self, execution_ids: Sequence[str]) -> None:
+        super().__init__(f"lease lost for {len(execution_ids)} execution(s)")
+        self.execution_ids = list(execution_ids)
+
+
+class Store(Protocol):
+    """Synchronous store operations. Implementations must be safe to call from one
+    writer thread plus any number of reader threads."""
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema (idempotent)."""
+
+    def close(self) -> None: ...
+
+    # --- workflows ----------------------------------------------------------------
+    def save_workflow(self, record: WorkflowRecord) -> None:
+        """Insert if absent (same id = same document)."""
+
+    def get_workflow(self, workflow_id: str) -> WorkflowRecord | None: ...
+
+    # --- executions ---------------------------------------------------------------
+    def create_execution(self, record: ExecutionRecord, checkpoint: Checkpoint) -> None:
+        """Insert the execution and apply its first checkpoint in one transaction.
+        Raises ``DuplicateExecution`` when ``dedupe_key`` is taken."""
+
+    def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
+        """Apply many checkpoints in one transaction. When a checkpoint names an
+        ``owner`` that does not hold that execution's lease, nothing is applied and
+        ``LeaseLost`` lists the offending executions."""
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
+
+    def find_by_dedupe_key(self, dedupe_key: str) -> ExecutionRecord | None: ...
+
+    def list_executions(
+        self, where: ExecutionFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        """Newest first (by ``created_at``, then id), cursor-paginated."""
+
+    def load_state(self, execution_id: str) -> dict[str, Any] | None: ...
+
+    def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
+        """In the order they started (by ``id``)."""
+
+    def count_executions(self, where: ExecutionFilter) -> int: ...
+
+    # --- recovery and scale-out ---------------------------------------------------
+    def claim_executions(
+        self, owner: str, *, now: float, lease_seconds: float, limit: int
+    ) -> list[str]:
+        """Take the lease of unfinished executions whose lease is free, expired, or
+        already held by ``owner`` (a process restarting under the same name takes its own
+        executions back at once), using ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and
+        return their ids."""
+
+    def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
+        """Extend every lease ``owner`` holds; returns the ids still held."""
+
+    def release_leases(self, owner: str, execution_ids: Iterable[str] | None = None) -> None: ...
+
+    def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
+        """Timers due before ``before``, of executions ``owner`` holds (any if None)."""
+
+    def subscriptions_matching(self, attributes: dict[str, Any]) -> list[SubscriptionRecord]:
+        """Subscriptions an event with these attributes may satisfy."""
+
+    def pending_outbox(self, *, limit: int, owner: str | None = None) -> list[OutboxItem]: ...
+
+    def outbox_done(self, ids: Iterable[int]) -> None: ...
+
+    def send_signal(self, execution_id: str, payload: dict[str, Any], *, now: float) -> int:
+        """Queue a signal for whichever process holds the execution."""
+
+    def pending_signals(self, *, owner: str | None, limit: int) -> list[SignalRecord]:
+        """Signals for executions ``owner`` holds (all if None), oldest first."""
+
+    def discard_signals(self, ids: Iterable[int]) -> None:
+        """Drop signals that can no longer apply (their execution has ended)."""
