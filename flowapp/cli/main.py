@@ -1,7 +1,30 @@
-"""The ``flowapp`` console command."""
+"""The ``flowapp`` console command: thin commands over the packages below it."""
 
 from __future__ import annotations
 
+import sys
+
+import typer
+
+from flowapp.cli import history, running
+
+app = typer.Typer(
+    name="flowapp",
+    help="A low-code serverless workflow platform for Serverless Workflow 1.0.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+running.register(app)
+history.register(app)
+
 
 def main() -> None:
-    raise SystemExit("flowapp: no commands yet")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

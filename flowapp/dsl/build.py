@@ -29,12 +29,12 @@ from flowapp.dsl.expressions import (
 )
 from flowapp.dsl.problems import join_pointer
 
+# `do` comes last: a `for` task has a `do` list too.
 _TASK_KEYS = (
     "call",
-    "do",
+    "for",
     "fork",
     "emit",
-    "for",
     "listen",
     "raise",
     "run",
@@ -42,6 +42,7 @@ _TASK_KEYS = (
     "switch",
     "try",
     "wait",
+    "do",
 )
 
 

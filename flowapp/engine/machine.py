@@ -399,6 +399,7 @@ class Machine:
             attempt=frame.attempt,
             started_at=frame.started_at,
             retried=frame.attempt > 1,
+            began=True,
         )
 
     def record_end(

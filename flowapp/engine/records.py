@@ -26,6 +26,7 @@ class TaskRun:
     error: dict[str, Any] | None = None
     ended_at: float | None = None
     retried: bool = False  # this run is a retry of an earlier attempt
+    began: bool = False  # the run started in the decision that reports it
 
     def to_json(self) -> dict[str, Any]:
         return {slot: getattr(self, slot) for slot in self.__slots__}  # type: ignore[attr-defined]

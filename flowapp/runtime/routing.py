@@ -43,5 +43,8 @@ class EventRouter:
         for key in [k for k in self._listeners if k[0] == execution_id]:
             del self._listeners[key]
 
+    def listens(self, execution_id: str) -> bool:
+        return any(key[0] == execution_id for key in self._listeners)
+
     def route(self, event: dict[str, Any]) -> list[Listener]:
         return [listener for listener in self._listeners.values() if listener.may_want(event)]

@@ -25,6 +25,8 @@ from typing import Any
 from flowapp.dsl import errors
 from flowapp.engine import decide, new_state
 from flowapp.engine.commands import StartTimer, StartWorkflow, Subscribe
+from flowapp.engine.lifecycle import lifecycle_events
+from flowapp.engine.records import Decision
 from flowapp.engine.scope import Environment
 from flowapp.engine.signals import (
     Cancel,
@@ -46,7 +48,7 @@ from flowapp.runtime.live import LiveExecution, build_checkpoint
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
 from flowapp.runtime.timers import Timers
-from flowapp.store.port import DuplicateExecution, ExecutionRecord, LeaseLost, Store
+from flowapp.store.port import DuplicateExecution, ExecutionRecord, LeaseLost, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class Runtime:
         self._outbox_wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
         self.on_finished: list[Callable[[LiveExecution], None]] = []
+        # Receives the lifecycle CloudEvents of every decision, when someone wants them.
+        self.lifecycle: Callable[[list[dict[str, Any]]], None] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ class Runtime:
         execution_id = new_execution_id(now)
         live = LiveExecution(workflow, new_state(execution_id))
         decision = decide(workflow.model, live.state, Start(input), now, self.env)
+        announcements = self._lifecycle_of(live, decision, None)
         record = ExecutionRecord(
             id=execution_id,
             workflow_id=workflow.id,
@@ -164,7 +169,7 @@ class Runtime:
         except BaseException:
             del self.live[execution_id]
             raise
-        self._after_commit(live, decision.commands)
+        self._after_commit(live, decision.commands, announcements)
         live.pumping = False
         self._pump_if_needed(live)
         return execution_id
@@ -251,7 +256,13 @@ class Runtime:
                 items = list(live.inbox)
                 live.inbox.clear()
                 now = self.clock()
-                decisions = [decide(live.workflow.model, live.state, s, now, self.env) for s, _ in items]
+                decisions = []
+                announcements: list[dict[str, Any]] = []
+                for signal, _ in items:
+                    previous = live.state.status
+                    decision = decide(live.workflow.model, live.state, signal, now, self.env)
+                    announcements += self._lifecycle_of(live, decision, previous)
+                    decisions.append(decision)
                 consumed = [signal_id for _, signal_id in items if signal_id is not None]
                 checkpoint = build_checkpoint(
                     live, decisions, now=now, owner=self.owner, signals_consumed=consumed
@@ -262,12 +273,44 @@ class Runtime:
                     log.warning("lost the lease of execution %s; another process has it", live.id)
                     self._forget(live)
                     return
-                self._after_commit(live, [cmd for d in decisions for cmd in d.commands])
+                except StoreError as exc:
+                    await self._fault_unsaveable(live, exc)
+                    return
+                commands = [cmd for d in decisions for cmd in d.commands]
+                self._after_commit(live, commands, announcements)
         finally:
             live.pumping = False
         self._pump_if_needed(live)
 
-    def _after_commit(self, live: LiveExecution, commands: list[Any]) -> None:
+    async def _fault_unsaveable(self, live: LiveExecution, exc: Exception) -> None:
+        """The store refused this execution's data: fault it rather than stall it."""
+        log.error("cannot save execution %s: %s", live.id, exc)
+        state = live.state
+        state.frames.clear()
+        state.effects.clear()
+        state.output = None
+        state.error = errors.error(errors.RUNTIME, f"the execution could not be saved: {exc}")
+        state.status = FAULTED
+        state.ended_at = self.clock()
+        checkpoint = build_checkpoint(live, [], now=self.clock(), owner=self.owner)
+        try:
+            await self.committer.commit(checkpoint)
+        except Exception:
+            log.exception("cannot record the fault of execution %s either", live.id)
+        self._finish(live)
+
+    def _lifecycle_of(
+        self, live: LiveExecution, decision: Decision, previous: str | None
+    ) -> list[dict[str, Any]]:
+        if self.lifecycle is None:
+            return []
+        return lifecycle_events(live.workflow.model, decision, previous_status=previous)
+
+    def _after_commit(
+        self, live: LiveExecution, commands: list[Any], announcements: list[dict[str, Any]]
+    ) -> None:
+        if announcements and self.lifecycle is not None:
+            self.lifecycle(announcements)
         for command in commands:
             self.dispatcher.dispatch(live, command)
         if any(c.kind in ("emit-event", "start-workflow", "run-process") for c in commands):

@@ -96,7 +96,7 @@ def _response(response: aiohttp.ClientResponse, body: bytes) -> dict[str, Any]:
             text = None
     return {
         "status": response.status,
-        "headers": {k: v for k, v in response.headers.items()},
+        "headers": {str(k): v for k, v in response.headers.items()},
         "body": text if text is not None else base64.b64encode(body).decode(),
         "base64": text is None,
         "url": str(response.url),
