@@ -1,0 +1,209 @@
+"""``MemoryStore``: the in-memory fake of the store port (``memory://``).
+
+It keeps plain dicts behind one lock and applies the same rules as the SQL adapter
+(``plan.py`` for commits, ``rules.py`` for cursors, statuses and matching), so a test
+that passes here passes on SQLite and PostgreSQL; ``tests/integration/store`` runs one
+body of tests against all three to keep it so. Values are copied through JSON on the
+way in and out, as a database would, so callers never share mutable state with it.
+Queries are linear scans: it is meant for tests and demos, not for large data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from flowapp.store.memory_tables import MemoryTables, copy_execution, copy_task_run
+from flowapp.store.plan import check_leases, plan_commit
+from flowapp.store.port import (
+    Checkpoint,
+    DuplicateExecution,
+    ExecutionFilter,
+    ExecutionRecord,
+    OutboxItem,
+    Page,
+    SignalRecord,
+    StoreError,
+    SubscriptionRecord,
+    TaskRunRecord,
+    TimerRecord,
+    WorkflowRecord,
+)
+from flowapp.store.rules import (
+    UNFINISHED_STATUSES,
+    decode_cursor,
+    encode_cursor,
+    json_copy,
+    may_match,
+)
+
+
+class MemoryStore:
+    """Thread-safe in-memory ``Store``: every method runs under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables = MemoryTables()
+
+    def migrate(self) -> None:
+        """Nothing to create: the tables are dicts."""
+
+    def close(self) -> None:
+        """Nothing to release; the data stays readable, as after reopening a database."""
+
+    # --- workflows ----------------------------------------------------------------
+    def save_workflow(self, record: WorkflowRecord) -> None:
+        with self._lock:
+            if record.id not in self._tables.workflows:
+                document = json_copy(record.document)
+                stored = replace(record, document=document, functions=tuple(record.functions))
+                self._tables.workflows[record.id] = stored
+
+    def get_workflow(self, workflow_id: str) -> WorkflowRecord | None:
+        with self._lock:
+            return self._tables.workflow(workflow_id)
+
+    # --- executions ---------------------------------------------------------------
+    def create_execution(self, record: ExecutionRecord, checkpoint: Checkpoint) -> None:
+        plan = plan_commit([checkpoint])
+        new = copy_execution(record)
+        with self._lock:
+            tables = self._tables
+            if record.dedupe_key is not None and record.dedupe_key in tables.dedupe:
+                raise DuplicateExecution(tables.dedupe[record.dedupe_key])
+            if record.id in tables.executions:
+                raise StoreError(f"execution {record.id} exists already")
+            check_leases(plan, {**tables.owners(plan.patches), new.id: new.owner})
+            prepared = tables.prepare(plan)
+            tables.insert_execution(new)
+            tables.write(prepared)
+
+    def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
+        plan = plan_commit(checkpoints)
+        with self._lock:
+            check_leases(plan, self._tables.owners(plan.patches))
+            self._tables.write(self._tables.prepare(plan))
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        with self._lock:
+            row = self._tables.executions.get(execution_id)
+            return None if row is None else copy_execution(row.record)
+
+    def find_by_dedupe_key(self, dedupe_key: str) -> ExecutionRecord | None:
+        with self._lock:
+            execution_id = self._tables.dedupe.get(dedupe_key)
+        return None if execution_id is None else self.get_execution(execution_id)
+
+    def list_executions(
+        self, where: ExecutionFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        with self._lock:
+            rows = sorted(self._tables.filtered(where), key=_position, reverse=True)
+        if cursor is not None:
+            after = decode_cursor(cursor)
+            rows = [r for r in rows if _position(r) < after]
+        page = [copy_execution(r) for r in rows[:limit]]
+        more = len(rows) > limit and bool(page)
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+        return Page(items=page, next_cursor=next_cursor)
+
+    def load_state(self, execution_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._tables.executions.get(execution_id)
+            return None if row is None else row.copy_state()
+
+    def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
+        with self._lock:
+            runs = self._tables.task_runs.get(execution_id, {})
+            return [copy_task_run(runs[key]) for key in sorted(runs)]
+
+    def count_executions(self, where: ExecutionFilter) -> int:
+        with self._lock:
+            return sum(1 for _ in self._tables.filtered(where))
+
+    # --- recovery and scale-out ---------------------------------------------------
+    def claim_executions(
+        self, owner: str, *, now: float, lease_seconds: float, limit: int
+    ) -> list[str]:
+        with self._lock:
+            free = [
+                row.record
+                for row in self._tables.executions.values()
+                if row.record.status in UNFINISHED_STATUSES and _claimable(row.record, owner, now)
+            ]
+            free.sort(key=lambda r: (r.created_at, r.id))
+            for record in free[:limit]:
+                record.owner, record.lease_until = owner, now + lease_seconds
+            return [record.id for record in free[:limit]]
+
+    def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
+        with self._lock:
+            held = [r.record for r in self._tables.executions.values() if r.record.owner == owner]
+            for record in held:
+                record.lease_until = now + lease_seconds
+            return sorted(record.id for record in held)
+
+    def release_leases(self, owner: str, execution_ids: Iterable[str] | None = None) -> None:
+        wanted = None if execution_ids is None else set(execution_ids)
+        with self._lock:
+            for row in self._tables.executions.values():
+                record = row.record
+                if record.owner == owner and (wanted is None or record.id in wanted):
+                    record.owner, record.lease_until = None, None
+
+    def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
+        with self._lock:
+            due = [
+                timer
+                for timer in self._tables.timers.values()
+                if timer.due_at <= before and self._tables.held(timer.execution_id, owner)
+            ]
+        due.sort(key=lambda t: (t.due_at, t.execution_id, t.effect_id))
+        return due[:limit]
+
+    def subscriptions_matching(self, attributes: dict[str, Any]) -> list[SubscriptionRecord]:
+        with self._lock:
+            subs = list(self._tables.subscriptions.values())
+        subs.sort(key=lambda s: (s.execution_id, s.effect_id))
+        return [s for s in subs if may_match(s.attributes, attributes)]
+
+    def pending_outbox(self, *, limit: int, owner: str | None = None) -> list[OutboxItem]:
+        with self._lock:
+            outbox = self._tables.outbox.values()
+            items = [i for i in outbox if self._tables.held(i.execution_id, owner)]
+        return sorted(items, key=lambda i: i.id)[:limit]
+
+    def outbox_done(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            for item_id in ids:
+                self._tables.outbox.pop(item_id, None)
+
+    def send_signal(self, execution_id: str, payload: dict[str, Any], *, now: float) -> int:
+        with self._lock:
+            return self._tables.add_signal(execution_id, payload, now)
+
+    def pending_signals(self, *, owner: str | None, limit: int) -> list[SignalRecord]:
+        with self._lock:
+            signals = self._tables.signals.values()
+            items = [s for s in signals if self._tables.held(s.execution_id, owner)]
+        return sorted(items, key=lambda s: s.id)[:limit]
+
+    def discard_signals(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            for signal_id in ids:
+                self._tables.signals.pop(signal_id, None)
+
+
+def _position(record: ExecutionRecord) -> tuple[float, str]:
+    return (record.created_at, record.id)
+
+
+def _claimable(record: ExecutionRecord, owner: str, now: float) -> bool:
+    return (
+        record.owner is None
+        or record.owner == owner
+        or record.lease_until is None
+        or record.lease_until < now
+    )

@@ -1,0 +1,176 @@
+"""The dicts behind ``MemoryStore`` and how a commit plan is applied to them.
+
+Applying is done in two steps so that a commit is all-or-nothing without copying the
+tables: first every value of the plan is copied through JSON (the only step that can
+fail, on a value that is not JSON), then the copies are written, which cannot fail.
+Callers hold the store's lock around both.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from flowapp.store.plan import CommitPlan, EffectKey, ExecutionPatch
+from flowapp.store.port import (
+    ExecutionFilter,
+    ExecutionRecord,
+    OutboxItem,
+    SignalRecord,
+    StoreError,
+    SubscriptionRecord,
+    TaskRunRecord,
+    TimerRecord,
+    WorkflowRecord,
+)
+from flowapp.store.rules import json_copy
+
+
+@dataclass(slots=True)
+class ExecutionRow:
+    record: ExecutionRecord
+    state: dict[str, Any] | None = None
+
+    def copy_state(self) -> dict[str, Any] | None:
+        return json_copy(self.state)
+
+
+def copy_execution(record: ExecutionRecord) -> ExecutionRecord:
+    return replace(
+        record,
+        input=json_copy(record.input),
+        output=json_copy(record.output),
+        error=json_copy(record.error),
+    )
+
+
+def copy_task_run(run: TaskRunRecord) -> TaskRunRecord:
+    return replace(
+        run, input=json_copy(run.input), output=json_copy(run.output), error=json_copy(run.error)
+    )
+
+
+def _copy_subscription(sub: SubscriptionRecord) -> SubscriptionRecord:
+    return replace(sub, attributes=json_copy(sub.attributes))
+
+
+def _copy_patch(patch: ExecutionPatch) -> ExecutionPatch:
+    return replace(
+        patch,
+        state=json_copy(patch.state),
+        output=json_copy(patch.output),
+        error=json_copy(patch.error),
+    )
+
+
+@dataclass(slots=True)
+class Prepared:
+    plan: CommitPlan
+    patches: list[ExecutionPatch]
+    runs: list[TaskRunRecord]
+    subs: list[SubscriptionRecord]
+    outbox: list[tuple[str, dict[str, Any]]]
+
+
+class MemoryTables:
+    def __init__(self) -> None:
+        self.workflows: dict[str, WorkflowRecord] = {}
+        self.executions: dict[str, ExecutionRow] = {}
+        self.dedupe: dict[str, str] = {}  # dedupe key -> execution id
+        self.task_runs: dict[str, dict[int, TaskRunRecord]] = {}
+        self.timers: dict[EffectKey, TimerRecord] = {}
+        self.subscriptions: dict[EffectKey, SubscriptionRecord] = {}
+        self.outbox: dict[int, OutboxItem] = {}
+        self.signals: dict[int, SignalRecord] = {}
+        # Ids are never reused, like PostgreSQL sequences and SQLite AUTOINCREMENT.
+        self._outbox_ids = itertools.count(1)
+        self._signal_ids = itertools.count(1)
+
+    def workflow(self, workflow_id: str) -> WorkflowRecord | None:
+        record = self.workflows.get(workflow_id)
+        return None if record is None else replace(record, document=json_copy(record.document))
+
+    def owners(self, execution_ids: Iterable[str]) -> dict[str, str | None]:
+        """The current owner of each of these executions that exists."""
+        rows = self.executions
+        return {eid: rows[eid].record.owner for eid in execution_ids if eid in rows}
+
+    def held(self, execution_id: str, owner: str | None) -> bool:
+        if owner is None:
+            return True
+        row = self.executions.get(execution_id)
+        return row is not None and row.record.owner == owner
+
+    def filtered(self, where: ExecutionFilter) -> Iterator[ExecutionRecord]:
+        for row in self.executions.values():
+            if _matches(row.record, where):
+                yield row.record
+
+    def insert_execution(self, record: ExecutionRecord) -> None:
+        """Insert a record the caller copied already."""
+        self.executions[record.id] = ExecutionRow(record)
+        if record.dedupe_key is not None:
+            self.dedupe[record.dedupe_key] = record.id
+
+    def add_signal(self, execution_id: str, payload: dict[str, Any], now: float) -> int:
+        if execution_id not in self.executions:
+            raise StoreError(f"unknown execution: {execution_id}")
+        signal_id = next(self._signal_ids)
+        self.signals[signal_id] = SignalRecord(signal_id, execution_id, json_copy(payload), now)
+        return signal_id
+
+    def prepare(self, plan: CommitPlan) -> Prepared:
+        """Copy every value of the plan (this may fail; nothing is written yet)."""
+        return Prepared(
+            plan=plan,
+            patches=[_copy_patch(patch) for patch in plan.patches.values()],
+            runs=[copy_task_run(run) for run in plan.task_runs.values()],
+            subs=[_copy_subscription(sub) for sub in plan.subscriptions_kept()],
+            outbox=[(e.execution_id, json_copy(e.payload)) for e in plan.outbox],
+        )
+
+    def write(self, prepared: Prepared) -> None:
+        """Write a prepared plan whose leases were checked; this cannot fail."""
+        for patch in prepared.patches:
+            self._patch(patch)
+        for run in prepared.runs:
+            self.task_runs.setdefault(run.execution_id, {})[run.id] = run
+        self._apply_effects(prepared.plan, prepared.subs)
+        for execution_id, payload in prepared.outbox:
+            item_id = next(self._outbox_ids)
+            self.outbox[item_id] = OutboxItem(item_id, execution_id, payload)
+        for signal_id in prepared.plan.signals_consumed:
+            self.signals.pop(signal_id, None)
+
+    def _patch(self, patch: ExecutionPatch) -> None:
+        row = self.executions[patch.id]
+        record = row.record
+        record.status, record.updated_at = patch.status, patch.updated_at
+        if patch.state is not None:
+            row.state = patch.state
+        for name in ("started_at", "output", "error", "ended_at"):
+            value = getattr(patch, name)
+            if value is not None:
+                setattr(record, name, value)
+
+    def _apply_effects(self, plan: CommitPlan, subs: list[SubscriptionRecord]) -> None:
+        for key in plan.timers_dropped():
+            self.timers.pop(key, None)
+        for timer in plan.timers_kept():
+            self.timers[(timer.execution_id, timer.effect_id)] = timer
+        for key in plan.subscriptions_dropped():
+            self.subscriptions.pop(key, None)
+        for sub in subs:
+            self.subscriptions[(sub.execution_id, sub.effect_id)] = sub
+
+
+def _matches(record: ExecutionRecord, where: ExecutionFilter) -> bool:
+    return (
+        (where.app is None or record.app == where.app)
+        and (where.workflow_id is None or record.workflow_id == where.workflow_id)
+        and (where.status is None or record.status == where.status)
+        and (where.started_after is None or record.created_at >= where.started_after)
+        and (where.started_before is None or record.created_at < where.started_before)
+    )

@@ -1,0 +1,78 @@
+"""Rules every store adapter applies the same way, written once.
+
+The in-memory fake and the SQL adapter must agree on the small decisions the port leaves
+open: which statuses count as unfinished, what a list cursor looks like, when a
+subscription may want an event, and how JSON values are copied. Keeping them here means
+the fake cannot drift from the database (the shared test bodies check the rest).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import orjson
+
+from flowapp.store.port import StoreError
+
+# The spec's status phases. Claiming filters on the unfinished ones with ``IN`` (not
+# ``NOT IN``) so that PostgreSQL and SQLite can use the (status, lease_until) index.
+FINAL_STATUSES: tuple[str, ...] = ("completed", "faulted", "cancelled")
+UNFINISHED_STATUSES: tuple[str, ...] = ("pending", "running", "waiting", "suspended")
+
+T = TypeVar("T")
+
+
+def encode_cursor(created_at: float, execution_id: str) -> str:
+    """The position after the last row of a page: its (created_at, id), base64url."""
+    raw = orjson.dumps([created_at, execution_id])
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    """Undo ``encode_cursor``; a cursor we did not make is the caller's mistake."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, execution_id = orjson.loads(base64.urlsafe_b64decode(padded))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError) as exc:
+        raise ValueError(f"invalid cursor: {cursor!r}") from exc
+    if not isinstance(created_at, int | float) or not isinstance(execution_id, str):
+        raise ValueError(f"invalid cursor: {cursor!r}")
+    return float(created_at), execution_id
+
+
+def subscription_event_type(alternatives: Sequence[Mapping[str, str]]) -> str | None:
+    """The one exact ``type`` every alternative names, else None (then any type may do).
+
+    Stored beside the subscription so that ``subscriptions_matching`` can narrow by an
+    indexed column before the exact check in Python.
+    """
+    types = {alternative.get("type") for alternative in alternatives}
+    if len(types) != 1:
+        return None
+    (only,) = types
+    return only
+
+
+def may_match(alternatives: Sequence[Mapping[str, str]], attributes: Mapping[str, Any]) -> bool:
+    """True when some alternative's exact values all equal the event's (``[]``: any)."""
+    if not alternatives:
+        return True
+    return any(
+        all(attributes.get(key) == value for key, value in alternative.items())
+        for alternative in alternatives
+    )
+
+
+def json_copy(value: T) -> T:
+    """A deep copy through JSON, so the fake stores exactly what a database would
+    (tuples become lists, unserialisable values fail) and never aliases caller data."""
+    if value is None:
+        return value
+    try:
+        copied: T = orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError as exc:
+        raise StoreError(f"value is not JSON: {exc}") from exc
+    return copied

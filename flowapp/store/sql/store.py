@@ -1,0 +1,211 @@
+"""``SqlStore``: the store port over SQLAlchemy Core, for SQLite and PostgreSQL.
+
+This class is the seam: it opens transactions, converts errors (``errors.py``) and
+delegates the SQL to small modules: ``writes.py`` (group commit), ``reads.py`` (the
+API's queries), ``leases.py`` (claiming and per-owner queues), ``migrate.py``
+(Alembic). Write transactions are marked so that SQLite takes its write lock up front
+(``BEGIN IMMEDIATE``); PostgreSQL runs at READ COMMITTED and locks rows explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Engine
+
+from flowapp.store.plan import plan_commit
+from flowapp.store.port import (
+    Checkpoint,
+    DuplicateExecution,
+    ExecutionFilter,
+    ExecutionRecord,
+    OutboxItem,
+    Page,
+    SignalRecord,
+    SubscriptionRecord,
+    TaskRunRecord,
+    TimerRecord,
+    WorkflowRecord,
+)
+from flowapp.store.sql import leases, reads, rows
+from flowapp.store.sql.chunks import chunked
+from flowapp.store.sql.engine import WRITE, create_store_engine
+from flowapp.store.sql.errors import translate_errors
+from flowapp.store.sql.migrate import upgrade
+from flowapp.store.sql.statements import build_statements
+from flowapp.store.sql.tables import executions, outbox, signals
+from flowapp.store.sql.writes import apply_plan
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Every public method reports failures as the port's errors, never the driver's."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translate_errors(method.__name__):
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+class SqlStore:
+    """A ``Store`` on SQLite (``sqlite:///path``) or PostgreSQL (``postgresql://...``)."""
+
+    def __init__(self, url: str) -> None:
+        self._engine = create_store_engine(url)
+        self._statements = build_statements(self._engine.dialect.name)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests, benchmarks and operational tools)."""
+        return self._engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(**{WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @_translated
+    def migrate(self) -> None:
+        upgrade(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- workflows ----------------------------------------------------------------
+    @_translated
+    def save_workflow(self, record: WorkflowRecord) -> None:
+        with self._write() as conn:
+            conn.execute(self._statements.insert_workflow, rows.workflow_row(record))
+
+    @_translated
+    def get_workflow(self, workflow_id: str) -> WorkflowRecord | None:
+        with self._read() as conn:
+            return reads.get_workflow(conn, workflow_id)
+
+    # --- executions ---------------------------------------------------------------
+    @_translated
+    def create_execution(self, record: ExecutionRecord, checkpoint: Checkpoint) -> None:
+        plan = plan_commit([checkpoint])
+        try:
+            with self._write() as conn:
+                conn.execute(self._statements.insert_execution, rows.execution_row(record))
+                apply_plan(conn, plan, self._statements)
+        except exc.IntegrityError as error:
+            # The transaction is rolled back; look for the row that won, outside it.
+            existing = self.find_by_dedupe_key(record.dedupe_key) if record.dedupe_key else None
+            if existing is not None:
+                raise DuplicateExecution(existing.id) from error
+            raise
+
+    @_translated
+    def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
+        plan = plan_commit(checkpoints)
+        if not plan.patches:
+            return
+        with self._write() as conn:
+            apply_plan(conn, plan, self._statements)
+
+    @_translated
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        with self._read() as conn:
+            return reads.get_execution(conn, executions.c.id == execution_id)
+
+    @_translated
+    def find_by_dedupe_key(self, dedupe_key: str) -> ExecutionRecord | None:
+        with self._read() as conn:
+            return reads.get_execution(conn, executions.c.dedupe_key == dedupe_key)
+
+    @_translated
+    def list_executions(
+        self, where: ExecutionFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        with self._read() as conn:
+            return reads.list_executions(conn, where, limit=limit, cursor=cursor)
+
+    @_translated
+    def load_state(self, execution_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            return reads.load_state(conn, execution_id)
+
+    @_translated
+    def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
+        with self._read() as conn:
+            return reads.list_task_runs(conn, execution_id)
+
+    @_translated
+    def count_executions(self, where: ExecutionFilter) -> int:
+        with self._read() as conn:
+            return reads.count_executions(conn, where)
+
+    # --- recovery and scale-out ---------------------------------------------------
+    @_translated
+    def claim_executions(
+        self, owner: str, *, now: float, lease_seconds: float, limit: int
+    ) -> list[str]:
+        with self._write() as conn:
+            return leases.claim(conn, owner, now=now, lease_seconds=lease_seconds, limit=limit)
+
+    @_translated
+    def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
+        with self._write() as conn:
+            return leases.renew(conn, owner, now=now, lease_seconds=lease_seconds)
+
+    @_translated
+    def release_leases(self, owner: str, execution_ids: Iterable[str] | None = None) -> None:
+        with self._write() as conn:
+            leases.release(conn, owner, execution_ids)
+
+    @_translated
+    def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
+        with self._read() as conn:
+            return leases.due_timers(conn, before=before, owner=owner, limit=limit)
+
+    @_translated
+    def subscriptions_matching(self, attributes: dict[str, Any]) -> list[SubscriptionRecord]:
+        with self._read() as conn:
+            return reads.subscriptions_matching(conn, attributes)
+
+    @_translated
+    def pending_outbox(self, *, limit: int, owner: str | None = None) -> list[OutboxItem]:
+        with self._read() as conn:
+            return leases.pending_outbox(conn, limit=limit, owner=owner)
+
+    @_translated
+    def outbox_done(self, ids: Iterable[int]) -> None:
+        with self._write() as conn:
+            for chunk in chunked(ids):
+                conn.execute(outbox.delete().where(outbox.c.id.in_(chunk)))
+
+    @_translated
+    def send_signal(self, execution_id: str, payload: dict[str, Any], *, now: float) -> int:
+        row = {"execution_id": execution_id, "payload": payload, "created_at": now}
+        with self._write() as conn:
+            # A foreign key rejects signals to unknown executions (a StoreError).
+            inserted = conn.execute(signals.insert().values(row).returning(signals.c.id))
+            return int(inserted.scalar_one())
+
+    @_translated
+    def pending_signals(self, *, owner: str | None, limit: int) -> list[SignalRecord]:
+        with self._read() as conn:
+            return leases.pending_signals(conn, owner=owner, limit=limit)
+
+    @_translated
+    def discard_signals(self, ids: Iterable[int]) -> None:
+        with self._write() as conn:
+            for chunk in chunked(ids):
+                conn.execute(signals.delete().where(signals.c.id.in_(chunk)))

@@ -1,0 +1,107 @@
+"""What only the SQL adapter has: migrations, the SQLite set-up, concurrent claimers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from flowapp.store import StoreError, StoreUnavailable
+from flowapp.store.sql import SqlStore
+from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
+from flowapp.store.sql.tables import metadata
+
+from .conftest import throwaway_database
+from .store_factories import T0, create
+
+T = TypeVar("T")
+SQL_ADAPTERS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def test_the_migrations_build_exactly_the_tables_module(sql_store: SqlStore) -> None:
+    with sql_store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        assert compare_metadata(context, metadata) == []
+        assert current_revision(conn) == head_revision() == "0001"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = SqlStore(str(tmp_path / "deep" / "er" / "flowapp.db"))  # parents are created
+    store.migrate()
+    with store.engine.connect() as conn:
+        pragmas = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in PRAGMAS]
+    store.close()
+    assert pragmas == ["wal", 1, 1, 10_000]
+
+
+PRAGMAS = ["journal_mode", "synchronous", "foreign_keys", "busy_timeout"]
+
+
+def test_an_unmigrated_database_is_an_error_not_an_outage(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(StoreError) as caught:
+        store.get_execution("e1")
+    assert not isinstance(caught.value, StoreUnavailable)
+    store.close()
+
+
+def _run_together(count: int, work: Callable[[int], T]) -> list[T]:
+    """Run ``work(i)`` for each i in as many threads, released at one moment."""
+    barrier = threading.Barrier(count)
+
+    def start(index: int) -> T:
+        barrier.wait(timeout=30)
+        return work(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(start, range(count)))
+
+
+def test_concurrent_claimers_never_share_an_execution(sql_store: SqlStore) -> None:
+    # Eight claimers that could take 160 between them race for 150 executions.
+    ids = [f"e{n:03d}" for n in range(150)]
+    for execution_id in ids:
+        create(sql_store, execution_id)
+    url = sql_store.engine.url.render_as_string(hide_password=False)
+    stores = [SqlStore(url) for _ in range(8)]
+
+    def claim(index: int) -> list[str]:
+        return stores[index].claim_executions(f"p{index}", now=T0, lease_seconds=60, limit=20)
+
+    claimed = _run_together(len(stores), claim)
+    for store in stores:
+        store.close()
+    taken = [execution_id for batch in claimed for execution_id in batch]
+    assert sorted(taken) == ids  # every one taken, none twice
+    owners = {sql_store.get_execution(i).owner for i in ids}  # type: ignore[union-attr]
+    assert len(owners) > 1
+
+
+@pytest.fixture(params=SQL_ADAPTERS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with no schema yet."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    with throwaway_database() as url:
+        yield url
+
+
+def test_concurrent_migrations_are_safe(empty_database: str) -> None:
+    stores = [SqlStore(empty_database) for _ in range(4)]
+    _run_together(len(stores), lambda index: stores[index].migrate())
+    create(stores[0], "e1")
+    assert stores[1].get_execution("e1") is not None
+    with stores[0].engine.connect() as conn:
+        assert current_revision(conn) == "0001"
+        tables = set(sa.inspect(conn).get_table_names())
+    for store in stores:
+        store.close()
+    assert tables == {*metadata.tables, VERSION_TABLE}
