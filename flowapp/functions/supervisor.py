@@ -1,0 +1,200 @@
+"""The local supervisor: runs a FlowApp's functions as processes, the way Knative would.
+
+One :class:`Supervisor` per running app (``flowapp up`` / ``flowapp dev``). It owns one
+:class:`~flowapp.functions.pool.FunctionPool` per function (instances, autoscaling,
+restarts), one pooled aiohttp session (keep-alive connections to every instance), a
+:class:`~flowapp.functions.logs.LogStore` and the metrics. The runtime calls::
+
+    async with Supervisor(specs, registry=registry) as supervisor:
+        output = await supervisor.call("append", {"text": "hi"}, execution_id="e1",
+                                       task_reference="/do/0/append", attempt=1,
+                                       idempotency_key="e1/do/0/append/1")
+
+``call`` raises a :class:`~flowapp.functions.errors.FunctionError` subclass when there is
+no output; metrics count every call by outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from prometheus_client import CollectorRegistry
+
+from flowapp.functions import client
+from flowapp.functions.errors import FunctionError, FunctionTimeout, FunctionUnavailable
+from flowapp.functions.logs import LogLine, LogStore
+from flowapp.functions.metrics import FunctionMetrics
+from flowapp.functions.pool import FunctionPool, PoolOptions
+from flowapp.functions.scaling import Backoff, FunctionStatus
+from flowapp.functions.spec import FunctionSpec
+
+
+class Supervisor:
+    """Starts, routes to, scales, restarts and stops the functions of one app."""
+
+    def __init__(
+        self,
+        functions: Iterable[FunctionSpec],
+        *,
+        app: str = "default",
+        registry: CollectorRegistry | None = None,
+        log_dir: Path | None = None,
+        log_capacity: int = 2000,
+        grace_period: float = 10.0,
+        max_failed_starts: int = 5,
+        backoff: Backoff | None = None,
+        pip_args: Iterable[str] = (),
+    ) -> None:
+        specs = list(functions)
+        names = [spec.name for spec in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"function names must be unique, got {names}")
+        self.app = app
+        self.metrics = FunctionMetrics(registry if registry is not None else CollectorRegistry())
+        self._logs = LogStore(capacity=log_capacity, directory=log_dir)
+        options = PoolOptions(
+            app=app,
+            grace_period=grace_period,
+            max_failed_starts=max_failed_starts,
+            backoff=backoff or Backoff(),
+            pip_args=tuple(pip_args),
+        )
+        self._pools = {
+            spec.name: FunctionPool(spec, options=options, logs=self._logs, metrics=self.metrics)
+            for spec in specs
+        }
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def specs(self) -> dict[str, FunctionSpec]:
+        return {name: pool.spec for name, pool in self._pools.items()}
+
+    async def start(self) -> None:
+        """Build every function and start its ``min`` instances.
+
+        Returns once each function's first start attempt is over; a function that cannot
+        start does not make this raise: its status says ``failing`` or ``starting``.
+        """
+        # limit=0: the pools bound concurrency per instance; the connector must not queue.
+        # keepalive 15 s: below every host's idle timeout, so a pooled connection is never
+        # one the server is closing (which would fail a call that never reached it).
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=15)
+        self._session = aiohttp.ClientSession(connector=connector)
+        await asyncio.gather(*(pool.start(self._session) for pool in self._pools.values()))
+
+    async def stop(self) -> None:
+        """Stop every instance (SIGTERM, then SIGKILL after the grace period)."""
+        await asyncio.gather(*(pool.stop() for pool in self._pools.values()))
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._logs.close()
+
+    async def __aenter__(self) -> Supervisor:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def call(
+        self,
+        name: str,
+        data: Any,
+        *,
+        execution_id: str,
+        task_reference: str,
+        attempt: int,
+        idempotency_key: str,
+        app: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Call function ``name`` with ``data`` and return its output.
+
+        ``app`` defaults to the supervisor's; ``timeout`` to the function's.
+        """
+        pool = self._pool(name)
+        app = app or self.app
+        headers, body = client.encode_call(
+            app=app,
+            function=name,
+            data=data,
+            execution_id=execution_id,
+            task_reference=task_reference,
+            attempt=attempt,
+            idempotency_key=idempotency_key,
+        )
+        return await self._measured(app, pool, headers, body, timeout or pool.spec.timeout)
+
+    async def _measured(
+        self, app: str, pool: FunctionPool, headers: dict[str, str], body: bytes, timeout: float
+    ) -> Any:
+        name = pool.spec.name
+        started = time.perf_counter()
+        self.metrics.call_started(app, name)
+        code = "2xx"
+        try:
+            return await self._send(pool, headers, body, timeout)
+        except FunctionError as exc:
+            code = exc.metric_code
+            raise
+        except asyncio.CancelledError:
+            code = "cancelled"
+            raise
+        finally:
+            self.metrics.call_finished(app, name, code=code, seconds=time.perf_counter() - started)
+
+    async def _send(
+        self, pool: FunctionPool, headers: dict[str, str], body: bytes, timeout: float
+    ) -> Any:
+        session = self._session
+        if session is None:
+            raise FunctionUnavailable(pool.spec.name, "the supervisor is not started")
+        instance = await pool.acquire()
+        replied, broken = False, False
+        try:
+            output = await client.invoke(
+                session, instance.url, function=pool.spec.name, headers=headers, body=body,
+                timeout=timeout,
+            )  # fmt: skip
+            replied = True
+            return output
+        except FunctionUnavailable:
+            broken = True
+            raise
+        except FunctionError as exc:
+            replied = not isinstance(exc, FunctionTimeout)
+            raise
+        finally:
+            pool.release(instance, ok=replied, broken=broken)
+
+    def status(self) -> dict[str, FunctionStatus]:
+        return {name: pool.status() for name, pool in self._pools.items()}
+
+    def logs(
+        self, function: str, *, execution_id: str | None = None, limit: int = 100
+    ) -> list[LogLine]:
+        """The last ``limit`` output lines of ``function``, optionally of one execution."""
+        self._pool(function)
+        return self._logs.query(function, execution_id=execution_id, limit=limit)
+
+    async def reload(self, name: str) -> None:
+        """Restart ``name``'s instances on fresh code (rebuilding dependencies if changed)."""
+        await self._pool(name).reload()
+
+    def _pool(self, name: str) -> FunctionPool:
+        try:
+            return self._pools[name]
+        except KeyError:
+            raise FunctionUnavailable(name, "no such function in this app") from None
