@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench [NAME ...]`` prints figures and the machine they ran on."""

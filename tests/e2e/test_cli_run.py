@@ -1,0 +1,115 @@
+"""The ``flowapp run`` / ``validate`` / ``executions`` contract, through real CLI processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = ROOT / "examples" / "hello" / "workflow.yaml"
+
+
+def flowapp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowapp.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'flowapp.db'}"
+
+
+def test_run_prints_the_output_as_json_and_exits_0(db: str) -> None:
+    result = flowapp("run", str(HELLO), "--input", '{"name": "world"}', "--db", db)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["greeting"] == "Hello, world!"
+    assert output["mood"] == "cheerful"
+    assert output["offers"] == ["Would you like tea?", "Would you like cake?", "Would you like a chat?"]
+
+
+def test_a_fault_prints_the_error_object_and_exits_1(tmp_path: Path, db: str) -> None:
+    workflow = tmp_path / "fail.yaml"
+    workflow.write_text(
+        "document: {dsl: '1.0.3', namespace: test, name: fail, version: '1.0.0'}\n"
+        "do:\n"
+        "  - guarded:\n"
+        "      try:\n"
+        "        - boom:\n"
+        "            raise:\n"
+        "              error: {type: https://example.com/boom, status: 409, title: Boom}\n"
+        "      catch:\n"
+        "        errors: {with: {status: 500}}\n"
+    )
+    result = flowapp("run", str(workflow), "--db", db)
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {
+        "type": "https://example.com/boom",
+        "status": 409,
+        "title": "Boom",
+        "instance": "/do/0/guarded/try/0/boom",
+    }
+
+
+def test_an_invalid_definition_is_reported_with_its_location_and_exits_2(tmp_path: Path, db: str) -> None:
+    workflow = tmp_path / "bad.yaml"
+    workflow.write_text(
+        "document: {dsl: '1.0.3', namespace: test, name: bad, version: '1.0.0'}\n"
+        "do:\n"
+        "  - first:\n"
+        "      set: {a: '${ .x ||| }'}\n"
+        "  - second:\n"
+        "      sett: {b: 2}\n"
+    )
+    for command in (("run", str(workflow), "--db", db), ("validate", str(workflow))):
+        result = flowapp(*command)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert "Traceback" not in result.stderr
+        assert f"{workflow}:5:5: /do/1/second: unknown task type" in result.stderr
+
+
+def test_input_that_is_not_json_exits_2_with_its_location(db: str) -> None:
+    result = flowapp("run", str(HELLO), "--input", '{"name": world}', "--db", db)
+    assert result.returncode == 2
+    assert "--input argument:1:10" in result.stderr and "not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_input_from_a_file(tmp_path: Path, db: str) -> None:
+    (tmp_path / "input.json").write_text('{"name": "Ada"}')
+    result = flowapp("run", str(HELLO), "--input", f"@{tmp_path / 'input.json'}", "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["mood"] == "polite"
+
+
+def test_validate_accepts_a_valid_workflow() -> None:
+    result = flowapp("validate", str(HELLO))
+    assert result.returncode == 0 and "valid" in result.stdout
+
+
+def test_executions_and_execution_show_what_ran(db: str) -> None:
+    assert flowapp("run", str(HELLO), "--input", '{"name": "world"}', "--db", db).returncode == 0
+    listing = json.loads(flowapp("executions", "--db", db, "--json").stdout)
+    assert len(listing) == 1 and listing[0]["status"] == "completed"
+    shown = flowapp("execution", listing[0]["id"], "--db", db, "--json")
+    detail = json.loads(shown.stdout)
+    names = [task["name"] for task in detail["tasks"]]
+    assert names[:3] == ["greet", "chooseMood", "cheerful"]
+    assert names.count("addOffer") == 3 and names[-1] == "addOffer"
+    assert all(task["status"] == "completed" for task in detail["tasks"])
+    first = detail["tasks"][0]
+    assert first["input"] == {"name": "world"}
+    assert first["output"]["greeting"] == "Hello, world!"
+    assert first["started_at"] <= first["ended_at"]
+    table = flowapp("execution", listing[0]["id"], "--db", db)
+    assert "/do/0/greet" in table.stdout and "completed" in table.stdout
