@@ -122,7 +122,7 @@ class Builder:
             authentication = self.authentication(value.get("authentication"))
             value = value["uri"]
         is_expression = strict_source(value) is not None
-        uri = self.template(value) if is_expression else Constant(value)
+        uri: Template = self.template(value) if is_expression else Constant(value)
         return m.Endpoint(uri, not is_expression, authentication)
 
     # --- tasks ---------------------------------------------------------------------------
@@ -217,7 +217,9 @@ class Builder:
             if jitter
             else None,
             max_retries=attempt.get("count"),
-            attempt_duration=duration_seconds(attempt["duration"]) if "duration" in attempt else None,
+            attempt_duration=duration_seconds(attempt["duration"])
+            if "duration" in attempt
+            else None,
             total_duration=duration_seconds(limit["duration"]) if "duration" in limit else None,
         )
 
@@ -281,4 +283,3 @@ def build_workflow(
 ) -> m.Workflow:
     """The typed model of a schema-valid workflow document."""
     return Builder(data, app_functions).workflow()
-

@@ -28,9 +28,7 @@ def build_call(b: Builder, d: Mapping[str, Any], ref: str, common: dict[str, Any
     if call in _UNSUPPORTED_CALLS:
         return m.UnsupportedTask(reason=_UNSUPPORTED_CALLS[call], **common)
     if call in b.app_functions:
-        return m.CallFunctionTask(
-            function=call, arguments=b.optional_template(arguments), **common
-        )
+        return m.CallFunctionTask(function=call, arguments=b.optional_template(arguments), **common)
     functions = b.use.get("functions") or {}
     if call in functions:
         body = _defined_function(b, call, functions[call])
@@ -90,7 +88,9 @@ def build_run(b: Builder, d: Mapping[str, Any], ref: str, common: dict[str, Any]
             **common,
         )
     if "shell" in run:
-        return _process(b, "shell", None, run["shell"], run["shell"]["command"], await_, return_, common)
+        return _process(
+            b, "shell", None, run["shell"], run["shell"]["command"], await_, return_, common
+        )
     if "script" in run:
         script = run["script"]
         if "code" not in script:

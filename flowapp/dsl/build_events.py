@@ -18,9 +18,9 @@ def event_filter(b: Builder, spec: Mapping[str, Any]) -> m.EventFilter:
     literal: dict[str, Any] = {}
     templates = {}
     for key, value in (spec.get("with") or {}).items():
-        if isinstance(value, str) and strict_source(value) is not None:
-            templates[key] = b.template(value)
-        elif key == "data" and not isinstance(value, str):
+        if (isinstance(value, str) and strict_source(value) is not None) or (
+            key == "data" and not isinstance(value, str)
+        ):
             templates[key] = b.template(value)
         else:
             literal[key] = value

@@ -201,7 +201,8 @@ def expression_source(text: str) -> str:
 class Template(Protocol):
     """A JSON value, possibly with expressions inside, evaluated against data and a scope."""
 
-    is_constant: bool
+    @property
+    def is_constant(self) -> bool: ...
 
     def render(self, value: Any, scope: Scope) -> Any: ...
 

@@ -31,14 +31,18 @@ def swagger(base: str) -> dict[str, Any]:
             "/pet/findByStatus": {
                 "get": {
                     "operationId": "findPetsByStatus",
-                    "parameters": [{"name": "status", "in": "query", "required": True, "type": "string"}],
+                    "parameters": [
+                        {"name": "status", "in": "query", "required": True, "type": "string"}
+                    ],
                     "responses": {"200": {"schema": {"type": "array", "items": pet_schema}}},
                 }
             },
             "/pet/{petId}": {
                 "get": {
                     "operationId": "getPetById",
-                    "parameters": [{"name": "petId", "in": "path", "required": True, "type": "integer"}],
+                    "parameters": [
+                        {"name": "petId", "in": "path", "required": True, "type": "integer"}
+                    ],
                     "responses": {"200": {"schema": pet_schema}, "404": {}},
                 }
             },
@@ -58,7 +62,9 @@ def build_app() -> web.Application:
         key = request.match_info["pet"]
         found = next((p for p in PETS if str(p["id"]) == key), None)
         if found is None:
-            return web.json_response({"code": 1, "type": "error", "message": "Pet not found"}, status=404)
+            return web.json_response(
+                {"code": 1, "type": "error", "message": "Pet not found"}, status=404
+            )
         return web.json_response(found)
 
     async def by_name(request: web.Request) -> web.Response:
@@ -70,7 +76,11 @@ def build_app() -> web.Application:
     async def basic_auth(request: web.Request) -> web.Response:
         expected = f"{request.match_info['user']}:{request.match_info['password']}"
         header = request.headers.get("Authorization", "")
-        given = base64.b64decode(header.removeprefix("Basic ")).decode() if header.startswith("Basic ") else ""
+        given = (
+            base64.b64decode(header.removeprefix("Basic ")).decode()
+            if header.startswith("Basic ")
+            else ""
+        )
         if given != expected:
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="fake"'})
         return web.json_response({"authenticated": True, "user": request.match_info["user"]})
@@ -78,8 +88,12 @@ def build_app() -> web.Application:
     async def anything(request: web.Request) -> web.Response:
         body = await request.text()
         return web.json_response(
-            {"method": request.method, "headers": dict(request.headers), "args": dict(request.query),
-             "json": json.loads(body) if body else None}
+            {
+                "method": request.method,
+                "headers": dict(request.headers),
+                "args": dict(request.query),
+                "json": json.loads(body) if body else None,
+            }
         )
 
     app.router.add_get("/petstore/v2/pet/findByStatus", find_by_status)
@@ -93,7 +107,6 @@ def build_app() -> web.Application:
 
 def rewrite(text: str, base: str) -> str:
     """Point a workflow at the stand-ins instead of the public services."""
-    return (
-        text.replace("https://petstore.swagger.io", f"{base}/petstore")
-        .replace("https://httpbin.org", f"{base}/httpbin")
+    return text.replace("https://petstore.swagger.io", f"{base}/petstore").replace(
+        "https://httpbin.org", f"{base}/httpbin"
     )

@@ -20,7 +20,6 @@ from flowapp.runtime.embedded import run_to_completion
 from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.runtime.runtime import Outcome
 from flowapp.store.port import Store, TaskRunRecord
-
 from tests.conformance.gherkin import QUOTED, Scenario, Step
 from tests.conformance.standins import rewrite
 
@@ -203,7 +202,8 @@ def _lifecycle(world: World, step: Step, match: re.Match[str]) -> None:
     for expected in load_yaml(step.doc):
         wanted = (expected["type"], expected.get("task"))
         while position < len(seen) and (
-            seen[position][0] != wanted[0] or (wanted[1] is not None and seen[position][1] != wanted[1])
+            seen[position][0] != wanted[0]
+            or (wanted[1] is not None and seen[position][1] != wanted[1])
         ):
             position += 1
         assert position < len(seen), f"{wanted} not found in order among {seen}"
@@ -221,9 +221,14 @@ _STEPS = [
     (re.compile(r"the workflow should fault( with error:)?"), _should_fault),
     (re.compile(r"the workflow should be cancelled"), _should_be_cancelled),
     (re.compile(r"the workflow output should have properties (.+)"), _has_properties),
-    (re.compile(r"the workflow output should have an? '([^']+)' property with value:"), _property_value),
     (
-        re.compile(r"the workflow output should have an? '([^']+)' property containing (\d+) items"),
+        re.compile(r"the workflow output should have an? '([^']+)' property with value:"),
+        _property_value,
+    ),
+    (
+        re.compile(
+            r"the workflow output should have an? '([^']+)' property containing (\d+) items"
+        ),
         _property_count,
     ),
     (re.compile(r"(\S+) should run (first|last)"), _runs_first_last),
