@@ -21,7 +21,9 @@ from flowapp.store.port import ExecutionFilter
 def executions(
     db: Annotated[str | None, typer.Option(help="Store URL.")] = None,
     status: Annotated[str | None, typer.Option(help="Only executions with this status.")] = None,
-    app_name: Annotated[str | None, typer.Option("--app", help="Only this app's executions.")] = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="Only this app's executions.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

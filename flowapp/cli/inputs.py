@@ -19,13 +19,17 @@ def read_json_argument(value: str, *, option: str) -> Any:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise DefinitionError([Problem("", f"cannot read: {exc.strerror}", file=source)]) from None
+            raise DefinitionError(
+                [Problem("", f"cannot read: {exc.strerror}", file=source)]
+            ) from None
         except UnicodeDecodeError:
             raise DefinitionError([Problem("", "is not UTF-8 text", file=source)]) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        problem = Problem("", f"is not JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno)
+        problem = Problem(
+            "", f"is not JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
+        )
         raise DefinitionError([problem]) from None
 
 
@@ -37,7 +41,9 @@ def read_events(values: list[str]) -> list[dict[str, Any]]:
         for index, item in enumerate(items):
             if not isinstance(item, dict) or "type" not in item:
                 where = f"/{index}" if isinstance(parsed, list) else ""
-                raise DefinitionError([Problem(where, "an event needs at least a `type`", file=value)])
+                raise DefinitionError(
+                    [Problem(where, "an event needs at least a `type`", file=value)]
+                )
             events.append(item)
     return events
 
@@ -49,7 +55,9 @@ def read_secrets(values: list[str]) -> dict[str, Any]:
         if value.startswith("@"):
             loaded = read_json_argument(value, option="--secret")
             if not isinstance(loaded, dict):
-                raise DefinitionError([Problem("", "a secrets file holds a JSON object", file=value[1:])])
+                raise DefinitionError(
+                    [Problem("", "a secrets file holds a JSON object", file=value[1:])]
+                )
             secrets.update(loaded)
             continue
         name, separator, raw = value.partition("=")

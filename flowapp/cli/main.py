@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowapp.cli import history, running
+from flowapp.cli import control, engine, history, running
 
 app = typer.Typer(
     name="flowapp",
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 running.register(app)
 history.register(app)
+control.register(app)
+engine.register(app)
 
 
 def main() -> None:

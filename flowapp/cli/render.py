@@ -24,14 +24,18 @@ _STATUS_STYLE = {
 def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def execution_json(record: ExecutionRecord, runs: list[TaskRunRecord] | None = None) -> dict[str, Any]:
+def execution_json(
+    record: ExecutionRecord, runs: list[TaskRunRecord] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": record.id,
         "app": record.app,

@@ -19,8 +19,8 @@ from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
 from flowapp.cli.render import dumps
 from flowapp.cli.settings import default_db
 from flowapp.dsl.problems import DefinitionError
-from flowapp.dsl.validate import load_source, validate_source
 from flowapp.dsl.source import read_source
+from flowapp.dsl.validate import load_source, validate_source
 from flowapp.engine.scope import Environment
 from flowapp.runtime.embedded import run_to_completion
 from flowapp.runtime.registry import WorkflowRegistry
@@ -52,11 +52,17 @@ def validate(
 
 def run(
     file: Annotated[Path, typer.Argument(help="A workflow document (YAML or JSON).")],
-    input: Annotated[str, typer.Option("--input", "-i", help="JSON input, or @file.json.")] = "null",
+    input: Annotated[
+        str, typer.Option("--input", "-i", help="JSON input, or @file.json.")
+    ] = "null",
     db: Annotated[str | None, typer.Option(help="Store URL (sqlite:///…, postgresql://…).")] = None,
     secret: Annotated[list[str], typer.Option(help="NAME=VALUE or @secrets.json.")] = [],  # noqa: B006
-    event: Annotated[list[str], typer.Option(help="A CloudEvent (JSON or @file) to offer to `listen` tasks.")] = [],  # noqa: B006
-    workflows: Annotated[list[Path], typer.Option(help="More workflow files for `run: workflow`.")] = [],  # noqa: B006
+    event: Annotated[
+        list[str], typer.Option(help="A CloudEvent (JSON or @file) to offer to `listen` tasks.")
+    ] = [],  # noqa: B006
+    workflows: Annotated[
+        list[Path], typer.Option(help="More workflow files for `run: workflow`.")
+    ] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
 ) -> None:
     """Run a workflow to completion and print its output (or its error) as JSON."""
@@ -70,7 +76,9 @@ def run(
         fail_invalid(error)
         return
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    outcome = asyncio.run(_run(document.data, [d.data for d in extra], value, db, env, events, timeout))
+    outcome = asyncio.run(
+        _run(document.data, [d.data for d in extra], value, db, env, events, timeout)
+    )
     if outcome.status == "completed":
         typer.echo(dumps(outcome.output))
         return

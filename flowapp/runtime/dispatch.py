@@ -57,7 +57,9 @@ class Dispatcher:
         runtime = self.runtime
         if isinstance(command, c.StartTimer):
             runtime.timers.arm(
-                live.id, command.effect_id, command.due_at,
+                live.id,
+                command.effect_id,
+                command.due_at,
                 lambda: runtime.deliver(live.id, TimerFired(command.effect_id)),
             )
         elif isinstance(command, c.Subscribe):

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowapp.engine.commands import Command, EmitEvent, RunProcess, StartTimer, StartWorkflow, Subscribe
+from flowapp.engine.commands import (
+    Command,
+    EmitEvent,
+    RunProcess,
+    StartTimer,
+    StartWorkflow,
+    Subscribe,
+)
 from flowapp.engine.records import Decision, TaskRun
 from flowapp.engine.signals import Signal
 from flowapp.engine.state import ExecutionState

@@ -48,7 +48,15 @@ from flowapp.runtime.live import LiveExecution, build_checkpoint
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
 from flowapp.runtime.timers import Timers
-from flowapp.store.port import DuplicateExecution, ExecutionRecord, LeaseLost, Store, StoreError
+from flowapp.store.port import (
+    Checkpoint,
+    DuplicateExecution,
+    ExecutionRecord,
+    LeaseLost,
+    SignalRecord,
+    Store,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +91,7 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         lease_seconds: float = 30.0,
         poll_interval: float = 0.2,
+        pickup_batch: int = 64,
     ) -> None:
         self.store = store
         self.registry = registry or WorkflowRegistry(store)
@@ -92,6 +101,7 @@ class Runtime:
         self.clock = clock
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
+        self.pickup_batch = pickup_batch
         self.committer = GroupCommitter(store)
         self.timers = Timers(clock)
         self.router = EventRouter()
@@ -107,11 +117,15 @@ class Runtime:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self, *, recover: bool = True, scale_out: bool = False) -> None:
+        """``recover`` takes this owner's unfinished executions back; ``scale_out`` also
+        picks up submitted executions and those of processes whose lease expired."""
         await self.committer.start()
         loops = [self._relay_outbox(), self._poll_signals()]
         if recover:
             await self.recover()
             loops.append(self._keep_leases(takeover=scale_out))
+        if scale_out:
+            loops.append(self._pick_up_submitted())
         self._background = [asyncio.create_task(loop) for loop in loops]
 
     async def stop(self) -> None:
@@ -375,35 +389,81 @@ class Runtime:
         outcome = await self.wait_for(child_id)
         if outcome.status == COMPLETED:
             return outcome.output
-        raise EffectError(outcome.error or errors.error(errors.RUNTIME, f"sub-workflow {outcome.status}"))
+        raise EffectError(
+            outcome.error or errors.error(errors.RUNTIME, f"sub-workflow {outcome.status}")
+        )
 
     # --- recovery, leases, outbox, signals ----------------------------------------------
 
-    async def recover(self) -> list[str]:
-        """Take back unfinished executions and carry out what they still wait for."""
+    async def recover(self, *, include_own: bool = True, limit: int = 100_000) -> list[str]:
+        """Take unfinished executions (our own back, with ``include_own``; others' whose
+        lease expired; pending ones nobody started) and carry out what they wait for."""
         ids = await self.committer.run_in_writer(
             lambda: self.store.claim_executions(
-                self.owner, now=self.clock(), lease_seconds=self.lease_seconds, limit=100_000
+                self.owner,
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
+                limit=limit,
+                include_own=include_own,
             )
         )
         for execution_id in ids:
-            if execution_id in self.live:
-                continue
-            try:
-                record, state = await self._load(execution_id)
-            except UnknownExecution:
-                continue
-            live = LiveExecution(self._workflow(record.workflow_id), state)
-            self.live[execution_id] = live
-            self._redispatch(live)
+            if execution_id not in self.live:
+                with contextlib.suppress(UnknownExecution):
+                    await self._adopt(execution_id)
         if ids:
             self._outbox_wakeup.set()
         return ids
 
+    async def _adopt(self, execution_id: str) -> None:
+        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+        data = await self.committer.run_in_writer(self.store.load_state, execution_id)
+        if record is None:
+            raise UnknownExecution(execution_id)
+        workflow = self._workflow(record.workflow_id)
+        if data is None:  # submitted, never started: start it here
+            live = LiveExecution(workflow, new_state(execution_id))
+            self.live[execution_id] = live
+            self.deliver(execution_id, Start(record.input))
+            return
+        live = LiveExecution(workflow, ExecutionState.from_json(data))
+        self.live[execution_id] = live
+        self._redispatch(live)
+
+    async def submit(
+        self,
+        workflow: LoadedWorkflow,
+        input: Any,
+        *,
+        app: str | None = None,
+        revision: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> str:
+        """Record a pending execution for whichever engine process claims it first."""
+        now = self.clock()
+        execution_id = new_execution_id(now)
+        record = ExecutionRecord(
+            id=execution_id,
+            workflow_id=workflow.id,
+            status="pending",
+            input=input,
+            created_at=now,
+            app=app or workflow.app,
+            revision=revision or workflow.revision,
+            dedupe_key=dedupe_key,
+        )
+        checkpoint = Checkpoint(
+            execution_id=execution_id, status="pending", state=None, updated_at=now
+        )
+        await self.committer.create(record, checkpoint)
+        return execution_id
+
     def _redispatch(self, live: LiveExecution) -> None:
         state = live.state
         live.timers = {k for k, e in state.effects.items() if e.command.kind == StartTimer.kind}
-        live.subscriptions = {k for k, e in state.effects.items() if e.command.kind == Subscribe.kind}
+        live.subscriptions = {
+            k for k, e in state.effects.items() if e.command.kind == Subscribe.kind
+        }
         for effect in state.effects.values():
             self.dispatcher.dispatch(live, effect.command)
         for data in state.deferred:
@@ -433,13 +493,35 @@ class Runtime:
                         )
                     )
                 )
-                for live in [lv for lv in self.live.values() if lv.id not in held and not lv.pumping]:
+                for live in [
+                    lv for lv in self.live.values() if lv.id not in held and not lv.pumping
+                ]:
                     log.warning("lease of %s expired; leaving it to its new owner", live.id)
                     self._forget(live)
                 if takeover:
-                    await self.recover()
+                    await self.recover(include_own=False)
             except Exception:  # the next round retries; the store may be restarting
                 log.exception("lease upkeep failed")
+
+    def _deliver_stored(self, item: SignalRecord) -> bool:
+        """Deliver a signal from the store; False if it can no longer apply."""
+        try:
+            signal = signal_from_json(item.payload)
+        except (ValueError, TypeError):
+            log.error("dropping unreadable signal %s for %s", item.id, item.execution_id)
+            return False
+        return self.deliver(item.execution_id, signal, item.id)
+
+    async def _pick_up_submitted(self) -> None:
+        """Claim pending executions often, in small batches, so load spreads over engines."""
+        while True:
+            try:
+                claimed = await self.recover(include_own=False, limit=self.pickup_batch)
+            except Exception:  # the store may be restarting; try again next round
+                log.exception("picking up submitted executions failed")
+                claimed = []
+            if len(claimed) < self.pickup_batch:
+                await asyncio.sleep(self.poll_interval)
 
     async def _relay_outbox(self) -> None:
         while True:
@@ -475,10 +557,6 @@ class Runtime:
             except Exception:
                 log.exception("polling signals failed")
                 continue
-            stale = [
-                item.id
-                for item in pending
-                if not self.deliver(item.execution_id, signal_from_json(item.payload), item.id)
-            ]
+            stale = [item.id for item in pending if not self._deliver_stored(item)]
             if stale:  # the execution ended before the signal reached it
                 await self.committer.run_in_writer(self.store.discard_signals, stale)

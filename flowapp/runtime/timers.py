@@ -20,7 +20,9 @@ class Timers:
     def __len__(self) -> int:
         return len(self._handles)
 
-    def arm(self, execution_id: str, effect_id: str, due_at: float, fire: Callable[[], None]) -> None:
+    def arm(
+        self, execution_id: str, effect_id: str, due_at: float, fire: Callable[[], None]
+    ) -> None:
         key = (execution_id, effect_id)
         self.disarm(execution_id, effect_id)
         loop = asyncio.get_running_loop()

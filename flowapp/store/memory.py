@@ -125,13 +125,20 @@ class MemoryStore:
 
     # --- recovery and scale-out ---------------------------------------------------
     def claim_executions(
-        self, owner: str, *, now: float, lease_seconds: float, limit: int
+        self,
+        owner: str,
+        *,
+        now: float,
+        lease_seconds: float,
+        limit: int,
+        include_own: bool = True,
     ) -> list[str]:
         with self._lock:
             free = [
                 row.record
                 for row in self._tables.executions.values()
-                if row.record.status in UNFINISHED_STATUSES and _claimable(row.record, owner, now)
+                if row.record.status in UNFINISHED_STATUSES
+                and _claimable(row.record, owner if include_own else None, now)
             ]
             free.sort(key=lambda r: (r.created_at, r.id))
             for record in free[:limit]:
@@ -140,7 +147,11 @@ class MemoryStore:
 
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
         with self._lock:
-            held = [r.record for r in self._tables.executions.values() if r.record.owner == owner]
+            held = [
+                r.record
+                for r in self._tables.executions.values()
+                if r.record.owner == owner and r.record.status in UNFINISHED_STATUSES
+            ]
             for record in held:
                 record.lease_until = now + lease_seconds
             return sorted(record.id for record in held)
@@ -200,7 +211,7 @@ def _position(record: ExecutionRecord) -> tuple[float, str]:
     return (record.created_at, record.id)
 
 
-def _claimable(record: ExecutionRecord, owner: str, now: float) -> bool:
+def _claimable(record: ExecutionRecord, owner: str | None, now: float) -> bool:
     return (
         record.owner is None
         or record.owner == owner

@@ -212,15 +212,21 @@ class Store(Protocol):
 
     # --- recovery and scale-out ---------------------------------------------------
     def claim_executions(
-        self, owner: str, *, now: float, lease_seconds: float, limit: int
+        self,
+        owner: str,
+        *,
+        now: float,
+        lease_seconds: float,
+        limit: int,
+        include_own: bool = True,
     ) -> list[str]:
-        """Take the lease of unfinished executions whose lease is free, expired, or
-        already held by ``owner`` (a process restarting under the same name takes its own
-        executions back at once), using ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and
-        return their ids."""
+        """Take the lease of unfinished executions whose lease is free or expired, and,
+        with ``include_own``, those already held by ``owner`` (a process restarting under
+        the same name takes its own executions back at once), using ``FOR UPDATE SKIP
+        LOCKED`` on PostgreSQL, and return their ids, oldest first."""
 
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
-        """Extend every lease ``owner`` holds; returns the ids still held."""
+        """Extend every lease ``owner`` holds on an unfinished execution; returns their ids."""
 
     def release_leases(self, owner: str, execution_ids: Iterable[str] | None = None) -> None: ...
 

@@ -34,7 +34,11 @@ def test_run_prints_the_output_as_json_and_exits_0(db: str) -> None:
     output = json.loads(result.stdout)
     assert output["greeting"] == "Hello, world!"
     assert output["mood"] == "cheerful"
-    assert output["offers"] == ["Would you like tea?", "Would you like cake?", "Would you like a chat?"]
+    assert output["offers"] == [
+        "Would you like tea?",
+        "Would you like cake?",
+        "Would you like a chat?",
+    ]
 
 
 def test_a_fault_prints_the_error_object_and_exits_1(tmp_path: Path, db: str) -> None:
@@ -60,7 +64,9 @@ def test_a_fault_prints_the_error_object_and_exits_1(tmp_path: Path, db: str) ->
     }
 
 
-def test_an_invalid_definition_is_reported_with_its_location_and_exits_2(tmp_path: Path, db: str) -> None:
+def test_an_invalid_definition_is_reported_with_its_location_and_exits_2(
+    tmp_path: Path, db: str
+) -> None:
     workflow = tmp_path / "bad.yaml"
     workflow.write_text(
         "document: {dsl: '1.0.3', namespace: test, name: bad, version: '1.0.0'}\n"

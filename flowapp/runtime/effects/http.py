@@ -57,10 +57,16 @@ class HttpEffects:
         seconds = command.timeout or self.timeout
         return await self._send(command.method, command.url, seconds, kwargs)
 
-    async def _send(self, method: str, url: str, seconds: float, kwargs: dict[str, Any]) -> dict[str, Any]:
+    async def _send(
+        self, method: str, url: str, seconds: float, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         try:
             async with self.session().request(
-                method, url, timeout=aiohttp.ClientTimeout(total=seconds), allow_redirects=True, **kwargs
+                method,
+                url,
+                timeout=aiohttp.ClientTimeout(total=seconds),
+                allow_redirects=True,
+                **kwargs,
             ) as response:
                 body = await response.read()
                 return _response(response, body)
@@ -115,4 +121,3 @@ def _parse_document(response: dict[str, Any]) -> Any:
         return YAML(typ="safe").load(text)
     except Exception as exc:  # ruamel raises many kinds; all mean "not a document"
         raise _communication(f"the document is neither JSON nor YAML: {exc}", 502) from None
-

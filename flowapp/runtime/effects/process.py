@@ -47,14 +47,18 @@ class ProcessEffects:
                 env={**os.environ, **command.environment},
             )
         except OSError as exc:
-            raise EffectError(errors.error(errors.RUNTIME, f"cannot start {argv[0]}: {exc}")) from None
+            raise EffectError(
+                errors.error(errors.RUNTIME, f"cannot start {argv[0]}: {exc}")
+            ) from None
         stdin = command.stdin.encode() if command.stdin is not None else None
         try:
             stdout, stderr = await asyncio.wait_for(process.communicate(stdin), self.timeout)
         except TimeoutError:
             process.kill()
             await process.wait()
-            raise EffectError(errors.error(errors.TIMEOUT, f"the process ran past {self.timeout:g} s")) from None
+            raise EffectError(
+                errors.error(errors.TIMEOUT, f"the process ran past {self.timeout:g} s")
+            ) from None
         return {
             "code": process.returncode,
             "stdout": stdout.decode("utf-8", "replace"),

@@ -30,12 +30,20 @@ from flowapp.store.sql.tables import executions, outbox, signals, timers
 
 
 def claim(
-    conn: Connection, owner: str, *, now: float, lease_seconds: float, limit: int
+    conn: Connection,
+    owner: str,
+    *,
+    now: float,
+    lease_seconds: float,
+    limit: int,
+    include_own: bool = True,
 ) -> list[str]:
     """One statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``,
     so the ids never travel to Python and back (a restart may claim thousands)."""
     c = executions.c
-    free = sa.or_(c.owner.is_(None), c.owner == owner, c.lease_until.is_(None))
+    free = sa.or_(c.owner.is_(None), c.lease_until.is_(None))
+    if include_own:
+        free = sa.or_(free, c.owner == owner)
     pick = (
         sa.select(c.id)
         .where(c.status.in_(UNFINISHED_STATUSES), sa.or_(free, c.lease_until < now))
@@ -57,7 +65,7 @@ def renew(conn: Connection, owner: str, *, now: float, lease_seconds: float) -> 
     c = executions.c
     statement = (
         sa.update(executions)
-        .where(c.owner == owner)
+        .where(c.owner == owner, c.status.in_(UNFINISHED_STATUSES))
         .values(lease_until=now + lease_seconds)
         .returning(c.id)
     )

@@ -155,10 +155,23 @@ class SqlStore:
     # --- recovery and scale-out ---------------------------------------------------
     @_translated
     def claim_executions(
-        self, owner: str, *, now: float, lease_seconds: float, limit: int
+        self,
+        owner: str,
+        *,
+        now: float,
+        lease_seconds: float,
+        limit: int,
+        include_own: bool = True,
     ) -> list[str]:
         with self._write() as conn:
-            return leases.claim(conn, owner, now=now, lease_seconds=lease_seconds, limit=limit)
+            return leases.claim(
+                conn,
+                owner,
+                now=now,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                include_own=include_own,
+            )
 
     @_translated
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:

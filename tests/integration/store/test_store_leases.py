@@ -42,6 +42,19 @@ def test_an_owner_claims_its_own_executions_back(store: Store) -> None:
     assert claim(store, "p1") == ["e1"]
 
 
+def test_claiming_new_work_can_leave_own_executions_out(store: Store) -> None:
+    create(store, "mine", owner="p1", lease_until=T0 + 1000)
+    create(store, "free")
+    taken = store.claim_executions("p1", now=T0, lease_seconds=LEASE, limit=10, include_own=False)
+    assert taken == ["free"]
+
+
+def test_renew_skips_finished_executions(store: Store) -> None:
+    create(store, "done", status="completed", owner="p1", lease_until=T0)
+    create(store, "busy", status="running", owner="p1", lease_until=T0)
+    assert store.renew_leases("p1", now=T0 + 5, lease_seconds=LEASE) == ["busy"]
+
+
 def test_renew_extends_and_release_frees(store: Store) -> None:
     for execution_id in ("e1", "e2", "e3"):
         create(store, execution_id)

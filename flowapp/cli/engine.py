@@ -1,0 +1,77 @@
+"""``flowapp engine``: one engine process of a scale-out deployment.
+
+Several of them share one PostgreSQL database. Each claims submitted executions and those
+of processes whose lease expired, advances what it holds, and renews its leases; killed,
+its executions are taken over by the others once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from typing import Annotated
+
+import typer
+
+from flowapp.cli.settings import default_db
+from flowapp.functions.remote import RemoteFunctions
+from flowapp.runtime.dispatch import Effects
+from flowapp.runtime.effects.functions import FunctionEffects
+from flowapp.runtime.runtime import Runtime
+from flowapp.store import open_store
+
+
+def _function_urls(values: list[str]) -> dict[str, str]:
+    urls = {}
+    for value in values:
+        name, separator, url = value.partition("=")
+        if not separator or not name or not url:
+            typer.echo(f"--function expects NAME=URL, got {value!r}", err=True)
+            raise typer.Exit(2)
+        urls[name] = url
+    return urls
+
+
+async def _serve(db: str, owner: str, urls: dict[str, str], lease: float, poll: float) -> None:
+    store = open_store(db)
+    store.migrate()
+    remote = RemoteFunctions(urls)
+    effects = Effects(functions=FunctionEffects(remote))
+    runtime = Runtime(store, effects=effects, owner=owner, lease_seconds=lease, poll_interval=poll)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await runtime.start(recover=True, scale_out=True)
+    logging.getLogger("flowapp").info("engine %s started", owner)
+    try:
+        await stopping.wait()
+    finally:
+        await runtime.stop()
+        await remote.close()
+        store.close()
+
+
+def engine(
+    db: Annotated[str | None, typer.Option(help="Store URL (PostgreSQL to scale out).")] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="This process's name (default: host:pid).")
+    ] = None,
+    function: Annotated[list[str], typer.Option(help="NAME=URL of a function.")] = [],  # noqa: B006
+    lease: Annotated[float, typer.Option(help="Lease length in seconds.")] = 10.0,
+    poll: Annotated[float, typer.Option(help="Seconds between polls for new work.")] = 0.05,
+) -> None:
+    """Run an engine process until SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    name = owner or f"{socket.gethostname()}:{os.getpid()}"
+    asyncio.run(_serve(db or default_db(), name, _function_urls(function), lease, poll))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(engine)

@@ -1,0 +1,140 @@
+"""The runtime on a real SQLite store: recovery, timers across restarts, signals, retry."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from flowapp.engine.signals import Cancel
+from flowapp.engine.testing import workflow_from_yaml
+from flowapp.functions.testing import FakeFunctions
+from flowapp.runtime.dispatch import Effects
+from flowapp.runtime.effects.functions import FunctionEffects
+from flowapp.runtime.registry import WorkflowRegistry
+from flowapp.runtime.runtime import Runtime
+from flowapp.store import open_store
+from flowapp.store.port import Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = open_store(f"sqlite:///{tmp_path / 'runtime.db'}")
+    store.migrate()
+    yield store
+    store.close()
+
+
+def register(store: Store, text: str, functions: frozenset[str] = frozenset()):
+    return WorkflowRegistry(store).add(workflow_from_yaml(text).definition, app_functions=functions)
+
+
+WAITING = """
+do:
+  - pause: {wait: {milliseconds: 300}}
+  - done: {set: {done: true}}
+"""
+
+
+async def test_a_timer_survives_a_restart_and_fires_late(store: Store) -> None:
+    workflow = register(store, WAITING)
+    first = Runtime(store)
+    await first.start()
+    execution_id = await first.start_execution(workflow, {})
+    await first.stop()  # the process goes away while the execution waits
+    assert store.get_execution(execution_id).status == "waiting"
+    await asyncio.sleep(0.4)  # the timer comes due while nobody runs
+    second = Runtime(store)
+    await second.start()
+    outcome = await second.wait_for(execution_id, timeout=10)
+    await second.stop()
+    assert outcome.status == "completed" and outcome.output == {"done": True}
+    runs = store.task_runs(execution_id)
+    assert [(r.name, r.status) for r in runs] == [("pause", "completed"), ("done", "completed")]
+
+
+async def test_a_signal_through_the_store_reaches_the_engine_holding_it(store: Store) -> None:
+    workflow = register(store, "do:\n  - pause: {wait: PT1H}\n")
+    engine = Runtime(store, owner="engine-1", poll_interval=0.05)
+    await engine.start()
+    execution_id = await engine.start_execution(workflow, {})
+    other = Runtime(store, owner="cli")
+    await other.start(recover=False)
+    await other.send(execution_id, Cancel())
+    outcome = await engine.wait_for(execution_id, timeout=10)
+    await other.stop()
+    await engine.stop()
+    assert outcome.status == "cancelled"
+    assert [r.status for r in store.task_runs(execution_id)] == ["cancelled"]
+
+
+async def test_retry_from_the_failed_task_keeps_earlier_outputs(store: Store) -> None:
+    calls: list[str] = []
+    broken = {"two": True}
+
+    async def one(data, context):
+        calls.append("one")
+        return {"one": 1}
+
+    async def two(data, context):
+        calls.append("two")
+        if broken["two"]:
+            raise RuntimeError("not yet")
+        return {**data, "two": 2}
+
+    fake = FakeFunctions({"one": one, "two": two})
+    runtime = Runtime(store, effects=Effects(functions=FunctionEffects(fake)))
+    await runtime.start()
+    workflow = register(
+        store, "do:\n  - a: {call: one}\n  - b: {call: two}\n", frozenset({"one", "two"})
+    )
+    execution_id = await runtime.start_execution(workflow, {})
+    first = await runtime.wait_for(execution_id, timeout=10)
+    assert first.status == "faulted" and first.error["instance"] == "/do/1/b"
+    broken["two"] = False
+    await runtime.retry(execution_id)
+    second = await runtime.wait_for(execution_id, timeout=10)
+    await runtime.stop()
+    assert second.status == "completed" and second.output == {"one": 1, "two": 2}
+    assert calls == ["one", "two", "two"]  # `one` was not called again
+    runs = store.task_runs(execution_id)
+    assert [(r.name, r.status) for r in runs] == [
+        ("a", "completed"),
+        ("b", "faulted"),
+        ("b", "completed"),
+    ]
+
+
+async def test_submitted_executions_are_claimed_and_run_by_an_engine(store: Store) -> None:
+    workflow = register(store, "do:\n  - hi: {set: {hello: '${ .name }'}}\n")
+    client = Runtime(store, owner="api")
+    await client.start(recover=False)
+    ids = [await client.submit(workflow, {"name": f"n{i}"}) for i in range(5)]
+    engine = Runtime(store, owner="engine", poll_interval=0.02)
+    await engine.start(scale_out=True)
+    outcomes = [await client.wait_for(i, timeout=10) for i in ids]
+    await engine.stop()
+    await client.stop()
+    assert [o.output for o in outcomes] == [{"hello": f"n{i}"} for i in range(5)]
+
+
+async def test_cancel_suspend_resume_and_rerun(store: Store) -> None:
+    workflow = register(
+        store, "do:\n  - pause: {wait: {milliseconds: 200}}\n  - x: {set: {x: 1}}\n"
+    )
+    runtime = Runtime(store, poll_interval=0.02)
+    await runtime.start()
+    execution_id = await runtime.start_execution(workflow, {"a": 1})
+    await runtime.suspend(execution_id)
+    await asyncio.sleep(0.4)  # the timer fires while suspended; its result waits
+    assert store.get_execution(execution_id).status == "suspended"
+    await runtime.resume(execution_id)
+    outcome = await runtime.wait_for(execution_id, timeout=10)
+    assert outcome.status == "completed"
+    again = await runtime.rerun(execution_id)
+    rerun = await runtime.wait_for(again, timeout=10)
+    await runtime.stop()
+    assert rerun.status == "completed"
+    record = store.get_execution(again)
+    assert record.rerun_of == execution_id and record.input == {"a": 1}
