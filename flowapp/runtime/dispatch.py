@@ -21,6 +21,7 @@ from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.http import HttpEffects
 from flowapp.runtime.effects.process import ProcessEffects
 from flowapp.runtime.live import LiveExecution
+from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.routing import Listener
 
 if TYPE_CHECKING:
@@ -32,9 +33,10 @@ log = logging.getLogger(__name__)
 class FunctionInvoker(Protocol):
     """Calls FlowApp functions (the local supervisor, or Knative services)."""
 
-    async def call(self, command: c.CallFunction) -> Any:
+    async def call(self, command: c.CallFunction, workflow: LoadedWorkflow) -> Any:
         """The function's output; raises ``EffectError`` with a communication or timeout
-        error when the function fails, answers non-2xx, or does not answer in time."""
+        error when the function fails, answers non-2xx, or does not answer in time.
+        ``workflow`` tells which app and revision the calling execution runs."""
 
 
 @dataclass
@@ -71,24 +73,26 @@ class Dispatcher:
         elif isinstance(command, c.FetchDocument):
             self.spawn(live, command.effect_id, self.effects.http.fetch_document(command))
         elif isinstance(command, c.CallFunction):
-            self.spawn(live, command.effect_id, self.call_function(command))
+            self.spawn(live, command.effect_id, self.call_function(command, live.workflow))
         elif isinstance(command, c.RunProcess) and command.wait:
             self.spawn(live, command.effect_id, self.effects.processes.run(command))
         elif isinstance(command, c.StartWorkflow) and command.wait:
             self.spawn(live, command.effect_id, runtime.run_child(command))
         # everything else is fire-and-forget: the outbox relay carries it out
 
-    async def call_function(self, command: c.CallFunction) -> Any:
+    async def call_function(self, command: c.CallFunction, workflow: LoadedWorkflow) -> Any:
         if self.effects.functions is None:
             detail = f"no function runtime is configured to call `{command.function}`"
             raise EffectError(errors.error(errors.CONFIGURATION, detail))
-        return await self.effects.functions.call(command)
+        return await self.effects.functions.call(command, workflow)
 
     def spawn(self, live: LiveExecution, effect_id: str, work: Awaitable[Any]) -> None:
         async def run() -> None:
             signal: Signal
             try:
-                signal = EffectSucceeded(effect_id, await work)
+                result = await work
+                self.runtime.limits.check_output(result)
+                signal = EffectSucceeded(effect_id, result)
             except EffectError as exc:
                 signal = EffectFailed(effect_id, exc.error)
             except asyncio.CancelledError:

@@ -1,7 +1,7 @@
 """The workflows a runtime knows, by id and by namespace / name / version.
 
-A workflow's id is a digest of its document (and of the FlowApp functions its calls
-resolve to), so the same text always has the same id and an execution can find the exact
+A workflow's id is a digest of its document (with the FlowApp functions its calls resolve
+to, and the app revision it belongs to), so the same text always has the same id and an execution can find the exact
 definition it started with after a restart, even when a newer version was deployed.
 """
 
@@ -28,10 +28,22 @@ class LoadedWorkflow:
     revision: str | None = None
 
 
-def workflow_id(document: Mapping[str, Any], app_functions: frozenset[str]) -> str:
-    canonical = orjson.dumps(
-        {"document": document, "functions": sorted(app_functions)}, option=orjson.OPT_SORT_KEYS
-    )
+def workflow_id(
+    document: Mapping[str, Any],
+    app_functions: frozenset[str],
+    app: str | None = None,
+    revision: str | None = None,
+) -> str:
+    """Same text, functions, app and revision: same id. Two revisions of an app with the
+    same workflow but different function code are different workflows (their calls go to
+    different function instances)."""
+    identity = {
+        "document": document,
+        "functions": sorted(app_functions),
+        "app": app,
+        "revision": revision,
+    }
+    canonical = orjson.dumps(identity, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()[:24]
 
 
@@ -56,7 +68,7 @@ class WorkflowRegistry:
         revision: str | None = None,
     ) -> LoadedWorkflow:
         """Register a schema-valid document (validate it first)."""
-        key = workflow_id(document, app_functions)
+        key = workflow_id(document, app_functions, app, revision)
         existing = self._by_id.get(key)
         if existing is not None:
             return existing

@@ -44,6 +44,7 @@ from flowapp.runtime.committer import GroupCommitter
 from flowapp.runtime.dispatch import Dispatcher, Effects
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.ids import new_execution_id
+from flowapp.runtime.limits import Limits
 from flowapp.runtime.live import LiveExecution, build_checkpoint
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
@@ -92,6 +93,7 @@ class Runtime:
         lease_seconds: float = 30.0,
         poll_interval: float = 0.2,
         pickup_batch: int = 64,
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
         self.registry = registry or WorkflowRegistry(store)
@@ -102,6 +104,7 @@ class Runtime:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.pickup_batch = pickup_batch
+        self.limits = limits or Limits()
         self.committer = GroupCommitter(store)
         self.timers = Timers(clock)
         self.router = EventRouter()
@@ -154,7 +157,10 @@ class Runtime:
         parent_id: str | None = None,
         rerun_of: str | None = None,
     ) -> str:
-        """Create an execution durably and start it; returns its id."""
+        """Create an execution durably and start it; returns its id. Raises
+        ``PayloadTooLarge`` for an input over the limit, ``DuplicateExecution`` when the
+        dedupe key is taken."""
+        self.limits.check_input(input)
         now = self.clock()
         execution_id = new_execution_id(now)
         live = LiveExecution(workflow, new_state(execution_id))
@@ -440,6 +446,7 @@ class Runtime:
         dedupe_key: str | None = None,
     ) -> str:
         """Record a pending execution for whichever engine process claims it first."""
+        self.limits.check_input(input)
         now = self.clock()
         execution_id = new_execution_id(now)
         record = ExecutionRecord(

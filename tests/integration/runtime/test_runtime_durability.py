@@ -15,7 +15,7 @@ from flowapp.runtime.effects.functions import FunctionEffects
 from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.runtime.runtime import Runtime
 from flowapp.store import open_store
-from flowapp.store.port import Store
+from flowapp.store.port import ExecutionFilter, Store
 
 
 @pytest.fixture
@@ -138,3 +138,28 @@ async def test_cancel_suspend_resume_and_rerun(store: Store) -> None:
     assert rerun.status == "completed"
     record = store.get_execution(again)
     assert record.rerun_of == execution_id and record.input == {"a": 1}
+
+
+async def test_payload_limits_refuse_big_inputs_and_fault_big_outputs(store: Store) -> None:
+    from flowapp.runtime.limits import Limits, PayloadTooLarge
+
+    async def huge(data, context):
+        return {"blob": "x" * 5000}
+
+    fake = FakeFunctions({"huge": huge})
+    runtime = Runtime(
+        store,
+        effects=Effects(functions=FunctionEffects(fake)),
+        limits=Limits(max_payload_bytes=1000),
+    )
+    await runtime.start()
+    workflow = register(store, "do:\n  - big: {call: huge}\n", frozenset({"huge"}))
+    with pytest.raises(PayloadTooLarge):
+        await runtime.start_execution(workflow, {"blob": "y" * 2000})
+    execution_id = await runtime.start_execution(workflow, {})
+    outcome = await runtime.wait_for(execution_id, timeout=10)
+    await runtime.stop()
+    assert outcome.status == "faulted"
+    assert outcome.error["status"] == 413 and "over the limit of 1,000 bytes" in outcome.error["detail"]
+    assert outcome.error["instance"] == "/do/0/big"
+    assert store.count_executions(ExecutionFilter()) == 1  # the refused one left nothing
