@@ -1,0 +1,117 @@
+"""``spec.functions``: each entry checked with a pointer per key, then a ``FunctionSpec``.
+
+``FunctionSpec.from_resource`` (``flowapp.functions.spec``) is the one reader of an entry;
+it raises a bare ``ValueError`` on the first mistake. Here every key is checked first, so a
+user sees every mistake at once with its JSON pointer (``/spec/functions/append/scale/max``),
+and the folder is checked against the project on disk: it must exist, stay inside the
+project, and hold the entry point its runtime loads (``main.py``, ``index.js``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flowapp.apps.keys import Keys
+from flowapp.apps.names import function_name_problem
+from flowapp.dsl.problems import Problem, join_pointer
+from flowapp.functions.spec import RUNTIMES, FunctionSpec, ScaleSpec
+
+POINTER = "/spec/functions"
+ENTRY_POINTS = {"python": "main.py", "node": "index.js"}
+_CONTRACTS = {
+    "python": "a python function is `def handle(data, context)` in main.py",
+    "node": "a node function exports `handle(data, context)` from index.js",
+}
+_DURATIONS = ("timeout", "idlePeriod", "startupTimeout")
+
+
+def read_functions(value: Any, base_dir: Path, problems: list[Problem]) -> dict[str, FunctionSpec]:
+    """The valid entries of ``spec.functions``; a problem for every mistake in the others."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(Problem(POINTER, "must be a mapping of function names to settings"))
+        return {}
+    specs: dict[str, FunctionSpec] = {}
+    for name, entry in value.items():
+        spec = read_function(name, entry, base_dir, problems)
+        if spec is not None:
+            specs[name] = spec
+    return specs
+
+
+def read_function(
+    name: str, entry: Any, base_dir: Path, problems: list[Problem]
+) -> FunctionSpec | None:
+    """One entry as a ``FunctionSpec``, or None after recording its problems."""
+    pointer = join_pointer(POINTER, name)
+    found: list[Problem] = []
+    if (message := function_name_problem(name)) is not None:
+        found.append(Problem(pointer, message))
+    keys = Keys(entry, pointer, found)
+    runtime = keys.choice("runtime", RUNTIMES, default="python")
+    path = keys.optional("path") or f"functions/{name}"
+    # The folder is worth checking only under a valid name, runtime and path.
+    check_folder = not found and isinstance(entry, dict)
+    if keys.optional("command") is None and runtime == "command":
+        keys.problem(None, "runtime `command` needs a `command`: the program that serves it")
+    _check_env(keys, found)
+    _check_scale(keys.mapping("scale"))
+    for key in _DURATIONS:
+        keys.duration(key)
+    keys.finish()
+    if check_folder:
+        where = join_pointer(pointer, "path") if keys.has("path") else pointer
+        found += _folder_problems(base_dir, path, runtime, where)
+    problems += found
+    return None if found else _spec(name, entry, base_dir, pointer, problems)
+
+
+def _spec(
+    name: str, entry: dict[str, Any], base_dir: Path, pointer: str, problems: list[Problem]
+) -> FunctionSpec | None:
+    try:
+        return FunctionSpec.from_resource(name, entry, base_dir=base_dir)
+    except (ValueError, TypeError) as exc:  # a rule only FunctionSpec knows
+        problems.append(Problem(pointer, str(exc)))
+        return None
+
+
+def _check_env(keys: Keys, problems: list[Problem]) -> None:
+    env = keys.raw("env")
+    if env is None:
+        return
+    if not isinstance(env, dict):
+        keys.problem("env", "`env` must be a mapping of variable names to values")
+        return
+    for key, value in env.items():
+        if isinstance(value, dict | list) or value is None:
+            message = f"environment variable `{key}` must be a string, number or boolean"
+            problems.append(Problem(join_pointer(keys.pointer, "env", key), message))
+
+
+def _check_scale(scale: Keys | None) -> None:
+    if scale is None:
+        return
+    defaults = ScaleSpec()
+    low = scale.integer("min", default=defaults.min, minimum=0, maximum=1000)
+    high = scale.integer("max", default=defaults.max, minimum=1, maximum=1000)
+    scale.integer("concurrency", default=defaults.concurrency, minimum=1, maximum=10_000)
+    if low > high:
+        written = "" if scale.has("max") else ", the default"
+        scale.problem("min", f"`min` ({low}) must not exceed `max` ({high}{written})")
+    scale.finish()
+
+
+def _folder_problems(base_dir: Path, path: str, runtime: str, pointer: str) -> list[Problem]:
+    folder = base_dir / path
+    if not folder.resolve().is_relative_to(base_dir.resolve()):
+        return [Problem(pointer, f"folder {path} is outside the project folder")]
+    if not folder.is_dir():
+        return [Problem(pointer, f"folder {path} does not exist")]
+    entry_point = ENTRY_POINTS.get(runtime)
+    if entry_point is not None and not (folder / entry_point).is_file():
+        message = f"folder {path} has no {entry_point}: {_CONTRACTS[runtime]}"
+        return [Problem(pointer, message)]
+    return []

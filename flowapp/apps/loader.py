@@ -1,0 +1,117 @@
+"""``load_app``: a project folder or file in, a valid :class:`FlowApp` out.
+
+Data flow::
+
+    path ──> flowapp.yaml (or a plain workflow file) ──read_source──> SourceDocument
+         ├─ plain workflow (``document`` at the top, no apiVersion/kind): wrapped
+         └─ FlowApp: header, functions, triggers, delivery  ─┐ problems, located in
+            workflow (inline view or workflowRef file)      ─┴─ the file they concern
+                                  ──> DefinitionError(every problem) or FlowApp + digest
+
+Every problem is collected before anything is raised, so a user sees all of them at once,
+in file order, each as ``file:line:column: /pointer: message``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flowapp.apps.digest import app_digest
+from flowapp.apps.functions import read_functions
+from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND, FlowApp
+from flowapp.apps.resource import read_delivery, read_header, read_triggers
+from flowapp.apps.workflow import is_plain_workflow, resolve_workflow
+from flowapp.dsl.problems import DefinitionError, Problem
+from flowapp.dsl.source import SourceDocument, read_source
+from flowapp.dsl.validate import ensure_valid
+from flowapp.events.delivery import DeliverySpec
+
+
+def load_app(path: str | os.PathLike[str]) -> FlowApp:
+    """The FlowApp at ``path``: a ``flowapp.yaml``, a folder holding one, or a plain
+    Serverless Workflow document (wrapped). Raises ``DefinitionError`` with every problem."""
+    doc = read_source(resource_file(Path(path)))
+    # Absolute, so function folders stay valid for a runtime that changes directory;
+    # problems keep the file name as the user wrote it.
+    base_dir = Path(doc.file).parent.absolute()
+    if is_plain_workflow(doc.data):
+        return wrap_workflow(ensure_valid(doc), base_dir)
+    return _load_resource(doc, base_dir)
+
+
+def resource_file(path: Path) -> Path:
+    """``path`` itself, or ``path/flowapp.yaml`` for a folder."""
+    if not path.is_dir():
+        return path
+    file = path / FILE_NAME
+    if not file.is_file():
+        message = f"no {FILE_NAME} in this folder (create one with `flowapp init`)"
+        raise DefinitionError([Problem("", message, str(path))])
+    return file
+
+
+def wrap_workflow(doc: SourceDocument, base_dir: Path) -> FlowApp:
+    """A valid plain workflow as a FlowApp: no functions, no triggers, named after it."""
+    document = doc.data["document"]
+    metadata = {
+        "name": document["name"],
+        "namespace": document.get("namespace") or DEFAULT_NAMESPACE,
+    }
+    resource = {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": metadata,
+        "spec": {"workflow": doc.data},
+    }
+    return FlowApp(
+        name=metadata["name"],
+        namespace=metadata["namespace"],
+        base_dir=base_dir,
+        workflow=doc.data,
+        workflow_source=doc,
+        workflow_pointer="",
+        functions={},
+        triggers=(),
+        delivery=DeliverySpec(),
+        labels={},
+        resource=resource,
+        digest=app_digest(resource, doc.data, {}),
+    )
+
+
+def _load_resource(doc: SourceDocument, base_dir: Path) -> FlowApp:
+    unlocated: list[Problem] = []
+    header = read_header(doc.data, unlocated)
+    declared = header.spec.get("functions")
+    names = frozenset(declared) if isinstance(declared, dict) else frozenset()
+    functions = read_functions(declared, base_dir, unlocated)
+    triggers = read_triggers(header.spec.get("triggers"), unlocated)
+    delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
+    # Unknown function names are reported by the workflow's checks; declared ones whose
+    # folder is broken must not be reported twice, so every declared name is known.
+    workflow = resolve_workflow(doc, header.spec, base_dir, functions=names)
+    problems = [doc.problem(p.pointer, p.message) for p in unlocated] + workflow.problems
+    if problems or workflow.source is None:
+        raise DefinitionError(_in_file_order(problems, doc.file))
+    folders = {name: spec.path for name, spec in functions.items()}
+    return FlowApp(
+        name=header.name,
+        namespace=header.namespace,
+        base_dir=base_dir,
+        workflow=workflow.source.data,
+        workflow_source=workflow.source,
+        workflow_pointer=workflow.pointer,
+        functions=functions,
+        triggers=triggers,
+        delivery=delivery,
+        labels=header.labels,
+        resource=doc.data,
+        digest=app_digest(doc.data, workflow.source.data, folders),
+    )
+
+
+def _in_file_order(problems: list[Problem], main_file: str) -> list[Problem]:
+    """flowapp.yaml's problems first, then the workflow file's, each by line and column."""
+    unique = dict.fromkeys(problems)
+    return sorted(unique, key=lambda p: (p.file != main_file, p.line, p.column, p.pointer))

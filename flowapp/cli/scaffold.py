@@ -1,0 +1,101 @@
+"""``flowapp init`` and ``flowapp new function``: thin commands over ``flowapp.apps.scaffold``.
+
+A refused request (a folder that is not empty, a name taken or invalid, an invalid
+``--from`` workflow) prints its reason on stderr and exits 2, like an invalid definition
+for ``flowapp run``; nothing is written in that case. ``register(app)`` adds the commands
+to the ``flowapp`` application; run as ``python -m flowapp.cli.scaffold`` this module is a
+small application of its own with just these commands.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowapp.apps.errors import ScaffoldError
+from flowapp.apps.scaffold import init_project, new_function, read_workflow
+from flowapp.dsl.problems import DefinitionError
+
+EXIT_INVALID = 2
+
+
+class Runtime(StrEnum):
+    python = "python"
+    node = "node"
+
+
+def init(
+    name: Annotated[str, typer.Argument(help="The FlowApp's name: lowercase letters, digits, -.")],
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="A Serverless Workflow file: one function folder per function it calls.",
+        ),
+    ] = None,
+    runtime: Annotated[Runtime, typer.Option(help="The language of the functions.")] = (
+        Runtime.python
+    ),
+    dir: Annotated[Path | None, typer.Option(help="Where to create it (default: ./NAME).")] = None,
+) -> None:
+    """Create a FlowApp project: flowapp.yaml, workflow.yaml, functions, tests and CI."""
+    target = dir if dir is not None else Path(name)
+    try:
+        workflow = read_workflow(from_) if from_ is not None else None
+        init_project(
+            target,
+            name,
+            workflow=workflow.data if workflow else None,
+            workflow_text=workflow.text if workflow else None,
+            runtime=runtime.value,
+        )
+    except (DefinitionError, ScaffoldError) as error:
+        _refuse(error)
+    typer.echo(f"Created the FlowApp `{name}` in {target}")
+    typer.echo(f"Next: cd {target} && flowapp dev   (see README.md)")
+
+
+def function(
+    name: Annotated[str, typer.Argument(help="The function's name: lowercase letters, digits, -.")],
+    runtime: Annotated[Runtime, typer.Option(help="The function's language.")] = Runtime.python,
+    dir: Annotated[Path, typer.Option(help="The project folder (holding flowapp.yaml).")] = Path(
+        "."
+    ),
+) -> None:
+    """Add a function: functions/NAME with code, test and dependency file, in flowapp.yaml."""
+    try:
+        folder = new_function(dir, name, runtime.value)
+    except ScaffoldError as error:
+        _refuse(error)
+    typer.echo(f"Created {folder} ({runtime.value}); call it from the workflow: `call: {name}`")
+
+
+def _refuse(error: DefinitionError | ScaffoldError) -> None:
+    typer.echo(str(error) if isinstance(error, DefinitionError) else f"error: {error}", err=True)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``init`` and ``new function`` to ``app``."""
+    app.command()(init)
+    new = typer.Typer(help="Add parts to a FlowApp project.", no_args_is_help=True)
+    new.command()(function)
+    app.add_typer(new, name="new")
+
+
+def main() -> None:
+    app = typer.Typer(
+        name="flowapp",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()
