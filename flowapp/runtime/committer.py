@@ -18,6 +18,7 @@ from typing import Any
 
 from flowapp.store.port import (
     Checkpoint,
+    DuplicateExecution,
     ExecutionRecord,
     LeaseLost,
     Store,
@@ -75,30 +76,37 @@ class GroupCommitter:
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            except Exception as exc:  # the writer must outlive any one bad batch
+                log.exception("group commit failed")
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
         creations = [p for p in batch if p.record is not None]
         updates = [p for p in batch if p.record is None]
-        for pending in creations:
-            await self._attempt(self._create_one, pending)
+        if creations:
+            await self._attempt(self._create_many, creations)
         if updates:
             await self._attempt(self._commit_many, updates)
 
-    def _create_one(self, pending: _Pending) -> None:
-        assert pending.record is not None
-        self.store.create_execution(pending.record, pending.checkpoint)
+    def _create_many(self, creations: list[_Pending]) -> list[BaseException | None]:
+        pairs = [(p.record, p.checkpoint) for p in creations if p.record is not None]
+        existing = self.store.create_executions(pairs)
+        return [None if other is None else DuplicateExecution(other) for other in existing]
 
-    def _commit_many(self, updates: list[_Pending]) -> None:
+    def _commit_many(self, updates: list[_Pending]) -> list[BaseException | None]:
         self.store.commit([p.checkpoint for p in updates])
+        return [None] * len(updates)
 
-    async def _attempt(self, write: Any, target: Any) -> None:
+    async def _attempt(self, write: Any, pendings: list[_Pending]) -> None:
         """Write, retrying while the database is unavailable; settle the futures."""
-        pendings = target if isinstance(target, list) else [target]
         delay = 0.05
         while True:
             try:
-                await self.run_in_writer(write, target)
+                outcomes = await self.run_in_writer(write, pendings)
             except StoreUnavailable as exc:
                 log.warning("store unavailable, retrying in %.2f s: %s", delay, exc)
                 await asyncio.sleep(delay)
@@ -114,9 +122,13 @@ class GroupCommitter:
                 return
             self.batches += 1
             self.checkpoints += len(pendings)
-            for pending in pendings:
-                if not pending.future.done():
+            for pending, outcome in zip(pendings, outcomes, strict=True):
+                if pending.future.done():
+                    continue
+                if outcome is None:
                     pending.future.set_result(None)
+                else:
+                    pending.future.set_exception(outcome)
             return
 
     async def _without_lost(self, pendings: list[_Pending], lost: LeaseLost) -> None:
@@ -128,3 +140,4 @@ class GroupCommitter:
                 kept.append(pending)
         if kept:
             await self._attempt(self._commit_many, kept)
+

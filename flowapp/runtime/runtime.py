@@ -123,13 +123,15 @@ class Runtime:
         """``recover`` takes this owner's unfinished executions back; ``scale_out`` also
         picks up submitted executions and those of processes whose lease expired."""
         await self.committer.start()
-        loops = [self._relay_outbox(), self._poll_signals()]
         if recover:
+            # Renew from the start and on a loop of its own: adopting a large backlog can
+            # take longer than a lease, and an unrenewed lease is taken over by others.
+            self._background.append(asyncio.create_task(self._keep_leases()))
             await self.recover()
-            loops.append(self._keep_leases(takeover=scale_out))
-        if scale_out:
+        loops = [self._relay_outbox(), self._poll_signals()]
+        if scale_out:  # also takes over executions whose lease expired (``claim``)
             loops.append(self._pick_up_submitted())
-        self._background = [asyncio.create_task(loop) for loop in loops]
+        self._background += [asyncio.create_task(loop) for loop in loops]
 
     async def stop(self) -> None:
         for task in self._background:
@@ -426,6 +428,8 @@ class Runtime:
         data = await self.committer.run_in_writer(self.store.load_state, execution_id)
         if record is None:
             raise UnknownExecution(execution_id)
+        if execution_id in self.live:  # another recovery loop adopted it while we read
+            return
         workflow = self._workflow(record.workflow_id)
         if data is None:  # submitted, never started: start it here
             live = LiveExecution(workflow, new_state(execution_id))
@@ -489,7 +493,7 @@ class Runtime:
             raise UnknownExecution(f"workflow {workflow_id} is not in the store")
         return workflow
 
-    async def _keep_leases(self, *, takeover: bool) -> None:
+    async def _keep_leases(self) -> None:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
@@ -505,8 +509,6 @@ class Runtime:
                 ]:
                     log.warning("lease of %s expired; leaving it to its new owner", live.id)
                     self._forget(live)
-                if takeover:
-                    await self.recover(include_own=False)
             except Exception:  # the next round retries; the store may be restarting
                 log.exception("lease upkeep failed")
 

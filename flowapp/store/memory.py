@@ -80,6 +80,19 @@ class MemoryStore:
             tables.insert_execution(new)
             tables.write(prepared)
 
+    def create_executions(
+        self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
+    ) -> list[str | None]:
+        results: list[str | None] = []
+        with self._lock:  # the lock is reentrant: each create runs under it too
+            for record, checkpoint in pairs:
+                try:
+                    self.create_execution(record, checkpoint)
+                    results.append(None)
+                except DuplicateExecution as duplicate:
+                    results.append(duplicate.existing_id)
+        return results
+
     def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
         plan = plan_commit(checkpoints)
         with self._lock:

@@ -189,6 +189,13 @@ class Store(Protocol):
         """Insert the execution and apply its first checkpoint in one transaction.
         Raises ``DuplicateExecution`` when ``dedupe_key`` is taken."""
 
+    def create_executions(
+        self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
+    ) -> list[str | None]:
+        """Create many executions with their first checkpoints in one transaction. For each
+        pair: ``None`` if it was created, or the id of the execution that already has its
+        dedupe key (an earlier pair of the same batch included), which was not created."""
+
     def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
         """Apply many checkpoints in one transaction. When a checkpoint names an
         ``owner`` that does not hold that execution's lease, nothing is applied and

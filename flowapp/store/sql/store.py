@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
@@ -111,6 +112,50 @@ class SqlStore:
             if existing is not None:
                 raise DuplicateExecution(existing.id) from error
             raise
+
+    @_translated
+    def create_executions(
+        self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
+    ) -> list[str | None]:
+        try:
+            with self._write() as conn:
+                results, fresh = self._split_duplicates(conn, pairs)
+                if fresh:
+                    rows_ = [rows.execution_row(record) for record, _ in fresh]
+                    conn.execute(self._statements.insert_execution, rows_)
+                    apply_plan(conn, plan_commit([cp for _, cp in fresh]), self._statements)
+                return results
+        except exc.IntegrityError:
+            # Another process took one of the dedupe keys meanwhile: one by one, then.
+            return [self._create_or_existing(record, cp) for record, cp in pairs]
+
+    def _split_duplicates(
+        self, conn: Connection, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
+    ) -> tuple[list[str | None], list[tuple[ExecutionRecord, Checkpoint]]]:
+        keys = [record.dedupe_key for record, _ in pairs if record.dedupe_key]
+        taken: dict[str, str] = {}
+        for chunk in chunked(keys):
+            query = sa.select(executions.c.dedupe_key, executions.c.id).where(
+                executions.c.dedupe_key.in_(chunk)
+            )
+            taken.update({row.dedupe_key: row.id for row in conn.execute(query)})
+        results: list[str | None] = []
+        fresh = []
+        for record, checkpoint in pairs:
+            existing = taken.get(record.dedupe_key) if record.dedupe_key else None
+            results.append(existing)
+            if existing is None:
+                fresh.append((record, checkpoint))
+                if record.dedupe_key:
+                    taken[record.dedupe_key] = record.id
+        return results, fresh
+
+    def _create_or_existing(self, record: ExecutionRecord, checkpoint: Checkpoint) -> str | None:
+        try:
+            self.create_execution(record, checkpoint)
+            return None
+        except DuplicateExecution as duplicate:
+            return duplicate.existing_id
 
     @_translated
     def commit(self, checkpoints: Sequence[Checkpoint]) -> None:

@@ -1,0 +1,114 @@
+"""Apps and their revisions on SQL, inside the caller's transaction.
+
+An app is soft-deleted: its row stays with ``deleted_at`` set, so its revisions (and
+the executions and workflows that name them) keep pointing at the right code, and a
+new app of the same name continues the numbering instead of reusing revision ids.
+Taking over a deleted name updates that row in place.
+
+Revision numbers are allocated under the app row's lock (``common.need_app``): read
+the latest revision, return it if the digest is unchanged, else insert number + 1. The
+primary key (app, number) would reject a duplicate number in any case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from flowapp.store.platform import rules
+from flowapp.store.platform.records import AppExists, AppRecord, NotFound, RevisionRecord
+from flowapp.store.platform.sql.common import as_row, need_app
+from flowapp.store.platform.sql.tables import (
+    alert_rules,
+    app_conditions,
+    app_observations,
+    app_revisions,
+    app_traffic,
+    apps,
+)
+
+
+def create_app(conn: Connection, app: AppRecord) -> None:
+    query = sa.select(apps.c.deleted_at).where(apps.c.name == app.name).with_for_update()
+    existing = conn.execute(query).first()
+    if existing is None:
+        conn.execute(sa.insert(apps).values(as_row(app)))
+    elif existing.deleted_at is None:
+        raise AppExists(app.name)
+    else:
+        conn.execute(sa.update(apps).where(apps.c.name == app.name).values(as_row(app)))
+
+
+def get_app(conn: Connection, name: str, *, include_deleted: bool) -> AppRecord | None:
+    query = sa.select(apps).where(apps.c.name == name)
+    if not include_deleted:
+        query = query.where(apps.c.deleted_at.is_(None))
+    row = conn.execute(query).first()
+    return None if row is None else AppRecord(**row._mapping)
+
+
+def list_apps(conn: Connection, *, include_deleted: bool) -> list[AppRecord]:
+    query = sa.select(apps).order_by(apps.c.name)
+    if not include_deleted:
+        query = query.where(apps.c.deleted_at.is_(None))
+    return [AppRecord(**row._mapping) for row in conn.execute(query)]
+
+
+def update_app(conn: Connection, name: str, *, resource: dict[str, Any], now: float) -> AppRecord:
+    app = replace(need_app(conn, name, lock=True), resource=resource, updated_at=now)
+    conn.execute(sa.update(apps).where(apps.c.name == name).values(as_row(app)))
+    return app
+
+
+def delete_app(conn: Connection, name: str, *, now: float) -> None:
+    """Keep the row, revisions and deploys; drop what only a live app has. Deleting the
+    alert rules cascades to their states and notifications."""
+    need_app(conn, name, lock=True)
+    conn.execute(sa.update(apps).where(apps.c.name == name).values(deleted_at=now, updated_at=now))
+    for table in (app_traffic, app_conditions, app_observations, alert_rules):
+        conn.execute(sa.delete(table).where(table.c.app == name))
+
+
+def create_revision(
+    conn: Connection, app: str, *, digest: str, resource: dict[str, Any], now: float
+) -> RevisionRecord:
+    need_app(conn, app, lock=True)  # serialises numbering for this app
+    c = app_revisions.c
+    query = sa.select(app_revisions).where(c.app == app).order_by(c.number.desc()).limit(1)
+    latest = conn.execute(query).first()
+    if latest is not None and latest.digest == digest:
+        return RevisionRecord(**latest._mapping)
+    number = 1 if latest is None else latest.number + 1
+    revision_id = rules.revision_id(app, number)
+    revision = RevisionRecord(app, number, revision_id, digest, resource, now, "building")
+    conn.execute(sa.insert(app_revisions).values(as_row(revision)))
+    return revision
+
+
+def set_revision_status(
+    conn: Connection, revision_id: str, *, status: str, message: str
+) -> RevisionRecord:
+    statement = (
+        sa.update(app_revisions)
+        .where(app_revisions.c.id == revision_id)
+        .values(status=status, message=message)
+        .returning(*app_revisions.c)
+    )
+    row = conn.execute(statement).first()
+    if row is None:
+        raise NotFound("revision", revision_id)
+    return RevisionRecord(**row._mapping)
+
+
+def get_revision(conn: Connection, revision_id: str) -> RevisionRecord | None:
+    row = conn.execute(sa.select(app_revisions).where(app_revisions.c.id == revision_id)).first()
+    return None if row is None else RevisionRecord(**row._mapping)
+
+
+def list_revisions(conn: Connection, app: str, *, limit: int | None) -> list[RevisionRecord]:
+    c = app_revisions.c
+    query = sa.select(app_revisions).where(c.app == app).order_by(c.number.desc()).limit(limit)
+    return [RevisionRecord(**row._mapping) for row in conn.execute(query)]
