@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-SUITES = ("engine",)
+SUITES = ("engine", "steps")
 
 
 def main(names: list[str]) -> None:

@@ -107,7 +107,9 @@ def start(m: Machine, raw_input: Any) -> None:
         if workflow.input is not None:
             m.validate(workflow.input.schema, raw_input, "/", "workflow input")
             if workflow.input.from_ is not None:
-                value = m.render(workflow.input.from_, raw_input, m.scope(None, None), "/input/from")
+                value = m.render(
+                    workflow.input.from_, raw_input, m.scope(None, None), "/input/from"
+                )
         state.transformed_input = value
         root = Frame(
             id=state.next_id(),

@@ -42,7 +42,9 @@ def expand_uri_template(template: str, values: Any, where: str) -> str:
     return _TEMPLATE_VARIABLE.sub(substitute, template)
 
 
-def endpoint_url(m: Machine, endpoint: Endpoint, frame: Frame, scope: FrameScope, where: str) -> str:
+def endpoint_url(
+    m: Machine, endpoint: Endpoint, frame: Frame, scope: FrameScope, where: str
+) -> str:
     raw = m.render(endpoint.uri, frame.input, scope, where)
     if not isinstance(raw, str):
         detail = f"the endpoint must be a URI string, got {type(raw).__name__}"
@@ -114,7 +116,11 @@ def _header(response: dict[str, Any], name: str) -> Any:
 
 
 def read_response(
-    task: Task, request: dict[str, Any], response: dict[str, Any], output_format: str, redirect: bool
+    task: Task,
+    request: dict[str, Any],
+    response: dict[str, Any],
+    output_format: str,
+    redirect: bool,
 ) -> Any:
     """The task's raw output, or a ``TaskFault`` for a status outside the accepted range."""
     status = int(response["status"])
@@ -124,7 +130,11 @@ def read_response(
         title = f"HTTP {status} from {request['method']} {request['uri']}"
         raise TaskFault(
             errors.error(
-                errors.COMMUNICATION, body or None, instance=task.reference, status=status, title=title
+                errors.COMMUNICATION,
+                body or None,
+                instance=task.reference,
+                status=status,
+                title=title,
             )
         )
     if output_format == "raw":

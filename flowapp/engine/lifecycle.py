@@ -30,7 +30,9 @@ _TASK_EVENTS = {
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def qualified_name(workflow: Workflow, execution_id: str) -> str:
@@ -60,13 +62,24 @@ class _Builder:
             }
         )
 
-    def workflow_transition(self, status: str, previous: str | None, at: float, decision: Decision) -> None:
+    def workflow_transition(
+        self, status: str, previous: str | None, at: float, decision: Decision
+    ) -> None:
         state = decision.state
         key = f"w{at}{status}"
         if status == "running" and previous in (None, "pending"):
             document = self.workflow.document
-            reference = {"name": document.name, "namespace": document.namespace, "version": document.version}
-            self.add("workflow.started", at, {"name": self.name, "definition": reference, "startedAt": _iso(at)}, key)
+            reference = {
+                "name": document.name,
+                "namespace": document.namespace,
+                "version": document.version,
+            }
+            self.add(
+                "workflow.started",
+                at,
+                {"name": self.name, "definition": reference, "startedAt": _iso(at)},
+                key,
+            )
         elif status == "running" and previous == "suspended":
             self.add("workflow.resumed", at, {"name": self.name, "resumedAt": _iso(at)}, key)
         elif status in _WORKFLOW_EVENTS:
@@ -77,19 +90,30 @@ class _Builder:
             if status == "completed":
                 data["output"] = state.output
             self.add(f"workflow.{kind}", at, data, key)
-        self.add("workflow.status-changed", at, {"name": self.name, "updatedAt": _iso(at), "status": status}, key)
+        self.add(
+            "workflow.status-changed",
+            at,
+            {"name": self.name, "updatedAt": _iso(at), "status": status},
+            key,
+        )
 
     def task_run(self, run: TaskRun) -> None:
-        base = {"workflow": self.name, "task": run.reference}
+        base: dict[str, Any] = {"workflow": self.name, "task": run.reference}
         key = f"t{run.id}"
         if run.began:
-            self.add("task.created", run.started_at, {**base, "createdAt": _iso(run.started_at)}, key)
+            self.add(
+                "task.created", run.started_at, {**base, "createdAt": _iso(run.started_at)}, key
+            )
             if run.retried:
-                self.add("task.retried", run.started_at, {**base, "retriedAt": _iso(run.started_at)}, key)
-            self.add("task.started", run.started_at, {**base, "startedAt": _iso(run.started_at)}, key)
+                self.add(
+                    "task.retried", run.started_at, {**base, "retriedAt": _iso(run.started_at)}, key
+                )
+            self.add(
+                "task.started", run.started_at, {**base, "startedAt": _iso(run.started_at)}, key
+            )
         if run.status in _TASK_EVENTS and run.ended_at is not None:
             kind, field = _TASK_EVENTS[run.status]
-            data = {**base, field: _iso(run.ended_at)}
+            data: dict[str, Any] = {**base, field: _iso(run.ended_at)}
             if run.status == "faulted":
                 data["error"] = run.error
             if run.status == "completed":

@@ -136,7 +136,9 @@ class Machine:
             return spec.seconds
         assert spec.expression is not None  # the builder sets one of the two
         where = task.reference if task else "/"
-        value = self.render(spec.expression, frame.input if frame else None, self.scope(frame, task), where)
+        value = self.render(
+            spec.expression, frame.input if frame else None, self.scope(frame, task), where
+        )
         try:
             return duration_seconds(value)
         except DurationError as exc:

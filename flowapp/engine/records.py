@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ class TaskRun:
     began: bool = False  # the run started in the decision that reports it
 
     def to_json(self) -> dict[str, Any]:
-        return {slot: getattr(self, slot) for slot in self.__slots__}  # type: ignore[attr-defined]
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ a timer coming due, a matching event, a user's cancel) into one of these.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +79,21 @@ def is_deferrable(signal: Signal) -> bool:
 
 
 def signal_to_json(signal: Signal) -> dict[str, Any]:
-    data = {name: getattr(signal, name) for name in signal.__slots__}  # type: ignore[attr-defined]
+    data: dict[str, Any] = {f.name: getattr(signal, f.name) for f in dataclasses.fields(signal)}
     data["signal"] = type(signal).__name__
     return data
 
 
+_KINDS: dict[str, type[Signal]] = {
+    cls.__name__: cls
+    for cls in (*_DEFERRABLE, Start, Cancel, Suspend, Resume, RetryFailed)
+}
+
+
 def signal_from_json(data: dict[str, Any]) -> Signal:
-    kinds: dict[str, type[Signal]] = {cls.__name__: cls for cls in _DEFERRABLE}
+    """The signal ``signal_to_json`` wrote; ``ValueError`` for anything else."""
+    kind = _KINDS.get(str(data.get("signal")))
+    if kind is None:
+        raise ValueError(f"unknown signal {data.get('signal')!r}")
     fields = {k: v for k, v in data.items() if k != "signal"}
-    return kinds[data["signal"]](**fields)
+    return kind(**fields)

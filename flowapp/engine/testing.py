@@ -147,8 +147,11 @@ def simulate(
 
 def _answer(command: c.Command, responder: Responder | None) -> Signal:
     if responder is None:
-        error = {"type": "https://serverlessworkflow.io/spec/1.0.0/errors/runtime", "status": 500,
-                 "title": f"no responder for {command.kind}"}
+        error = {
+            "type": "https://serverlessworkflow.io/spec/1.0.0/errors/runtime",
+            "status": 500,
+            "title": f"no responder for {command.kind}",
+        }
         return EffectFailed(command.effect_id, error)
     try:
         return EffectSucceeded(command.effect_id, responder(command))

@@ -41,9 +41,7 @@ class TaskHandler(ABC):
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         return None
 
-    def on_failure(
-        self, m: Machine, frame: Frame, effect: Effect, error: dict[str, Any]
-    ) -> None:
+    def on_failure(self, m: Machine, frame: Frame, effect: Effect, error: dict[str, Any]) -> None:
         m.fault(frame, error)
 
     def on_timer(self, m: Machine, frame: Frame, effect: Effect) -> None:

@@ -55,7 +55,9 @@ class CallHttpHandler(TaskHandler):
         headers = {}
         if task.headers is not None:
             rendered = m.render(task.headers, frame.input, scope, where) or {}
-            headers = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in rendered.items()}
+            headers = {
+                str(k): v if isinstance(v, str) else json.dumps(v) for k, v in rendered.items()
+            }
         extra, authorization, negotiated = resolve_authentication(
             m, task.endpoint.authentication, frame, scope, where
         )
@@ -103,8 +105,8 @@ def send_http(
 
 class CallFunctionHandler(TaskHandler):
     """A FlowApp function: the task's input (or its ``with``) is the CloudEvent's data."""
-    replayable = True
 
+    replayable = True
 
     def start(self, m: Machine, task: CallFunctionTask, frame: Frame) -> None:
         command = CallFunction(
@@ -143,8 +145,8 @@ class UnsupportedHandler(TaskHandler):
 
 class EmitHandler(TaskHandler):
     """The task's output is the emitted event, complete with the attributes we fill in."""
-    replayable = True
 
+    replayable = True
 
     def start(self, m: Machine, task: EmitTask, frame: Frame) -> None:
         properties = m.render(task.event, frame.input, m.scope(frame, task), task.reference)
@@ -211,7 +213,9 @@ class RunProcessHandler(TaskHandler):
             language=task.language,
             code=str(render(task.code)),
             arguments=_texts(render(task.arguments)),
-            environment={str(k): v if isinstance(v, str) else json.dumps(v) for k, v in environment.items()},
+            environment={
+                str(k): v if isinstance(v, str) else json.dumps(v) for k, v in environment.items()
+            },
             stdin=None if stdin is None else stdin if isinstance(stdin, str) else json.dumps(stdin),
             wait=task.await_,
         )

@@ -1,4 +1,4 @@
-"""Tasks that shape the flow: the workflow root, ``do``, ``set``, ``switch``, ``raise``, ``wait``."""
+"""Tasks that shape the flow: the root, ``do``, ``set``, ``switch``, ``raise``, ``wait``."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ class SwitchHandler(TaskHandler):
                 matched = truthy(case.when.evaluate(frame.input, scope))
             except ExpressionError as exc:
                 where = f"{task.reference}/switch/{case.name}"
-                raise TaskFault(errors.error(errors.EXPRESSION, exc.message, instance=where)) from None
+                raise TaskFault(
+                    errors.error(errors.EXPRESSION, exc.message, instance=where)
+                ) from None
             if matched:
                 m.complete(frame, frame.input, case.then)
                 return

@@ -82,7 +82,9 @@ class ListenHandler(TaskHandler):
         assert isinstance(task, ListenTask)
         return task
 
-    def matches(self, m: Machine, task: ListenTask, frame: Frame, f: EventFilter, event: Any) -> bool:
+    def matches(
+        self, m: Machine, task: ListenTask, frame: Frame, f: EventFilter, event: Any
+    ) -> bool:
         for key, expected in f.attributes.items():
             if not _attribute_matches(expected, event.get(key)):
                 return False
@@ -97,15 +99,21 @@ class ListenHandler(TaskHandler):
                 return False
         return self.correlates(m, task, frame, f, event)
 
-    def correlates(self, m: Machine, task: ListenTask, frame: Frame, f: EventFilter, event: Any) -> bool:
+    def correlates(
+        self, m: Machine, task: ListenTask, frame: Frame, f: EventFilter, event: Any
+    ) -> bool:
         expectations = frame.data["correlation"]
         for key, correlation in f.correlate.items():
             try:
                 value = correlation.from_.evaluate(event, m.scope(frame, task))
             except ExpressionError as exc:
-                raise TaskFault(errors.error(errors.EXPRESSION, exc.message, instance=task.reference)) from None
+                raise TaskFault(
+                    errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
+                ) from None
             if correlation.expect is not None:
-                expected = m.render(correlation.expect, frame.input, m.scope(frame, task), task.reference)
+                expected = m.render(
+                    correlation.expect, frame.input, m.scope(frame, task), task.reference
+                )
             elif key in expectations:
                 expected = expectations[key]
             else:
@@ -115,7 +123,9 @@ class ListenHandler(TaskHandler):
                 return False
         return True
 
-    def first_match(self, m: Machine, task: ListenTask, frame: Frame, filters: Any, event: Any) -> int | None:
+    def first_match(
+        self, m: Machine, task: ListenTask, frame: Frame, filters: Any, event: Any
+    ) -> int | None:
         for index, event_filter in enumerate(filters):
             if self.matches(m, task, frame, event_filter, event):
                 return index
@@ -133,7 +143,10 @@ class ListenHandler(TaskHandler):
     def consume(self, m: Machine, task: ListenTask, frame: Frame, event: dict[str, Any]) -> None:
         strategy = task.to
         until_events = strategy.until_events
-        if until_events is not None and self.first_match(m, task, frame, until_events.filters, event) is not None:
+        if (
+            until_events is not None
+            and self.first_match(m, task, frame, until_events.filters, event) is not None
+        ):
             self.stop_listening(m, task, frame)
             return
         if strategy.mode == "any" and not strategy.filters:
@@ -160,7 +173,9 @@ class ListenHandler(TaskHandler):
             try:
                 return truthy(strategy.until_expression.evaluate(consumed, m.scope(frame, task)))
             except ExpressionError as exc:
-                raise TaskFault(errors.error(errors.EXPRESSION, exc.message, instance=task.reference)) from None
+                raise TaskFault(
+                    errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
+                ) from None
         return strategy.mode == "one" or strategy.until_events is None
 
     @staticmethod
@@ -205,16 +220,28 @@ class ListenHandler(TaskHandler):
         loop_vars = {**(frame.vars or {}), iterator.item: item, iterator.at: index}
         frame.data.update(busy=True, item_vars=loop_vars, item=item)
         prefix = f"{frame.occurrence}[{index}]"
-        if iterator.tasks is None or not begin(m, frame, iterator.tasks, item, vars=loop_vars, prefix=prefix):
+        if iterator.tasks is None or not begin(
+            m, frame, iterator.tasks, item, vars=loop_vars, prefix=prefix
+        ):
             self.item_done(m, task, frame, item)
 
-    def on_child_completed(self, m: Machine, frame: Frame, child: Frame, output: Any, then: str) -> None:
+    def on_child_completed(
+        self, m: Machine, frame: Frame, child: Frame, output: Any, then: str
+    ) -> None:
         task = self.task(m, frame)
         iterator = task.foreach
         assert iterator is not None and iterator.tasks is not None
         index = len(frame.data["outputs"])
         vars_ = frame.data["item_vars"]
-        if not advance(m, frame, iterator.tasks, output, then, vars=vars_, prefix=f"{frame.occurrence}[{index}]"):
+        if not advance(
+            m,
+            frame,
+            iterator.tasks,
+            output,
+            then,
+            vars=vars_,
+            prefix=f"{frame.occurrence}[{index}]",
+        ):
             self.item_done(m, task, frame, output)
 
     def item_done(self, m: Machine, task: ListenTask, frame: Frame, output: Any) -> None:

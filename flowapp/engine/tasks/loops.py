@@ -54,7 +54,9 @@ class ForHandler(TaskHandler):
             try:
                 go_on = truthy(task.while_.evaluate(value, scope))
             except ExpressionError as exc:
-                m.fault(frame, errors.error(errors.EXPRESSION, exc.message, instance=task.reference))
+                m.fault(
+                    frame, errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
+                )
                 return
             if not go_on:
                 m.complete(frame, value)

@@ -19,7 +19,9 @@ from flowapp.engine.tasks.calls import send_http
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def find_operation(document: dict[str, Any], operation_id: str) -> tuple[str, str, dict[str, Any], list[Any]]:
+def find_operation(
+    document: dict[str, Any], operation_id: str
+) -> tuple[str, str, dict[str, Any], list[Any]]:
     """``(method, path, operation, parameters)`` of the operation with that id."""
     for path, item in (document.get("paths") or {}).items():
         for method in _METHODS:
@@ -98,10 +100,12 @@ class CallOpenApiHandler(TaskHandler):
         except TaskFault as fault:
             m.fault(frame, fault.error)
 
-    def call_operation(self, m: Machine, task: CallOpenApiTask, frame: Frame, document: Any) -> None:
+    def call_operation(
+        self, m: Machine, task: CallOpenApiTask, frame: Frame, document: Any
+    ) -> None:
         scope = m.scope(frame, task)
         where = task.reference
-        arguments = {}
+        arguments: dict[str, Any] = {}
         if task.parameters is not None:
             arguments = m.render(task.parameters, frame.input, scope, where) or {}
         try:

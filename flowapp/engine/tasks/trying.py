@@ -87,7 +87,9 @@ class TryHandler(TaskHandler):
         elif effect.purpose == "attempt-timeout" and frame.data["phase"] == "try":
             m.cancel_children(frame)
             detail = "the attempt did not complete within `retry.limit.attempt.duration`"
-            self.handle(m, task, frame, errors.error(errors.TIMEOUT, detail, instance=task.reference))
+            self.handle(
+                m, task, frame, errors.error(errors.TIMEOUT, detail, instance=task.reference)
+            )
 
     @staticmethod
     def task(m: Machine, frame: Frame) -> TryTask:
@@ -158,9 +160,9 @@ class TryHandler(TaskHandler):
         retries = frame.data["retries"]
         if policy.max_retries is not None and retries >= policy.max_retries:
             return False
-        if policy.total_duration is not None:
-            if m.now - frame.data["first_started"] >= policy.total_duration:
-                return False
+        elapsed = m.now - frame.data["first_started"]
+        if policy.total_duration is not None and elapsed >= policy.total_duration:
+            return False
         if policy.when is not None and not self.holds(m, task, frame, policy.when, error_vars):
             return False
         return policy.except_when is None or not self.holds(

@@ -174,7 +174,11 @@ def test_listen_any_until_expression_and_until_events():
                   any: [{with: {type: reading}}]
                   until: {one: {with: {type: done}}}
         """),
-        events=[{"type": "reading", "data": 1}, {"type": "reading", "data": 2}, {"type": "done", "data": 0}],
+        events=[
+            {"type": "reading", "data": 1},
+            {"type": "reading", "data": 2},
+            {"type": "done", "data": 0},
+        ],
     )
     assert stop.output == [1, 2]
 

@@ -6,7 +6,6 @@ from flowapp.engine.testing import simulate
 from flowapp.engine.testing import workflow_from_yaml as workflow
 
 
-
 def test_sequence_runs_in_declaration_order_and_chains_outputs():
     sim = simulate(
         workflow("""
@@ -64,7 +63,10 @@ def test_end_inside_nested_do_ends_the_workflow_and_completes_ancestors():
         {},
     )
     assert sim.output == {"v": "a"}
-    assert [(r.name, r.status) for r in sim.task_runs()] == [("outer", "completed"), ("a", "completed")]
+    assert [(r.name, r.status) for r in sim.task_runs()] == [
+        ("outer", "completed"),
+        ("a", "completed"),
+    ]
 
 
 def test_if_false_skips_the_task_and_passes_input_through():

@@ -42,7 +42,10 @@ def test_for_while_stops_early():
 
 
 def test_fork_without_compete_returns_outputs_in_declaration_order():
-    answers = {"slow": {"status": 200, "headers": {}, "body": '"s"'}, "fast": {"status": 200, "headers": {}, "body": '"f"'}}
+    answers = {
+        "slow": {"status": 200, "headers": {}, "body": '"s"'},
+        "fast": {"status": 200, "headers": {}, "body": '"f"'},
+    }
     sim = simulate(
         workflow("""
         do:
@@ -110,7 +113,9 @@ def test_try_catch_with_lenient_type_and_error_variable():
                 - call: {call: http, with: {method: get, endpoint: 'http://x/'}}
               catch:
                 errors:
-                  with: {type: https://serverlessworkflow.io/dsl/errors/types/communication, status: 404}
+                  with:
+                    type: https://serverlessworkflow.io/dsl/errors/types/communication
+                    status: 404
                 as: err
                 do:
                   - keep: {set: {caught: '${ $err.status }', where: '${ $err.instance }'}}
@@ -144,7 +149,11 @@ def test_retry_exponential_backoff_then_success():
         attempts.append(cmd)
         if len(attempts) < 3:
             raise SimulatedFailure(errors.error(errors.COMMUNICATION, "busy", status=503))
-        return {"status": 200, "headers": {"content-type": "application/json"}, "body": '{"ok": true}'}
+        return {
+            "status": 200,
+            "headers": {"content-type": "application/json"},
+            "body": '{"ok": true}',
+        }
 
     sim = simulate(
         workflow("""
