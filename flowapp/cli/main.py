@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowapp.cli import control, engine, history, running
+from flowapp.cli import control, engine, history, running, scaffold
 
 app = typer.Typer(
     name="flowapp",
@@ -19,6 +19,7 @@ running.register(app)
 history.register(app)
 control.register(app)
 engine.register(app)
+scaffold.register(app)
 
 
 def main() -> None:

@@ -15,13 +15,16 @@ from typing import Annotated, Any
 
 import typer
 
+from flowapp.apps import FlowApp, load_app
 from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
 from flowapp.cli.render import dumps
 from flowapp.cli.settings import default_db
 from flowapp.dsl.problems import DefinitionError
-from flowapp.dsl.source import read_source
-from flowapp.dsl.validate import load_source, validate_source
+from flowapp.dsl.validate import load_source
 from flowapp.engine.scope import Environment
+from flowapp.functions.supervisor import Supervisor
+from flowapp.runtime.dispatch import Effects
+from flowapp.runtime.effects.functions import FunctionEffects
 from flowapp.runtime.embedded import run_to_completion
 from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.store import open_store
@@ -37,21 +40,20 @@ def fail_invalid(error: DefinitionError) -> None:
 
 
 def validate(
-    file: Annotated[Path, typer.Argument(help="A workflow document (YAML or JSON).")],
+    file: Annotated[Path, typer.Argument(help="A workflow, a flowapp.yaml, or a project folder.")],
 ) -> None:
-    """Check a workflow document; print every problem with file:line:column and pointer."""
+    """Check a workflow or FlowApp; print every problem with file:line:column and pointer."""
     try:
-        problems = validate_source(read_source(file))
+        app = load_app(file)
     except DefinitionError as error:
         fail_invalid(error)
         return
-    if problems:
-        fail_invalid(DefinitionError(problems))
-    typer.echo(f"{file}: valid")
+    what = f"FlowApp {app.name}" if app.functions or app.triggers else "workflow"
+    typer.echo(f"{file}: valid {what}")
 
 
 def run(
-    file: Annotated[Path, typer.Argument(help="A workflow document (YAML or JSON).")],
+    file: Annotated[Path, typer.Argument(help="A workflow, a flowapp.yaml, or a project folder.")],
     input: Annotated[
         str, typer.Option("--input", "-i", help="JSON input, or @file.json.")
     ] = "null",
@@ -65,10 +67,10 @@ def run(
     ] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
 ) -> None:
-    """Run a workflow to completion and print its output (or its error) as JSON."""
+    """Run a workflow (or a FlowApp's, with its functions) and print its output as JSON."""
     try:
-        document = load_source(file)
-        extra = [load_source(path) for path in workflows]
+        app = load_app(file)
+        extra = [load_source(path).data for path in workflows]
         value = read_json_argument(input, option="--input")
         env = Environment(secrets=read_secrets(secret))
         events = read_events(event)
@@ -76,9 +78,7 @@ def run(
         fail_invalid(error)
         return
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    outcome = asyncio.run(
-        _run(document.data, [d.data for d in extra], value, db, env, events, timeout)
-    )
+    outcome = asyncio.run(_run(app, extra, value, db, env, events, timeout))
     if outcome.status == "completed":
         typer.echo(dumps(outcome.output))
         return
@@ -87,7 +87,7 @@ def run(
 
 
 async def _run(
-    document: dict[str, Any],
+    app: FlowApp,
     extra: list[dict[str, Any]],
     value: Any,
     db: str | None,
@@ -96,17 +96,34 @@ async def _run(
     timeout: float | None,
 ) -> Any:
     store = open_store(db or default_db())
+    supervisor = Supervisor(app.functions.values(), app=app.name) if app.functions else None
     try:
         store.migrate()
         registry = WorkflowRegistry(store)
         for other in extra:
             registry.add(other)
-        workflow = registry.add(document)
+        functions = frozenset(app.functions)
+        workflow = registry.add(
+            app.workflow, app_functions=functions, app=app.name if functions else None
+        )
+        effects = Effects()
+        if supervisor is not None:
+            await supervisor.start()
+            effects = Effects(functions=FunctionEffects(supervisor, app=app.name))
         _, outcome = await run_to_completion(
-            store, registry, workflow, value, env=env, events=events, timeout=timeout
+            store,
+            registry,
+            workflow,
+            value,
+            effects=effects,
+            env=env,
+            events=events,
+            timeout=timeout,
         )
         return outcome
     finally:
+        if supervisor is not None:
+            await supervisor.stop()
         store.close()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flowapp.apps import load_app
 
-CLI = "flowapp.cli.scaffold"
+CLI = "flowapp.cli.main"
 
 
 def flowapp(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
