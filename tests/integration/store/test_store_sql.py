@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+import flowapp.store.platform.sql.tables  # noqa: F401 (registers the platform tables)
 from flowapp.store import StoreError, StoreUnavailable
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
@@ -29,7 +30,7 @@ def test_the_migrations_build_exactly_the_tables_module(sql_store: SqlStore) -> 
     with sql_store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert current_revision(conn) == head_revision() == "0001"
+        assert current_revision(conn) == head_revision() == "0002"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -100,7 +101,7 @@ def test_concurrent_migrations_are_safe(empty_database: str) -> None:
     create(stores[0], "e1")
     assert stores[1].get_execution("e1") is not None
     with stores[0].engine.connect() as conn:
-        assert current_revision(conn) == "0001"
+        assert current_revision(conn) == head_revision()
         tables = set(sa.inspect(conn).get_table_names())
     for store in stores:
         store.close()

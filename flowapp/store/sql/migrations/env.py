@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import flowapp.store.platform.sql.tables  # noqa: F401 (registers the platform tables)
 from flowapp.store.sql.tables import metadata
 
 config = context.config

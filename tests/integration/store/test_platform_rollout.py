@@ -1,0 +1,138 @@
+"""Traffic splits and deploys, on every adapter of the platform store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flowapp.store.platform import (
+    InvalidTraffic,
+    InvalidValue,
+    NotFound,
+    PlatformStore,
+    TrafficSplit,
+    rules,
+)
+
+from .platform_factories import (
+    T0,
+    make_app,
+    make_revision,
+    platform_store_fixture,  # noqa: F401 (the fixture)
+)
+
+
+@pytest.fixture
+def revisions(platform_store: PlatformStore) -> list[str]:
+    """App ``shop`` with three revisions, and app ``billing`` with one."""
+    make_app(platform_store, "shop")
+    make_app(platform_store, "billing")
+    make_revision(platform_store, "billing", "sha256:x")
+    return [make_revision(platform_store, "shop", f"sha256:{n}").id for n in range(3)]
+
+
+def test_traffic_is_set_replaced_and_read_in_order(
+    platform_store: PlatformStore, revisions: list[str]
+) -> None:
+    assert platform_store.get_traffic("shop") == []
+    canary = platform_store.set_traffic("shop", [(revisions[1], 90), (revisions[2], 10)])
+    assert canary == [TrafficSplit(revisions[1], 90), TrafficSplit(revisions[2], 10)]
+    assert platform_store.get_traffic("shop") == canary
+    splits = [TrafficSplit(revisions[2], 0), TrafficSplit(revisions[0], 100)]  # a rollback
+    platform_store.set_traffic("shop", splits)
+    assert platform_store.get_traffic("shop") == splits
+    assert platform_store.get_traffic("billing") == []
+
+
+@pytest.mark.parametrize(
+    "splits",
+    [
+        [],
+        [(0, 50)],
+        [(0, 50), (1, 49)],
+        [(0, 60), (1, 60), (2, -20)],
+        [(0, 101)],
+        [(0, 50.0), (1, 50)],
+        [(0, True), (1, 99)],
+        [(0, 50), (0, 50)],
+    ],
+)
+def test_splits_must_be_whole_percents_adding_up_to_100(
+    platform_store: PlatformStore, revisions: list[str], splits: list[tuple[int, Any]]
+) -> None:
+    platform_store.set_traffic("shop", [(revisions[0], 100)])
+    with pytest.raises(InvalidTraffic):
+        platform_store.set_traffic("shop", [(revisions[i], p) for i, p in splits])
+    assert platform_store.get_traffic("shop") == [(revisions[0], 100)]  # unchanged
+
+
+@pytest.mark.parametrize("foreign", ["billing-00001", "shop-00042"])
+def test_splits_name_revisions_of_the_app(
+    platform_store: PlatformStore, revisions: list[str], foreign: str
+) -> None:
+    with pytest.raises(InvalidTraffic, match=foreign):
+        platform_store.set_traffic("shop", [(revisions[0], 50), (foreign, 50)])
+    assert platform_store.get_traffic("shop") == []
+
+
+def test_traffic_needs_a_live_app(platform_store: PlatformStore) -> None:
+    with pytest.raises(NotFound):
+        platform_store.set_traffic("nope", [("nope-00001", 100)])
+
+
+def test_a_deploy_runs_logs_and_ends(platform_store: PlatformStore, revisions: list[str]) -> None:
+    deploy = platform_store.create_deploy("shop", revision_id=revisions[0], now=T0)
+    assert (deploy.status, deploy.started_at, deploy.ended_at) == ("running", T0, None)
+    assert (deploy.app, deploy.revision_id, deploy.log, deploy.message) == (
+        "shop",
+        revisions[0],
+        "",
+        "",
+    )
+    platform_store.update_deploy(deploy.id, now=T0 + 1, append_log="building\n")
+    step = platform_store.update_deploy(deploy.id, now=T0 + 2, append_log="pushing\n")
+    assert (step.log, step.status, step.ended_at) == ("building\npushing\n", "running", None)
+    done = platform_store.update_deploy(deploy.id, now=T0 + 3, status="succeeded", message="ok")
+    assert (done.status, done.message, done.ended_at) == ("succeeded", "ok", T0 + 3)
+    late = platform_store.update_deploy(deploy.id, now=T0 + 9, status="failed")
+    assert (late.ended_at, late.message) == (T0 + 3, "ok")  # ended once; message kept
+    assert platform_store.get_deploy(deploy.id) == late
+
+
+def test_the_deploy_log_keeps_its_tail(
+    platform_store: PlatformStore, revisions: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rules, "MAX_DEPLOY_LOG", 10)
+    deploy = platform_store.create_deploy("shop", revision_id=revisions[0], now=T0)
+    platform_store.update_deploy(deploy.id, now=T0, append_log="0123456")
+    updated = platform_store.update_deploy(deploy.id, now=T0, append_log="789abc")
+    assert updated.log == "3456789abc"
+
+
+def test_deploys_are_listed_newest_first(
+    platform_store: PlatformStore, revisions: list[str]
+) -> None:
+    made = [
+        platform_store.create_deploy("shop", revision_id=revision, now=T0 + n)
+        for n, revision in enumerate(revisions)
+    ]
+    assert made[0].id < made[1].id < made[2].id
+    assert platform_store.list_deploys("shop") == made[::-1]
+    assert platform_store.list_deploys("shop", limit=2) == made[:0:-1]
+    assert platform_store.list_deploys("billing") == []
+    assert platform_store.get_deploy(made[-1].id + 100) is None
+
+
+def test_deploy_errors(platform_store: PlatformStore, revisions: list[str]) -> None:
+    with pytest.raises(NotFound):
+        platform_store.create_deploy("nope", revision_id=revisions[0], now=T0)
+    with pytest.raises(NotFound):
+        platform_store.create_deploy("shop", revision_id="billing-00001", now=T0)
+    with pytest.raises(NotFound):
+        platform_store.update_deploy(12345, now=T0, status="failed")
+    deploy = platform_store.create_deploy("shop", revision_id=revisions[0], now=T0)
+    with pytest.raises(InvalidValue):
+        platform_store.update_deploy(deploy.id, now=T0, status="done")
+    with pytest.raises(InvalidValue):
+        platform_store.list_deploys("shop", limit=-1)
