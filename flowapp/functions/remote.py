@@ -1,7 +1,8 @@
 """Functions served at fixed URLs: Knative Services, or hosts started by someone else.
 
-The same wire format as the local supervisor (``client.encode_call`` / ``client.invoke``),
-over one pooled keep-alive session, without any process management.
+The same wire format as the local supervisor (``client.encode_call`` and
+``client.decode_reply``), sent over keep-alive connections (``connections.py``), without
+any process management.
 """
 
 from __future__ import annotations
@@ -9,10 +10,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
+from flowapp.functions.client import decode_reply, encode_call
+from flowapp.functions.connections import ConnectionFailed, Connections
+from flowapp.functions.errors import FunctionTimeout, FunctionUnavailable
 
-from flowapp.functions.client import encode_call, invoke
-from flowapp.functions.errors import FunctionUnavailable
+
+async def post_call(
+    connections: Connections,
+    url: str,
+    *,
+    function: str,
+    headers: dict[str, str],
+    body: bytes,
+    timeout: float,
+) -> Any:
+    """Send one encoded call and decode the reply (or raise a ``FunctionError``)."""
+    try:
+        reply = await connections.post(url, headers, body, timeout)
+    except TimeoutError as exc:
+        raise FunctionTimeout(function, timeout) from exc
+    except ConnectionFailed as exc:
+        raise FunctionUnavailable(function, f"{url}: {exc}") from exc
+    return decode_reply(function, reply.status, reply.headers, reply.body)
 
 
 class RemoteFunctions:
@@ -24,17 +43,10 @@ class RemoteFunctions:
         self.urls = dict(urls)
         self.app = app
         self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
+        self.connections = Connections()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self.connections.close()
 
     async def call(
         self,
@@ -60,8 +72,8 @@ class RemoteFunctions:
             attempt=attempt,
             idempotency_key=idempotency_key,
         )
-        return await invoke(
-            self._client(),
+        return await post_call(
+            self.connections,
             url,
             function=name,
             headers=headers,

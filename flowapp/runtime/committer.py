@@ -36,8 +36,19 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(self, store: Store, *, max_batch: int = 512, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_batch: int = 512,
+        max_backoff: float = 5.0,
+        inline: bool = False,
+    ) -> None:
         self.store = store
+        # Inline: write on the event loop's thread. For an embedded SQLite file a commit
+        # takes well under a millisecond, and two thread hops per step cost more than
+        # the loop loses while it waits; a network database keeps its own thread.
+        self.inline = inline
         self.max_batch = max_batch
         self.max_backoff = max_backoff
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -106,7 +117,10 @@ class GroupCommitter:
         delay = 0.05
         while True:
             try:
-                outcomes = await self.run_in_writer(write, pendings)
+                if self.inline:
+                    outcomes = write(pendings)
+                else:
+                    outcomes = await self.run_in_writer(write, pendings)
             except StoreUnavailable as exc:
                 log.warning("store unavailable, retrying in %.2f s: %s", delay, exc)
                 await asyncio.sleep(delay)

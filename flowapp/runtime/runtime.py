@@ -94,6 +94,7 @@ class Runtime:
         poll_interval: float = 0.2,
         pickup_batch: int = 64,
         limits: Limits | None = None,
+        inline_commits: bool = False,
     ) -> None:
         self.store = store
         self.registry = registry or WorkflowRegistry(store)
@@ -105,7 +106,7 @@ class Runtime:
         self.poll_interval = poll_interval
         self.pickup_batch = pickup_batch
         self.limits = limits or Limits()
-        self.committer = GroupCommitter(store)
+        self.committer = GroupCommitter(store, inline=inline_commits)
         self.timers = Timers(clock)
         self.router = EventRouter()
         self.dispatcher = Dispatcher(self, self.effects)
