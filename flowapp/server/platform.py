@@ -1,0 +1,218 @@
+"""What the API server needs from the platform behind it: the ``Platform`` port.
+
+The server is HTTP only: it authenticates, parses, and turns results and errors into
+JSON and RFC 7807 problems. Everything that acts (deploying revisions, starting functions,
+running executions, reading logs and status) happens behind this port, implemented on one
+machine by ``flowapp.local.platform.LocalPlatform`` and in tests by a fake.
+
+Reads that need nothing but the database (execution history, tokens, alert rules) go to
+the stores directly (``flowapp.store`` and ``flowapp.store.platform``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from flowapp.dsl.problems import Problem
+
+
+class PlatformError(Exception):
+    """A request the platform refuses; the server answers with this status and title."""
+
+    status = 400
+    title = "Bad Request"
+
+    def __init__(self, detail: str, *, problems: list[Problem] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problems = problems or []
+
+
+class InvalidResource(PlatformError):
+    """A FlowApp (or workflow) with problems; ``problems`` say what and where."""
+
+    status = 422
+    title = "Invalid FlowApp"
+
+
+class NotFound(PlatformError):
+    status = 404
+    title = "Not Found"
+
+
+class Conflict(PlatformError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(PlatformError):
+    status = 413
+    title = "Payload Too Large"
+
+
+class DeployFailed(PlatformError):
+    """The revision could not be built or started; the previous one keeps serving."""
+
+    status = 422
+    title = "Deploy Failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionView:
+    id: str
+    app: str
+    number: int
+    digest: str
+    status: str  # building | ready | failed
+    message: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeployView:
+    id: int
+    app: str
+    revision_id: str
+    status: str  # running | succeeded | failed
+    message: str
+    log: str
+    started_at: float
+    ended_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppView:
+    name: str
+    namespace: str
+    resource: dict[str, Any]
+    created_at: float
+    updated_at: float
+    deployed_revision: str | None
+    traffic: list[tuple[str, int]]
+    conditions: list[dict[str, Any]]  # Ready / FunctionsReady / TriggersReady, from the store
+    observation: dict[str, Any] | None  # functions and triggers as last reported
+
+
+@dataclass(frozen=True, slots=True)
+class InvocationResult:
+    """An execution started by an invocation, and how it stands (or ended) when answered."""
+
+    id: str
+    status: str
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    time: float
+    app: str
+    function: str
+    instance: str
+    stream: str
+    message: str
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResponse:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Progress = Callable[[str], Awaitable[None] | None]
+
+
+class Platform(Protocol):
+    # --- apps -----------------------------------------------------------------------------
+    async def validate_app(self, text: str, *, filename: str = "flowapp.yaml") -> list[Problem]:
+        """Problems of a FlowApp (or plain workflow) given as YAML or JSON text."""
+
+    async def create_app(self, text: str, *, filename: str = "flowapp.yaml") -> AppView:
+        """Create an app from a FlowApp or a workflow: its git repository is scaffolded
+        (one function folder per custom function the workflow calls). Raises
+        ``InvalidResource`` or ``Conflict`` (the name exists)."""
+
+    async def update_app(self, name: str, text: str) -> AppView: ...
+
+    async def delete_app(self, name: str) -> None:
+        """Stop its functions and triggers and forget it (executions stay)."""
+
+    async def list_apps(self) -> list[AppView]: ...
+
+    async def get_app(self, name: str) -> AppView:
+        """Raises ``NotFound``."""
+
+    # --- revisions, deploys, traffic ------------------------------------------------------
+    async def deploy(self, name: str, *, progress: Progress | None = None) -> DeployView:
+        """Build the app's current code into a new immutable revision (or reuse the
+        latest when nothing changed), start its functions, and send it all traffic.
+        On failure the previous revision keeps serving and ``DeployFailed`` says why."""
+
+    async def list_revisions(self, name: str) -> list[RevisionView]: ...
+
+    async def list_deploys(self, name: str) -> list[DeployView]: ...
+
+    async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Split new executions between ready revisions by percent (canary)."""
+
+    async def rollback(self, name: str) -> list[tuple[str, int]]:
+        """All traffic back to the revision before the current one."""
+
+    # --- executions -----------------------------------------------------------------------
+    async def invoke(
+        self, name: str, input: Any, *, wait: float | None = None, dedupe_key: str | None = None
+    ) -> InvocationResult:
+        """Start an execution of the app's workflow on a revision chosen by traffic.
+        With ``wait`` seconds, answer when it ends or when the time is up."""
+
+    async def cancel(self, execution_id: str) -> None: ...
+
+    async def suspend(self, execution_id: str) -> None: ...
+
+    async def resume(self, execution_id: str) -> None: ...
+
+    async def retry(self, execution_id: str) -> None:
+        """From the task that failed; raises ``Conflict`` unless it faulted."""
+
+    async def rerun(self, execution_id: str) -> str:
+        """A new execution with the same input; returns its id."""
+
+    # --- functions, events, webhooks ------------------------------------------------------
+    def logs(
+        self,
+        name: str,
+        *,
+        function: str | None = None,
+        execution_id: str | None = None,
+        limit: int = 200,
+    ) -> list[LogLine]: ...
+
+    async def publish_event(self, event: dict[str, Any]) -> None:
+        """Publish a CloudEvent to the event bus (``listen`` tasks, ``schedule.on``)."""
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResponse:
+        """An ``http`` trigger's request: checks its secret or signature, starts an
+        execution, and answers 202 (async) or with the outcome (sync / ``?wait=``)."""
+
+    async def upload_source(
+        self, name: str, archive: bytes, *, progress: Progress | None = None
+    ) -> DeployView:
+        """A project folder as a gzipped tar (what ``flowapp deploy DIR`` sends): commit
+        it to the app's repository (creating the app if needed) and deploy it."""
+
+    async def on_push(self, name: str, commit: str) -> DeployView | None:
+        """The app's git repository received a push to main: deploy it (unless the app
+        asks for manual deploys)."""
