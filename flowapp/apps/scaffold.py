@@ -122,6 +122,12 @@ def new_function(project_dir: str | os.PathLike[str], name: str, runtime: str = 
     return folder
 
 
+def function_files(app: str, name: str, runtime: str, *, prefix: str = "") -> dict[str, str]:
+    """The files of a new function folder (code template, dependencies, unit test)."""
+    _check_runtime(runtime)
+    return _function_files(app, name, runtime, prefix=prefix)
+
+
 def _read_manifest(manifest: Path) -> str:
     # Bytes, not read_text: universal newlines would turn a CRLF file into an LF one.
     try:

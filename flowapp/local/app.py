@@ -93,7 +93,11 @@ class LocalApp:
         assert self.workflow is not None, "start() first"
         try:
             return await self.runtime.start_execution(
-                self.workflow, input, app=self.app.name, revision=self.revision, dedupe_key=dedupe_key
+                self.workflow,
+                input,
+                app=self.app.name,
+                revision=self.revision,
+                dedupe_key=dedupe_key,
             )
         except DuplicateExecution as duplicate:
             return duplicate.existing_id

@@ -154,4 +154,3 @@ class GroupCommitter:
                 kept.append(pending)
         if kept:
             await self._attempt(self._commit_many, kept)
-

@@ -1,8 +1,9 @@
 """The workflows a runtime knows, by id and by namespace / name / version.
 
 A workflow's id is a digest of its document (with the FlowApp functions its calls resolve
-to, and the app revision it belongs to), so the same text always has the same id and an execution can find the exact
-definition it started with after a restart, even when a newer version was deployed.
+to, and the app revision it belongs to), so the same text always has the same id and an
+execution can find the exact definition it started with after a restart, even when a
+newer version was deployed.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.ids import new_execution_id
 from flowapp.runtime.limits import Limits
 from flowapp.runtime.live import LiveExecution, build_checkpoint
+from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
 from flowapp.runtime.timers import Timers
@@ -117,6 +118,7 @@ class Runtime:
         self.on_finished: list[Callable[[LiveExecution], None]] = []
         # Receives the lifecycle CloudEvents of every decision, when someone wants them.
         self.lifecycle: Callable[[list[dict[str, Any]]], None] | None = None
+        self.metrics: RuntimeMetrics | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -260,11 +262,19 @@ class Runtime:
         return await self._poll_outcome(execution_id, timeout)
 
     async def publish_event(self, event: dict[str, Any]) -> None:
-        """Offer an event to listening executions here, and to the bus if there is one."""
-        for listener in self.router.route(event):
-            self.deliver(listener.execution_id, EventArrived(listener.effect_id, event))
+        """Publish an event: to the bus when there is one (which brings it back through
+        ``route_event``), else straight to the executions listening here."""
         if self.effects.publish is not None:
             await self.effects.publish(event)
+        else:
+            self.route_event(event)
+
+    def route_event(self, event: dict[str, Any]) -> int:
+        """Offer an event to the executions listening here; how many may want it."""
+        listeners = self.router.route(event)
+        for listener in listeners:
+            self.deliver(listener.execution_id, EventArrived(listener.effect_id, event))
+        return len(listeners)
 
     # --- the pump -----------------------------------------------------------------------
 
@@ -325,6 +335,8 @@ class Runtime:
     def _lifecycle_of(
         self, live: LiveExecution, decision: Decision, previous: str | None
     ) -> list[dict[str, Any]]:
+        if self.metrics is not None:
+            self.metrics.observe(live.workflow, decision)
         if self.lifecycle is None:
             return []
         return lifecycle_events(live.workflow.model, decision, previous_status=previous)

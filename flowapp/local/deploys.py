@@ -1,0 +1,218 @@
+"""Deploys: source -> immutable revision -> functions started -> traffic switched.
+
+Part of ``LocalPlatform`` (a mixin over its state, see ``platform.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from flowapp.apps import FlowApp, load_app
+from flowapp.dsl.problems import DefinitionError
+from flowapp.local.revisions import RevisionFailed
+from flowapp.local.sources import BadArchive, unpack_archive, write_tree
+from flowapp.server import platform as p
+
+if TYPE_CHECKING:
+    from flowapp.local.platform import LocalPlatform
+
+AUTHOR = b"flowapp <flowapp@localhost>"
+
+
+class Deploys:
+    async def deploy(
+        self: LocalPlatform, name: str, *, progress: p.Progress | None = None
+    ) -> p.DeployView:
+        lock = self._deploying.setdefault(name, asyncio.Lock())
+        async with lock:
+            await self._require_app(name)
+            staging = self.data_dir / "revisions" / f".staging-{uuid.uuid4().hex}"
+            try:
+                app = await self._stage(name, staging, progress)
+                return await self._deploy_staged(name, app, staging, progress)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    async def _stage(
+        self: LocalPlatform, name: str, staging: Any, progress: p.Progress | None
+    ) -> FlowApp:
+        head = await asyncio.to_thread(self.repositories.head, name)
+        if head is None:
+            raise p.DeployFailed(f"app {name} has no source yet: push to its repository first")
+        await _say(progress, f"checking out {head[:12]}")
+        await asyncio.to_thread(self.repositories.export, name, head, staging)
+        try:
+            app = await asyncio.to_thread(load_app, staging)
+        except DefinitionError as error:
+            raise p.DeployFailed(
+                f"the source of {name} is not a valid FlowApp", problems=list(error.problems)
+            ) from None
+        if app.name != name:
+            raise p.DeployFailed(f"the source declares app {app.name!r}, not {name!r}")
+        return app
+
+    async def _deploy_staged(
+        self: LocalPlatform, name: str, app: FlowApp, staging: Any, progress: p.Progress | None
+    ) -> p.DeployView:
+        now = self._now()
+        revision = await self._store(
+            self.platform_store.create_revision,
+            name,
+            digest=app.digest,
+            resource=app.resource,
+            now=now,
+        )
+        deploy = await self._store(
+            self.platform_store.create_deploy, name, revision_id=revision.id, now=now
+        )
+        folder = self.revision_dir(revision.id)
+        if not folder.exists():
+            await asyncio.to_thread(shutil.copytree, staging, folder)
+        await _say(progress, f"revision {revision.id}: building and starting functions")
+        try:
+            host = await self._host(name, revision.id)
+        except (RevisionFailed, DefinitionError, OSError) as exc:
+            message = f"revision {revision.id} failed: {exc}"
+            await self._store(
+                self.platform_store.set_revision_status,
+                revision.id,
+                status="failed",
+                message=str(exc),
+            )
+            await self._store(
+                self.platform_store.update_deploy,
+                deploy.id,
+                now=self._now(),
+                status="failed",
+                message=message,
+            )
+            raise p.DeployFailed(message + "; the previous revision keeps serving") from None
+        await self._store(self.platform_store.set_revision_status, revision.id, status="ready")
+        await self._store(self.platform_store.set_traffic, name, [(revision.id, 100)])
+        await _say(progress, f"traffic switched to {revision.id}")
+        await self._restart_triggers(name, host.app)
+        record = await self._store(
+            self.platform_store.update_deploy,
+            deploy.id,
+            now=self._now(),
+            status="succeeded",
+            message=f"{revision.id} serves 100% of {name}",
+        )
+        return p.DeployView(
+            record.id,
+            record.app,
+            record.revision_id,
+            record.status,
+            record.message,
+            record.log,
+            record.started_at,
+            record.ended_at,
+        )
+
+    async def upload_source(
+        self: LocalPlatform, name: str, archive: bytes, *, progress: p.Progress | None = None
+    ) -> p.DeployView:
+        try:
+            files = await asyncio.to_thread(unpack_archive, archive)
+        except BadArchive as exc:
+            raise p.PlatformError(str(exc)) from None
+        app = await self._check_project(files)
+        if app.name != name:
+            raise p.PlatformError(f"the project declares app {app.name!r}, not {name!r}")
+        await self._ensure_app_record(app)
+        await self._commit_source(name, files, "Upload from flowapp deploy")
+        return await self.deploy(name, progress=progress)
+
+    async def _check_project(self: LocalPlatform, files: dict[str, bytes]) -> FlowApp:
+        """Validate an uploaded project before anything of it is kept."""
+        folder = self.data_dir / "revisions" / f".check-{uuid.uuid4().hex}"
+        try:
+            await asyncio.to_thread(write_tree, files, folder)
+            return await asyncio.to_thread(load_app, folder)
+        except DefinitionError as error:
+            raise p.InvalidResource(
+                "the project is not a valid FlowApp", problems=list(error.problems)
+            ) from None
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    async def on_push(self: LocalPlatform, name: str, commit: str) -> p.DeployView | None:
+        try:
+            return await self.deploy(name)
+        except p.PlatformError:
+            return None  # recorded in the deploy history; git already has the push
+
+    async def list_revisions(self: LocalPlatform, name: str) -> list[p.RevisionView]:
+        await self._require_app(name)
+        records = await self._store(self.platform_store.list_revisions, name)
+        return [
+            p.RevisionView(r.id, r.app, r.number, r.digest, r.status, r.message, r.created_at)
+            for r in records
+        ]
+
+    async def list_deploys(self: LocalPlatform, name: str) -> list[p.DeployView]:
+        await self._require_app(name)
+        records = await self._store(self.platform_store.list_deploys, name)
+        return [
+            p.DeployView(
+                r.id, r.app, r.revision_id, r.status, r.message, r.log, r.started_at, r.ended_at
+            )
+            for r in records
+        ]
+
+    async def set_traffic(
+        self: LocalPlatform, name: str, splits: list[tuple[str, int]]
+    ) -> list[tuple[str, int]]:
+        await self._require_app(name)
+        for revision_id, percent in splits:
+            record = await self._store(self.platform_store.get_revision, revision_id)
+            if record is None or record.app != name:
+                raise p.NotFound(f"app {name} has no revision {revision_id}")
+            if record.status != "ready" and percent > 0:
+                raise p.Conflict(f"revision {revision_id} is {record.status}, not ready")
+            if percent > 0:
+                await self._host(name, revision_id)
+        try:
+            result = await self._store(self.platform_store.set_traffic, name, splits)
+        except ValueError as exc:
+            raise p.PlatformError(str(exc)) from None
+        return [(split[0], split[1]) for split in result]
+
+    async def rollback(self: LocalPlatform, name: str) -> list[tuple[str, int]]:
+        current = {
+            rev for rev, pct in await self._store(self.platform_store.get_traffic, name) if pct
+        }
+        revisions = await self._store(self.platform_store.list_revisions, name)
+        older = [r for r in revisions if r.status == "ready" and r.id not in current]
+        newest_current = max((r.number for r in revisions if r.id in current), default=None)
+        candidates = [r for r in older if newest_current is None or r.number < newest_current]
+        if not candidates:
+            raise p.Conflict(f"app {name} has no earlier ready revision to roll back to")
+        return await self.set_traffic(name, [(candidates[0].id, 100)])
+
+    async def _commit_source(
+        self: LocalPlatform, name: str, files: dict[str, bytes], message: str
+    ) -> str:
+        if await asyncio.to_thread(self.repositories.exists, name):
+            return str(
+                await asyncio.to_thread(
+                    lambda: self.repositories.commit_tree(
+                        name, files, message=message, author=AUTHOR
+                    )
+                )
+            )
+        return str(
+            await asyncio.to_thread(
+                lambda: self.repositories.create(name, files, message=message, author=AUTHOR)
+            )
+        )
+
+
+async def _say(progress: p.Progress | None, message: str) -> None:
+    if progress is not None:
+        result = progress(message)
+        if result is not None:
+            await result

@@ -1,0 +1,190 @@
+"""The local target: every app of a ``flowapp up`` server, on this machine.
+
+    source (git repository or folder) -> revision folder -> load_app -> functions started
+    -> traffic switched -> triggers restarted;  invoke -> revision by traffic -> runtime
+
+Revisions are immutable folders under ``<data>/revisions/<revision id>``; each running one
+has its own supervisor (``revisions.RevisionHost``). A failed deploy stops what it started
+and leaves the serving revision alone. Revisions without traffic keep running until no
+execution of theirs is unfinished, then stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry
+
+from flowapp.apps import FlowApp, load_app
+from flowapp.dsl.problems import DefinitionError
+from flowapp.functions.port import FunctionCaller
+from flowapp.local.catalog import Catalog
+from flowapp.local.deploys import Deploys
+from flowapp.local.invocations import Invocations
+from flowapp.local.revisions import RevisionFailed, RevisionHost, start_revision
+from flowapp.local.sources import read_tree, write_tree
+from flowapp.local.triggers import AppTriggers, FileCronState
+from flowapp.runtime.registry import LoadedWorkflow
+from flowapp.runtime.runtime import Runtime
+from flowapp.store.platform import PlatformStore
+
+log = logging.getLogger(__name__)
+
+
+class Repositories(Protocol):
+    def exists(self, app: str) -> bool: ...
+    def create(self, app: str, files: dict[str, bytes], *, message: str, author: bytes) -> str: ...
+    def commit_tree(
+        self, app: str, files: dict[str, bytes], *, message: str, author: bytes
+    ) -> str: ...
+    def head(self, app: str) -> str | None: ...
+    def export(self, app: str, commit: str, target_dir: Path) -> None: ...
+    def delete(self, app: str) -> None: ...
+
+
+class FolderSources:
+    """Repositories without git: each app's latest source as a plain folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def exists(self, app: str) -> bool:
+        return (self.root / app).is_dir()
+
+    def create(self, app: str, files: dict[str, bytes], *, message: str, author: bytes) -> str:
+        return self.commit_tree(app, files, message=message, author=author)
+
+    def commit_tree(self, app: str, files: dict[str, bytes], *, message: str, author: bytes) -> str:
+        folder = self.root / app
+        shutil.rmtree(folder, ignore_errors=True)
+        write_tree(files, folder)
+        return uuid.uuid4().hex
+
+    def head(self, app: str) -> str | None:
+        return "folder" if self.exists(app) else None
+
+    def export(self, app: str, commit: str, target_dir: Path) -> None:
+        write_tree(read_tree(self.root / app), target_dir)
+
+    def delete(self, app: str) -> None:
+        shutil.rmtree(self.root / app, ignore_errors=True)
+
+
+class LocalPlatform(Catalog, Deploys, Invocations):
+    """Implements ``flowapp.server.platform.Platform`` on this machine."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        runtime: Runtime,
+        platform_store: PlatformStore,
+        repositories: Repositories | None = None,
+        metrics: CollectorRegistry | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.runtime = runtime
+        self.platform_store = platform_store
+        self.repositories = repositories or FolderSources(data_dir / "sources")
+        self.metrics = metrics
+        self.hosts: dict[tuple[str, str], RevisionHost] = {}
+        self.triggers: dict[str, AppTriggers] = {}
+        self.cron_state = FileCronState(data_dir / "cron-state.json")
+        self._deploying: dict[str, asyncio.Lock] = {}
+        self._janitor: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every revision that has traffic, and the apps' triggers."""
+        for app in await self._store(self.platform_store.list_apps):
+            for revision_id, percent in await self._store(
+                self.platform_store.get_traffic, app.name
+            ):
+                if percent > 0:
+                    with contextlib.suppress(RevisionFailed, DefinitionError, FileNotFoundError):
+                        await self._host(app.name, revision_id)
+            await self._restart_triggers(app.name)
+        self._janitor = asyncio.create_task(self._stop_idle_revisions())
+
+    async def stop(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
+        for triggers in self.triggers.values():
+            await triggers.stop()
+        for host in self.hosts.values():
+            await host.stop()
+        self.hosts.clear()
+
+    async def _store(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    def _now(self) -> float:
+        return time.time()
+
+    # --- revisions ------------------------------------------------------------------------
+
+    def revision_dir(self, revision_id: str) -> Path:
+        return self.data_dir / "revisions" / revision_id
+
+    async def _host(self, name: str, revision_id: str) -> RevisionHost:
+        host = self.hosts.get((name, revision_id))
+        if host is None:
+            app = await asyncio.to_thread(load_app, self.revision_dir(revision_id))
+            host = await start_revision(
+                app,
+                revision_id,
+                self.runtime.registry,
+                metrics=self.metrics,
+                log_dir=self.data_dir / "logs" / revision_id,
+            )
+            self.hosts[(name, revision_id)] = host
+        return host
+
+    def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
+        """Which functions an execution calls: those of the revision it runs on."""
+        host = self.hosts.get((workflow.app or "", workflow.revision or ""))
+        return host.supervisor if host is not None else None
+
+    async def _restart_triggers(self, name: str, app: FlowApp | None = None) -> None:
+        """Triggers belong to the app: restarted with the serving revision's resource."""
+        previous = self.triggers.pop(name, None)
+        if previous is not None:
+            await previous.stop()
+        if app is None:
+            traffic = await self._store(self.platform_store.get_traffic, name)
+            serving = max(traffic, key=lambda split: split[1])[0] if traffic else None
+            host = self.hosts.get((name, serving)) if serving else None
+            if host is None:
+                return
+            app = host.app
+
+        async def start(input: Any, key: str | None) -> str:
+            return await self.start_for_app(name, input, key)
+
+        triggers = AppTriggers(app, start, cron_state=self.cron_state)
+        await triggers.start()
+        self.triggers[name] = triggers
+
+    async def _stop_idle_revisions(self) -> None:
+        while True:
+            await asyncio.sleep(5.0)
+            with contextlib.suppress(Exception):
+                await self.stop_idle_revisions()
+
+    async def stop_idle_revisions(self) -> None:
+        busy = {(lv.workflow.app, lv.workflow.revision) for lv in self.runtime.live.values()}
+        for key, host in list(self.hosts.items()):
+            traffic = await self._store(self.platform_store.get_traffic, key[0])
+            serving = any(rev == key[1] and pct > 0 for rev, pct in traffic)
+            if not serving and key not in busy:
+                del self.hosts[key]
+                await host.stop()
