@@ -132,7 +132,9 @@ class _Pool:
             self.idle.pop().close()
 
 
-def _request_bytes(method: str, path: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
+def _request_bytes(
+    method: str, path: str, host: str, headers: dict[str, str], body: bytes
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
     lines.extend(f"{name}: {value}" for name, value in headers.items())
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -174,4 +176,3 @@ class Connections:
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()
-
