@@ -148,12 +148,11 @@ class MemoryTables:
         row = self.executions[patch.id]
         record = row.record
         record.status, record.updated_at = patch.status, patch.updated_at
+        record.output, record.error, record.ended_at = patch.output, patch.error, patch.ended_at
         if patch.state is not None:
             row.state = patch.state
-        for name in ("started_at", "output", "error", "ended_at"):
-            value = getattr(patch, name)
-            if value is not None:
-                setattr(record, name, value)
+        if patch.started_at is not None:
+            record.started_at = patch.started_at
 
     def _apply_effects(self, plan: CommitPlan, subs: list[SubscriptionRecord]) -> None:
         for key in plan.timers_dropped():

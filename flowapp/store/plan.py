@@ -7,9 +7,10 @@ subscription) and then write each kind with one bulk statement. Folding first al
 a bulk upsert from touching the same row twice, which PostgreSQL refuses.
 
 Rules (the same for every adapter):
-- An execution's ``status`` and ``updated_at`` are always written; ``state``,
-  ``started_at``, ``output``, ``error`` and ``ended_at`` only when not None (None keeps
-  the stored value, so a checkpoint can leave the snapshot alone).
+- An execution's ``status``, ``updated_at``, ``output``, ``error`` and ``ended_at`` are
+  always written (a checkpoint carries the execution's whole result: a retried execution
+  that completes must lose its earlier error); ``state`` and ``started_at`` only when not
+  None (None keeps the stored value, so a checkpoint can leave the snapshot alone).
 - Inside one checkpoint, additions apply before removals: an effect both armed and
   dropped by one decision is gone. Across checkpoints, later ones win.
 - Leases are checked against the owner stored *before* the batch (``check_leases``).
@@ -49,7 +50,10 @@ class ExecutionPatch:
     def merge(self, checkpoint: Checkpoint) -> None:
         self.status = checkpoint.status
         self.updated_at = checkpoint.updated_at
-        for name in ("state", "started_at", "output", "error", "ended_at"):
+        self.output = checkpoint.output
+        self.error = checkpoint.error
+        self.ended_at = checkpoint.ended_at
+        for name in ("state", "started_at"):
             value = getattr(checkpoint, name)
             if value is not None:
                 setattr(self, name, value)

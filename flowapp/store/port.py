@@ -126,7 +126,9 @@ class SignalRecord:
 
 @dataclass(slots=True)
 class Checkpoint:
-    """What one decision changed for one execution; applied in ``commit``."""
+    """What one decision changed for one execution; applied in ``commit``. ``output``,
+    ``error`` and ``ended_at`` are always written; ``state`` and ``started_at`` only when
+    not None (None keeps the stored value)."""
 
     execution_id: str
     status: str

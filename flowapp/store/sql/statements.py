@@ -77,7 +77,7 @@ def _lock_executions() -> sa.Select[Any]:
 
 
 def _update_execution() -> sa.Update:
-    """Status and updated_at always; the rest only when given (COALESCE keeps it)."""
+    """Status, times and results always; state and started_at only when given."""
     c = executions.c
 
     def keep(name: str, type_: Any = None) -> Any:
@@ -91,9 +91,9 @@ def _update_execution() -> sa.Update:
             updated_at=sa.bindparam("p_updated_at"),
             state=keep("state", JSONValue),
             started_at=keep("started_at"),
-            output=keep("output", JSONValue),
-            error=keep("error", JSONValue),
-            ended_at=keep("ended_at"),
+            output=sa.bindparam("p_output", type_=JSONValue),
+            error=sa.bindparam("p_error", type_=JSONValue),
+            ended_at=sa.bindparam("p_ended_at"),
         )
     )
 

@@ -98,6 +98,7 @@ async def test_retry_from_the_failed_task_keeps_earlier_outputs(store: Store) ->
     await runtime.stop()
     assert second.status == "completed" and second.output == {"one": 1, "two": 2}
     assert calls == ["one", "two", "two"]  # `one` was not called again
+    assert store.get_execution(execution_id).error is None
     runs = store.task_runs(execution_id)
     assert [(r.name, r.status) for r in runs] == [
         ("a", "completed"),

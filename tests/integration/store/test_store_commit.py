@@ -75,7 +75,10 @@ def test_commit_writes_the_execution_row(store: Store) -> None:
     assert stored.started_at == T0  # None in a later checkpoint keeps the stored value
     assert store.load_state("e1") == {"at": 1}
     store.commit([checkpoint("e1", status="completed", output=[1, "two", None])])
-    assert store.get_execution("e1").output == [1, "two", None]  # type: ignore[union-attr]
+    completed = store.get_execution("e1")
+    assert completed is not None
+    assert completed.output == [1, "two", None]
+    assert completed.error is None  # a retried execution that completes has no error left
 
 
 def test_task_runs_are_inserted_then_updated(store: Store) -> None:

@@ -24,16 +24,17 @@ def run(run_id: int, status: str, execution_id: str = "e1") -> TaskRunRecord:
     return TaskRunRecord(execution_id, run_id, None, "/do/0", "/do/0", "a", status, None, 1, 0.0)
 
 
-def test_later_checkpoints_win_but_none_keeps() -> None:
+def test_later_checkpoints_win_none_keeps_state_but_clears_results() -> None:
     plan = plan_commit(
         [
-            checkpoint(status="running", started_at=5.0, output="partial"),
-            checkpoint(status="completed", state=None, output=None, ended_at=9.0, updated_at=2.0),
+            checkpoint(status="faulted", started_at=5.0, error={"status": 500}, ended_at=6.0),
+            checkpoint(status="completed", state=None, output="done", ended_at=9.0, updated_at=2.0),
         ]
     )
     patch = plan.patches["e1"]
     assert (patch.status, patch.updated_at, patch.state) == ("completed", 2.0, {"n": 1})
-    assert (patch.started_at, patch.output, patch.ended_at) == (5.0, "partial", 9.0)
+    # a retried execution that completes loses its earlier error
+    assert (patch.started_at, patch.output, patch.error, patch.ended_at) == (5.0, "done", None, 9.0)
 
 
 def test_task_runs_fold_to_their_last_version() -> None:
