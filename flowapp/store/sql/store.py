@@ -37,6 +37,7 @@ from flowapp.store.sql.chunks import chunked
 from flowapp.store.sql.engine import WRITE, create_store_engine
 from flowapp.store.sql.errors import translate_errors
 from flowapp.store.sql.migrate import upgrade
+from flowapp.store.sql.raw import RawStatements
 from flowapp.store.sql.statements import build_statements
 from flowapp.store.sql.tables import executions, outbox, signals
 from flowapp.store.sql.writes import apply_plan
@@ -62,6 +63,7 @@ class SqlStore:
     def __init__(self, url: str) -> None:
         self._engine = create_store_engine(url)
         self._statements = build_statements(self._engine.dialect.name)
+        self._raw = RawStatements(self._engine.dialect)
 
     @property
     def engine(self) -> Engine:
@@ -105,7 +107,7 @@ class SqlStore:
         try:
             with self._write() as conn:
                 conn.execute(self._statements.insert_execution, rows.execution_row(record))
-                apply_plan(conn, plan, self._statements)
+                apply_plan(conn, plan, self._statements, self._raw)
         except exc.IntegrityError as error:
             # The transaction is rolled back; look for the row that won, outside it.
             existing = self.find_by_dedupe_key(record.dedupe_key) if record.dedupe_key else None
@@ -122,8 +124,10 @@ class SqlStore:
                 results, fresh = self._split_duplicates(conn, pairs)
                 if fresh:
                     rows_ = [rows.execution_row(record) for record, _ in fresh]
-                    conn.execute(self._statements.insert_execution, rows_)
-                    apply_plan(conn, plan_commit([cp for _, cp in fresh]), self._statements)
+                    self._raw.execute_many(conn, self._statements.insert_execution, rows_)
+                    apply_plan(
+                        conn, plan_commit([cp for _, cp in fresh]), self._statements, self._raw
+                    )
                 return results
         except exc.IntegrityError:
             # Another process took one of the dedupe keys meanwhile: one by one, then.
@@ -163,7 +167,7 @@ class SqlStore:
         if not plan.patches:
             return
         with self._write() as conn:
-            apply_plan(conn, plan, self._statements)
+            apply_plan(conn, plan, self._statements, self._raw)
 
     @_translated
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from flowapp.store.plan import CommitPlan, check_leases
 from flowapp.store.sql import rows
 from flowapp.store.sql.chunks import chunked
+from flowapp.store.sql.raw import RawStatements
 from flowapp.store.sql.statements import WriteStatements
 
 T = TypeVar("T")
@@ -38,21 +39,27 @@ class _Effect(Protocol):
 E = TypeVar("E", bound=_Effect)
 
 
-def apply_plan(conn: Connection, plan: CommitPlan, statements: WriteStatements) -> None:
+def apply_plan(
+    conn: Connection, plan: CommitPlan, statements: WriteStatements, raw: RawStatements
+) -> None:
     if not plan.patches:
         return
     ids = sorted(plan.patches)
     _lock_and_check(conn, plan, ids, statements)
-    _many(conn, statements.update_execution, ids, lambda i: rows.patch_params(plan.patches[i]))
-    _many(conn, statements.upsert_task_run, _sorted(plan.task_runs), rows.task_run_row)
-    _many(conn, statements.delete_timer, sorted(plan.timers_dropped()), rows.effect_key_params)
-    _many(conn, statements.upsert_timer, _by_effect(plan.timers_kept()), rows.timer_row)
+
+    def many(statement: Any, items: Iterable[T], to_params: Callable[[T], dict[str, Any]]) -> None:
+        raw.execute_many(conn, statement, [to_params(item) for item in items])
+
+    many(statements.update_execution, ids, lambda i: rows.patch_params(plan.patches[i]))
+    many(statements.upsert_task_run, _sorted(plan.task_runs), rows.task_run_row)
+    many(statements.delete_timer, sorted(plan.timers_dropped()), rows.effect_key_params)
+    many(statements.upsert_timer, _by_effect(plan.timers_kept()), rows.timer_row)
     dropped = sorted(plan.subscriptions_dropped())
-    _many(conn, statements.delete_subscription, dropped, rows.effect_key_params)
+    many(statements.delete_subscription, dropped, rows.effect_key_params)
     kept = _by_effect(plan.subscriptions_kept())
-    _many(conn, statements.upsert_subscription, kept, rows.subscription_row)
+    many(statements.upsert_subscription, kept, rows.subscription_row)
     # The outbox keeps decision order: its ids are the order to carry commands out in.
-    _many(conn, statements.insert_outbox, plan.outbox, rows.outbox_row)
+    many(statements.insert_outbox, plan.outbox, rows.outbox_row)
     for signal_ids in chunked(plan.signals_consumed):
         conn.execute(statements.delete_signals, {"ids": signal_ids})
 
@@ -65,14 +72,6 @@ def _lock_and_check(
         found = conn.execute(statements.lock_executions, {"ids": execution_ids})
         owners.update((row.id, row.owner) for row in found)
     check_leases(plan, owners)
-
-
-def _many(
-    conn: Connection, statement: Any, items: Iterable[T], to_params: Callable[[T], dict[str, Any]]
-) -> None:
-    params = [to_params(item) for item in items]
-    if params:  # executemany with no parameters would run the statement once
-        conn.execute(statement, params)
 
 
 def _sorted(mapping: dict[Any, T]) -> list[T]:
