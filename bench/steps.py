@@ -38,7 +38,6 @@ from flowapp.runtime.runtime import Runtime
 from flowapp.store import open_store
 from flowapp.store.port import ExecutionFilter, Store
 
-INLINE = os.environ.get("INLINE") == "1"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 HEADER = "document: {dsl: '1.0.3', namespace: bench, name: NAME, version: '1.0.0'}\n"
 THREE_STEPS = HEADER.replace("NAME", "three") + (
@@ -69,8 +68,13 @@ async def floor_latency(url: str, directory: Path, runs: int) -> list[float]:
             started = time.perf_counter()
             for step in range(3):
                 headers, body = encode_call(
-                    app="bench", function="echo", data={"steps": step}, execution_id=f"f{run}",
-                    task_reference=f"/do/{step}", attempt=1, idempotency_key=f"f{run}/{step}",
+                    app="bench",
+                    function="echo",
+                    data={"steps": step},
+                    execution_id=f"f{run}",
+                    task_reference=f"/do/{step}",
+                    attempt=1,
+                    idempotency_key=f"f{run}/{step}",
                 )
                 async with session.post(url, data=body, headers=headers) as response:
                     output = await response.read()
@@ -89,7 +93,7 @@ async def floor_latency(url: str, directory: Path, runs: int) -> list[float]:
 @contextlib.asynccontextmanager
 async def runtime_on(store: Store, url: str) -> Any:
     remote = RemoteFunctions({"echo": url}, app="bench")
-    runtime = Runtime(store, effects=Effects(functions=FunctionEffects(remote)), owner="bench", inline_commits=INLINE)
+    runtime = Runtime(store, effects=Effects(functions=FunctionEffects(remote)), owner="bench")
     await runtime.start(recover=False)
     try:
         yield runtime
@@ -115,7 +119,9 @@ async def one_at_a_time(runtime: Runtime, workflow: LoadedWorkflow, runs: int) -
     return samples
 
 
-async def in_flight(runtime: Runtime, workflow: LoadedWorkflow, total: int, width: int) -> tuple[float, float]:
+async def in_flight(
+    runtime: Runtime, workflow: LoadedWorkflow, total: int, width: int
+) -> tuple[float, float]:
     """(executions/s, engine CPU seconds) with ``width`` executions in flight."""
     gate = asyncio.Semaphore(width)
 
@@ -187,8 +193,10 @@ async def sqlite_suite(url: str, directory: Path, lines: list[str], quick: bool)
         three = register(store, THREE_STEPS)
         latency = await one_at_a_time(runtime, three, runs)
         ratio = percentile(latency, 0.5) / percentile(floor, 0.5)
-        lines.append(latency_line("flowapp 3-step, one at a time, SQLite", latency)
-                     + f"; {ratio:.2f}x the floor's p50")
+        lines.append(
+            latency_line("flowapp 3-step, one at a time, SQLite", latency)
+            + f"; {ratio:.2f}x the floor's p50"
+        )
         rate, cpu = await in_flight(runtime, three, total, 50)
         lines.append(throughput_line("flowapp 3-step, 50 in flight, SQLite", rate, 3, cpu, total))
         fan = register(store, FAN_OUT)
@@ -205,16 +213,26 @@ async def postgres_suite(url: str, lines: list[str], quick: bool) -> None:
         three = register(store, THREE_STEPS)
         async with runtime_on(store, url) as runtime:
             rate, cpu = await in_flight(runtime, three, total, 50)
-        lines.append(throughput_line("flowapp 3-step, 50 in flight, PostgreSQL, in-process engine", rate, 3, cpu, total))
+        lines.append(
+            throughput_line(
+                "flowapp 3-step, 50 in flight, PostgreSQL, in-process engine", rate, 3, cpu, total
+            )
+        )
         for count in (1, 2):
             with engine_processes(db, count, url) as pids:
                 await asyncio.sleep(1.5)  # let them start
                 before = sum(cpu_seconds(pid) for pid in pids)
                 rate = await through_engines(store, three, total, 50)
                 cpu = sum(cpu_seconds(pid) for pid in pids) - before
-            lines.append(throughput_line(
-                f"flowapp 3-step, 50 in flight, PostgreSQL, {count} engine process(es)", rate, 3, cpu, total
-            ))
+            lines.append(
+                throughput_line(
+                    f"flowapp 3-step, 50 in flight, PostgreSQL, {count} engine process(es)",
+                    rate,
+                    3,
+                    cpu,
+                    total,
+                )
+            )
         store.close()
 
 

@@ -95,7 +95,7 @@ class Runtime:
         poll_interval: float = 0.2,
         pickup_batch: int = 64,
         limits: Limits | None = None,
-        inline_commits: bool = False,
+        inline_commits: bool | None = None,
     ) -> None:
         self.store = store
         self.registry = registry or WorkflowRegistry(store)
@@ -107,6 +107,8 @@ class Runtime:
         self.poll_interval = poll_interval
         self.pickup_batch = pickup_batch
         self.limits = limits or Limits()
+        if inline_commits is None:  # a local file or memory: commit on the loop's thread
+            inline_commits = bool(getattr(store, "writes_inline", False))
         self.committer = GroupCommitter(store, inline=inline_commits)
         self.timers = Timers(clock)
         self.router = EventRouter()
@@ -547,8 +549,11 @@ class Runtime:
 
     async def _relay_outbox(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the event is set, and ``stop`` then waits for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._outbox_wakeup.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._outbox_wakeup.wait()
             self._outbox_wakeup.clear()
             try:
                 await self._relay_once()

@@ -45,6 +45,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self.writes_inline = True
         self._tables = MemoryTables()
 
     def migrate(self) -> None:

@@ -173,7 +173,9 @@ class LeaseLost(StoreError):
 
 class Store(Protocol):
     """Synchronous store operations. Implementations must be safe to call from one
-    writer thread plus any number of reader threads."""
+    writer thread plus any number of reader threads. An optional ``writes_inline``
+    attribute (True for an embedded file or memory) tells the runtime that writes are
+    fast enough to make on its event loop's thread."""
 
     def migrate(self) -> None:
         """Create or upgrade the schema (idempotent)."""
