@@ -29,9 +29,11 @@ layers: install
 pytest: install
 	$(BIN)/pytest -q
 
+# Runs an example workflow once, then starts the platform with examples/append-display
+# deployed, and prints what to open and what to try. Ctrl-C stops it.
 demo: install
-	$(BIN)/flowapp run examples/hello/workflow.yaml --input '{"name": "world"}'
-	$(BIN)/flowapp executions --limit 5
+	$(BIN)/flowapp run examples/hello/workflow.yaml --input '{"name": "world"}' --db sqlite:///.flowapp/demo/hello.db
+	$(BIN)/flowapp up --data-dir .flowapp/demo --app examples/append-display
 
 bench: install
 	$(BIN)/python -m bench

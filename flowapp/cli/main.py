@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowapp.cli import control, engine, history, running, scaffold
+from flowapp.cli import control, engine, history, running, scaffold, up
 
 app = typer.Typer(
     name="flowapp",
@@ -20,6 +20,7 @@ history.register(app)
 control.register(app)
 engine.register(app)
 scaffold.register(app)
+up.register(app)
 
 
 def main() -> None:

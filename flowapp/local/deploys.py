@@ -19,7 +19,7 @@ from flowapp.server import platform as p
 if TYPE_CHECKING:
     from flowapp.local.platform import LocalPlatform
 
-AUTHOR = b"flowapp <flowapp@localhost>"
+AUTHOR = "flowapp <flowapp@localhost>"
 
 
 class Deploys:
@@ -72,34 +72,66 @@ class Deploys:
         if not folder.exists():
             await asyncio.to_thread(shutil.copytree, staging, folder)
         await _say(progress, f"revision {revision.id}: building and starting functions")
+        view = await self._switch_to(name, revision.id, deploy.id)
+        await _say(progress, f"traffic switched to {revision.id}")
+        return view
+
+    async def deploy_in_place(self: LocalPlatform, folder: Any) -> p.DeployView:
+        """``flowapp dev``: serve a project folder as it is, without copying it, so that
+        edits reach the running functions (the folder is linked as the revision's)."""
         try:
-            host = await self._host(name, revision.id)
+            app = await asyncio.to_thread(load_app, folder)
+        except DefinitionError as error:
+            raise p.InvalidResource("not a valid FlowApp", problems=list(error.problems)) from None
+        await self._ensure_app_record(app)
+        now = self._now()
+        digest = f"dev:{folder}:{uuid.uuid4().hex}"
+        revision = await self._store(
+            self.platform_store.create_revision,
+            app.name,
+            digest=digest,
+            resource=app.resource,
+            now=now,
+        )
+        link = self.revision_dir(revision.id)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(folder.resolve(), target_is_directory=True)
+        deploy = await self._store(
+            self.platform_store.create_deploy, app.name, revision_id=revision.id, now=now
+        )
+        return await self._switch_to(app.name, revision.id, deploy.id)
+
+    async def _switch_to(
+        self: LocalPlatform, name: str, revision_id: str, deploy_id: int
+    ) -> p.DeployView:
+        try:
+            host = await self._host(name, revision_id)
         except (RevisionFailed, DefinitionError, OSError) as exc:
-            message = f"revision {revision.id} failed: {exc}"
+            message = f"revision {revision_id} failed: {exc}"
             await self._store(
                 self.platform_store.set_revision_status,
-                revision.id,
+                revision_id,
                 status="failed",
                 message=str(exc),
             )
             await self._store(
                 self.platform_store.update_deploy,
-                deploy.id,
+                deploy_id,
                 now=self._now(),
                 status="failed",
                 message=message,
             )
             raise p.DeployFailed(message + "; the previous revision keeps serving") from None
-        await self._store(self.platform_store.set_revision_status, revision.id, status="ready")
-        await self._store(self.platform_store.set_traffic, name, [(revision.id, 100)])
-        await _say(progress, f"traffic switched to {revision.id}")
+        await self._store(self.platform_store.set_revision_status, revision_id, status="ready")
+        await self._store(self.platform_store.set_traffic, name, [(revision_id, 100)])
         await self._restart_triggers(name, host.app)
         record = await self._store(
             self.platform_store.update_deploy,
-            deploy.id,
+            deploy_id,
             now=self._now(),
             status="succeeded",
-            message=f"{revision.id} serves 100% of {name}",
+            message=f"{revision_id} serves 100% of {name}",
         )
         return p.DeployView(
             record.id,

@@ -41,9 +41,9 @@ log = logging.getLogger(__name__)
 
 class Repositories(Protocol):
     def exists(self, app: str) -> bool: ...
-    def create(self, app: str, files: dict[str, bytes], *, message: str, author: bytes) -> str: ...
+    def create(self, app: str, files: dict[str, bytes], *, message: str, author: str) -> str: ...
     def commit_tree(
-        self, app: str, files: dict[str, bytes], *, message: str, author: bytes
+        self, app: str, files: dict[str, bytes], *, message: str, author: str
     ) -> str: ...
     def head(self, app: str) -> str | None: ...
     def export(self, app: str, commit: str, target_dir: Path) -> None: ...
@@ -59,10 +59,10 @@ class FolderSources:
     def exists(self, app: str) -> bool:
         return (self.root / app).is_dir()
 
-    def create(self, app: str, files: dict[str, bytes], *, message: str, author: bytes) -> str:
+    def create(self, app: str, files: dict[str, bytes], *, message: str, author: str) -> str:
         return self.commit_tree(app, files, message=message, author=author)
 
-    def commit_tree(self, app: str, files: dict[str, bytes], *, message: str, author: bytes) -> str:
+    def commit_tree(self, app: str, files: dict[str, bytes], *, message: str, author: str) -> str:
         folder = self.root / app
         shutil.rmtree(folder, ignore_errors=True)
         write_tree(files, folder)

@@ -231,7 +231,6 @@ class Syncer:
         self._written: dict[str, _Written] = {}
         self._seen: set[str] = set()  # apps to mark not deployed if they go missing
         self._swept = False  # whether unobserved apps of the store were marked once
-        self._unknown: set[str] = set()  # observed apps the store does not know (warned)
 
     async def start(self) -> None:
         await self._periodic.start()
@@ -278,13 +277,13 @@ class Syncer:
             self._store.set_observation(replace(written.observation, observed_at=now))
             self._store.set_conditions(app, written.conditions, now=now)
         except NotFound:
-            self._forget(app)
+            log.debug("syncer: app %s is not in the platform store; status not kept", app)
+            self._written.pop(app, None)
             return True
         except StoreError as exc:
             log.warning("syncer: cannot write the status of %s (retrying): %s", app, exc)
             return False
         self._written[app] = written
-        self._unknown.discard(app)
         return True
 
     def _unchanged(self, app: str, written: _Written) -> bool:
@@ -295,9 +294,3 @@ class Syncer:
             and last.conditions == written.conditions
             and written.at - last.at < self._refresh
         )
-
-    def _forget(self, app: str) -> None:
-        self._written.pop(app, None)
-        if app not in self._unknown:
-            self._unknown.add(app)
-            log.info("syncer: app %s is not in the platform store; its status is not kept", app)

@@ -1,0 +1,99 @@
+"""The CLI's HTTP client: one ``httpx.Client`` per command, errors as exceptions.
+
+A response with an error status becomes ``ApiError`` holding its RFC 7807 problem (a
+server that answers something else still yields a problem, built from the status);
+a server that cannot be reached becomes ``Unreachable``. ``output.handled`` prints
+either for people and picks the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from flowapp.cli.client.config import LocalProblem, Login, resolve
+
+TIMEOUT = httpx.Timeout(30.0)
+NOT_LOGGED_IN = "no server: run `flowapp login URL --token TOKEN` or pass --url"
+
+
+class ApiError(Exception):
+    def __init__(self, problem: dict[str, Any]) -> None:
+        super().__init__(problem.get("detail") or problem.get("title"))
+        self.problem = problem
+
+
+class Unreachable(Exception):
+    pass
+
+
+class Api:
+    def __init__(self, login: Login, *, timeout: httpx.Timeout = TIMEOUT) -> None:
+        headers = {"Authorization": f"Bearer {login.token}"} if login.token else {}
+        self.url = login.url
+        self.client = httpx.Client(base_url=login.url, headers=headers, timeout=timeout)
+
+    def request(
+        self, method: str, path: str, *, faults: bool = False, **options: Any
+    ) -> httpx.Response:
+        """The response; an error status raises ``ApiError``, except, with ``faults``, a
+        JSON answer (a faulted execution is answered with its error's status)."""
+        try:
+            response = self.client.request(method, path, **options)
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"cannot reach {self.url}: {exc}") from None
+        if faults and media_type(response) == "application/json":
+            return response
+        return check(response)
+
+    @contextmanager
+    def stream(self, method: str, path: str, **options: Any) -> Iterator[httpx.Response]:
+        try:
+            with self.client.stream(method, path, **options) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    check(response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise Unreachable(f"cannot reach {self.url}: {exc}") from None
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@contextmanager
+def connect(
+    url: str | None, token: str | None, *, timeout: httpx.Timeout = TIMEOUT
+) -> Iterator[Api]:
+    login = resolve(url, token)
+    if login is None:
+        raise LocalProblem(NOT_LOGGED_IN)
+    api = Api(login, timeout=timeout)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def check(response: httpx.Response) -> httpx.Response:
+    if response.status_code < 400:
+        return response
+    raise ApiError(problem_of(response))
+
+
+def media_type(response: httpx.Response) -> str:
+    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def problem_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "status" in body:
+        return body
+    text = response.text.strip()[:500]
+    return {"status": response.status_code, "title": response.reason_phrase, "detail": text}

@@ -1,0 +1,189 @@
+"""Putting the platform together on one machine: what ``flowapp up`` and ``flowapp dev`` run.
+
+    stores (SQLite in the data dir, or PostgreSQL) -> runtime (engine) -> event bus
+    -> local platform (revisions, functions, triggers) -> syncer and alerts -> API server
+
+Nothing here has logic of its own beyond order of start and stop; each piece is in its
+own package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from flowapp.events import Subscription, open_broker
+from flowapp.local.platform import LocalPlatform
+from flowapp.runtime.dispatch import Effects
+from flowapp.runtime.effects.functions import FunctionRouter
+from flowapp.runtime.metrics import RuntimeMetrics
+from flowapp.runtime.runtime import Runtime
+from flowapp.server.app import create_app
+from flowapp.store import open_store
+from flowapp.store.platform import open_platform_store
+
+log = logging.getLogger("flowapp")
+
+
+@dataclass
+class UpSettings:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str | None = None
+    owner: str = "local"
+    lifecycle_events: bool = False
+    apps: list[Path] = field(default_factory=list)
+
+    @property
+    def db_url(self) -> str:
+        return self.db or f"sqlite:///{self.data_dir / 'flowapp.db'}"
+
+    @property
+    def scale_out(self) -> bool:
+        return not self.db_url.startswith("sqlite")
+
+
+@dataclass
+class Platform:
+    settings: UpSettings
+    store: Any
+    platform_store: Any
+    runtime: Runtime
+    platform: LocalPlatform
+    broker: Any
+    metrics: CollectorRegistry
+    admin_token: str | None = None
+    background: list[Any] = field(default_factory=list)
+
+
+def ensure_admin_token(platform_store: Any, now: float) -> str | None:
+    """On first start, an admin token (its plaintext is shown once)."""
+    if platform_store.count_tokens() > 0:
+        return None
+    _, plaintext = platform_store.create_token("admin", role="admin", now=now)
+    return str(plaintext)
+
+
+@contextlib.asynccontextmanager
+async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
+    import time
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.db_url)
+    platform_store = open_platform_store(settings.db_url)
+    await asyncio.to_thread(store.migrate)
+    await asyncio.to_thread(platform_store.migrate)
+    token = await asyncio.to_thread(ensure_admin_token, platform_store, time.time())
+    metrics = CollectorRegistry()
+    broker = open_broker(f"sqlite:///{settings.data_dir / 'bus.db'}")
+    holder: dict[str, LocalPlatform] = {}
+    router = FunctionRouter(lambda workflow: holder["platform"].functions_of(workflow))
+    effects = Effects(functions=router, publish=broker.publish)
+    runtime = Runtime(store, effects=effects, owner=settings.owner)
+    runtime.metrics = RuntimeMetrics(metrics)
+    platform = LocalPlatform(
+        data_dir=settings.data_dir,
+        runtime=runtime,
+        platform_store=platform_store,
+        repositories=_repositories(settings.data_dir),
+        metrics=metrics,
+    )
+    holder["platform"] = platform
+    await broker.start()
+    await broker.subscribe(Subscription("flowapp-runtime", _router_of(runtime)))
+    if settings.lifecycle_events:
+        runtime.lifecycle = _publisher(broker)
+    await runtime.start(recover=True, scale_out=settings.scale_out)
+    await platform.start()
+    running = Platform(settings, store, platform_store, runtime, platform, broker, metrics, token)
+    try:
+        yield running
+    finally:
+        await platform.stop()
+        await runtime.stop()
+        await broker.stop()
+        store.close()
+        platform_store.close()
+
+
+def _router_of(runtime: Runtime) -> Any:
+    async def deliver(event: dict[str, Any]) -> None:
+        runtime.route_event(event)
+
+    return deliver
+
+
+def _publisher(broker: Any) -> Any:
+    def publish(events: list[dict[str, Any]]) -> None:
+        for event in events:
+            asyncio.get_running_loop().create_task(broker.publish(event))
+
+    return publish
+
+
+def _repositories(data_dir: Path) -> Any:
+    try:
+        from flowapp.gitrepos import Repositories
+    except ImportError:  # git hosting not available: folders stand in for repositories
+        return None
+    return Repositories(data_dir / "repos")
+
+
+def api_app(running: Platform) -> Any:
+    mounts = {}
+    git = _git_mount(running)
+    if git is not None:
+        mounts["/git"] = git
+    return create_app(
+        platform=running.platform,
+        store=running.store,
+        platform_store=running.platform_store,
+        metrics=running.metrics,
+        mounts=mounts,
+    )
+
+
+def _git_mount(running: Platform) -> Any:
+    try:
+        from flowapp.gitrepos import git_http_app
+    except ImportError:
+        return None
+    platform_store = running.platform_store
+
+    async def authenticate(username: str | None, password: str | None) -> bool:
+        import time
+
+        if not password:
+            return False
+        token = await asyncio.to_thread(platform_store.verify_token, password, now=time.time())
+        return token is not None and token.role in ("developer", "admin")
+
+    async def on_push(app: str, old: str, new: str) -> None:
+        await running.platform.on_push(app, new)
+
+    return git_http_app(running.platform.repositories, authenticate=authenticate, on_push=on_push)
+
+
+async def serve_http(app: Any, host: str, port: int) -> None:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    await server.serve()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

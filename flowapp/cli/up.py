@@ -1,0 +1,181 @@
+"""``flowapp up`` (the platform on one machine) and ``flowapp dev`` (one project, live)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowapp.apps import load_app
+from flowapp.cli.serve import (
+    Platform,
+    UpSettings,
+    api_app,
+    platform_running,
+    port_is_free,
+    serve_http,
+)
+from flowapp.cli.settings import flowapp_home
+from flowapp.dsl.problems import DefinitionError
+from flowapp.functions.watch import watch
+from flowapp.local.sources import pack_folder
+from flowapp.server.platform import PlatformError
+
+
+def _say(message: str = "") -> None:
+    typer.echo(message, err=True)
+
+
+def _save_token(data_dir: Path, token: str) -> Path:
+    path = data_dir / "admin-token"
+    path.write_text(token + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def _banner(running: Platform, apps: list[str]) -> None:
+    settings = running.settings
+    url = f"http://{settings.host}:{settings.port}"
+    token_file = settings.data_dir / "admin-token"
+    _say(f"\nflowapp is up on {url}  (data in {settings.data_dir})")
+    if running.admin_token:
+        saved = _save_token(settings.data_dir, running.admin_token)
+        _say(f"admin token (shown once; also saved to {saved}):")
+        _say(f"  {running.admin_token}")
+    elif token_file.exists():
+        _say(f"admin token: in {token_file}")
+    _say("\nwhat to try:")
+    _say(f"  export FLOWAPP_TOKEN=$(cat {token_file})")
+    _say(f"  curl -s {url}/healthz")
+    auth = '-H "Authorization: Bearer $FLOWAPP_TOKEN"'
+    for name in apps:
+        body = """-H 'content-type: application/json' -d '{"message": "hello"}'"""
+        _say(f"  curl -s {auth} {body} '{url}/api/v1/apps/{name}/executions?wait=10'")
+        _say(f"  flowapp login {url} --token $FLOWAPP_TOKEN")
+        _say(f"""  flowapp invoke {name} --input '{{"message": "hi"}}' --wait 10""")
+        _say(
+            f"  git clone http://admin:$FLOWAPP_TOKEN@{settings.host}:{settings.port}/git/{name}.git"
+        )
+    _say("  (Ctrl-C stops it)\n")
+
+
+async def _deploy_folders(running: Platform, folders: list[Path]) -> list[str]:
+    names = []
+    for folder in folders:
+        app = await asyncio.to_thread(load_app, folder)
+        _say(f"deploying {app.name} from {folder} …")
+        archive = await asyncio.to_thread(pack_folder, app.base_dir)
+        view = await running.platform.upload_source(
+            app.name, archive, progress=lambda m: _say(f"  {m}")
+        )
+        _say(f"  {view.message}")
+        names.append(app.name)
+    return names
+
+
+async def _up(settings: UpSettings) -> None:
+    async with platform_running(settings) as running:
+        names = await _deploy_folders(running, settings.apps)
+        _banner(running, names)
+        await serve_http(api_app(running), settings.host, settings.port)
+
+
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where state lives (default ~/.flowapp/data).")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="postgresql://… instead of SQLite in the data dir.")
+    ] = None,
+    app: Annotated[list[Path], typer.Option(help="A project folder to deploy at start.")] = [],  # noqa: B006
+    owner: Annotated[
+        str, typer.Option(help="This engine's name (distinct per replica on PostgreSQL).")
+    ] = "local",
+    lifecycle_events: Annotated[
+        bool, typer.Option(help="Publish lifecycle events to the bus.")
+    ] = False,
+) -> None:
+    """Start the platform: API, engine, event bus, triggers and functions."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    if not port_is_free(host, port):
+        _say(f"port {port} on {host} is in use: choose another with --port")
+        raise typer.Exit(2)
+    settings = UpSettings(
+        data_dir=(data_dir or flowapp_home() / "data").resolve(),
+        host=host,
+        port=port,
+        db=db,
+        owner=owner,
+        lifecycle_events=lifecycle_events,
+        apps=app,
+    )
+    try:
+        asyncio.run(_up(settings))
+    except (DefinitionError, PlatformError) as error:
+        _fail(error)
+
+
+def _fail(error: Exception) -> None:
+    problems = getattr(error, "problems", None) or []
+    _say(f"flowapp: {getattr(error, 'detail', None) or error}")
+    for problem in problems:
+        _say(f"  {problem}")
+    raise typer.Exit(2)
+
+
+async def _dev(settings: UpSettings, folder: Path) -> None:
+    async with platform_running(settings) as running:
+        view = await running.platform.deploy_in_place(folder)
+        name = (await asyncio.to_thread(load_app, folder)).name
+        _say(f"{name}: {view.message}; watching {folder} for changes")
+        _banner(running, [name])
+        watcher = asyncio.create_task(_watch(running, name))
+        try:
+            await serve_http(api_app(running), settings.host, settings.port)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+async def _watch(running: Platform, name: str) -> None:
+    """Reload a function when its files change (the revision serves the folder itself)."""
+    for (app, _), host in list(running.platform.hosts.items()):
+        if app == name:
+            await watch(host.supervisor)
+
+
+def dev(
+    folder: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Run a project locally: its functions (reloaded when their code changes), the engine
+    on SQLite in ``FOLDER/.flowapp``, its triggers, and the API."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    folder = folder.resolve()
+    if not port_is_free(host, port):
+        _say(f"port {port} on {host} is in use: choose another with --port")
+        raise typer.Exit(2)
+    settings = UpSettings(data_dir=folder / ".flowapp", host=host, port=port)
+    try:
+        asyncio.run(_dev(settings, folder))
+    except (DefinitionError, PlatformError) as error:
+        _fail(error)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(dev)
