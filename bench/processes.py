@@ -27,10 +27,9 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before {url} was up")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
+            if response.status == 200:
+                return
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not become healthy")
 

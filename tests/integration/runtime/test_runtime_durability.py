@@ -161,6 +161,9 @@ async def test_payload_limits_refuse_big_inputs_and_fault_big_outputs(store: Sto
     outcome = await runtime.wait_for(execution_id, timeout=10)
     await runtime.stop()
     assert outcome.status == "faulted"
-    assert outcome.error["status"] == 413 and "over the limit of 1,000 bytes" in outcome.error["detail"]
+    assert (
+        outcome.error["status"] == 413
+        and "over the limit of 1,000 bytes" in outcome.error["detail"]
+    )
     assert outcome.error["instance"] == "/do/0/big"
     assert store.count_executions(ExecutionFilter()) == 1  # the refused one left nothing
