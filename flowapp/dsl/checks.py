@@ -69,6 +69,17 @@ def check_semantics(
     return sorted(unique, key=lambda p: (p.line, p.column, p.pointer))
 
 
+def check_embedded_expressions(doc: SourceDocument) -> list[Problem]:
+    """``${ }`` expressions that do not compile, anywhere in a document whose structure
+    may be broken (so a user sees these too, not only the schema's problems)."""
+    checker = _Checker(doc, frozenset())
+    if isinstance(doc.data, dict) and not isinstance(checker.use, dict):
+        checker.use = {}
+    checker.templates(doc.data, "")
+    compile_errors = [p for p in checker.problems if "does not compile" in p.message]
+    return sorted(dict.fromkeys(compile_errors), key=lambda p: (p.line, p.column, p.pointer))
+
+
 def _get(value: Any, *path: str) -> Any:
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
@@ -79,7 +90,8 @@ class _Checker:
     def __init__(self, doc: SourceDocument, known_functions: frozenset[str]) -> None:
         self.doc = doc
         self.known_functions = known_functions
-        self.use: dict[str, Any] = doc.data.get("use") or {}
+        use = doc.data.get("use") if isinstance(doc.data, dict) else None
+        self.use: dict[str, Any] = use if isinstance(use, dict) else {}
         self.loose = _get(doc.data, "evaluate", "mode") == "loose"
         self.problems: list[Problem] = []
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from flowapp.dsl.checks import check_semantics
+from flowapp.dsl.checks import check_embedded_expressions, check_semantics
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.schema import check_dsl_version, official_schema_problems
 from flowapp.dsl.source import SourceDocument, parse_text, read_source
@@ -32,6 +32,8 @@ def validate_source(
     problems = structure + check_dsl_version(doc)
     if not structure:  # the semantic checks rely on the structure the schema guarantees
         problems += check_semantics(doc, known_functions=known_functions)
+    else:  # jq compiles wherever it is written: report that too
+        problems += check_embedded_expressions(doc)
     return sorted(dict.fromkeys(problems), key=lambda p: (p.line, p.column, p.pointer))
 
 

@@ -82,6 +82,7 @@ def test_an_invalid_definition_is_reported_with_its_location_and_exits_2(
         assert result.stdout == ""
         assert "Traceback" not in result.stderr
         assert f"{workflow}:5:5: /do/1/second: unknown task type" in result.stderr
+        assert f"{workflow}:4:" in result.stderr and "does not compile" in result.stderr
 
 
 def test_input_that_is_not_json_exits_2_with_its_location(db: str) -> None:
