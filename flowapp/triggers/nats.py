@@ -168,7 +168,8 @@ class NatsSource:
             raise TriggerConnectionError("nats connection closed")
         try:
             return await self._sub.fetch(batch=limit, timeout=1.0)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):
+            # An empty queue: nats-py raises either one depending on where its wait ends.
             return []
         except _DRIVER_ERRORS as exc:
             raise TriggerConnectionError(f"nats fetch: {exc!r}") from exc
