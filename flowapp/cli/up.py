@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from flowapp.apps import load_app
+from flowapp.apps.sources import pack_folder
 from flowapp.cli.serve import (
     Platform,
     UpSettings,
@@ -24,7 +25,6 @@ from flowapp.cli.serve import (
 from flowapp.cli.settings import flowapp_home
 from flowapp.dsl.problems import DefinitionError
 from flowapp.functions.watch import watch
-from flowapp.local.sources import pack_folder
 from flowapp.server.platform import PlatformError
 
 

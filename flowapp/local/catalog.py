@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from flowapp.apps import FILE_NAME, FlowApp, is_plain_workflow
 from flowapp.apps.scaffold import function_files, init_project
+from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import parse_text
-from flowapp.local.sources import read_tree
 from flowapp.server import platform as p
 from flowapp.store.platform.records import AppExists
 

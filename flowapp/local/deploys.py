@@ -11,9 +11,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from flowapp.apps import FlowApp, load_app
+from flowapp.apps.sources import BadArchive, unpack_archive, write_tree
 from flowapp.dsl.problems import DefinitionError
 from flowapp.local.revisions import RevisionFailed
-from flowapp.local.sources import BadArchive, unpack_archive, write_tree
 from flowapp.server import platform as p
 
 if TYPE_CHECKING:

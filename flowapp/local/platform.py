@@ -24,13 +24,13 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry
 
 from flowapp.apps import FlowApp, load_app
+from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
 from flowapp.functions.port import FunctionCaller
 from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
 from flowapp.local.revisions import RevisionFailed, RevisionHost, start_revision
-from flowapp.local.sources import read_tree, write_tree
 from flowapp.local.triggers import AppTriggers, FileCronState
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from flowapp.cli.client.api import connect
 from flowapp.cli.client.options import JsonOption, TokenOption, UrlOption
-from flowapp.cli.client.output import handled, print_json, status_text, stdout
+from flowapp.cli.client.output import handled, print_json, stdout
 
 
 def apps(url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False) -> None:
@@ -29,12 +29,17 @@ def apps_table(items: list[dict[str, Any]]) -> Table:
     for item in items:
         traffic = ", ".join(f"{s['revision']} {s['percent']}%" for s in item["traffic"])
         ready = next((c for c in item["conditions"] if c.get("type") == "Ready"), {})
-        shown = "ready" if ready.get("status") == "True" else ready.get("reason", "unknown")
+        is_ready = ready.get("status") == "True"
+        shown = (
+            "[green]ready[/green]"
+            if is_ready
+            else f"[yellow]{escape(ready.get('reason', '?'))}[/yellow]"
+        )
         table.add_row(
             escape(item["name"]),
             escape(item["namespace"]),
             escape(item.get("deployed_revision") or "-"),
             escape(traffic or "-"),
-            status_text("succeeded" if shown == "ready" else shown),
+            shown,
         )
     return table

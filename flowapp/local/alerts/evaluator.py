@@ -115,7 +115,7 @@ class AlertEvaluator:
         if measurements is None:
             return 0
         value = evaluate(rule, measurements)
-        unsaved = self._unsaved.pop(rule.id, None)
+        unsaved = self._unsaved.get(rule.id)  # kept until written, even if this round fails
         state = unsaved or self._platform.get_alert_state(rule.id)
         new_state, notification = decide(rule, state, value, now, renotify_seconds=self._renotify)
         if notification is not None:

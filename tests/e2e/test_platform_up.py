@@ -1,0 +1,90 @@
+"""`flowapp up` end to end: a real server process, real functions (Python and Node.js),
+the API's execution contracts, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.e2e.platform_process import ROOT, RunningPlatform, flowapp_up
+
+EXAMPLE = ROOT / "examples" / "append-display"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[str]:
+    name = f"flowapp_e2e_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def check_execution_contracts(platform: RunningPlatform) -> None:
+    with platform.client() as api:
+        done = api.post("/api/v1/apps/append-display/executions?wait=30", json={"message": "hi"})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert set(body) == {"id", "status", "output"}
+        assert body["status"] == "completed" and body["output"] == {"displayed": "hi!"}
+
+        shown = api.get(f"/api/v1/executions/{body['id']}").json()
+        assert {"id", "app", "revision", "status", "input", "output", "error"} <= set(shown)
+        assert {"started_at", "ended_at", "tasks"} <= set(shown)
+        assert shown["app"] == "append-display" and shown["revision"] == "append-display-00001"
+        tasks = shown["tasks"]
+        assert [t["name"] for t in tasks] == ["append", "display"]
+        assert tasks[0]["input"] == {"message": "hi"} and tasks[0]["output"] == {"message": "hi!"}
+        assert tasks[1]["output"] == {"displayed": "hi!"}
+        keys = {"name", "reference", "status", "input", "output", "error", "attempt"}
+        assert all(keys | {"started_at", "ended_at"} <= set(t) for t in tasks)
+
+        faulted = api.post("/api/v1/apps/append-display/executions?wait=30", json={})
+        assert faulted.status_code == 422, faulted.text
+        error = faulted.json()
+        assert set(error) == {"id", "status", "error"} and error["status"] == "faulted"
+        assert error["error"]["instance"] == "/do/0/append"
+
+        started = api.post("/api/v1/apps/append-display/executions", json={"message": "later"})
+        assert started.status_code == 202 and set(started.json()) == {"id", "status"}
+
+
+def test_flowapp_up_on_sqlite(tmp_path: Path) -> None:
+    with flowapp_up(tmp_path / "data", "--app", str(EXAMPLE)) as platform:
+        check_execution_contracts(platform)
+        with platform.client() as api:
+            logs = api.get("/api/v1/apps/append-display/logs", params={"function": "display"})
+            assert logs.status_code == 200
+            assert any("hi!" in line["message"] for line in logs.json()["items"])
+            metrics = api.get("/metrics").text
+            assert 'flowapp_executions_finished_total{app="append-display"' in metrics
+            assert "flowapp_function_requests_total" in metrics
+            assert api.get("/api/v1/apps").status_code == 200
+        with platform.client(token="wrong") as stranger:
+            assert stranger.get("/api/v1/apps").status_code == 401
+
+
+def test_flowapp_up_on_postgresql(tmp_path: Path, postgres_db: str) -> None:
+    with flowapp_up(tmp_path / "data", "--app", str(EXAMPLE), "--db", postgres_db) as platform:
+        check_execution_contracts(platform)
+
+
+def test_an_execution_survives_a_restart_of_the_platform(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with flowapp_up(data, "--app", str(EXAMPLE)) as platform, platform.client() as api:
+        first = api.post("/api/v1/apps/append-display/executions?wait=30", json={"message": "a"})
+        assert first.status_code == 200
+    with flowapp_up(data) as platform, platform.client() as api:  # deployed apps come back
+        again = api.post("/api/v1/apps/append-display/executions?wait=30", json={"message": "b"})
+        assert again.status_code == 200 and again.json()["output"] == {"displayed": "b!"}
+        history = api.get("/api/v1/executions", params={"app": "append-display"}).json()
+        assert len(history["items"]) == 2
