@@ -22,7 +22,9 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from flowapp.events import Subscription, open_broker
+from flowapp.local.alerts import AlertEvaluator, NotificationSender
 from flowapp.local.platform import LocalPlatform
+from flowapp.local.syncer import Syncer
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.metrics import RuntimeMetrics
@@ -105,10 +107,19 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         runtime.lifecycle = _publisher(broker)
     await runtime.start(recover=True, scale_out=settings.scale_out)
     await platform.start()
+    watchers = [
+        Syncer(platform_store, platform.observe),
+        AlertEvaluator(store, platform_store, metrics),
+        NotificationSender(platform_store),
+    ]
+    for watcher in watchers:
+        await watcher.start()
     running = Platform(settings, store, platform_store, runtime, platform, broker, metrics, token)
     try:
         yield running
     finally:
+        for watcher in reversed(watchers):
+            await watcher.stop()
         await platform.stop()
         await runtime.stop()
         await broker.stop()

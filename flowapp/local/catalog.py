@@ -112,6 +112,8 @@ class Catalog:
             await triggers.stop()
         for key in [k for k in self.hosts if k[0] == name]:
             await self.hosts.pop(key).stop()
+        self.serving.pop(name, None)
+        self.rollouts.pop(name, None)
         await self._store(self.platform_store.delete_app, name, now=self._now())
         await asyncio.to_thread(self.repositories.delete, name)
 

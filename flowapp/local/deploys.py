@@ -105,10 +105,12 @@ class Deploys:
     async def _switch_to(
         self: LocalPlatform, name: str, revision_id: str, deploy_id: int
     ) -> p.DeployView:
+        self.rollouts[name] = (revision_id, "building", None)
         try:
             host = await self._host(name, revision_id)
         except (RevisionFailed, DefinitionError, OSError) as exc:
             message = f"revision {revision_id} failed: {exc}"
+            self.rollouts[name] = (revision_id, "failed", message)
             await self._store(
                 self.platform_store.set_revision_status,
                 revision_id,
@@ -125,6 +127,8 @@ class Deploys:
             raise p.DeployFailed(message + "; the previous revision keeps serving") from None
         await self._store(self.platform_store.set_revision_status, revision_id, status="ready")
         await self._store(self.platform_store.set_traffic, name, [(revision_id, 100)])
+        self.rollouts[name] = (revision_id, "ready", None)
+        self.serving[name] = revision_id
         await self._restart_triggers(name, host.app)
         record = await self._store(
             self.platform_store.update_deploy,
@@ -211,7 +215,10 @@ class Deploys:
             result = await self._store(self.platform_store.set_traffic, name, splits)
         except ValueError as exc:
             raise p.PlatformError(str(exc)) from None
-        return [(split[0], split[1]) for split in result]
+        shares = [(split[0], split[1]) for split in result]
+        if shares:
+            self.serving[name] = max(shares, key=lambda split: split[1])[0]
+        return shares
 
     async def rollback(self: LocalPlatform, name: str) -> list[tuple[str, int]]:
         current = {

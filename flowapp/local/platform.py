@@ -31,6 +31,7 @@ from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
 from flowapp.local.revisions import RevisionFailed, RevisionHost, start_revision
+from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
@@ -98,6 +99,9 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         self.hosts: dict[tuple[str, str], RevisionHost] = {}
         self.triggers: dict[str, AppTriggers] = {}
         self.cron_state = FileCronState(data_dir / "cron-state.json")
+        # What the syncer reports, kept in memory so that observing needs no I/O.
+        self.serving: dict[str, str] = {}
+        self.rollouts: dict[str, tuple[str, str, str | None]] = {}  # revision, status, error
         self._deploying: dict[str, asyncio.Lock] = {}
         self._janitor: asyncio.Task[None] | None = None
 
@@ -148,6 +152,23 @@ class LocalPlatform(Catalog, Deploys, Invocations):
             )
             self.hosts[(name, revision_id)] = host
         return host
+
+    def observe(self) -> dict[str, Observed]:
+        """Each app as it runs here now (for the syncer: no I/O)."""
+        seen: dict[str, Observed] = {}
+        for name in {*self.serving, *self.rollouts}:
+            revision = self.serving.get(name)
+            host = self.hosts.get((name, revision)) if revision else None
+            _, status, error = self.rollouts.get(name, (revision, "ready", None))
+            triggers = self.triggers.get(name)
+            seen[name] = Observed(
+                deployed_revision=revision,
+                revision_status=status,
+                functions=host.supervisor.status() if host else {},
+                triggers=triggers.status() if triggers else {},
+                deploy_error=error,
+            )
+        return seen
 
     def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
         """Which functions an execution calls: those of the revision it runs on."""

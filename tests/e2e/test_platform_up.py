@@ -3,10 +3,12 @@ the API's execution contracts, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -27,6 +29,19 @@ def postgres_db() -> Iterator[str]:
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_for_ready(api: httpx.Client) -> dict[str, str]:
+    """The conditions the syncer keeps in the database, once Ready (or after 15 s)."""
+    deadline = time.monotonic() + 15
+    conditions: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        status = api.get("/api/v1/apps/append-display/status").json()
+        conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+        if conditions.get("Ready") == "True":
+            return conditions
+        time.sleep(0.2)
+    raise AssertionError(f"the app did not become Ready: {conditions}")
 
 
 def check_execution_contracts(platform: RunningPlatform) -> None:
@@ -69,6 +84,7 @@ def test_flowapp_up_on_sqlite(tmp_path: Path) -> None:
             assert 'flowapp_executions_finished_total{app="append-display"' in metrics
             assert "flowapp_function_requests_total" in metrics
             assert api.get("/api/v1/apps").status_code == 200
+            assert wait_for_ready(api)["FunctionsReady"] == "True"
         with platform.client(token="wrong") as stranger:
             assert stranger.get("/api/v1/apps").status_code == 401
 
