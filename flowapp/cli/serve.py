@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 
 from flowapp.events import Subscription, open_broker
+from flowapp.gitrepos import Repositories, git_http_app
 from flowapp.local.alerts import AlertEvaluator, NotificationSender
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
@@ -78,8 +80,6 @@ def ensure_admin_token(platform_store: Any, now: float) -> str | None:
 
 @contextlib.asynccontextmanager
 async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
-    import time
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(settings.db_url)
     platform_store = open_platform_store(settings.db_url)
@@ -142,19 +142,12 @@ def _publisher(broker: Any) -> Any:
     return publish
 
 
-def _repositories(data_dir: Path) -> Any:
-    try:
-        from flowapp.gitrepos import Repositories
-    except ImportError:  # git hosting not available: folders stand in for repositories
-        return None
+def _repositories(data_dir: Path) -> Repositories:
     return Repositories(data_dir / "repos")
 
 
 def api_app(running: Platform) -> Any:
-    mounts = {}
-    git = _git_mount(running)
-    if git is not None:
-        mounts["/git"] = git
+    mounts = {"/git": _git_mount(running)}
     return create_app(
         platform=running.platform,
         store=running.store,
@@ -165,22 +158,20 @@ def api_app(running: Platform) -> Any:
 
 
 def _git_mount(running: Platform) -> Any:
-    try:
-        from flowapp.gitrepos import git_http_app
-    except ImportError:
-        return None
     platform_store = running.platform_store
+    deploys: set[asyncio.Task[Any]] = set()
 
     async def authenticate(username: str | None, password: str | None) -> bool:
-        import time
-
         if not password:
             return False
         token = await asyncio.to_thread(platform_store.verify_token, password, now=time.time())
         return token is not None and token.role in ("developer", "admin")
 
     async def on_push(app: str, old: str, new: str) -> None:
-        await running.platform.on_push(app, new)
+        # `git push` waits for this hook: deploy in the background, report in the history.
+        task = asyncio.get_running_loop().create_task(running.platform.on_push(app, new))
+        deploys.add(task)
+        task.add_done_callback(deploys.discard)
 
     return git_http_app(running.platform.repositories, authenticate=authenticate, on_push=on_push)
 
