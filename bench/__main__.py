@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-SUITES = ("engine", "steps")
+SUITES = ("engine", "steps", "invoke")
 
 
 def main(names: list[str]) -> None:

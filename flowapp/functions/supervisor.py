@@ -44,6 +44,7 @@ class Supervisor:
         *,
         app: str = "default",
         registry: CollectorRegistry | None = None,
+        metrics: FunctionMetrics | None = None,
         log_dir: Path | None = None,
         log_capacity: int = 2000,
         grace_period: float = 10.0,
@@ -56,7 +57,10 @@ class Supervisor:
         if len(set(names)) != len(names):
             raise ValueError(f"function names must be unique, got {names}")
         self.app = app
-        self.metrics = FunctionMetrics(registry if registry is not None else CollectorRegistry())
+        # Several supervisors (revisions) may share one registry through one metrics object.
+        if metrics is None:
+            metrics = FunctionMetrics(registry if registry is not None else CollectorRegistry())
+        self.metrics = metrics
         self._logs = LogStore(capacity=log_capacity, directory=log_dir)
         options = PoolOptions(
             app=app,

@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from flowapp.apps import FlowApp, load_app
 from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
+from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.port import FunctionCaller
 from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
@@ -96,6 +97,7 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         self.platform_store = platform_store
         self.repositories = repositories or FolderSources(data_dir / "sources")
         self.metrics = metrics
+        self.function_metrics = FunctionMetrics(metrics) if metrics is not None else None
         self.hosts: dict[tuple[str, str], RevisionHost] = {}
         self.triggers: dict[str, AppTriggers] = {}
         self.cron_state = FileCronState(data_dir / "cron-state.json")
@@ -147,7 +149,7 @@ class LocalPlatform(Catalog, Deploys, Invocations):
                 app,
                 revision_id,
                 self.runtime.registry,
-                metrics=self.metrics,
+                metrics=self.function_metrics,
                 log_dir=self.data_dir / "logs" / revision_id,
             )
             self.hosts[(name, revision_id)] = host

@@ -9,9 +9,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
 from flowapp.apps.model import FlowApp
+from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.supervisor import Supervisor
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 
@@ -51,13 +50,13 @@ async def start_revision(
     revision: str,
     registry: WorkflowRegistry,
     *,
-    metrics: CollectorRegistry | None,
+    metrics: FunctionMetrics | None,
     log_dir: Path | None,
     ready_timeout: float = 120.0,
 ) -> RevisionHost:
     """Build and start the functions, wait until they are healthy, register the workflow.
     Raises ``RevisionFailed`` (after stopping what started) when a function fails."""
-    supervisor = Supervisor(app.functions.values(), app=app.name, registry=metrics, log_dir=log_dir)
+    supervisor = Supervisor(app.functions.values(), app=app.name, metrics=metrics, log_dir=log_dir)
     try:
         await supervisor.start()
         await _settle(supervisor, ready_timeout)

@@ -53,8 +53,15 @@ def flowapp_up(data_dir: Path, *args: str, timeout: float = 90) -> Iterator[Runn
     port = free_port()
     log = data_dir.parent / f"{data_dir.name}-up.log"
     command = [
-        sys.executable, "-m", "flowapp.cli.main", "up", "--data-dir", str(data_dir),
-        "--port", str(port), *args,
+        sys.executable,
+        "-m",
+        "flowapp.cli.main",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        *args,
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -3,6 +3,7 @@ the API's execution contracts, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -104,3 +105,47 @@ def test_an_execution_survives_a_restart_of_the_platform(tmp_path: Path) -> None
         assert again.status_code == 200 and again.json()["output"] == {"displayed": "b!"}
         history = api.get("/api/v1/executions", params={"app": "append-display"}).json()
         assert len(history["items"]) == 2
+
+
+def git(*args: str, cwd: Path) -> None:
+    env = {"GIT_TERMINAL_PROMPT": "0", "HOME": str(cwd.parent), "PATH": "/usr/bin:/bin"}
+    identity = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    subprocess.run(["git", *identity, *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def test_a_push_to_the_app_repository_deploys_a_new_revision(tmp_path: Path) -> None:
+    with flowapp_up(tmp_path / "data", "--app", str(EXAMPLE)) as platform:
+        host = platform.url.removeprefix("http://")
+        clone = tmp_path / "clone"
+        git(
+            "clone",
+            f"http://admin:{platform.token}@{host}/git/append-display.git",
+            str(clone),
+            cwd=tmp_path,
+        )
+        code = clone / "functions" / "append" / "main.py"
+        code.write_text(
+            code.read_text().replace(
+                'return {"message": message + suffix}',
+                'return {"message": (message + suffix).upper()}',
+            )
+        )
+        git("commit", "-am", "Shout", cwd=clone)
+        git("push", "origin", "main", cwd=clone)
+        with platform.client() as api:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                app = api.get("/api/v1/apps/append-display").json()
+                if app["deployed_revision"] == "append-display-00002":
+                    break
+                time.sleep(0.2)
+            assert app["deployed_revision"] == "append-display-00002", app
+            done = api.post(
+                "/api/v1/apps/append-display/executions?wait=30", json={"message": "hi"}
+            )
+            assert done.json()["output"] == {"displayed": "HI!"}
+            revisions = api.get("/api/v1/apps/append-display/revisions").json()
+            assert {r["id"] for r in revisions["items"]} >= {
+                "append-display-00001",
+                "append-display-00002",
+            }
