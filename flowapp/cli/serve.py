@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -176,9 +177,21 @@ def _git_mount(running: Platform) -> Any:
     return git_http_app(running.platform.repositories, authenticate=authenticate, on_push=on_push)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after it stops, which would kill the process
+    before the platform stops its function processes; we handle them ourselves."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
 async def serve_http(app: Any, host: str, port: int) -> None:
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
     await server.serve()
 
 

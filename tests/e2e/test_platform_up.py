@@ -74,6 +74,19 @@ def check_execution_contracts(platform: RunningPlatform) -> None:
         assert started.status_code == 202 and set(started.json()) == {"id", "status"}
 
 
+def processes_serving(folder: Path) -> list[str]:
+    """Command lines of processes that still run something from ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(folder) in command:
+            found.append(command)
+    return found
+
+
 def test_flowapp_up_on_sqlite(tmp_path: Path) -> None:
     with flowapp_up(tmp_path / "data", "--app", str(EXAMPLE)) as platform:
         check_execution_contracts(platform)
@@ -88,6 +101,8 @@ def test_flowapp_up_on_sqlite(tmp_path: Path) -> None:
             assert wait_for_ready(api)["FunctionsReady"] == "True"
         with platform.client(token="wrong") as stranger:
             assert stranger.get("/api/v1/apps").status_code == 401
+    # SIGTERM stops the platform cleanly: its function processes are gone too.
+    assert processes_serving(tmp_path / "data") == []
 
 
 def test_flowapp_up_on_postgresql(tmp_path: Path, postgres_db: str) -> None:
