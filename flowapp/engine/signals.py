@@ -85,8 +85,7 @@ def signal_to_json(signal: Signal) -> dict[str, Any]:
 
 
 _KINDS: dict[str, type[Signal]] = {
-    cls.__name__: cls
-    for cls in (*_DEFERRABLE, Start, Cancel, Suspend, Resume, RetryFailed)
+    cls.__name__: cls for cls in (*_DEFERRABLE, Start, Cancel, Suspend, Resume, RetryFailed)
 }
 
 

@@ -59,6 +59,7 @@ from flowapp.store.port import (
     Store,
     StoreError,
 )
+from flowapp.store.rules import FINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,8 @@ class Runtime:
         self._waiters: dict[str, list[asyncio.Future[Outcome]]] = {}
         self._outbox_wakeup = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
+        # Claimed and being adopted by one recovery loop; the others leave them alone.
+        self._adopting: set[str] = set()
         self.on_finished: list[Callable[[LiveExecution], None]] = []
         # Receives the lifecycle CloudEvents of every decision, when someone wants them.
         self.lifecycle: Callable[[list[dict[str, Any]]], None] | None = None
@@ -430,21 +433,31 @@ class Runtime:
                 include_own=include_own,
             )
         )
-        for execution_id in ids:
-            if execution_id not in self.live:
-                with contextlib.suppress(UnknownExecution):
-                    await self._adopt(execution_id)
+        await self._adopt_all(ids)
         if ids:
             self._outbox_wakeup.set()
         return ids
+
+    async def _adopt_all(self, ids: list[str]) -> None:
+        """Adopt what another loop is not adopting already (reading the store in between
+        lets two loops find the same execution not live yet, and both would run it)."""
+        mine = [i for i in ids if i not in self._adopting]
+        self._adopting.update(mine)
+        try:
+            for execution_id in mine:
+                if execution_id not in self.live:
+                    with contextlib.suppress(UnknownExecution):
+                        await self._adopt(execution_id)
+        finally:  # those left by a failure are adopted by ``_keep_leases``
+            self._adopting.difference_update(mine)
 
     async def _adopt(self, execution_id: str) -> None:
         record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
         data = await self.committer.run_in_writer(self.store.load_state, execution_id)
         if record is None:
             raise UnknownExecution(execution_id)
-        if execution_id in self.live:  # another recovery loop adopted it while we read
-            return
+        if record.status in FINAL_STATUSES or execution_id in self.live:
+            return  # it ended here after it was claimed, or was adopted meanwhile
         workflow = self._workflow(record.workflow_id)
         if data is None:  # submitted, never started: start it here
             live = LiveExecution(workflow, new_state(execution_id))
@@ -524,8 +537,20 @@ class Runtime:
                 ]:
                     log.warning("lease of %s expired; leaving it to its new owner", live.id)
                     self._forget(live)
+                await self._adopt_orphans(held)
             except Exception:  # the next round retries; the store may be restarting
                 log.exception("lease upkeep failed")
+
+    async def _adopt_orphans(self, held: set[str]) -> None:
+        """Adopt executions we hold but do not run: claimed by a recovery that failed half-way
+        (the store went away between claim and adoption), or by a claim whose answer was lost.
+        Nobody else may take them while we renew their leases, so nobody else would run them.
+        A batch at a time, so that renewing is not held up for long."""
+        orphans = sorted(held - self.live.keys() - self._adopting)[: self.pickup_batch]
+        if orphans:
+            log.warning("adopting %d executions claimed but never started here", len(orphans))
+            await self._adopt_all(orphans)
+            self._outbox_wakeup.set()
 
     def _deliver_stored(self, item: SignalRecord) -> bool:
         """Deliver a signal from the store; False if it can no longer apply."""
