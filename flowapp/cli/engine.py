@@ -36,10 +36,12 @@ def _function_urls(values: list[str]) -> dict[str, str]:
     return urls
 
 
-async def _serve(db: str, owner: str, urls: dict[str, str], lease: float, poll: float) -> None:
+async def _serve(
+    db: str, owner: str, urls: dict[str, str], lease: float, poll: float, timeout: float
+) -> None:
     store = open_store(db)
     store.migrate()
-    remote = RemoteFunctions(urls)
+    remote = RemoteFunctions(urls, timeout=timeout)
     effects = Effects(functions=FunctionEffects(remote))
     runtime = Runtime(store, effects=effects, owner=owner, lease_seconds=lease, poll_interval=poll)
     stopping = asyncio.Event()
@@ -64,13 +66,17 @@ def engine(
     function: Annotated[list[str], typer.Option(help="NAME=URL of a function.")] = [],  # noqa: B006
     lease: Annotated[float, typer.Option(help="Lease length in seconds.")] = 10.0,
     poll: Annotated[float, typer.Option(help="Seconds between polls for new work.")] = 0.05,
+    function_timeout: Annotated[
+        float, typer.Option(help="Seconds a function call may take.")
+    ] = 30.0,
 ) -> None:
     """Run an engine process until SIGTERM."""
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
-    asyncio.run(_serve(db or default_db(), name, _function_urls(function), lease, poll))
+    urls = _function_urls(function)
+    asyncio.run(_serve(db or default_db(), name, urls, lease, poll, function_timeout))
 
 
 def register(app: typer.Typer) -> None:

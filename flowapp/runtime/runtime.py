@@ -563,14 +563,18 @@ class Runtime:
 
     async def _pick_up_submitted(self) -> None:
         """Claim pending executions often, in small batches, so load spreads over engines."""
+        failures = 0
         while True:
             try:
                 claimed = await self.recover(include_own=False, limit=self.pickup_batch)
-            except Exception:  # the store may be restarting; try again next round
-                log.exception("picking up submitted executions failed")
+                failures = 0
+            except Exception as exc:  # the store may be restarting; log once per outage
+                failures += 1
+                if failures == 1:
+                    log.warning("picking up executions failed; retrying with backoff: %s", exc)
                 claimed = []
             if len(claimed) < self.pickup_batch:
-                await asyncio.sleep(self.poll_interval)
+                await asyncio.sleep(_backoff(self.poll_interval, failures))
 
     async def _relay_outbox(self) -> None:
         while True:
@@ -600,15 +604,35 @@ class Runtime:
             await self.committer.run_in_writer(self.store.outbox_done, [i.id for i in items])
 
     async def _poll_signals(self) -> None:
+        failures = 0
         while True:
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(_backoff(self.poll_interval, failures))
             try:
                 pending = await self.committer.run_in_writer(
                     lambda: self.store.pending_signals(owner=self.owner, limit=500)
                 )
-            except Exception:
-                log.exception("polling signals failed")
+                undelivered = [item for item in pending if not self._deliver_stored(item)]
+                await self._discard_stale(undelivered)
+                failures = 0
+            except Exception as exc:  # the store may be restarting; log once per outage
+                failures += 1
+                if failures == 1:
+                    log.warning("polling signals failed; retrying with backoff: %s", exc)
+
+    async def _discard_stale(self, undelivered: list[SignalRecord]) -> None:
+        """Drop signals whose execution has ended; keep those of executions this process
+        holds but is still adopting (they are delivered once it runs)."""
+        stale = []
+        for item in undelivered:
+            if item.execution_id in self._adopting:
                 continue
-            stale = [item.id for item in pending if not self._deliver_stored(item)]
-            if stale:  # the execution ended before the signal reached it
-                await self.committer.run_in_writer(self.store.discard_signals, stale)
+            record = await self.committer.run_in_writer(self.store.get_execution, item.execution_id)
+            if record is None or record.status in FINAL_STATUSES:
+                stale.append(item.id)
+        if stale:
+            await self.committer.run_in_writer(self.store.discard_signals, stale)
+
+
+def _backoff(interval: float, failures: int) -> float:
+    """The poll interval, doubled per consecutive failure up to 5 s."""
+    return min(5.0, interval * 2**failures) if failures else interval

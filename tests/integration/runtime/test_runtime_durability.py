@@ -167,3 +167,24 @@ async def test_payload_limits_refuse_big_inputs_and_fault_big_outputs(store: Sto
     )
     assert outcome.error["instance"] == "/do/0/big"
     assert store.count_executions(ExecutionFilter()) == 1  # the refused one left nothing
+
+
+async def test_a_signal_for_an_execution_being_adopted_is_kept(store: Store) -> None:
+    workflow = register(store, "do:\n  - pause: {wait: PT1H}\n")
+    first = Runtime(store, owner="engine")
+    await first.start()
+    execution_id = await first.start_execution(workflow, {})
+    await first.stop()
+    store.send_signal(execution_id, {"signal": "Cancel", "reason": "stop"}, now=0.0)
+    second = Runtime(store, owner="engine")
+    second._adopting.add(execution_id)  # as if a recovery loop were adopting it right now
+    pending = store.pending_signals(owner="engine", limit=10)
+    await second._discard_stale(pending)
+    assert [s.execution_id for s in store.pending_signals(owner="engine", limit=10)] == [
+        execution_id
+    ]
+    second._adopting.clear()
+    await second.start()  # adopts it, then the kept signal cancels it
+    outcome = await second.wait_for(execution_id, timeout=10)
+    await second.stop()
+    assert outcome.status == "cancelled"
