@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowapp.cli import control, engine, history, running, scaffold, up
+from flowapp.cli import client, control, engine, running, scaffold, up
 
 app = typer.Typer(
     name="flowapp",
@@ -16,7 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 running.register(app)
-history.register(app)
+client.register(app, history=True)
 control.register(app)
 engine.register(app)
 scaffold.register(app)

@@ -85,7 +85,8 @@ def check(response: httpx.Response) -> httpx.Response:
 
 
 def media_type(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+    value: str = response.headers.get("content-type", "")
+    return value.split(";")[0].strip().lower()
 
 
 def problem_of(response: httpx.Response) -> dict[str, Any]:

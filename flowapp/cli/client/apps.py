@@ -28,13 +28,11 @@ def apps_table(items: list[dict[str, Any]]) -> Table:
         table.add_column(column)
     for item in items:
         traffic = ", ".join(f"{s['revision']} {s['percent']}%" for s in item["traffic"])
-        ready = next((c for c in item["conditions"] if c.get("type") == "Ready"), {})
-        is_ready = ready.get("status") == "True"
-        shown = (
-            "[green]ready[/green]"
-            if is_ready
-            else f"[yellow]{escape(ready.get('reason', '?'))}[/yellow]"
+        ready: dict[str, Any] = next(
+            (c for c in item["conditions"] if c.get("type") == "Ready"), {}
         )
+        reason = escape(str(ready.get("reason", "unknown")))
+        shown = "[green]ready" if ready.get("status") == "True" else f"[yellow]{reason}"
         table.add_row(
             escape(item["name"]),
             escape(item["namespace"]),

@@ -1,0 +1,100 @@
+"""``create_app``: the API server as one FastAPI application, built from what it is given.
+
+    request -> ServerErrorMiddleware (a bug: 500 problem, logged)
+            -> AuthMiddleware (bearer token and role; before any body is read)
+            -> BodyLimitMiddleware (413 on Content-Length or while streaming)
+            -> routers under /api/v1 (``routes/``) -> Platform | Store | PlatformStore
+            -> errors.handle (every exception as an RFC 7807 problem)
+
+Construction is pure: no I/O, no globals, nothing started. Everything a request needs
+is passed in and kept on ``app.state.services``. ``mounts`` adds ASGI apps under path
+prefixes (git hosting, the dashboard); they are outside the API's token check and
+authenticate on their own terms. They are mounted after the API routes, so ``/api``,
+``/hooks`` and ``/healthz`` always reach the API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp
+
+from flowapp.server import errors, openapi
+from flowapp.server.auth import AuthMiddleware
+from flowapp.server.deps import Services
+from flowapp.server.limits import BodyLimitMiddleware, LimitFor
+from flowapp.server.platform import Platform
+from flowapp.server.routes import ROUTERS
+from flowapp.server.settings import ServerSettings
+from flowapp.store.platform import PlatformStore
+from flowapp.store.port import Store
+
+SOURCE_PATH = re.compile(r"/api/v1/apps/[^/]+/source/?")
+DESCRIPTION = (
+    "The flowapp API: apps, deploys, executions, logs, events, tokens and alerts. "
+    "Every operation but `/healthz` needs `Authorization: Bearer <token>`; errors are "
+    "RFC 7807 problems (`application/problem+json`)."
+)
+
+
+def create_app(
+    *,
+    platform: Platform,
+    store: Store,
+    platform_store: PlatformStore,
+    metrics: CollectorRegistry | None = None,
+    settings: ServerSettings | None = None,
+    extra_routes: Iterable[APIRouter] = (),
+    mounts: Mapping[str, ASGIApp] | None = None,
+) -> FastAPI:
+    """The API application. ``extra_routes`` are routers served behind the token check
+    like the API's own; ``mounts`` maps path prefixes to ASGI apps served without it."""
+    settings = settings or ServerSettings()
+    mounts = mounts or {}
+    app = FastAPI(
+        title="flowapp",
+        version="1",
+        description=DESCRIPTION,
+        generate_unique_id_function=openapi.operation_id,
+    )
+    app.state.services = Services(
+        platform=platform,
+        store=store,
+        platform_store=platform_store,
+        metrics=metrics,
+        settings=settings,
+    )
+    for router in (*ROUTERS, *extra_routes):
+        app.include_router(router)
+    for prefix, mounted in mounts.items():
+        app.mount(prefix, mounted)
+    errors.install(app)
+    openapi.install(app)
+    _add_middleware(app, settings, platform_store, public_prefixes=list(mounts))
+    return app
+
+
+def _add_middleware(
+    app: FastAPI,
+    settings: ServerSettings,
+    platform_store: PlatformStore,
+    *,
+    public_prefixes: list[str],
+) -> None:
+    # The last added runs first: the token is checked before any body is counted or read.
+    app.add_middleware(BodyLimitMiddleware, limit_for=_limits(settings))
+    app.add_middleware(
+        AuthMiddleware, platform_store=platform_store, public_prefixes=public_prefixes
+    )
+
+
+def _limits(settings: ServerSettings) -> LimitFor:
+    def limit_for(path: str) -> int:
+        if SOURCE_PATH.fullmatch(path):
+            return settings.max_source_bytes
+        return settings.max_body_bytes
+
+    return limit_for

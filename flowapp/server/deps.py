@@ -1,0 +1,49 @@
+"""What every route reaches through ``request.app.state``: the services ``create_app`` got.
+
+Routes declare ``services: ServicesDep`` and never import a global: ``create_app`` is
+pure construction, so two apps (two tests) never share anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+from fastapi import Depends
+from prometheus_client import CollectorRegistry
+from starlette.requests import Request
+
+from flowapp.server.platform import Platform
+from flowapp.server.settings import ServerSettings
+from flowapp.store.platform import PlatformStore
+from flowapp.store.port import Store
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    platform: Platform
+    store: Store
+    platform_store: PlatformStore
+    metrics: CollectorRegistry | None
+    settings: ServerSettings
+    # Deploys streamed to a client that went away keep running; this keeps them referenced.
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a store call in a worker thread: the stores are synchronous by design."""
+    return await anyio.to_thread.run_sync(partial(function, *args, **kwargs))

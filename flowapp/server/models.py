@@ -1,0 +1,286 @@
+"""The API's JSON shapes as pydantic models: pydantic lives at this edge and nowhere else.
+
+Input models forbid unknown keys, so a typo is a 422 rather than silently ignored.
+Output models exist for the OpenAPI document (``response_model``); the routes fill them
+from the platform's frozen dataclasses and the stores' records (``views.py``). Times
+are ISO 8601 strings in UTC (``2024-05-01T12:00:00.000Z``) everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Time = Annotated[str, Field(json_schema_extra={"format": "date-time"})]  # ISO 8601, UTC
+Role = Literal["viewer", "developer", "admin"]
+AlertKind = Literal["failed_executions", "function_error_rate", "latency_p95"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- problems and health ----------------------------------------------------------------
+
+
+class ProblemLocation(BaseModel):
+    file: str
+    line: int
+    column: int
+    pointer: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 7807; ``problems`` only for a request carrying a document with mistakes."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    problems: list[ProblemLocation] | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Validation(BaseModel):
+    valid: bool
+    problems: list[ProblemLocation]
+
+
+# --- apps, revisions, deploys -------------------------------------------------------------
+
+
+class TrafficSplit(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"revision": "hello-00001", "percent": 100}]},
+    )
+
+    revision: str = Field(min_length=1, max_length=200)
+    percent: int = Field(ge=0, le=100)
+
+
+class App(BaseModel):
+    name: str
+    namespace: str
+    resource: dict[str, Any]
+    created_at: Time
+    updated_at: Time
+    deployed_revision: str | None
+    traffic: list[TrafficSplit]
+    conditions: list[dict[str, Any]]
+    observation: dict[str, Any] | None
+
+
+class AppList(BaseModel):
+    items: list[App]
+
+
+class AppStatus(BaseModel):
+    app: str
+    ready: bool
+    deployed_revision: str | None
+    traffic: list[TrafficSplit]
+    conditions: list[dict[str, Any]]
+    observation: dict[str, Any] | None
+
+
+class Revision(BaseModel):
+    id: str
+    app: str
+    number: int
+    digest: str
+    status: str
+    message: str
+    created_at: Time
+
+
+class RevisionList(BaseModel):
+    items: list[Revision]
+
+
+class Deploy(BaseModel):
+    id: int
+    app: str
+    revision: str
+    status: str
+    message: str
+    log: str
+    started_at: Time
+    ended_at: Time | None
+
+
+class DeployList(BaseModel):
+    items: list[Deploy]
+
+
+# --- executions ---------------------------------------------------------------------------
+
+
+class TaskRun(BaseModel):
+    name: str
+    reference: str
+    status: str
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    attempt: int
+    started_at: Time | None
+    ended_at: Time | None
+
+
+class ExecutionSummary(BaseModel):
+    id: str
+    app: str | None
+    revision: str | None
+    status: str
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    started_at: Time | None
+    ended_at: Time | None
+
+
+class Execution(ExecutionSummary):
+    tasks: list[TaskRun]
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionSummary]
+    next_cursor: str | None
+
+
+class Completed(BaseModel):
+    id: str
+    status: Literal["completed"]
+    output: Any
+
+
+class Faulted(BaseModel):
+    id: str
+    status: str
+    error: dict[str, Any]
+
+
+class Accepted(BaseModel):
+    id: str
+    status: str
+
+
+class ControlRequested(BaseModel):
+    id: str
+    action: Literal["cancel", "suspend", "resume", "retry"]
+
+
+class Rerun(BaseModel):
+    id: str
+    status: str
+    rerun_of: str
+
+
+# --- logs, events -------------------------------------------------------------------------
+
+
+class LogLine(BaseModel):
+    time: Time
+    app: str
+    function: str
+    instance: str
+    stream: str
+    message: str
+    execution_id: str | None
+
+
+class LogList(BaseModel):
+    items: list[LogLine]
+
+
+class EventsAccepted(BaseModel):
+    ids: list[str]
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+class NewToken(Input):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class Token(BaseModel):
+    id: int
+    name: str
+    role: str
+    prefix: str
+    created_at: Time
+    last_used_at: Time | None
+    revoked_at: Time | None
+
+
+class CreatedToken(Token):
+    token: str = Field(description="The token itself; shown this once, never again.")
+
+
+class TokenList(BaseModel):
+    items: list[Token]
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+class NewAlertRule(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "failures",
+                    "kind": "failed_executions",
+                    "threshold": 3,
+                    "window_seconds": 300,
+                    "webhook_url": "https://hooks.example.com/alerts",
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: AlertKind
+    threshold: float = Field(ge=0, allow_inf_nan=False)
+    window_seconds: float = Field(gt=0, allow_inf_nan=False)
+    webhook_url: str = Field(
+        min_length=1, max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+"
+    )
+    function: str | None = Field(default=None, min_length=1, max_length=200)
+    enabled: bool = True
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        return value
+
+
+class AlertRule(BaseModel):
+    id: int
+    app: str
+    name: str
+    kind: str
+    threshold: float
+    window_seconds: float
+    webhook_url: str
+    function: str | None
+    enabled: bool
+    created_at: Time
+
+
+class AlertRuleList(BaseModel):
+    items: list[AlertRule]

@@ -1,0 +1,113 @@
+"""Apps: create, read, replace, delete, and validate FlowApps (or plain workflows).
+
+A resource arrives as text, YAML (``application/yaml``, ``text/yaml``) or JSON
+(``application/json``), because problems are reported by line and column of that text;
+the platform parses and checks it (``Platform.create_app`` ...). Creating an app does
+not deploy it: ``POST /api/v1/apps/{name}/deploys`` does (``deploys.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from flowapp.server import models
+from flowapp.server.bodies import resource_text
+from flowapp.server.deps import ServicesDep
+from flowapp.server.openapi import errors, links
+from flowapp.server.params import AppName
+from flowapp.server.problems import location_json
+from flowapp.server.views import app_json
+
+router = APIRouter(prefix="/api/v1", tags=["apps"])
+
+RESOURCE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A FlowApp resource or a plain Serverless Workflow document.",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "text/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+APP_LINKS = links(
+    "get_app",
+    "replace_app",
+    "delete_app",
+    "deploy",
+    "rollback",
+    "list_deploys",
+    "list_revisions",
+    "get_traffic",
+    "status",
+    "logs",
+    "list_rules",
+    "create_rule",
+    "invoke",
+    name="$response.body#/name",
+)
+
+
+@router.post(
+    "/apps",
+    status_code=201,
+    response_model=models.App,
+    responses={**errors(400, 409, 413, 415, 422), 201: {"links": APP_LINKS}},
+    openapi_extra=RESOURCE_BODY,
+)
+async def create_app(request: Request, response: Response, services: ServicesDep) -> Any:
+    """Create an app from a FlowApp or a workflow; its project is scaffolded."""
+    text, filename = await resource_text(request)
+    view = await services.platform.create_app(text, filename=filename)
+    response.headers["Location"] = f"/api/v1/apps/{view.name}"
+    return app_json(view)
+
+
+@router.get("/apps", response_model=models.AppList, responses=errors())
+async def list_apps(services: ServicesDep) -> Any:
+    """Every app, by name."""
+    return {"items": [app_json(view) for view in await services.platform.list_apps()]}
+
+
+@router.get("/apps/{name}", response_model=models.App, responses=errors(404, 422))
+async def get_app(services: ServicesDep, name: AppName) -> Any:
+    """One app: its resource, deployed revision, traffic, conditions and observation."""
+    return app_json(await services.platform.get_app(name))
+
+
+@router.put(
+    "/apps/{name}",
+    response_model=models.App,
+    responses=errors(400, 404, 409, 413, 415, 422),
+    openapi_extra=RESOURCE_BODY,
+)
+async def replace_app(request: Request, services: ServicesDep, name: AppName) -> Any:
+    """Replace an app's resource (deploy it to make it run)."""
+    text, _ = await resource_text(request)
+    return app_json(await services.platform.update_app(name, text))
+
+
+@router.delete("/apps/{name}", status_code=204, response_class=Response, responses=errors(404, 422))
+async def delete_app(services: ServicesDep, name: AppName) -> Response:
+    """Stop the app's functions and triggers and forget it; its executions stay."""
+    await services.platform.delete_app(name)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/validate",
+    response_model=models.Validation,
+    responses=errors(400, 413, 415),
+    openapi_extra=RESOURCE_BODY,
+)
+async def validate(request: Request, services: ServicesDep) -> Any:
+    """Every problem of a resource, with its location; 200 whether it is valid or not."""
+    text, filename = await resource_text(request)
+    problems = await services.platform.validate_app(text, filename=filename)
+    return {"valid": not problems, "problems": [location_json(p) for p in problems]}

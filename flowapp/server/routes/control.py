@@ -1,0 +1,77 @@
+"""Controlling an execution: cancel, suspend, resume, retry (from the task that failed)
+and rerun (a new execution with the same input).
+
+The platform signals whichever engine holds the execution, so the change happens soon
+after the answer, not before it: 202 Accepted. ``rerun`` answers with the new
+execution's id and its ``Location``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import JSONResponse
+
+from flowapp.server import models
+from flowapp.server.deps import ServicesDep
+from flowapp.server.invocations import execution_location
+from flowapp.server.openapi import errors
+from flowapp.server.params import ExecutionId
+
+router = APIRouter(prefix="/api/v1/executions/{execution_id}", tags=["executions"])
+
+CONTROL_DOC = errors(404, 409, 422)
+
+
+def _requested(execution_id: str, action: str) -> dict[str, Any]:
+    return {"id": execution_id, "action": action}
+
+
+@router.post(
+    "/cancel", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
+)
+async def cancel(services: ServicesDep, execution_id: ExecutionId) -> Any:
+    """Cancel the execution: whatever it waits for is stopped."""
+    await services.platform.cancel(execution_id)
+    return _requested(execution_id, "cancel")
+
+
+@router.post(
+    "/suspend", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
+)
+async def suspend(services: ServicesDep, execution_id: ExecutionId) -> Any:
+    """Suspend the execution: it stops after its running tasks until resumed."""
+    await services.platform.suspend(execution_id)
+    return _requested(execution_id, "suspend")
+
+
+@router.post(
+    "/resume", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
+)
+async def resume(services: ServicesDep, execution_id: ExecutionId) -> Any:
+    """Resume a suspended execution."""
+    await services.platform.resume(execution_id)
+    return _requested(execution_id, "resume")
+
+
+@router.post(
+    "/retry", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
+)
+async def retry(services: ServicesDep, execution_id: ExecutionId) -> Any:
+    """Retry a faulted execution from the task that failed (409 unless it faulted)."""
+    await services.platform.retry(execution_id)
+    return _requested(execution_id, "retry")
+
+
+@router.post(
+    "/rerun",
+    status_code=202,
+    response_model=models.Rerun,
+    responses={**CONTROL_DOC, 202: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def rerun(services: ServicesDep, execution_id: ExecutionId) -> JSONResponse:
+    """Start a new execution with the same input; answers with the new one's id."""
+    new_id = await services.platform.rerun(execution_id)
+    body = {"id": new_id, "status": "running", "rerun_of": execution_id}
+    return JSONResponse(body, status_code=202, headers={"Location": execution_location(new_id)})

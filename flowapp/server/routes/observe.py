@@ -1,0 +1,46 @@
+"""What an app is doing: its functions' logs and its status (conditions, observation).
+
+Logs are read from the platform (the supervisor keeps them per function instance);
+``execution`` narrows them to the lines a function printed while serving that execution.
+Status is what the syncer last reported, as ``get_app`` returns it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from flowapp.server import models
+from flowapp.server.deps import ServicesDep, blocking
+from flowapp.server.openapi import errors
+from flowapp.server.params import AppName
+from flowapp.server.views import log_json, status_json
+
+router = APIRouter(prefix="/api/v1/apps/{name}", tags=["apps"])
+
+
+@router.get("/logs", response_model=models.LogList, responses=errors(404, 422))
+async def logs(
+    services: ServicesDep,
+    name: AppName,
+    function: Annotated[
+        str | None, Query(max_length=63, description="Only this function's.")
+    ] = None,
+    execution: Annotated[
+        str | None, Query(max_length=200, description="Only lines of this execution.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="The last this many.")] = 200,
+) -> Any:
+    """The app's function logs, oldest first (the last ``limit`` lines)."""
+    platform = services.platform
+    await platform.get_app(name)  # an unknown app is a 404, not an empty list
+    read = partial(platform.logs, name, function=function, execution_id=execution, limit=limit)
+    return {"items": [log_json(line) for line in await blocking(read)]}
+
+
+@router.get("/status", response_model=models.AppStatus, responses=errors(404, 422))
+async def status(services: ServicesDep, name: AppName) -> Any:
+    """Whether the app is ready, its conditions, and its functions and triggers as seen."""
+    return status_json(await services.platform.get_app(name))

@@ -1,0 +1,152 @@
+"""What the platform's views and the stores' records look like on the wire.
+
+Plain functions from frozen dataclasses to JSON-ready dicts (the shapes ``models.py``
+documents). Executions and task runs keep the shape ``flowapp execution --json`` prints
+(``flowapp.cli.render``), which the server may not import (the CLI is the outer ring),
+so the few lines are repeated here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flowapp.server.platform import AppView, DeployView, LogLine, RevisionView
+from flowapp.store.platform import AlertRuleRecord, TokenRecord
+from flowapp.store.port import ExecutionRecord, TaskRunRecord
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def traffic_json(splits: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"revision": revision, "percent": percent} for revision, percent in splits]
+
+
+def app_json(view: AppView) -> dict[str, Any]:
+    return {
+        "name": view.name,
+        "namespace": view.namespace,
+        "resource": view.resource,
+        "created_at": iso(view.created_at),
+        "updated_at": iso(view.updated_at),
+        "deployed_revision": view.deployed_revision,
+        "traffic": traffic_json(view.traffic),
+        "conditions": view.conditions,
+        "observation": view.observation,
+    }
+
+
+def status_json(view: AppView) -> dict[str, Any]:
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in view.conditions)
+    return {
+        "app": view.name,
+        "ready": ready,
+        "deployed_revision": view.deployed_revision,
+        "traffic": traffic_json(view.traffic),
+        "conditions": view.conditions,
+        "observation": view.observation,
+    }
+
+
+def revision_json(view: RevisionView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "app": view.app,
+        "number": view.number,
+        "digest": view.digest,
+        "status": view.status,
+        "message": view.message,
+        "created_at": iso(view.created_at),
+    }
+
+
+def deploy_json(view: DeployView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "app": view.app,
+        "revision": view.revision_id,
+        "status": view.status,
+        "message": view.message,
+        "log": view.log,
+        "started_at": iso(view.started_at),
+        "ended_at": iso(view.ended_at),
+    }
+
+
+def execution_json(
+    record: ExecutionRecord, runs: list[TaskRunRecord] | None = None
+) -> dict[str, Any]:
+    """An execution; with ``runs``, its task runs in the order they ran, under ``tasks``."""
+    data: dict[str, Any] = {
+        "id": record.id,
+        "app": record.app,
+        "revision": record.revision,
+        "status": record.status,
+        "input": record.input,
+        "output": record.output,
+        "error": record.error,
+        "started_at": iso(record.started_at),
+        "ended_at": iso(record.ended_at),
+    }
+    if runs is not None:
+        data["tasks"] = [task_run_json(run) for run in runs]
+    return data
+
+
+def task_run_json(run: TaskRunRecord) -> dict[str, Any]:
+    return {
+        "name": run.name,
+        "reference": run.reference,
+        "status": run.status,
+        "input": run.input,
+        "output": run.output,
+        "error": run.error,
+        "attempt": run.attempt,
+        "started_at": iso(run.started_at),
+        "ended_at": iso(run.ended_at),
+    }
+
+
+def log_json(line: LogLine) -> dict[str, Any]:
+    return {
+        "time": iso(line.time),
+        "app": line.app,
+        "function": line.function,
+        "instance": line.instance,
+        "stream": line.stream,
+        "message": line.message,
+        "execution_id": line.execution_id,
+    }
+
+
+def token_json(record: TokenRecord) -> dict[str, Any]:
+    """Never the secret's hash: the prefix is enough to tell tokens apart."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "role": record.role,
+        "prefix": record.prefix,
+        "created_at": iso(record.created_at),
+        "last_used_at": iso(record.last_used_at),
+        "revoked_at": iso(record.revoked_at),
+    }
+
+
+def alert_rule_json(record: AlertRuleRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "app": record.app,
+        "name": record.name,
+        "kind": record.kind,
+        "threshold": record.threshold,
+        "window_seconds": record.window_seconds,
+        "webhook_url": record.webhook_url,
+        "function": record.function,
+        "enabled": record.enabled,
+        "created_at": iso(record.created_at),
+    }

@@ -1,0 +1,64 @@
+"""Fixtures for the API server under uvicorn on 127.0.0.1 (a free port, in a thread),
+over SQLite stores (one file for both) and the ``FakePlatform``.
+
+``served`` is a running server with an admin token and the app ``hello`` deployed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flowapp.server.app import create_app
+from flowapp.server.testing import FakePlatform
+from flowapp.server.threaded import ThreadedServer
+from flowapp.store import Store, open_store
+from flowapp.store.platform import PlatformStore, open_platform_store
+
+HELLO = """\
+document: {dsl: '1.0.3', namespace: default, name: hello, version: '1.0.0'}
+do:
+  - greet:
+      set:
+        greeting: ${ "Hello, " + (.name // "you") + "!" }
+"""
+
+
+@dataclass
+class Served:
+    url: str
+    admin: str
+    fake: FakePlatform
+    store: Store
+    platform_store: PlatformStore
+
+    def client(self, token: str | None = None, **options: object) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.admin}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    url = f"sqlite:///{tmp_path / 'flowapp.db'}"
+    store, platform_store = open_store(url), open_platform_store(url)
+    store.migrate()
+    platform_store.migrate()
+    _, admin = platform_store.create_token("admin", role="admin", now=time.time())
+    fake = FakePlatform(store, platform_store)
+    app = create_app(platform=fake, store=store, platform_store=platform_store)
+    try:
+        with ThreadedServer(app) as server:
+            served = Served(server.url, admin, fake, store, platform_store)
+            with served.client() as client:
+                yaml = {"Content-Type": "application/yaml"}
+                client.post("/api/v1/apps", content=HELLO, headers=yaml).raise_for_status()
+                client.post("/api/v1/apps/hello/deploys").raise_for_status()
+            yield served
+    finally:
+        store.close()
+        platform_store.close()
