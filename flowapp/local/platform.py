@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from flowapp.apps import FlowApp, load_app
 from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
+from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.port import FunctionCaller
 from flowapp.local.catalog import Catalog
@@ -106,19 +107,25 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         self.rollouts: dict[str, tuple[str, str, str | None]] = {}  # revision, status, error
         self._deploying: dict[str, asyncio.Lock] = {}
         self._janitor: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()  # set once start() has started the revisions
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start every revision that has traffic, and the apps' triggers."""
-        for app in await self._store(self.platform_store.list_apps):
-            for revision_id, percent in await self._store(
-                self.platform_store.get_traffic, app.name
-            ):
-                if percent > 0:
-                    with contextlib.suppress(RevisionFailed, DefinitionError, FileNotFoundError):
-                        await self._host(app.name, revision_id)
-            await self._restart_triggers(app.name)
+        try:
+            for app in await self._store(self.platform_store.list_apps):
+                for revision_id, percent in await self._store(
+                    self.platform_store.get_traffic, app.name
+                ):
+                    if percent > 0:
+                        with contextlib.suppress(
+                            RevisionFailed, DefinitionError, FileNotFoundError
+                        ):
+                            await self._host(app.name, revision_id)
+                await self._restart_triggers(app.name)
+        finally:
+            self._started.set()  # calls waiting in _AfterStart go on (or fail) now
         self._janitor = asyncio.create_task(self._stop_idle_revisions())
 
     async def stop(self) -> None:
@@ -173,9 +180,16 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         return seen
 
     def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
-        """Which functions an execution calls: those of the revision it runs on."""
+        """Which functions an execution calls: those of the revision it runs on.
+
+        Before ``start()`` has started the revisions, a caller that waits for it: the
+        runtime recovers unfinished executions first (``flowapp up`` after a crash) and
+        re-dispatches their calls at once, which must not fault for want of a process.
+        """
         host = self.hosts.get((workflow.app or "", workflow.revision or ""))
-        return host.supervisor if host is not None else None
+        if host is not None:
+            return host.supervisor
+        return None if self._started.is_set() else _AfterStart(self, workflow)
 
     async def _restart_triggers(self, name: str, app: FlowApp | None = None) -> None:
         """Triggers belong to the app: restarted with the serving revision's resource."""
@@ -211,3 +225,41 @@ class LocalPlatform(Catalog, Deploys, Invocations):
             if not serving and key not in busy:
                 del self.hosts[key]
                 await host.stop()
+
+
+class _AfterStart:
+    """A ``FunctionCaller`` for calls made before ``LocalPlatform.start()``: waits for it,
+    then calls the revision's functions, or fails as a call to a revision that is not
+    running does (503, retryable)."""
+
+    def __init__(self, platform: LocalPlatform, workflow: LoadedWorkflow) -> None:
+        self.platform = platform
+        self.key = (workflow.app or "", workflow.revision or "")
+
+    async def call(
+        self,
+        name: str,
+        data: Any,
+        *,
+        execution_id: str,
+        task_reference: str,
+        attempt: int,
+        idempotency_key: str,
+        app: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        await self.platform._started.wait()
+        host = self.platform.hosts.get(self.key)
+        if host is None:
+            app_name, revision = self.key
+            raise FunctionUnavailable(name, f"revision {revision} of {app_name} is not running")
+        return await host.supervisor.call(
+            name,
+            data,
+            execution_id=execution_id,
+            task_reference=task_reference,
+            attempt=attempt,
+            idempotency_key=idempotency_key,
+            app=app,
+            timeout=timeout,
+        )

@@ -1,0 +1,78 @@
+"""Regression: executions recovered by ``flowapp up`` after a crash faulted with 503.
+
+``flowapp up`` recovers the unfinished executions (``runtime.start(recover=True)``) before
+``LocalPlatform.start()`` has started the revisions, and recovery re-dispatches their
+function calls at once. ``functions_of`` found no revision host then, so every call in
+flight at the crash failed with "no functions are running … is it deployed?" and its
+execution faulted (25 of 1,000 in the first NATS crash test). Now a call made before
+``start()`` waits for it. The crash tests in ``test_noloss_triggers.py`` cover the whole
+path; these pin the contract on the platform alone, without processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from flowapp.functions.errors import FunctionUnavailable
+from flowapp.local.platform import LocalPlatform
+
+REVISION = ("shop", "shop-00001")
+CALL: dict[str, Any] = {"execution_id": "e1", "task_reference": "/do/0/record", "attempt": 1}
+
+
+class _Supervisor:
+    async def call(self, name: str, data: Any, **options: Any) -> Any:
+        return {"function": name, "data": data}
+
+
+class _Host:
+    """What ``start()`` would have started for the revision with traffic."""
+
+    supervisor = _Supervisor()
+
+    async def stop(self) -> None:
+        pass
+
+
+def _platform(tmp_path: Path) -> LocalPlatform:
+    no_apps = SimpleNamespace(list_apps=list)  # start() reads only this of the store
+    return LocalPlatform(data_dir=tmp_path, runtime=None, platform_store=no_apps)  # type: ignore[arg-type]
+
+
+def _workflow() -> Any:
+    return SimpleNamespace(app=REVISION[0], revision=REVISION[1])
+
+
+async def _call(platform: LocalPlatform) -> asyncio.Task[Any]:
+    caller = platform.functions_of(_workflow())
+    assert caller is not None, "before start(), a call must wait instead of failing"
+    task = asyncio.create_task(caller.call("record", {"n": 1}, idempotency_key="k", **CALL))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    return task
+
+
+async def test_a_call_made_before_start_goes_to_the_revision_once_started(
+    tmp_path: Path,
+) -> None:
+    platform = _platform(tmp_path)
+    call = await _call(platform)
+    platform.hosts[REVISION] = _Host()  # type: ignore[assignment]
+    await platform.start()
+    assert await call == {"function": "record", "data": {"n": 1}}
+    await platform.stop()
+
+
+async def test_a_call_for_a_revision_start_did_not_start_is_unavailable(tmp_path: Path) -> None:
+    platform = _platform(tmp_path)
+    call = await _call(platform)
+    await platform.start()
+    with pytest.raises(FunctionUnavailable):  # retryable 503, as for any stopped revision
+        await call
+    assert platform.functions_of(_workflow()) is None  # after start: unchanged
+    await platform.stop()
