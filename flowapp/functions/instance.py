@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
+import sys
 import time
 from collections import deque
 from typing import Literal
@@ -29,8 +31,18 @@ from flowapp.functions.logs import LogStore, Stream
 # checking: a call's connection to it failed; out of routing until it answers /healthz.
 InstanceState = Literal["starting", "ready", "checking", "stopping"]
 _TAIL_LINES = 15
+_PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 _LINE_LIMIT = 1 << 20  # longer lines are dropped rather than stalling the pipe
 _HEALTH_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, so a
+    supervisor killed with SIGKILL leaves no function processes behind. Elsewhere a no-op."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class InstanceStartError(Exception):
@@ -79,6 +91,7 @@ class Instance:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
                 limit=_LINE_LIMIT,
             )
         except OSError as exc:

@@ -4,7 +4,7 @@ Keys: ``url`` (one or a list, default ``nats://127.0.0.1:4222``), ``subject`` (r
 wildcards allowed), ``stream`` (default ``FLOWAPP_<NAME>``), ``durable`` (default
 ``flowapp-<name>``), ``createStream`` (default true: the stream, and the dead-letter
 stream, are created if missing), ``ackWait`` (default ``PT30S``).
-``deadLetter: {subject, stream}`` (defaults ``flowapp.dead-letter.<name>`` and
+``deadLetter: {subject, stream}`` (defaults ``flowapp.dead-letter.<stream>`` and
 ``<STREAM>_DEAD_LETTER``).
 
 Event id: the ``Nats-Msg-Id`` header when the publisher set one (JetStream also dedupes
@@ -67,7 +67,7 @@ def parse_nats(body: Fields, dead_letter: Fields, name: str) -> NatsConfig:
         create_stream=body.boolean("createStream", default=True),
         ack_wait=body.duration("ackWait", default=30.0, minimum=0.1),
         dead_letter_subject=dead_letter.string(
-            "subject", default=f"flowapp.dead-letter.{name}", pattern=SUBJECT
+            "subject", default=f"flowapp.dead-letter.{stream}", pattern=SUBJECT
         ),
         dead_letter_stream=dead_letter.string(
             "stream", default=f"{stream}_DEAD_LETTER", pattern=NAME

@@ -88,7 +88,8 @@ def test_the_example_from_the_brief_parses_with_its_values() -> None:
 def test_per_kind_defaults_are_derived_from_the_name() -> None:
     nats = config_of({"name": "orders", "nats": {"subject": "a"}}).source
     assert (nats.stream, nats.durable) == ("FLOWAPP_ORDERS", "flowapp-orders")
-    assert nats.dead_letter_subject == "flowapp.dead-letter.orders"
+    # per stream, so triggers of one name on two streams cannot claim one subject
+    assert nats.dead_letter_subject == "flowapp.dead-letter.FLOWAPP_ORDERS"
     rabbit = config_of({"name": "orders", "rabbitmq": {}}).source
     assert (rabbit.queue, rabbit.dead_letter_queue) == (
         "flowapp.orders",
