@@ -16,17 +16,17 @@ CALLS = 200
 def main() -> list[str]:
     with tempfile.TemporaryDirectory() as directory:
         example = str(ROOT / "examples" / "append-display")
-        with flowapp_up(Path(directory) / "data", "--app", example) as platform:
-            with platform.client() as api:
-                url = "/api/v1/apps/append-display/executions?wait=10"
-                for _ in range(20):  # warm-up
-                    api.post(url, json={"message": "warm"})
-                samples = []
-                for n in range(CALLS):
-                    started = time.perf_counter()
-                    response = api.post(url, json={"message": f"m{n}"})
-                    samples.append(time.perf_counter() - started)
-                    assert response.status_code == 200, response.text
+        data = Path(directory) / "data"
+        with flowapp_up(data, "--app", example) as platform, platform.client() as api:
+            url = "/api/v1/apps/append-display/executions?wait=10"
+            for _ in range(20):  # warm-up
+                api.post(url, json={"message": "warm"})
+            samples = []
+            for n in range(CALLS):
+                started = time.perf_counter()
+                response = api.post(url, json={"message": f"m{n}"})
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
     name = "sync invocation of append-display over HTTP (2 function calls, SQLite)"
     return [latency_line(name, samples)]
 

@@ -100,6 +100,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         platform_store=platform_store,
         repositories=_repositories(settings.data_dir),
         metrics=metrics,
+        broker=broker,
     )
     holder["platform"] = platform
     await broker.start()

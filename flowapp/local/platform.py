@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from flowapp.apps import FlowApp, load_app
 from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
+from flowapp.events import Broker
 from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.port import FunctionCaller
@@ -33,6 +34,7 @@ from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
 from flowapp.local.revisions import RevisionFailed, RevisionHost, start_revision
+from flowapp.local.schedules import EventSchedule, after_delay, schedule_again
 from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
 from flowapp.runtime.registry import LoadedWorkflow
@@ -92,12 +94,16 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         platform_store: PlatformStore,
         repositories: Repositories | None = None,
         metrics: CollectorRegistry | None = None,
+        broker: Broker | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.runtime = runtime
         self.platform_store = platform_store
         self.repositories = repositories or FolderSources(data_dir / "sources")
         self.metrics = metrics
+        self.broker = broker
+        self.event_schedules: dict[str, EventSchedule] = {}
+        runtime.on_finished.append(self._after_finished)
         self.function_metrics = FunctionMetrics(metrics) if metrics is not None else None
         self.hosts: dict[tuple[str, str], RevisionHost] = {}
         self.triggers: dict[str, AppTriggers] = {}
@@ -191,11 +197,25 @@ class LocalPlatform(Catalog, Deploys, Invocations):
             return host.supervisor
         return None if self._started.is_set() else _AfterStart(self, workflow)
 
+    def _after_finished(self, live: Any) -> None:
+        """``schedule.after``: a completed execution starts the next one later."""
+        name = live.workflow.app
+        revision = self.serving.get(name or "")
+        host = self.hosts.get((name or "", revision or ""))
+        if host is None or live.state.status != "completed":
+            return
+        delay = after_delay(host.app)
+        if delay is not None:
+            schedule_again(delay, lambda: self.start_for_app(host.app.name, None, None))
+
     async def _restart_triggers(self, name: str, app: FlowApp | None = None) -> None:
         """Triggers belong to the app: restarted with the serving revision's resource."""
         previous = self.triggers.pop(name, None)
         if previous is not None:
             await previous.stop()
+        schedule = self.event_schedules.pop(name, None)
+        if schedule is not None:
+            await schedule.stop()
         if app is None:
             traffic = await self._store(self.platform_store.get_traffic, name)
             serving = max(traffic, key=lambda split: split[1])[0] if traffic else None
@@ -210,6 +230,10 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         triggers = AppTriggers(app, start, cron_state=self.cron_state)
         await triggers.start()
         self.triggers[name] = triggers
+        if self.broker is not None:
+            schedule = EventSchedule(app, start, self.broker)
+            await schedule.start()
+            self.event_schedules[name] = schedule
 
     async def _stop_idle_revisions(self) -> None:
         while True:

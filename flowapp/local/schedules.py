@@ -1,0 +1,91 @@
+"""The workflow's own ``schedule.on`` and ``schedule.after`` (``cron`` and ``every`` are
+cron triggers, see ``triggers.py``).
+
+``on``: a subscription on the event bus; every event with the exact attribute values of
+one of the ``one`` / ``any`` filters starts an execution whose input is ``[event]``, as the
+spec says (deduplicated by the event's source and id). ``all`` would have to correlate
+several events before starting one execution: not supported, and reported at start.
+Filters on ``data`` expressions are not applied here (only exact attributes).
+
+``after``: when an execution of the app completes, another starts that long after (kept
+in memory: a restart in between forgets the pending start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from flowapp.apps.model import FlowApp
+from flowapp.dsl.durations import duration_seconds
+from flowapp.events import Broker, Subscription, parse_trigger_filter
+
+log = logging.getLogger(__name__)
+Starter = Callable[[Any, str | None], Awaitable[str]]
+
+
+def on_filter(strategy: dict[str, Any]) -> dict[str, Any] | None:
+    """A bus filter (Knative ``filters`` dialect) for ``schedule.on``; None if unsupported."""
+    if "one" in strategy:
+        alternatives = [strategy["one"]]
+    elif "any" in strategy:
+        alternatives = list(strategy.get("any") or [])
+    else:
+        return None
+    exact = [
+        {k: v for k, v in (f.get("with") or {}).items() if isinstance(v, str) and k != "data"}
+        for f in alternatives
+    ]
+    if not alternatives or any(not e for e in exact):
+        return {"filters": []}  # every event
+    return {"filters": [{"any": [{"exact": e} for e in exact]}]}
+
+
+class EventSchedule:
+    def __init__(self, app: FlowApp, start: Starter, broker: Broker) -> None:
+        self.app = app
+        self.start_execution = start
+        self.broker = broker
+        self.name = f"schedule-on/{app.name}"
+
+    async def start(self) -> None:
+        strategy = (self.app.workflow.get("schedule") or {}).get("on")
+        if not strategy:
+            return
+        spec = on_filter(strategy)
+        if spec is None:
+            log.warning("%s: schedule.on with `all` is not supported; ignored", self.app.name)
+            return
+
+        async def deliver(event: dict[str, Any]) -> None:
+            key = f"{self.app.name}/schedule-on/{event.get('source', '')}/{event.get('id')}"
+            await self.start_execution([event], key)
+
+        await self.broker.subscribe(Subscription(self.name, deliver, parse_trigger_filter(spec)))
+
+    async def stop(self) -> None:
+        if (self.app.workflow.get("schedule") or {}).get("on"):
+            await self.broker.unsubscribe(self.name)
+
+
+def after_delay(app: FlowApp) -> float | None:
+    after = (app.workflow.get("schedule") or {}).get("after")
+    return duration_seconds(after) if after is not None else None
+
+
+def schedule_again(delay: float, start: Callable[[], Awaitable[Any]]) -> None:
+    """Start the workflow again ``delay`` seconds from now (``schedule.after``)."""
+    loop = asyncio.get_running_loop()
+
+    def fire() -> None:
+        task = loop.create_task(start())
+        task.add_done_callback(_log_failure)
+
+    loop.call_later(delay, fire)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("schedule.after: the next execution could not start: %s", task.exception())
