@@ -50,10 +50,10 @@ class HttpEffects:
             else:
                 kwargs["data"] = json.dumps(command.body)
                 kwargs["headers"].setdefault("Content-Type", "application/json")
-        if command.auth and command.auth.get("scheme") == "digest":
-            raise EffectError(
-                errors.error(errors.AUTHENTICATION, "digest authentication is not supported yet")
-            )
+        if command.auth:  # schemes negotiated with a server: not done here yet
+            scheme = command.auth.get("scheme")
+            detail = f"{scheme} authentication is not supported by this runtime yet"
+            raise EffectError(errors.error(errors.AUTHENTICATION, detail))
         seconds = command.timeout or self.timeout
         return await self._send(command.method, command.url, seconds, kwargs)
 
