@@ -29,6 +29,11 @@ _SCAFFOLDABLE = frozenset({"python", "node"})
 
 def _parse(text: str, filename: str) -> dict[str, Any]:
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates from a JSON body's \ud800 escapes
+        detail = f"the document is not UTF-8 text: {exc.reason} at character {exc.start}"
+        raise p.InvalidResource(detail) from None
+    try:
         data = parse_text(text, filename).data
     except DefinitionError as error:
         raise p.InvalidResource(
@@ -36,7 +41,24 @@ def _parse(text: str, filename: str) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise p.InvalidResource("the document must be a FlowApp or a workflow object")
+    if _has_lone_surrogates(data):
+        raise p.InvalidResource("the document holds strings that are not valid Unicode")
     return data
+
+
+def _has_lone_surrogates(value: Any) -> bool:
+    """JSON may escape half of a surrogate pair (``\\ud800``): not text anyone can store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogates(k) or _has_lone_surrogates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogates(item) for item in value)
+    return False
 
 
 def project_files(text: str, filename: str) -> dict[str, bytes]:

@@ -103,7 +103,6 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         self.metrics = metrics
         self.broker = broker
         self.event_schedules: dict[str, EventSchedule] = {}
-        runtime.on_finished.append(self._after_finished)
         self.function_metrics = FunctionMetrics(metrics) if metrics is not None else None
         self.hosts: dict[tuple[str, str], RevisionHost] = {}
         self.triggers: dict[str, AppTriggers] = {}
@@ -119,6 +118,7 @@ class LocalPlatform(Catalog, Deploys, Invocations):
 
     async def start(self) -> None:
         """Start every revision that has traffic, and the apps' triggers."""
+        self.runtime.on_finished.append(self._after_finished)
         try:
             for app in await self._store(self.platform_store.list_apps):
                 for revision_id, percent in await self._store(

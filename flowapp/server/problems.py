@@ -16,6 +16,7 @@ Everything here is pure: the exception handlers (``errors.py``) and the middlewa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -97,11 +98,20 @@ def problem_json(
     return body
 
 
+def json_bytes(value: Any) -> bytes:
+    """JSON of anything the API answers; strings with lone surrogates (a client can send
+    them as ``\\ud800`` escapes, and problems quote what was sent) are escaped, not refused."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=True).encode()
+
+
 def problem_response(
     body: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(
-        orjson.dumps(body),
+        json_bytes(body),
         status_code=int(body["status"]),
         media_type=PROBLEM_JSON,
         headers=dict(headers or {}),

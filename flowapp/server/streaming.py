@@ -19,11 +19,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.responses import StreamingResponse
 
 from flowapp.server.platform import DeployView, PlatformError, Progress
-from flowapp.server.problems import GENERIC_DETAIL, problem_json
+from flowapp.server.problems import GENERIC_DETAIL, json_bytes, problem_json
 from flowapp.server.views import deploy_json
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ DeployRun = Callable[[Progress | None], Awaitable[DeployView]]
 
 
 def ndjson_line(value: Any) -> bytes:
-    return orjson.dumps(value) + b"\n"
+    return json_bytes(value) + b"\n"
 
 
 def stream_deploy(

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from flowapp.server.deps import ServicesDep
 from flowapp.server.platform import WebhookRequest, WebhookResponse
+from flowapp.server.problems import json_bytes
 
 router = APIRouter()
 
@@ -57,4 +57,4 @@ def _encode(body: Any) -> bytes:
         return b""
     if isinstance(body, bytes):
         return body
-    return orjson.dumps(body)
+    return json_bytes(body)

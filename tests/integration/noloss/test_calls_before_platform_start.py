@@ -41,7 +41,8 @@ class _Host:
 
 def _platform(tmp_path: Path) -> LocalPlatform:
     no_apps = SimpleNamespace(list_apps=list)  # start() reads only this of the store
-    return LocalPlatform(data_dir=tmp_path, runtime=None, platform_store=no_apps)  # type: ignore[arg-type]
+    runtime = SimpleNamespace(on_finished=[], live={})  # start() registers a hook there
+    return LocalPlatform(data_dir=tmp_path, runtime=runtime, platform_store=no_apps)  # type: ignore[arg-type]
 
 
 def _workflow() -> Any:
