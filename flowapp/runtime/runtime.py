@@ -441,21 +441,25 @@ class Runtime:
     async def _adopt_all(self, ids: list[str]) -> None:
         """Adopt what another loop is not adopting already (reading the store in between
         lets two loops find the same execution not live yet, and both would run it)."""
-        mine = [i for i in ids if i not in self._adopting]
+        mine = [i for i in ids if i not in self._adopting and i not in self.live]
         self._adopting.update(mine)
         try:
-            for execution_id in mine:
-                if execution_id not in self.live:
+            if mine:
+                loaded = await self.committer.run_in_writer(self.store.load_executions, mine)
+                for record, data in loaded:
                     with contextlib.suppress(UnknownExecution):
-                        await self._adopt(execution_id)
+                        self._adopt_loaded(record, data)
         finally:  # those left by a failure are adopted by ``_keep_leases``
             self._adopting.difference_update(mine)
 
     async def _adopt(self, execution_id: str) -> None:
-        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
-        data = await self.committer.run_in_writer(self.store.load_state, execution_id)
-        if record is None:
+        loaded = await self.committer.run_in_writer(self.store.load_executions, [execution_id])
+        if not loaded:
             raise UnknownExecution(execution_id)
+        self._adopt_loaded(*loaded[0])
+
+    def _adopt_loaded(self, record: ExecutionRecord, data: dict[str, Any] | None) -> None:
+        execution_id = record.id
         if record.status in FINAL_STATUSES or execution_id in self.live:
             return  # it ended here after it was claimed, or was adopted meanwhile
         workflow = self._workflow(record.workflow_id)

@@ -128,6 +128,13 @@ class MemoryStore:
             row = self._tables.executions.get(execution_id)
             return None if row is None else row.copy_state()
 
+    def load_executions(
+        self, execution_ids: Sequence[str]
+    ) -> list[tuple[ExecutionRecord, dict[str, Any] | None]]:
+        with self._lock:
+            rows = [self._tables.executions.get(i) for i in execution_ids]
+            return [(copy_execution(r.record), r.copy_state()) for r in rows if r is not None]
+
     def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
         with self._lock:
             runs = self._tables.task_runs.get(execution_id, {})

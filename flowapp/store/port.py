@@ -216,6 +216,12 @@ class Store(Protocol):
 
     def load_state(self, execution_id: str) -> dict[str, Any] | None: ...
 
+    def load_executions(
+        self, execution_ids: Sequence[str]
+    ) -> list[tuple[ExecutionRecord, dict[str, Any] | None]]:
+        """Records with their state snapshots, in one read (for adopting many at once);
+        unknown ids are left out."""
+
     def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
         """In the order they started (by ``id``)."""
 

@@ -42,6 +42,20 @@ def load_state(conn: Connection, execution_id: str) -> dict[str, Any] | None:
     return state
 
 
+def load_executions(
+    conn: Connection, execution_ids: list[str]
+) -> list[tuple[ExecutionRecord, dict[str, Any] | None]]:
+    query = sa.select(*rows.EXECUTION_COLUMNS, executions.c.state.label("snapshot")).where(
+        executions.c.id.in_(execution_ids)
+    )
+    found = []
+    for row in conn.execute(query):
+        fields = dict(row._mapping)
+        snapshot = fields.pop("snapshot")
+        found.append((ExecutionRecord(**fields), snapshot))
+    return found
+
+
 def list_task_runs(conn: Connection, execution_id: str) -> list[TaskRunRecord]:
     query = (
         sa.select(*rows.TASK_RUN_COLUMNS)

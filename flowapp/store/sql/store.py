@@ -195,6 +195,16 @@ class SqlStore:
             return reads.load_state(conn, execution_id)
 
     @_translated
+    def load_executions(
+        self, execution_ids: Sequence[str]
+    ) -> list[tuple[ExecutionRecord, dict[str, Any] | None]]:
+        found: list[tuple[ExecutionRecord, dict[str, Any] | None]] = []
+        with self._read() as conn:
+            for chunk in chunked(execution_ids):
+                found.extend(reads.load_executions(conn, chunk))
+        return found
+
+    @_translated
     def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
         with self._read() as conn:
             return reads.list_task_runs(conn, execution_id)

@@ -74,10 +74,17 @@ class FailingReads:
         return getattr(self._store, name)
 
     def get_execution(self, execution_id: str) -> Any:
+        self._fail_if_due("get_execution")
+        return self._store.get_execution(execution_id)
+
+    def load_executions(self, execution_ids: Any) -> Any:
+        self._fail_if_due("load_executions")
+        return self._store.load_executions(execution_ids)
+
+    def _fail_if_due(self, what: str) -> None:
         if self.failures:
             self.failures -= 1
-            raise StoreUnavailable("get_execution: the database system is shutting down")
-        return self._store.get_execution(execution_id)
+            raise StoreUnavailable(f"{what}: the database system is shutting down")
 
 
 async def test_two_recoveries_at_once_adopt_an_execution_once(sqlite_store: SqlStore) -> None:

@@ -121,3 +121,15 @@ def test_subscriptions_match_on_exact_attributes(store: Store) -> None:
     assert matching(type="order.paid", source="bank") == ["any", "either", "untyped"]
     assert matching(type="other") == ["any"]
     assert matching(source="bank") == ["any", "untyped"]
+
+
+def test_load_executions_reads_records_and_states_at_once(store: Store) -> None:
+    create(store, "e1")
+    create(store, "e2")
+    store.commit([checkpoint("e2", status="waiting", state={"frames": [1]})])
+    loaded = {
+        record.id: (record.status, state)
+        for record, state in store.load_executions(["e1", "e2", "missing"])
+    }
+    assert set(loaded) == {"e1", "e2"}
+    assert loaded["e2"] == ("waiting", {"frames": [1]})
