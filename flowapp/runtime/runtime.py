@@ -609,8 +609,11 @@ class Runtime:
 
     async def _poll_signals(self) -> None:
         failures = 0
+        # Signals from other processes (cancel, suspend ...) are rare: no need to look for
+        # them as often as for new work.
+        interval = max(self.poll_interval, 0.1)
         while True:
-            await asyncio.sleep(_backoff(self.poll_interval, failures))
+            await asyncio.sleep(_backoff(interval, failures))
             try:
                 pending = await self.committer.run_in_writer(
                     lambda: self.store.pending_signals(owner=self.owner, limit=500)
