@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-SUITES = ("engine", "steps", "invoke")
+SUITES = ("engine", "steps", "invoke", "triggers")
 
 
 def main(names: list[str]) -> None:
