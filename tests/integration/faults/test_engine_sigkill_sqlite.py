@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.tables import executions
+from flowapp.store.sql.tables import timers as timers_table
 from tests.integration.faults import audit, workloads
 from tests.integration.faults.audit import Delivery, Snapshot
 from tests.integration.faults.processes import Process, Processes
@@ -97,6 +98,17 @@ def _wait_for_a_random_moment(
     else:
         engine.wait_for_log("started")
         time.sleep(rng.uniform(0.05, 0.6))
+        _wait_for_an_armed_timer(store)  # so that a kill surely finds a wait in progress
+
+
+def _wait_for_an_armed_timer(store: SqlStore, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    query = sa.select(sa.func.count()).select_from(timers_table)
+    while time.monotonic() < deadline:
+        with store.engine.connect() as conn:
+            if conn.execute(query).scalar_one():
+                return
+        time.sleep(0.005)
 
 
 def _wait_for_claims(store: SqlStore, *, since: float, timeout: float = 20.0) -> None:
