@@ -1,0 +1,234 @@
+"""Keeping executions alive across processes and failures: a mixin of ``Runtime``.
+
+- recovery: claim executions (our own back after a restart, expired leases of dead
+  processes, submitted ones nobody started), read them in batches and carry out what
+  they still wait for;
+- leases: renewed while held, executions whose lease was lost are forgotten here;
+- the outbox relay: fire-and-forget commands (emitted events ...) carried out after commit;
+- signals from other processes (cancel, suspend ...) polled from the store.
+
+Every loop backs off while the store is unavailable and logs once per outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from flowapp.engine.commands import StartTimer, Subscribe
+from flowapp.engine.decide import new_state
+from flowapp.engine.signals import Start, signal_from_json
+from flowapp.engine.state import ExecutionState
+from flowapp.runtime.live import LiveExecution
+from flowapp.runtime.registry import LoadedWorkflow
+from flowapp.store.port import ExecutionRecord, SignalRecord
+from flowapp.store.rules import FINAL_STATUSES
+
+if TYPE_CHECKING:
+    from flowapp.runtime.runtime import Runtime
+
+log = logging.getLogger("flowapp.runtime.runtime")
+
+
+class UnknownExecution(LookupError):
+    pass
+
+
+class Upkeep:
+    async def recover(
+        self: Runtime, *, include_own: bool = True, limit: int = 100_000
+    ) -> list[str]:
+        """Take unfinished executions (our own back, with ``include_own``; others' whose
+        lease expired; pending ones nobody started) and carry out what they wait for."""
+        ids = await self.committer.run_in_writer(
+            lambda: self.store.claim_executions(
+                self.owner,
+                now=self.clock(),
+                lease_seconds=self.lease_seconds,
+                limit=limit,
+                include_own=include_own,
+            )
+        )
+        await self._adopt_all(ids)
+        if ids:
+            self._outbox_wakeup.set()
+        return ids
+
+    async def _adopt_all(self: Runtime, ids: list[str]) -> None:
+        """Adopt what another loop is not adopting already (reading the store in between
+        lets two loops find the same execution not live yet, and both would run it)."""
+        mine = [i for i in ids if i not in self._adopting and i not in self.live]
+        self._adopting.update(mine)
+        try:
+            if mine:
+                loaded = await self.committer.run_in_writer(self.store.load_executions, mine)
+                for record, data in loaded:
+                    with contextlib.suppress(UnknownExecution):
+                        self._adopt_loaded(record, data)
+        finally:  # those left by a failure are adopted by ``_keep_leases``
+            self._adopting.difference_update(mine)
+
+    async def _adopt(self: Runtime, execution_id: str) -> None:
+        loaded = await self.committer.run_in_writer(self.store.load_executions, [execution_id])
+        if not loaded:
+            raise UnknownExecution(execution_id)
+        self._adopt_loaded(*loaded[0])
+
+    def _adopt_loaded(self: Runtime, record: ExecutionRecord, data: dict[str, Any] | None) -> None:
+        execution_id = record.id
+        if record.status in FINAL_STATUSES or execution_id in self.live:
+            return  # it ended here after it was claimed, or was adopted meanwhile
+        workflow = self._workflow(record.workflow_id)
+        if data is None:  # submitted, never started: start it here
+            live = LiveExecution(workflow, new_state(execution_id))
+            self.live[execution_id] = live
+            self.deliver(execution_id, Start(record.input))
+            return
+        live = LiveExecution(workflow, ExecutionState.from_json(data))
+        self.live[execution_id] = live
+        self._redispatch(live)
+
+    def _redispatch(self: Runtime, live: LiveExecution) -> None:
+        state = live.state
+        live.timers = {k for k, e in state.effects.items() if e.command.kind == StartTimer.kind}
+        live.subscriptions = {
+            k for k, e in state.effects.items() if e.command.kind == Subscribe.kind
+        }
+        for effect in state.effects.values():
+            self.dispatcher.dispatch(live, effect.command)
+        for data in state.deferred:
+            _ = signal_from_json(data)  # validated; replayed by the engine on resume
+
+    async def _load(self: Runtime, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
+        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+        data = await self.committer.run_in_writer(self.store.load_state, execution_id)
+        if record is None or data is None:
+            raise UnknownExecution(execution_id)
+        return record, ExecutionState.from_json(data)
+
+    def _workflow(self: Runtime, workflow_id: str) -> LoadedWorkflow:
+        workflow = self.registry.get(workflow_id)
+        if workflow is None:
+            raise UnknownExecution(f"workflow {workflow_id} is not in the store")
+        return workflow
+
+    async def _keep_leases(self: Runtime) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                held = set(
+                    await self.committer.run_in_writer(
+                        lambda: self.store.renew_leases(
+                            self.owner, now=self.clock(), lease_seconds=self.lease_seconds
+                        )
+                    )
+                )
+                for live in [
+                    lv for lv in self.live.values() if lv.id not in held and not lv.pumping
+                ]:
+                    log.warning("lease of %s expired; leaving it to its new owner", live.id)
+                    self._forget(live)
+                await self._adopt_orphans(held)
+            except Exception:  # the next round retries; the store may be restarting
+                log.exception("lease upkeep failed")
+
+    async def _adopt_orphans(self: Runtime, held: set[str]) -> None:
+        """Adopt executions we hold but do not run: claimed by a recovery that failed half-way
+        (the store went away between claim and adoption), or by a claim whose answer was lost.
+        Nobody else may take them while we renew their leases, so nobody else would run them.
+        A batch at a time, so that renewing is not held up for long."""
+        orphans = sorted(held - self.live.keys() - self._adopting)[: self.pickup_batch]
+        if orphans:
+            log.warning("adopting %d executions claimed but never started here", len(orphans))
+            await self._adopt_all(orphans)
+            self._outbox_wakeup.set()
+
+    def _deliver_stored(self: Runtime, item: SignalRecord) -> bool:
+        """Deliver a signal from the store; False if it can no longer apply."""
+        try:
+            signal = signal_from_json(item.payload)
+        except (ValueError, TypeError):
+            log.error("dropping unreadable signal %s for %s", item.id, item.execution_id)
+            return False
+        return self.deliver(item.execution_id, signal, item.id)
+
+    async def _pick_up_submitted(self: Runtime) -> None:
+        """Claim pending executions often, in small batches, so load spreads over engines."""
+        failures = 0
+        while True:
+            try:
+                claimed = await self.recover(include_own=False, limit=self.pickup_batch)
+                failures = 0
+            except Exception as exc:  # the store may be restarting; log once per outage
+                failures += 1
+                if failures == 1:
+                    log.warning("picking up executions failed; retrying with backoff: %s", exc)
+                claimed = []
+            if len(claimed) < self.pickup_batch:
+                await asyncio.sleep(_backoff(self.poll_interval, failures))
+
+    async def _relay_outbox(self: Runtime) -> None:
+        while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the event is set, and ``stop`` then waits for this loop forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._outbox_wakeup.wait()
+            self._outbox_wakeup.clear()
+            try:
+                await self._relay_once()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+
+    async def _relay_once(self: Runtime) -> None:
+        while True:
+            items = await self.committer.run_in_writer(
+                lambda: self.store.pending_outbox(limit=200, owner=self.owner)
+            )
+            if not items:
+                return
+            for item in items:
+                try:
+                    await self.dispatcher.carry_out(item.payload)
+                except Exception:
+                    log.exception("outbox item %s failed; it will not be retried", item.id)
+            await self.committer.run_in_writer(self.store.outbox_done, [i.id for i in items])
+
+    async def _poll_signals(self: Runtime) -> None:
+        failures = 0
+        # Signals from other processes (cancel, suspend ...) are rare: no need to look for
+        # them as often as for new work.
+        interval = max(self.poll_interval, 0.1)
+        while True:
+            await asyncio.sleep(_backoff(interval, failures))
+            try:
+                pending = await self.committer.run_in_writer(
+                    lambda: self.store.pending_signals(owner=self.owner, limit=500)
+                )
+                undelivered = [item for item in pending if not self._deliver_stored(item)]
+                await self._discard_stale(undelivered)
+                failures = 0
+            except Exception as exc:  # the store may be restarting; log once per outage
+                failures += 1
+                if failures == 1:
+                    log.warning("polling signals failed; retrying with backoff: %s", exc)
+
+    async def _discard_stale(self: Runtime, undelivered: list[SignalRecord]) -> None:
+        """Drop signals whose execution has ended; keep those of executions this process
+        holds but is still adopting (they are delivered once it runs)."""
+        stale = []
+        for item in undelivered:
+            if item.execution_id in self._adopting:
+                continue
+            record = await self.committer.run_in_writer(self.store.get_execution, item.execution_id)
+            if record is None or record.status in FINAL_STATUSES:
+                stale.append(item.id)
+        if stale:
+            await self.committer.run_in_writer(self.store.discard_signals, stale)
+
+
+def _backoff(interval: float, failures: int) -> float:
+    """The poll interval, doubled per consecutive failure up to 5 s."""
+    return min(5.0, interval * 2**failures) if failures else interval
