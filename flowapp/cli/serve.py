@@ -137,9 +137,14 @@ def _router_of(runtime: Runtime) -> Any:
 
 
 def _publisher(broker: Any) -> Any:
+    """Lifecycle events are published after each commit, without holding the pump."""
+    pending: set[asyncio.Task[Any]] = set()
+
     def publish(events: list[dict[str, Any]]) -> None:
         for event in events:
-            asyncio.get_running_loop().create_task(broker.publish(event))
+            task = asyncio.get_running_loop().create_task(broker.publish(event))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
 
     return publish
 

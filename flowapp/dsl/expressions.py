@@ -16,6 +16,7 @@ as an expression and falls back to itself when it does not compile or fails.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -230,8 +231,6 @@ def _as_text(value: Any) -> str:
         return value
     if value is None:
         return ""
-    import json  # local: only interpolation of non-strings needs it
-
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

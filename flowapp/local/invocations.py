@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from flowapp.dsl.durations import DurationError, parse_iso_duration
 from flowapp.engine.signals import Cancel, Resume, Suspend
 from flowapp.local.triggers import trigger_key
 from flowapp.runtime.limits import PayloadTooLarge as InputTooLarge
@@ -27,8 +28,6 @@ def parse_wait(value: str | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from flowapp.dsl.durations import DurationError, parse_iso_duration
-
         try:
             return parse_iso_duration(value)
         except DurationError as exc:

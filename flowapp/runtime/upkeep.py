@@ -98,8 +98,7 @@ class Upkeep:
         }
         for effect in state.effects.values():
             self.dispatcher.dispatch(live, effect.command)
-        for data in state.deferred:
-            _ = signal_from_json(data)  # validated; replayed by the engine on resume
+        # Signals deferred while suspended stay in the state: the engine replays them on resume.
 
     async def _load(self: Runtime, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
         record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
