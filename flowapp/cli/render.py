@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from flowapp.server.views import execution_json, iso, task_run_json
 from flowapp.store.port import ExecutionRecord, TaskRunRecord
+
+# The JSON of executions and task runs is the API's (``flowapp.server.views``), so that
+# `flowapp execution ID --json` prints what `GET /api/v1/executions/{id}` answers.
+__all__ = [
+    "dumps",
+    "execution_json",
+    "executions_table",
+    "iso",
+    "print_table",
+    "task_run_json",
+    "task_runs_table",
+]
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -21,50 +33,8 @@ _STATUS_STYLE = {
 }
 
 
-def iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def execution_json(
-    record: ExecutionRecord, runs: list[TaskRunRecord] | None = None
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": record.id,
-        "app": record.app,
-        "revision": record.revision,
-        "workflow": record.workflow_id,
-        "status": record.status,
-        "input": record.input,
-        "output": record.output,
-        "error": record.error,
-        "started_at": iso(record.started_at),
-        "ended_at": iso(record.ended_at),
-    }
-    if runs is not None:
-        data["tasks"] = [task_run_json(run) for run in runs]
-    return data
-
-
-def task_run_json(run: TaskRunRecord) -> dict[str, Any]:
-    return {
-        "name": run.name,
-        "reference": run.reference,
-        "status": run.status,
-        "input": run.input,
-        "output": run.output,
-        "error": run.error,
-        "attempt": run.attempt,
-        "started_at": iso(run.started_at),
-        "ended_at": iso(run.ended_at),
-    }
 
 
 def _short(value: Any, width: int = 48) -> str:
