@@ -93,7 +93,10 @@ def restart_server() -> float:
     """Restart the server; returns how long it did not accept connections (seconds)."""
     command = restart_command()
     if command is None:
-        pytest.skip("cannot restart this PostgreSQL server from here (not a local cluster)")
+        message = "cannot restart this PostgreSQL server (not a local cluster); fault test NOT run"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     started = time.monotonic()
     subprocess.run(command, check=True, capture_output=True, timeout=60)
     while not port_open(server_port()):
