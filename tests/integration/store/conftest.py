@@ -51,9 +51,12 @@ def throwaway_database() -> Iterator[str]:
     name = f"flowapp_store_test_{uuid.uuid4().hex[:12]}"
     with admin_connection() as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield database_url(name)
-        finally:
+    try:
+        yield database_url(name)
+    finally:
+        # A new connection: a fault test may have restarted the server since (this
+        # database lives for the whole session).
+        with admin_connection() as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
