@@ -10,8 +10,10 @@ classes on PostgreSQL, the extended result code on SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 import orjson
 from sqlalchemy import exc
@@ -22,6 +24,9 @@ from flowapp.store.port import StoreError, StoreUnavailable
 # (serialization failure, deadlock), 53 insufficient resources, 57 operator intervention
 # (admin shutdown, crash shutdown, cannot connect now, query cancelled), 55P03 lock
 # not available.
+P = ParamSpec("P")
+R = TypeVar("R")
+
 _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
 _TRANSIENT_SQLSTATES = frozenset({"55P03"})
 # SQLite primary result codes worth a retry: BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL.
@@ -65,3 +70,14 @@ def translate_errors(action: str) -> Iterator[None]:
 def _describe(error: exc.DBAPIError) -> str:
     text = str(error.orig).strip() or type(error.orig).__name__
     return text.splitlines()[0]
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Every public method reports failures as the port's errors, never the driver's."""
+
+    @wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translate_errors(method.__name__):
+            return method(*args, **kwargs)
+
+    return wrapper

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from flowapp.store.sql.engine import WRITE
+from flowapp.store.sql.engine import write_transaction
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "flowapp_store_version"
@@ -40,13 +40,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.connect() as conn:
-        conn.execution_options(**{WRITE: True})
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
-                conn.execute(lock, {"key": ADVISORY_LOCK_KEY})
-            command.upgrade(alembic_config(conn), revision)
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+            conn.execute(lock, {"key": ADVISORY_LOCK_KEY})
+        command.upgrade(alembic_config(conn), revision)
 
 
 def current_revision(conn: Connection) -> str | None:

@@ -9,10 +9,9 @@ API's queries), ``leases.py`` (claiming and per-owner queues), ``migrate.py``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -34,27 +33,13 @@ from flowapp.store.port import (
 )
 from flowapp.store.sql import leases, reads, rows
 from flowapp.store.sql.chunks import chunked
-from flowapp.store.sql.engine import WRITE, create_store_engine
-from flowapp.store.sql.errors import translate_errors
+from flowapp.store.sql.engine import create_store_engine, read_transaction, write_transaction
+from flowapp.store.sql.errors import translated
 from flowapp.store.sql.migrate import upgrade
 from flowapp.store.sql.raw import RawStatements
 from flowapp.store.sql.statements import build_statements
 from flowapp.store.sql.tables import executions, outbox, signals
 from flowapp.store.sql.writes import apply_plan
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _translated(method: Callable[P, R]) -> Callable[P, R]:
-    """Every public method reports failures as the port's errors, never the driver's."""
-
-    @wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with translate_errors(method.__name__):
-            return method(*args, **kwargs)
-
-    return wrapper
 
 
 class SqlStore:
@@ -73,19 +58,13 @@ class SqlStore:
         """The SQLAlchemy engine (for tests, benchmarks and operational tools)."""
         return self._engine
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return read_transaction(self._engine)
 
-    @_translated
+    @translated
     def migrate(self) -> None:
         upgrade(self._engine)
 
@@ -93,18 +72,18 @@ class SqlStore:
         self._engine.dispose()
 
     # --- workflows ----------------------------------------------------------------
-    @_translated
+    @translated
     def save_workflow(self, record: WorkflowRecord) -> None:
         with self._write() as conn:
             conn.execute(self._statements.insert_workflow, rows.workflow_row(record))
 
-    @_translated
+    @translated
     def get_workflow(self, workflow_id: str) -> WorkflowRecord | None:
         with self._read() as conn:
             return reads.get_workflow(conn, workflow_id)
 
     # --- executions ---------------------------------------------------------------
-    @_translated
+    @translated
     def create_execution(self, record: ExecutionRecord, checkpoint: Checkpoint) -> None:
         plan = plan_commit([checkpoint])
         try:
@@ -118,7 +97,7 @@ class SqlStore:
                 raise DuplicateExecution(existing.id) from error
             raise
 
-    @_translated
+    @translated
     def create_executions(
         self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
     ) -> list[str | None]:
@@ -164,7 +143,7 @@ class SqlStore:
         except DuplicateExecution as duplicate:
             return duplicate.existing_id
 
-    @_translated
+    @translated
     def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
         plan = plan_commit(checkpoints)
         if not plan.patches:
@@ -172,29 +151,29 @@ class SqlStore:
         with self._write() as conn:
             apply_plan(conn, plan, self._statements, self._raw)
 
-    @_translated
+    @translated
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
         with self._read() as conn:
             return reads.get_execution(conn, executions.c.id == execution_id)
 
-    @_translated
+    @translated
     def find_by_dedupe_key(self, dedupe_key: str) -> ExecutionRecord | None:
         with self._read() as conn:
             return reads.get_execution(conn, executions.c.dedupe_key == dedupe_key)
 
-    @_translated
+    @translated
     def list_executions(
         self, where: ExecutionFilter, *, limit: int = 50, cursor: str | None = None
     ) -> Page:
         with self._read() as conn:
             return reads.list_executions(conn, where, limit=limit, cursor=cursor)
 
-    @_translated
+    @translated
     def load_state(self, execution_id: str) -> dict[str, Any] | None:
         with self._read() as conn:
             return reads.load_state(conn, execution_id)
 
-    @_translated
+    @translated
     def load_executions(
         self, execution_ids: Sequence[str]
     ) -> list[tuple[ExecutionRecord, dict[str, Any] | None]]:
@@ -204,18 +183,18 @@ class SqlStore:
                 found.extend(reads.load_executions(conn, chunk))
         return found
 
-    @_translated
+    @translated
     def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
         with self._read() as conn:
             return reads.list_task_runs(conn, execution_id)
 
-    @_translated
+    @translated
     def count_executions(self, where: ExecutionFilter) -> int:
         with self._read() as conn:
             return reads.count_executions(conn, where)
 
     # --- recovery and scale-out ---------------------------------------------------
-    @_translated
+    @translated
     def claim_executions(
         self,
         owner: str,
@@ -235,38 +214,38 @@ class SqlStore:
                 include_own=include_own,
             )
 
-    @_translated
+    @translated
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
         with self._write() as conn:
             return leases.renew(conn, owner, now=now, lease_seconds=lease_seconds)
 
-    @_translated
+    @translated
     def release_leases(self, owner: str, execution_ids: Iterable[str] | None = None) -> None:
         with self._write() as conn:
             leases.release(conn, owner, execution_ids)
 
-    @_translated
+    @translated
     def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
         with self._read() as conn:
             return leases.due_timers(conn, before=before, owner=owner, limit=limit)
 
-    @_translated
+    @translated
     def subscriptions_matching(self, attributes: dict[str, Any]) -> list[SubscriptionRecord]:
         with self._read() as conn:
             return reads.subscriptions_matching(conn, attributes)
 
-    @_translated
+    @translated
     def pending_outbox(self, *, limit: int, owner: str | None = None) -> list[OutboxItem]:
         with self._read() as conn:
             return leases.pending_outbox(conn, limit=limit, owner=owner)
 
-    @_translated
+    @translated
     def outbox_done(self, ids: Iterable[int]) -> None:
         with self._write() as conn:
             for chunk in chunked(ids):
                 conn.execute(outbox.delete().where(outbox.c.id.in_(chunk)))
 
-    @_translated
+    @translated
     def send_signal(self, execution_id: str, payload: dict[str, Any], *, now: float) -> int:
         row = {"execution_id": execution_id, "payload": payload, "created_at": now}
         with self._write() as conn:
@@ -274,12 +253,12 @@ class SqlStore:
             inserted = conn.execute(signals.insert().values(row).returning(signals.c.id))
             return int(inserted.scalar_one())
 
-    @_translated
+    @translated
     def pending_signals(self, *, owner: str | None, limit: int) -> list[SignalRecord]:
         with self._read() as conn:
             return leases.pending_signals(conn, owner=owner, limit=limit)
 
-    @_translated
+    @translated
     def discard_signals(self, ids: Iterable[int]) -> None:
         with self._write() as conn:
             for chunk in chunked(ids):

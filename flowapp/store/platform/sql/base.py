@@ -8,30 +8,13 @@ they must (``common.need_app``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
-from typing import ParamSpec, TypeVar
+from contextlib import AbstractContextManager
 
 from sqlalchemy.engine import Connection, Engine
 
-from flowapp.store.sql.engine import WRITE, create_store_engine
-from flowapp.store.sql.errors import translate_errors
+from flowapp.store.sql.engine import create_store_engine, read_transaction, write_transaction
+from flowapp.store.sql.errors import translated
 from flowapp.store.sql.migrate import upgrade
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def translated(method: Callable[P, R]) -> Callable[P, R]:
-    """Every public method reports failures as the port's errors, never the driver's."""
-
-    @wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with translate_errors(method.__name__):
-            return method(*args, **kwargs)
-
-    return wrapper
 
 
 class SqlBase:
@@ -44,17 +27,11 @@ class SqlBase:
         """The SQLAlchemy engine (for tests and operational tools)."""
         return self._engine
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
+    def _write(self) -> AbstractContextManager[Connection]:
+        return write_transaction(self._engine)
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return read_transaction(self._engine)
 
     @translated
     def migrate(self) -> None:

@@ -34,8 +34,8 @@ from flowapp.store.platform.records import (
 )
 from flowapp.store.platform.sql import access, apps, rollout, status
 from flowapp.store.platform.sql.alerting import SqlAlerts
-from flowapp.store.platform.sql.base import translated
 from flowapp.store.rules import json_copy
+from flowapp.store.sql.errors import translated
 
 
 class SqlPlatformStore(SqlAlerts):
