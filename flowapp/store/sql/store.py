@@ -1,21 +1,20 @@
 """``SqlStore``: the store port over SQLAlchemy Core, for SQLite and PostgreSQL.
 
-This class is the seam: it opens transactions, converts errors (``errors.py``) and
-delegates the SQL to small modules: ``writes.py`` (group commit), ``reads.py`` (the
-API's queries), ``leases.py`` (claiming and per-owner queues), ``migrate.py``
-(Alembic). Write transactions are marked so that SQLite takes its write lock up front
+This class is the seam: it opens transactions (``base.py``), converts errors
+(``errors.py``) and delegates the SQL to small modules: ``writes.py`` (group commit),
+``reads.py`` (the API's queries), ``leases.py`` (claiming and per-owner queues),
+``migrate.py`` (Alembic). Write transactions are marked so that SQLite takes its write lock up front
 (``BEGIN IMMEDIATE``); PostgreSQL runs at READ COMMITTED and locks rows explicitly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from flowapp.store.plan import plan_commit
 from flowapp.store.port import (
@@ -32,44 +31,25 @@ from flowapp.store.port import (
     WorkflowRecord,
 )
 from flowapp.store.sql import leases, reads, rows
+from flowapp.store.sql.base import SqlBase
 from flowapp.store.sql.chunks import chunked
-from flowapp.store.sql.engine import create_store_engine, read_transaction, write_transaction
 from flowapp.store.sql.errors import translated
-from flowapp.store.sql.migrate import upgrade
 from flowapp.store.sql.raw import RawStatements
 from flowapp.store.sql.statements import build_statements
 from flowapp.store.sql.tables import executions, outbox, signals
 from flowapp.store.sql.writes import apply_plan
 
 
-class SqlStore:
+class SqlStore(SqlBase):
     """A ``Store`` on SQLite (``sqlite:///path``) or PostgreSQL (``postgresql://...``)."""
 
     def __init__(self, url: str) -> None:
-        self._engine = create_store_engine(url)
+        super().__init__(url)
         self._statements = build_statements(self._engine.dialect.name)
         self._raw = RawStatements(self._engine.dialect)
         # An embedded SQLite file commits in well under a millisecond: callers may write
         # on their event loop's thread instead of paying two thread hops per commit.
         self.writes_inline = self._engine.dialect.name == "sqlite"
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine (for tests, benchmarks and operational tools)."""
-        return self._engine
-
-    def _write(self) -> AbstractContextManager[Connection]:
-        return write_transaction(self._engine)
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        return read_transaction(self._engine)
-
-    @translated
-    def migrate(self) -> None:
-        upgrade(self._engine)
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     # --- workflows ----------------------------------------------------------------
     @translated

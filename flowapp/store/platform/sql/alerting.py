@@ -13,8 +13,8 @@ from flowapp.store.platform.records import (
     NotificationRecord,
 )
 from flowapp.store.platform.sql import alerts
-from flowapp.store.platform.sql.base import SqlBase
 from flowapp.store.rules import json_copy
+from flowapp.store.sql.base import SqlBase
 from flowapp.store.sql.errors import translated
 
 

@@ -40,7 +40,7 @@ from flowapp.store.sql.errors import translated
 
 class SqlPlatformStore(SqlAlerts):
     """A ``PlatformStore`` on SQLite (``sqlite:///path``) or PostgreSQL; built from a URL
-    or from an ``Engine`` to share (``base.SqlBase``). Alerts: ``alerting.py``."""
+    or from an ``Engine`` to share (``flowapp.store.sql.base``). Alerts: ``alerting.py``."""
 
     # --- apps ---------------------------------------------------------------------
     @translated

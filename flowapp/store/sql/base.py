@@ -1,9 +1,9 @@
-"""The plumbing under ``SqlPlatformStore``: the engine, one transaction per call, and
-the conversion of driver errors at the edge (``translated``).
+"""The plumbing under both SQL stores: the engine, one transaction per call, and the
+conversion of driver errors at the edge (``translated``).
 
 Write transactions are marked so that SQLite takes its write lock up front (``BEGIN
 IMMEDIATE``); PostgreSQL runs at READ COMMITTED and the query modules lock the rows
-they must (``common.need_app``).
+they must.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class SqlBase:
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine (for tests and operational tools)."""
+        """The SQLAlchemy engine (for tests, benchmarks and operational tools)."""
         return self._engine
 
     def _write(self) -> AbstractContextManager[Connection]:
