@@ -23,7 +23,14 @@ from flowapp.dsl.model import (
     RunWorkflowTask,
     UnsupportedTask,
 )
-from flowapp.engine.commands import CallFunction, CallHttp, EmitEvent, RunProcess, StartWorkflow
+from flowapp.engine.commands import (
+    CallFunction,
+    CallHttp,
+    Command,
+    EmitEvent,
+    RunProcess,
+    StartWorkflow,
+)
 from flowapp.engine.http import endpoint_url, read_response, resolve_authentication, with_query
 from flowapp.engine.machine import Machine, TaskFault
 from flowapp.engine.state import Effect, Frame
@@ -179,16 +186,22 @@ class RunWorkflowHandler(TaskHandler):
             parent_execution_id=m.state.execution_id,
             wait=task.await_,
         )
-        if not task.await_:
-            m.commands.append(command)
-            m.complete(frame, frame.input)
-            return
-        m.issue(frame, command)
+        _issue_or_detach(m, frame, command, wait=task.await_)
 
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         task = m.workflow.task(frame.reference)
         assert isinstance(task, RunWorkflowTask)
         m.complete(frame, None if task.return_ == "none" else result)
+
+
+def _issue_or_detach(m: Machine, frame: Frame, command: Command, *, wait: bool) -> None:
+    """Wait for the command's result, or (``await: false``) start it and move on with
+    the task's input as its output."""
+    if wait:
+        m.issue(frame, command)
+        return
+    m.commands.append(command)
+    m.complete(frame, frame.input)
 
 
 def _texts(value: Any) -> list[str]:
@@ -219,11 +232,7 @@ class RunProcessHandler(TaskHandler):
             stdin=None if stdin is None else stdin if isinstance(stdin, str) else json.dumps(stdin),
             wait=task.await_,
         )
-        if not task.await_:
-            m.commands.append(command)
-            m.complete(frame, frame.input)
-            return
-        m.issue(frame, command)
+        _issue_or_detach(m, frame, command, wait=task.await_)
 
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         task = m.workflow.task(frame.reference)

@@ -309,3 +309,30 @@ def test_retry_from_failed_task_reuses_completed_outputs():
     decide(wf, state, EffectSucceeded(retry_call.effect_id, {"two": True}), 11.0)
     assert state.status == "completed" and state.output == {"two": True}
     assert [r.name for r in decision.task_runs] == ["b"]
+
+
+def test_run_without_await_starts_the_work_and_passes_its_input_on():
+    sim = simulate(
+        workflow("""
+        do:
+          - child:
+              run:
+                workflow: {namespace: test, name: sub, version: '1.0.0', input: {x: 1}}
+                await: false
+          - shell:
+              run:
+                shell: {command: 'sleep 60'}
+                await: false
+        """),
+        {"kept": True},
+        children=lambda cmd: {"ignored": "child"},
+        processes=lambda cmd: {"code": 0, "stdout": "ignored", "stderr": ""},
+    )
+    assert sim.status == "completed"
+    assert sim.output == {"kept": True}
+    started = [cmd for cmd in sim.commands if cmd.kind in ("start-workflow", "run-process")]
+    assert [(cmd.kind, cmd.wait) for cmd in started] == [
+        ("start-workflow", False),
+        ("run-process", False),
+    ]
+    assert not sim.state.effects
