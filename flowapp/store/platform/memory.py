@@ -169,13 +169,8 @@ class MemoryPlatformStore(MemoryAlerts):
             deploy = self._tables.deploys.get(deploy_id)
             if deploy is None:
                 raise NotFound("deploy", deploy_id)
-            status = deploy.status if status is None else status
-            deploy = replace(
-                deploy,
-                status=status,
-                message=deploy.message if message is None else message,
-                log=rules.append_log(deploy.log, append_log),
-                ended_at=rules.deploy_ended_at(status, deploy.ended_at, now),
+            deploy = rules.updated_deploy(
+                deploy, now=now, status=status, message=message, more_log=append_log
             )
             self._tables.deploys[deploy_id] = deploy
             return deploy

@@ -21,6 +21,7 @@ from flowapp.store.platform.records import (
     AppObservation,
     Condition,
     ConditionRecord,
+    DeployRecord,
     InvalidTraffic,
     InvalidValue,
     NotificationRecord,
@@ -103,6 +104,25 @@ def deploy_ended_at(status: str, ended_at: float | None, now: float) -> float | 
     if status not in FINAL_DEPLOY_STATUSES:
         return None
     return now if ended_at is None else ended_at
+
+
+def updated_deploy(
+    deploy: DeployRecord,
+    *,
+    now: float,
+    status: str | None,
+    message: str | None,
+    more_log: str,
+) -> DeployRecord:
+    """The deploy after one ``update_deploy`` call (``None`` leaves a field as it is)."""
+    status = deploy.status if status is None else status
+    return replace(
+        deploy,
+        status=status,
+        message=deploy.message if message is None else message,
+        log=append_log(deploy.log, more_log),
+        ended_at=deploy_ended_at(status, deploy.ended_at, now),
+    )
 
 
 def needs_touch(last_used_at: float | None, now: float) -> bool:

@@ -8,8 +8,6 @@ written under the deploy row's lock, with the tail kept by ``rules.append_log``.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -73,14 +71,12 @@ def update_deploy(
     row = conn.execute(query).first()
     if row is None:
         raise NotFound("deploy", deploy_id)
-    deploy = DeployRecord(**row._mapping)
-    status = deploy.status if status is None else status
-    deploy = replace(
-        deploy,
+    deploy = rules.updated_deploy(
+        DeployRecord(**row._mapping),
+        now=now,
         status=status,
-        message=deploy.message if message is None else message,
-        log=rules.append_log(deploy.log, append_log),
-        ended_at=rules.deploy_ended_at(status, deploy.ended_at, now),
+        message=message,
+        more_log=append_log,
     )
     changes = {name: getattr(deploy, name) for name in ("status", "message", "log", "ended_at")}
     conn.execute(sa.update(app_deploys).where(app_deploys.c.id == deploy_id).values(changes))
