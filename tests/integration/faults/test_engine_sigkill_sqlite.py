@@ -1,12 +1,15 @@
 """One ``flowapp engine`` process on SQLite, SIGKILLed at random moments and restarted.
 
-200 executions of ``call -> wait -> fork(call, call) -> call`` arrive in five waves: one
-before the engine starts and one while it is down after each of four kills (each time it
-is restarted under the same ``--owner``, so it takes its executions back at once). The
-kills alternate between a random moment of the recovery at start-up and a random moment
-of normal running with calls in flight. Right after each kill the committed states are
-snapshot: the calls they still wait for are the only ones that may be delivered again, and
-the timers they hold come due while nobody runs (they must fire after the restart).
+200 executions of ``call -> wait -> fork(call, call) -> call`` arrive in waves: one
+before the engine starts, one while it is down after each of four kills (each time it is
+restarted under the same ``--owner``, so it takes its executions back at once), and one
+while it runs before each kill that comes during normal running. The kills alternate
+between a random moment of the recovery at start-up and a random moment of normal running
+with calls and waits in flight (the wave submitted while running makes sure of the waits:
+the recovered executions may all be past theirs by then). Right after each kill the
+committed states are snapshot: the calls they still wait for are the only ones that may be
+delivered again, and the timers they hold come due while nobody runs (they must fire after
+the restart).
 """
 
 from __future__ import annotations
@@ -44,8 +47,16 @@ def test_sigkilled_engine_loses_nothing_and_repeats_only_uncommitted_calls(
     print(f"random seed {seed}")  # shown with a failure, to replay the same kill moments
     rng = random.Random(seed)
     jobs = [(pipelines[n % 4], {"n": n}) for n in range(EXECUTIONS)]
-    waves = [jobs[i :: KILLS + 1] for i in range(KILLS + 1)]
-    submitted = workloads.submit(store, waves[0])
+    running_kills = KILLS // 2
+    waves = iter([jobs[i :: 1 + KILLS + running_kills] for i in range(1 + KILLS + running_kills)])
+    inputs: list[dict[str, int]] = []
+
+    def submit_a_wave() -> list[str]:
+        wave = next(waves)
+        inputs.extend(data for _, data in wave)
+        return workloads.submit(store, wave)
+
+    submitted = submit_a_wave()
 
     def start() -> Process:
         url = str(store.engine.url)
@@ -57,17 +68,22 @@ def test_sigkilled_engine_loses_nothing_and_repeats_only_uncommitted_calls(
     engine = start()
     for number in range(KILLS):
         recovering = number % 2 == 0
-        _wait_for_a_random_moment(store, engine, recovering=recovering, rng=rng)
+        if recovering:
+            _wait_for_a_moment_of_recovery(store, rng)
+        else:
+            engine.wait_for_log("started")
+            submitted += submit_a_wave()
+            _wait_for_a_moment_of_running(store, rng)
         engine.kill()
         phases.append("recovering" if recovering else "running")
         snapshots.append(audit.snapshot(store, audit.all_ids(store)))
-        submitted += workloads.submit(store, waves[number + 1])
+        submitted += submit_a_wave()
         time.sleep(0.3)  # down long enough for every armed timer (<= 200 ms) to come due
         restarts.append(time.time())
         engine = start()
+    assert next(waves, None) is None, "every wave was submitted"
     audit.wait_until_finished(store, EXECUTIONS, timeout=60, tails=processes.tails)
 
-    inputs = [data for wave in waves for _, data in wave]
     for execution_id, data in zip(submitted, inputs, strict=True):
         record = store.get_execution(execution_id)
         assert record is not None and record.status == "completed", record
@@ -87,18 +103,16 @@ def test_sigkilled_engine_loses_nothing_and_repeats_only_uncommitted_calls(
     _report(deliveries, snapshots, late, phases)
 
 
-def _wait_for_a_random_moment(
-    store: SqlStore, engine: Process, *, recovering: bool, rng: random.Random
-) -> None:
-    """A random moment of the engine's recovery (it has begun to claim executions), or of
-    its normal running (once it logged that it started)."""
-    if recovering:
-        _wait_for_claims(store, since=time.time() - 0.1)
-        time.sleep(rng.uniform(0.0, 0.3))
-    else:
-        engine.wait_for_log("started")
-        time.sleep(rng.uniform(0.05, 0.6))
-        _wait_for_an_armed_timer(store)  # so that a kill surely finds a wait in progress
+def _wait_for_a_moment_of_recovery(store: SqlStore, rng: random.Random) -> None:
+    """A random moment after the engine began to claim executions at start-up."""
+    _wait_for_claims(store, since=time.time() - 0.1)
+    time.sleep(rng.uniform(0.0, 0.3))
+
+
+def _wait_for_a_moment_of_running(store: SqlStore, rng: random.Random) -> None:
+    """A random moment of normal running at which some wait is in progress."""
+    time.sleep(rng.uniform(0.05, 0.3))
+    _wait_for_an_armed_timer(store)
 
 
 def _wait_for_an_armed_timer(store: SqlStore, timeout: float = 10.0) -> None:
@@ -109,6 +123,7 @@ def _wait_for_an_armed_timer(store: SqlStore, timeout: float = 10.0) -> None:
             if conn.execute(query).scalar_one():
                 return
         time.sleep(0.005)
+    raise AssertionError("no wait was in progress")
 
 
 def _wait_for_claims(store: SqlStore, *, since: float, timeout: float = 20.0) -> None:
