@@ -21,7 +21,7 @@ lint: install
 	$(BIN)/ruff format --check flowapp tests bench
 
 typecheck: install
-	$(BIN)/mypy flowapp/dsl flowapp/engine
+	$(BIN)/mypy flowapp
 
 layers: install
 	$(BIN)/lint-imports

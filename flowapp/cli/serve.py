@@ -67,8 +67,8 @@ class Platform:
     platform: LocalPlatform
     broker: Any
     metrics: CollectorRegistry
+    repositories: Repositories
     admin_token: str | None = None
-    background: list[Any] = field(default_factory=list)
 
 
 def ensure_admin_token(platform_store: Any, now: float) -> str | None:
@@ -94,11 +94,12 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     effects = Effects(functions=router, publish=broker.publish)
     runtime = Runtime(store, effects=effects, owner=settings.owner)
     runtime.metrics = RuntimeMetrics(metrics)
+    repositories = _repositories(settings.data_dir)
     platform = LocalPlatform(
         data_dir=settings.data_dir,
         runtime=runtime,
         platform_store=platform_store,
-        repositories=_repositories(settings.data_dir),
+        repositories=repositories,
         metrics=metrics,
         broker=broker,
     )
@@ -109,14 +110,16 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         runtime.lifecycle = _publisher(broker)
     await runtime.start(recover=True, scale_out=settings.scale_out)
     await platform.start()
-    watchers = [
+    watchers: list[Syncer | AlertEvaluator | NotificationSender] = [
         Syncer(platform_store, platform.observe),
         AlertEvaluator(store, platform_store, metrics),
         NotificationSender(platform_store),
     ]
     for watcher in watchers:
         await watcher.start()
-    running = Platform(settings, store, platform_store, runtime, platform, broker, metrics, token)
+    running = Platform(
+        settings, store, platform_store, runtime, platform, broker, metrics, repositories, token
+    )
     try:
         yield running
     finally:
@@ -180,7 +183,7 @@ def _git_mount(running: Platform) -> Any:
         deploys.add(task)
         task.add_done_callback(deploys.discard)
 
-    return git_http_app(running.platform.repositories, authenticate=authenticate, on_push=on_push)
+    return git_http_app(running.repositories, authenticate=authenticate, on_push=on_push)
 
 
 class _Server(uvicorn.Server):

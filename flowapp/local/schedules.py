@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from flowapp.apps.model import FlowApp
@@ -75,7 +75,7 @@ def after_delay(app: FlowApp) -> float | None:
     return duration_seconds(after) if after is not None else None
 
 
-def schedule_again(delay: float, start: Callable[[], Awaitable[Any]]) -> None:
+def schedule_again(delay: float, start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
     """Start the workflow again ``delay`` seconds from now (``schedule.after``)."""
     loop = asyncio.get_running_loop()
 

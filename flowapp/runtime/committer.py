@@ -13,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flowapp.store.port import (
     Checkpoint,
@@ -24,6 +25,8 @@ from flowapp.store.port import (
     Store,
     StoreUnavailable,
 )
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ class GroupCommitter:
                 await self._task
         self._writer.shutdown(wait=True)
 
-    async def run_in_writer(self, function: Any, *args: Any) -> Any:
+    async def run_in_writer(self, function: Callable[..., T], *args: Any) -> T:
         """Run a store call on the writer thread (SQLite wants a single writer)."""
         return await asyncio.get_running_loop().run_in_executor(self._writer, function, *args)
 

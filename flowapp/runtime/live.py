@@ -80,7 +80,7 @@ def build_checkpoint(
     """Everything the decisions changed, mirrored timers and subscriptions included."""
     state = live.state
     runs: dict[int, TaskRun] = {}
-    outbox = []
+    outbox: list[dict[str, Any]] = []
     for decision in decisions:
         for run in decision.task_runs:
             runs[run.id] = run

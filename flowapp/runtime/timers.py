@@ -21,7 +21,7 @@ class Timers:
         return len(self._handles)
 
     def arm(
-        self, execution_id: str, effect_id: str, due_at: float, fire: Callable[[], None]
+        self, execution_id: str, effect_id: str, due_at: float, fire: Callable[[], object]
     ) -> None:
         key = (execution_id, effect_id)
         self.disarm(execution_id, effect_id)
