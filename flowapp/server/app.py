@@ -1,6 +1,7 @@
 """``create_app``: the API server as one FastAPI application, built from what it is given.
 
     request -> ServerErrorMiddleware (a bug: 500 problem, logged)
+            -> RequestMetricsMiddleware (with a metrics registry: counts and times it)
             -> AuthMiddleware (bearer token and role; before any body is read)
             -> BodyLimitMiddleware (413 on Content-Length or while streaming)
             -> routers under /api/v1 (``routes/``) -> Platform | Store | PlatformStore
@@ -27,6 +28,7 @@ from flowapp.server.auth import AuthMiddleware
 from flowapp.server.deps import Services
 from flowapp.server.limits import BodyLimitMiddleware, LimitFor
 from flowapp.server.platform import Platform
+from flowapp.server.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from flowapp.server.routes import ROUTERS
 from flowapp.server.settings import ServerSettings
 from flowapp.store.platform import PlatformStore
@@ -67,13 +69,20 @@ def create_app(
         metrics=metrics,
         settings=settings,
     )
-    for router in (*ROUTERS, *extra_routes):
+    routers = (*ROUTERS, *extra_routes)
+    for router in routers:
         app.include_router(router)
     for prefix, mounted in mounts.items():
         app.mount(prefix, mounted)
     errors.install(app)
     openapi.install(app)
     _add_middleware(app, settings, platform_store, public_prefixes=list(mounts))
+    if metrics is not None:
+        app.add_middleware(
+            RequestMetricsMiddleware,
+            metrics=RequestMetrics(metrics),
+            routes=[route for router in routers for route in router.routes],
+        )
     return app
 
 

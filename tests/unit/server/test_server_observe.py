@@ -125,6 +125,32 @@ async def test_metrics_serve_the_registry(as_role: Any, registry: CollectorRegis
     assert "flowapp_test_things_total 3.0" in response.text
 
 
+async def test_api_requests_are_counted_and_timed_by_route_template(
+    as_role: Any, registry: CollectorRegistry
+) -> None:
+    async with as_role("viewer") as viewer:
+        for execution_id in ("x-1", "x-2", "x-3"):
+            assert (await viewer.get(f"/api/v1/executions/{execution_id}")).status_code == 404
+        assert (await viewer.get("/api/v1/no/such/thing")).status_code == 404
+    async with as_role("nobody") as anonymous:
+        assert (await anonymous.get("/api/v1/executions/x-4")).status_code == 401
+
+    def requests(route: str, status: str) -> float | None:
+        labels = {"method": "GET", "route": route, "status": status}
+        return registry.get_sample_value("flowapp_http_requests_total", labels)
+
+    assert requests("/api/v1/executions/{execution_id}", "404") == 3
+    assert requests("/api/v1/executions/{execution_id}", "401") == 1
+    assert requests("unmatched", "404") == 1
+    timed = {"method": "GET", "route": "/api/v1/executions/{execution_id}"}
+    assert registry.get_sample_value("flowapp_http_request_duration_seconds_count", timed) == 4
+    assert not any(
+        "x-1" in sample.labels.get("route", "")
+        for family in registry.collect()
+        for sample in family.samples
+    )
+
+
 async def test_the_openapi_document(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
