@@ -134,7 +134,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
 
 def _router_of(runtime: Runtime) -> Any:
     async def deliver(event: dict[str, Any]) -> None:
-        runtime.route_event(event)
+        await runtime.offer_event(event)
 
     return deliver
 

@@ -119,6 +119,8 @@ class Runtime(Upkeep):
         # Receives the lifecycle CloudEvents of every decision, when someone wants them.
         self.lifecycle: Callable[[list[dict[str, Any]]], None] | None = None
         self.metrics: RuntimeMetrics | None = None
+        # Set by ``start(scale_out=True)``: other processes hold executions of this store.
+        self.shares_store = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Runtime(Upkeep):
             self._background.append(asyncio.create_task(self._keep_leases()))
             await self.recover()
         loops = [self._relay_outbox(), self._poll_signals()]
+        self.shares_store = scale_out
         if scale_out:  # also takes over executions whose lease expired (``claim``)
             loops.append(self._pick_up_submitted())
         self._background += [asyncio.create_task(loop) for loop in loops]
@@ -263,11 +266,34 @@ class Runtime(Upkeep):
 
     async def publish_event(self, event: dict[str, Any]) -> None:
         """Publish an event: to the bus when there is one (which brings it back through
-        ``route_event``), else straight to the executions listening here."""
+        ``offer_event``), else straight to the executions listening for it."""
         if self.effects.publish is not None:
             await self.effects.publish(event)
         else:
-            self.route_event(event)
+            await self.offer_event(event)
+
+    async def offer_event(self, event: dict[str, Any]) -> int:
+        """Offer an event to every execution listening for it; how many may want it.
+
+        Those held here get it at once. When other processes share the store, an event
+        reaches only one of them (the bus hands each event to one subscriber), so it is
+        also queued through the store for the listening executions held elsewhere, or by
+        nobody for now: whoever holds them picks it up as a signal."""
+        offered = self.route_event(event)
+        if not self.shares_store:
+            return offered
+        matching = await self.committer.run_in_writer(self.store.subscriptions_matching, event)
+        elsewhere = [sub for sub in matching if sub.execution_id not in self.live]
+        if elsewhere:
+            now = self.clock()
+
+            def queue() -> None:
+                for sub in elsewhere:
+                    signal = signal_to_json(EventArrived(sub.effect_id, event))
+                    self.store.send_signal(sub.execution_id, signal, now=now)
+
+            await self.committer.run_in_writer(queue)
+        return offered + len(elsewhere)
 
     def route_event(self, event: dict[str, Any]) -> int:
         """Offer an event to the executions listening here; how many may want it."""

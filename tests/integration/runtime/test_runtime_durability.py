@@ -69,6 +69,62 @@ async def test_a_signal_through_the_store_reaches_the_engine_holding_it(store: S
     assert [r.status for r in store.task_runs(execution_id)] == ["cancelled"]
 
 
+LISTENING = """
+do:
+  - paid:
+      listen:
+        to: {one: {with: {type: order.paid, data: '${ .order == $workflow.input.order }'}}}
+"""
+
+
+def paid(order: str, event_id: str) -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "/shop",
+        "type": "order.paid",
+        "data": {"order": order},
+    }
+
+
+async def test_an_event_reaches_executions_listening_in_another_process(store: Store) -> None:
+    """The bus gives each event to one process; the others' listeners get it via the store."""
+    workflow = register(store, LISTENING)
+    holder = Runtime(store, owner="engine-1", poll_interval=0.02)
+    receiver = Runtime(store, owner="engine-2", poll_interval=0.02)
+    await holder.start(scale_out=True)
+    await receiver.start(scale_out=True)
+    there = await holder.start_execution(workflow, {"order": "A"})
+    here = await receiver.start_execution(workflow, {"order": "A"})
+    unrelated = await holder.start_execution(workflow, {"order": "B"})
+    assert await receiver.offer_event(paid("A", "e-1")) == 3  # may want it; B's filter says no
+    assert await receiver.offer_event({**paid("A", "e-2"), "type": "order.lost"}) == 0
+    outcomes = [
+        await runtime.wait_for(e, timeout=10) for runtime, e in ((holder, there), (receiver, here))
+    ]
+    assert [o.status for o in outcomes] == ["completed", "completed"]
+    assert [o.output for o in outcomes] == [[{"order": "A"}], [{"order": "A"}]]
+    await asyncio.sleep(0.1)  # B's holder has seen the event by now, and let it pass
+    assert store.get_execution(unrelated).status == "waiting"
+    assert store.pending_signals(owner=None, limit=10) == []
+    await receiver.stop()
+    await holder.stop()
+
+
+async def test_alone_on_its_store_a_runtime_queues_no_events_for_others(store: Store) -> None:
+    workflow = register(store, LISTENING)
+    gone = Runtime(store, owner="gone")
+    await gone.start()
+    elsewhere = await gone.start_execution(workflow, {"order": "A"})
+    await gone.stop()
+    alone = Runtime(store, owner="alone")
+    await alone.start(recover=False)
+    assert await alone.offer_event(paid("A", "e-1")) == 0
+    await alone.stop()
+    assert store.pending_signals(owner=None, limit=10) == []
+    assert store.get_execution(elsewhere).status == "waiting"
+
+
 async def test_retry_from_the_failed_task_keeps_earlier_outputs(store: Store) -> None:
     calls: list[str] = []
     broken = {"two": True}
