@@ -6,13 +6,15 @@ Part of ``LocalPlatform`` (a mixin over its state, see ``platform.py``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowapp.apps import FlowApp, load_app
 from flowapp.apps.sources import BadArchive, unpack_archive, write_tree
-from flowapp.dsl.problems import DefinitionError
+from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.local.revisions import RevisionFailed
 from flowapp.server import platform as p
 
@@ -169,8 +171,9 @@ class Deploys:
             await asyncio.to_thread(write_tree, files, folder)
             return await asyncio.to_thread(load_app, folder)
         except DefinitionError as error:
+            problems = [_within_project(problem, folder) for problem in error.problems]
             raise p.InvalidResource(
-                "the project is not a valid FlowApp", problems=list(error.problems)
+                "the project is not a valid FlowApp", problems=problems
             ) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -255,3 +258,13 @@ async def _say(progress: p.Progress | None, message: str) -> None:
         result = progress(message)
         if result is not None:
             await result
+
+
+def _within_project(problem: Problem, folder: Path) -> Problem:
+    """The problem with its file named as in the project (``workflow.yaml``), not by the
+    scratch folder it was checked in."""
+    try:
+        relative = Path(problem.file).resolve().relative_to(folder.resolve())
+    except ValueError:
+        return problem
+    return dataclasses.replace(problem, file=relative.as_posix())

@@ -49,7 +49,11 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeou
 
 
 @contextlib.contextmanager
-def flowapp_up(data_dir: Path, *args: str, timeout: float = 90) -> Iterator[RunningPlatform]:
+def flowapp_up(
+    data_dir: Path, *args: str, timeout: float = 90, token: str | None = None
+) -> Iterator[RunningPlatform]:
+    """A `flowapp up` process. Only the first on a database creates (and saves) an admin
+    token: a replica sharing its database is given that token as ``token``."""
     port = free_port()
     log = data_dir.parent / f"{data_dir.name}-up.log"
     command = [
@@ -70,7 +74,7 @@ def flowapp_up(data_dir: Path, *args: str, timeout: float = 90) -> Iterator[Runn
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, log, timeout)
-        token = (data_dir / "admin-token").read_text().strip()
+        token = token or (data_dir / "admin-token").read_text().strip()
         yield RunningPlatform(url, token, data_dir, process)
     finally:
         if process.poll() is None:
@@ -80,3 +84,20 @@ def flowapp_up(data_dir: Path, *args: str, timeout: float = 90) -> Iterator[Runn
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
+
+
+def create_and_deploy(api: httpx.Client, text: str, name: str) -> None:
+    created = api.post("/api/v1/apps", content=text, headers={"content-type": "application/yaml"})
+    assert created.status_code == 201, created.text
+    deployed = api.post(f"/api/v1/apps/{name}/deploys")
+    assert deployed.status_code == 201, deployed.text
+
+
+def wait_for_execution(api: httpx.Client, execution_id: str, timeout: float = 20) -> dict:
+    """The execution once it has ended (or as it is after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = api.get(f"/api/v1/executions/{execution_id}").json()
+        if shown["status"] in ("completed", "faulted", "cancelled") or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.1)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.platform_process import flowapp_up
+from tests.e2e.platform_process import create_and_deploy, flowapp_up
 
 ON_EVENT = """
 document: {dsl: '1.0.3', namespace: e2e, name: on-ping, version: '1.0.0'}
@@ -41,15 +41,16 @@ def executions_of(api: httpx.Client, app: str, want: int, timeout: float = 20) -
     raise AssertionError(f"{app}: {len(items)} executions, wanted {want}: {items}")
 
 
-def create_and_deploy(api: httpx.Client, text: str, name: str) -> None:
-    created = api.post("/api/v1/apps", content=text, headers={"content-type": "application/yaml"})
-    assert created.status_code == 201, created.text
-    deployed = api.post(f"/api/v1/apps/{name}/deploys")
-    assert deployed.status_code == 201, deployed.text
-
-
 def test_schedule_on_and_after(tmp_path: Path) -> None:
     with flowapp_up(tmp_path / "data") as platform, platform.client() as api:
+        broken = ON_EVENT.replace("'${ .[0].data.n }'", "'${ .[0].data.n | }'")
+        refused = api.post(
+            "/api/v1/apps", content=broken, headers={"content-type": "application/yaml"}
+        )
+        assert refused.status_code == 422
+        (problem,) = refused.json()["problems"]
+        assert (problem["file"], problem["line"]) == ("workflow.yaml", 8), problem
+        assert problem["pointer"] == "/do/0/first/set/got"
         create_and_deploy(api, ON_EVENT, "on-ping")
         event = {
             "specversion": "1.0",

@@ -3,37 +3,15 @@ the API's execution contracts, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
-import pytest
 
 from tests.e2e.platform_process import ROOT, RunningPlatform, flowapp_up
 
 EXAMPLE = ROOT / "examples" / "append-display"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def postgres_db() -> Iterator[str]:
-    name = f"flowapp_e2e_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI starts it: there it must run
-        pytest.skip(message)
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def wait_for_ready(api: httpx.Client) -> dict[str, str]:
