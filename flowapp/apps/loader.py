@@ -4,7 +4,8 @@ Data flow::
 
     path ──> flowapp.yaml (or a plain workflow file) ──read_source──> SourceDocument
          ├─ plain workflow (``document`` at the top, no apiVersion/kind): wrapped
-         └─ FlowApp: header, functions, triggers, delivery  ─┐ problems, located in
+         └─ FlowApp, with config/<environment>.yaml merged into its spec if asked for:
+            header, functions, triggers, delivery           ─┐ problems, located in
             workflow (inline view or workflowRef file)      ─┴─ the file they concern
                                   ──> DefinitionError(every problem) or FlowApp + digest
 
@@ -18,6 +19,7 @@ import os
 from pathlib import Path
 
 from flowapp.apps.digest import app_digest
+from flowapp.apps.environments import apply_environment
 from flowapp.apps.functions import read_functions
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND, FlowApp
 from flowapp.apps.resource import read_delivery, read_header, read_triggers
@@ -28,16 +30,19 @@ from flowapp.dsl.validate import ensure_valid
 from flowapp.events.delivery import DeliverySpec
 
 
-def load_app(path: str | os.PathLike[str]) -> FlowApp:
+def load_app(path: str | os.PathLike[str], environment: str | None = None) -> FlowApp:
     """The FlowApp at ``path``: a ``flowapp.yaml``, a folder holding one, or a plain
-    Serverless Workflow document (wrapped). Raises ``DefinitionError`` with every problem."""
+    Serverless Workflow document (wrapped). Raises ``DefinitionError`` with every problem.
+
+    ``environment`` merges ``config/<environment>.yaml`` into the spec (``environments``);
+    an environment without a config file, or a plain workflow, changes nothing."""
     doc = read_source(resource_file(Path(path)))
     # Absolute, so function folders stay valid for a runtime that changes directory;
     # problems keep the file name as the user wrote it.
     base_dir = Path(doc.file).parent.absolute()
     if is_plain_workflow(doc.data):
         return wrap_workflow(ensure_valid(doc), base_dir)
-    return _load_resource(doc, base_dir)
+    return _load_resource(doc, base_dir, environment)
 
 
 def resource_file(path: Path) -> Path:
@@ -80,9 +85,13 @@ def wrap_workflow(doc: SourceDocument, base_dir: Path) -> FlowApp:
     )
 
 
-def _load_resource(doc: SourceDocument, base_dir: Path) -> FlowApp:
+def _load_resource(doc: SourceDocument, base_dir: Path, environment: str | None) -> FlowApp:
     unlocated: list[Problem] = []
-    header = read_header(doc.data, unlocated)
+    config_problems: list[Problem] = []
+    resource, overlay = doc.data, None
+    if environment is not None:
+        resource, overlay = apply_environment(doc, base_dir, environment, config_problems)
+    header = read_header(resource, unlocated)
     declared = header.spec.get("functions")
     names = frozenset(declared) if isinstance(declared, dict) else frozenset()
     functions = read_functions(declared, base_dir, unlocated)
@@ -91,7 +100,10 @@ def _load_resource(doc: SourceDocument, base_dir: Path) -> FlowApp:
     # Unknown function names are reported by the workflow's checks; declared ones whose
     # folder is broken must not be reported twice, so every declared name is known.
     workflow = resolve_workflow(doc, header.spec, base_dir, functions=names)
-    problems = [doc.problem(p.pointer, p.message) for p in unlocated] + workflow.problems
+    located = [
+        overlay.locate(doc, p) if overlay else doc.problem(p.pointer, p.message) for p in unlocated
+    ]
+    problems = located + config_problems + workflow.problems
     if problems or workflow.source is None:
         raise DefinitionError(_in_file_order(problems, doc.file))
     folders = {name: spec.path for name, spec in functions.items()}
@@ -106,8 +118,9 @@ def _load_resource(doc: SourceDocument, base_dir: Path) -> FlowApp:
         triggers=triggers,
         delivery=delivery,
         labels=header.labels,
-        resource=doc.data,
-        digest=app_digest(doc.data, workflow.source.data, folders),
+        resource=resource,
+        digest=app_digest(resource, workflow.source.data, folders),
+        environment=environment if overlay is not None else None,
     )
 
 

@@ -35,6 +35,9 @@ class FlowApp:
     workflow. ``workflow_pointer`` is where the workflow sits in that file
     (``/spec/workflow`` inline, ``""`` for ``workflowRef`` or a wrapped plain workflow).
 
+    ``resource`` is the resource as it runs: with the environment's config merged in, so
+    the digest (and so the revision) differs per environment.
+
     ``delivery.dead_letter_sink`` is an http(s) URL or the name of one of ``functions``;
     the runtime resolves a name to its subscriber.
     """
@@ -51,6 +54,8 @@ class FlowApp:
     labels: dict[str, str]
     resource: dict[str, Any]
     digest: str
+    # The environment whose config/<environment>.yaml was merged into ``resource``.
+    environment: str | None = None
 
     @property
     def workflow_file(self) -> Path:

@@ -16,10 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from flowapp.apps import FlowApp, load_app
+from flowapp.apps.environments import config_file
 from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
 from flowapp.cli.render import dumps
 from flowapp.cli.settings import default_db
-from flowapp.dsl.problems import DefinitionError
+from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.validate import load_source
 from flowapp.engine.scope import Environment
 from flowapp.functions.supervisor import Supervisor
@@ -39,12 +40,26 @@ def fail_invalid(error: DefinitionError) -> None:
     raise typer.Exit(EXIT_INVALID)
 
 
+ENVIRONMENT_HELP = "Merge config/ENV.yaml into the FlowApp's spec."
+
+
+def load_in_environment(file: Path, environment: str | None) -> FlowApp:
+    """``load_app``, where an environment asked for by name must have its config file."""
+    app = load_app(file, environment)
+    if environment is not None and app.environment is None:
+        expected = config_file(app.base_dir, environment)
+        message = f"environment `{environment}` has no config file here"
+        raise DefinitionError([Problem("", message, str(expected))])
+    return app
+
+
 def validate(
     file: Annotated[Path, typer.Argument(help="A workflow, a flowapp.yaml, or a project folder.")],
+    environment: Annotated[str | None, typer.Option("--env", "-e", help=ENVIRONMENT_HELP)] = None,
 ) -> None:
     """Check a workflow or FlowApp; print every problem with file:line:column and pointer."""
     try:
-        app = load_app(file)
+        app = load_in_environment(file, environment)
     except DefinitionError as error:
         fail_invalid(error)
         return
@@ -66,10 +81,11 @@ def run(
         list[Path], typer.Option(help="More workflow files for `run: workflow`.")
     ] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
+    environment: Annotated[str | None, typer.Option("--env", "-e", help=ENVIRONMENT_HELP)] = None,
 ) -> None:
     """Run a workflow (or a FlowApp's, with its functions) and print its output as JSON."""
     try:
-        app = load_app(file)
+        app = load_in_environment(file, environment)
         extra = [load_source(path).data for path in workflows]
         value = read_json_argument(input, option="--input")
         env = Environment(secrets=read_secrets(secret))

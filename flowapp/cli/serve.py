@@ -48,6 +48,7 @@ class UpSettings:
     owner: str = "local"
     lifecycle_events: bool = False
     apps: list[Path] = field(default_factory=list)
+    environment: str | None = None
 
     @property
     def db_url(self) -> str:
@@ -102,6 +103,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         repositories=repositories,
         metrics=metrics,
         broker=broker,
+        environment=settings.environment,
     )
     holder["platform"] = platform
     await broker.start()

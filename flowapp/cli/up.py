@@ -102,6 +102,10 @@ def up(
     lifecycle_events: Annotated[
         bool, typer.Option(help="Publish lifecycle events to the bus.")
     ] = False,
+    environment: Annotated[
+        str | None,
+        typer.Option("--env", "-e", help="Deploy every app with its config/ENV.yaml, if any."),
+    ] = None,
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions."""
     logging.basicConfig(
@@ -118,6 +122,7 @@ def up(
         owner=owner,
         lifecycle_events=lifecycle_events,
         apps=app,
+        environment=environment,
     )
     try:
         asyncio.run(_up(settings))
@@ -159,6 +164,9 @@ def dev(
     folder: Annotated[Path, typer.Argument(help="The project folder.")] = Path("."),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    environment: Annotated[
+        str, typer.Option("--env", "-e", help="Merge config/ENV.yaml into the spec, if any.")
+    ] = "dev",
 ) -> None:
     """Run a project locally: its functions (reloaded when their code changes), the engine
     on SQLite in ``FOLDER/.flowapp``, its triggers, and the API."""
@@ -169,7 +177,9 @@ def dev(
     if not port_is_free(host, port):
         _say(f"port {port} on {host} is in use: choose another with --port")
         raise typer.Exit(2)
-    settings = UpSettings(data_dir=folder / ".flowapp", host=host, port=port)
+    settings = UpSettings(
+        data_dir=folder / ".flowapp", host=host, port=port, environment=environment
+    )
     try:
         asyncio.run(_dev(settings, folder))
     except (DefinitionError, PlatformError) as error:

@@ -64,8 +64,16 @@ class _JsonConstructor(RoundTripConstructor):
 _JsonConstructor.add_constructor("tag:yaml.org,2002:timestamp", _JsonConstructor.construct_yaml_str)
 
 
-def parse_text(text: str, file: str = "<input>") -> SourceDocument:
-    """Parse YAML or JSON text into a ``SourceDocument``; raise ``DefinitionError`` if unusable."""
+def parse_text(
+    text: str,
+    file: str = "<input>",
+    *,
+    allow_empty: bool = False,
+    what: str = "a workflow document",
+) -> SourceDocument:
+    """Parse YAML or JSON text into a ``SourceDocument``; raise ``DefinitionError`` if unusable.
+    With ``allow_empty``, a document with nothing but comments is an empty mapping; ``what``
+    names the document in the message when it is not a mapping."""
     yaml = YAML(typ="rt", pure=True)
     yaml.Constructor = _JsonConstructor
     try:
@@ -73,10 +81,12 @@ def parse_text(text: str, file: str = "<input>") -> SourceDocument:
     except YAMLError as exc:
         raise DefinitionError([_syntax_problem(exc, text, file)]) from None
     if loaded is None:
+        if allow_empty:
+            return SourceDocument(file, {}, {"": (1, 1)})
         raise DefinitionError([Problem("", "the document is empty", file, 1, 1)])
     if not isinstance(loaded, CommentedMap):
         found = "a list" if isinstance(loaded, CommentedSeq) else f"`{loaded}`"
-        message = f"a workflow document must be a mapping of keys to values, found {found}"
+        message = f"{what} must be a mapping of keys to values, found {found}"
         line, column = (loaded.lc.line + 1, loaded.lc.col + 1) if found == "a list" else (1, 1)
         raise DefinitionError([Problem("", message, file, line, column)])
     converter = _Converter(file)
@@ -85,8 +95,11 @@ def parse_text(text: str, file: str = "<input>") -> SourceDocument:
     return SourceDocument(file, data, converter.positions)
 
 
-def read_source(path: str | os.PathLike[str]) -> SourceDocument:
-    """Read and parse a UTF-8 file; an unreadable or undecodable file is a ``DefinitionError``."""
+def read_source(
+    path: str | os.PathLike[str], *, allow_empty: bool = False, what: str = "a workflow document"
+) -> SourceDocument:
+    """Read and parse a UTF-8 file; an unreadable or undecodable file is a ``DefinitionError``.
+    ``allow_empty`` and ``what`` are as for ``parse_text``."""
     file = os.fspath(path)
     try:
         raw = Path(path).read_bytes()
@@ -99,7 +112,7 @@ def read_source(path: str | os.PathLike[str]) -> SourceDocument:
         line, column = _byte_position(raw, exc.start)
         message = f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})"
         raise DefinitionError([Problem("", message, file, line, column)]) from None
-    return parse_text(text, file)
+    return parse_text(text, file, allow_empty=allow_empty, what=what)
 
 
 def _byte_position(raw: bytes, offset: int) -> Position:

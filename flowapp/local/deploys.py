@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flowapp.apps import FlowApp, load_app
 from flowapp.apps.sources import BadArchive, unpack_archive, write_tree
 from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.local.revisions import RevisionFailed
+from flowapp.local.revisions import ENVIRONMENT_RECORD, RevisionFailed
 from flowapp.server import platform as p
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Deploys:
         await _say(progress, f"checking out {head[:12]}")
         await asyncio.to_thread(self.repositories.export, name, head, staging)
         try:
-            app = await asyncio.to_thread(load_app, staging)
+            app = await asyncio.to_thread(load_app, staging, self.environment)
         except DefinitionError as error:
             raise p.DeployFailed(
                 f"the source of {name} is not a valid FlowApp", problems=list(error.problems)
@@ -72,7 +72,9 @@ class Deploys:
         )
         folder = self.revision_dir(revision.id)
         if not folder.exists():
-            await asyncio.to_thread(shutil.copytree, staging, folder)
+            await asyncio.to_thread(_keep_revision, staging, folder, app.environment)
+        if app.environment is not None:
+            await _say(progress, f"with config/{app.environment}.yaml")
         await _say(progress, f"revision {revision.id}: building and starting functions")
         view = await self._switch_to(name, revision.id, deploy.id)
         await _say(progress, f"traffic switched to {revision.id}")
@@ -82,7 +84,7 @@ class Deploys:
         """``flowapp dev``: serve a project folder as it is, without copying it, so that
         edits reach the running functions (the folder is linked as the revision's)."""
         try:
-            app = await asyncio.to_thread(load_app, folder)
+            app = await asyncio.to_thread(load_app, folder, self.environment)
         except DefinitionError as error:
             raise p.InvalidResource("not a valid FlowApp", problems=list(error.problems)) from None
         await self._ensure_app_record(app)
@@ -169,7 +171,7 @@ class Deploys:
         folder = self.data_dir / "revisions" / f".check-{uuid.uuid4().hex}"
         try:
             await asyncio.to_thread(write_tree, files, folder)
-            return await asyncio.to_thread(load_app, folder)
+            return await asyncio.to_thread(load_app, folder, self.environment)
         except DefinitionError as error:
             problems = [_within_project(problem, folder) for problem in error.problems]
             raise p.InvalidResource(
@@ -268,3 +270,8 @@ def _within_project(problem: Problem, folder: Path) -> Problem:
     except ValueError:
         return problem
     return dataclasses.replace(problem, file=relative.as_posix())
+
+
+def _keep_revision(staging: Path, folder: Path, environment: str | None) -> None:
+    shutil.copytree(staging, folder)
+    (folder / ENVIRONMENT_RECORD).write_text(environment or "", encoding="utf-8")

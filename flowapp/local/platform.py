@@ -33,7 +33,12 @@ from flowapp.functions.port import FunctionCaller
 from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
-from flowapp.local.revisions import RevisionFailed, RevisionHost, start_revision
+from flowapp.local.revisions import (
+    ENVIRONMENT_RECORD,
+    RevisionFailed,
+    RevisionHost,
+    start_revision,
+)
 from flowapp.local.schedules import EventSchedule, after_delay, schedule_again
 from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
@@ -95,8 +100,11 @@ class LocalPlatform(Catalog, Deploys, Invocations):
         repositories: Repositories | None = None,
         metrics: CollectorRegistry | None = None,
         broker: Broker | None = None,
+        environment: str | None = None,
     ) -> None:
         self.data_dir = data_dir
+        # Whose config/<environment>.yaml every deploy merges into its app's spec.
+        self.environment = environment
         self.runtime = runtime
         self.platform_store = platform_store
         self.repositories = repositories or FolderSources(data_dir / "sources")
@@ -154,10 +162,20 @@ class LocalPlatform(Catalog, Deploys, Invocations):
     def revision_dir(self, revision_id: str) -> Path:
         return self.data_dir / "revisions" / revision_id
 
+    def _environment_of(self, revision_folder: Path) -> str | None:
+        """The environment a revision was made for: a revision is immutable, so it keeps
+        it even if the platform is restarted for another one. A project folder served in
+        place (``flowapp dev``) has no record and follows the platform."""
+        record = revision_folder / ENVIRONMENT_RECORD
+        if record.is_file():
+            return record.read_text(encoding="utf-8").strip() or None
+        return self.environment
+
     async def _host(self, name: str, revision_id: str) -> RevisionHost:
         host = self.hosts.get((name, revision_id))
         if host is None:
-            app = await asyncio.to_thread(load_app, self.revision_dir(revision_id))
+            folder = self.revision_dir(revision_id)
+            app = await asyncio.to_thread(load_app, folder, self._environment_of(folder))
             host = await start_revision(
                 app,
                 revision_id,

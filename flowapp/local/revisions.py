@@ -17,6 +17,8 @@ from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 log = logging.getLogger(__name__)
 
 _SETTLED = frozenset({"ready", "scaled-to-zero", "failing", "stopped"})
+# In a revision's folder: the environment its spec was merged for ("" for none).
+ENVIRONMENT_RECORD = ".flowapp-environment"
 
 
 class RevisionFailed(Exception):
