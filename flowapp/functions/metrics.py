@@ -16,6 +16,7 @@ Series (the ``_total`` suffix is added by prometheus-client to counters):
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -32,6 +33,9 @@ class FunctionMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self._cache: dict[tuple[str, str], _Series] = {}
+        # Instances per pool: two revisions of an app run side by side (canary traffic,
+        # old ones finishing), each with its own pool of the function's instances.
+        self._pools: dict[tuple[str, str], dict[Hashable, int]] = {}
         labels = ("app", "function")
         self.requests = Counter(
             "flowapp_function_requests",
@@ -88,8 +92,14 @@ class FunctionMetrics:
             self._cache[(app, function)] = series
         return series
 
-    def set_instances(self, app: str, function: str, count: int) -> None:
-        self.instances.labels(app, function).set(count)
+    def set_instances(self, app: str, function: str, count: int, *, pool: Hashable = None) -> None:
+        """``pool`` runs ``count`` instances; the gauge is the sum over the function's pools."""
+        pools = self._pools.setdefault((app, function), {})
+        if count:
+            pools[pool] = count
+        else:
+            pools.pop(pool, None)
+        self.instances.labels(app, function).set(sum(pools.values()))
 
     def restarted(self, app: str, function: str) -> None:
         self.restarts.labels(app, function).inc()

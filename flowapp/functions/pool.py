@@ -109,7 +109,7 @@ class FunctionPool:
             await asyncio.gather(self._ticker, return_exceptions=True)
         while self._tasks:  # terminations, and boots that were mid-start
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._metrics.set_instances(self._options.app, self.spec.name, 0)
+        self._metrics.set_instances(self._options.app, self.spec.name, 0, pool=self)
 
     async def _prepare(self) -> None:
         options = self._options
@@ -312,7 +312,9 @@ class FunctionPool:
         return task
 
     def _count_instances(self) -> None:
-        self._metrics.set_instances(self._options.app, self.spec.name, len(self._instances))
+        self._metrics.set_instances(
+            self._options.app, self.spec.name, len(self._instances), pool=self
+        )
 
     def status(self) -> FunctionStatus:
         ready = sum(i.ready for i in self._instances)
