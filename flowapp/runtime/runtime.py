@@ -132,7 +132,13 @@ class Runtime(Upkeep):
             # Renew from the start and on a loop of its own: adopting a large backlog can
             # take longer than a lease, and an unrenewed lease is taken over by others.
             self._background.append(asyncio.create_task(self._keep_leases()))
-            await self.recover()
+            if scale_out:
+                # Others' executions (submitted, or of a process that died) are picked up
+                # a batch at a time below, shared with the other processes: a restart does
+                # not take a whole backlog for itself.
+                await self.recover_own()
+            else:
+                await self.recover()
         loops = [self._relay_outbox(), self._poll_signals()]
         self.shares_store = scale_out
         if scale_out:  # also takes over executions whose lease expired (``claim``)
@@ -279,11 +285,12 @@ class Runtime(Upkeep):
         reaches only one of them (the bus hands each event to one subscriber), so it is
         also queued through the store for the listening executions held elsewhere, or by
         nobody for now: whoever holds them picks it up as a signal."""
+        held_here = set(self.live)  # before any await: these have been offered it here
         offered = self.route_event(event)
         if not self.shares_store:
             return offered
         matching = await self.committer.run_in_writer(self.store.subscriptions_matching, event)
-        elsewhere = [sub for sub in matching if sub.execution_id not in self.live]
+        elsewhere = [sub for sub in matching if sub.execution_id not in held_here]
         if elsewhere:
             now = self.clock()
 

@@ -56,6 +56,19 @@ class Upkeep:
             self._outbox_wakeup.set()
         return ids
 
+    async def recover_own(self: Runtime) -> list[str]:
+        """Take back the unfinished executions this owner still holds (a restart under the
+        same name), and nothing else."""
+        ids = await self.committer.run_in_writer(
+            lambda: self.store.renew_leases(
+                self.owner, now=self.clock(), lease_seconds=self.lease_seconds
+            )
+        )
+        await self._adopt_all(ids)
+        if ids:
+            self._outbox_wakeup.set()
+        return ids
+
     async def _adopt_all(self: Runtime, ids: list[str]) -> None:
         """Adopt what another loop is not adopting already (reading the store in between
         lets two loops find the same execution not live yet, and both would run it)."""

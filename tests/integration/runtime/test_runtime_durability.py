@@ -176,6 +176,35 @@ async def test_submitted_executions_are_claimed_and_run_by_an_engine(store: Stor
     assert [o.output for o in outcomes] == [{"hello": f"n{i}"} for i in range(5)]
 
 
+async def test_a_scaled_out_restart_takes_back_its_own_and_leaves_the_backlog_to_share(
+    store: Store,
+) -> None:
+    workflow = register(store, "do:\n  - pause: {wait: PT1H}\n")
+    before = Runtime(store, owner="engine-a")
+    await before.start()
+    own = [await before.start_execution(workflow, {}) for _ in range(3)]
+    await before.stop()  # the process goes away holding them
+    client = Runtime(store, owner="api")
+    await client.start(recover=False)
+    backlog = [await client.submit(workflow, {}) for _ in range(5)]
+    await client.stop()
+
+    again = Runtime(store, owner="engine-a", pickup_batch=2)
+    await again.start(scale_out=True)
+    # Nothing has run since start() returned: this is what start-up itself claimed.
+    assert set(again.live) == set(own)
+    assert [store.get_execution(e).owner for e in backlog] == [None] * 5
+    other = Runtime(store, owner="engine-b", pickup_batch=2, poll_interval=0.02)
+    await other.start(scale_out=True)
+    deadline = asyncio.get_running_loop().time() + 10
+    while any(store.get_execution(e).status == "pending" for e in backlog):
+        assert asyncio.get_running_loop().time() < deadline, "the backlog was not picked up"
+        await asyncio.sleep(0.02)
+    await other.stop()
+    await again.stop()
+    assert {store.get_execution(e).owner for e in backlog} <= {"engine-a", "engine-b"}
+
+
 async def test_cancel_suspend_resume_and_rerun(store: Store) -> None:
     workflow = register(
         store, "do:\n  - pause: {wait: {milliseconds: 200}}\n  - x: {set: {x: 1}}\n"
