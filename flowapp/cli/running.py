@@ -49,6 +49,8 @@ def load_in_environment(file: Path, environment: str | None) -> FlowApp:
     if environment is not None and app.environment is None:
         expected = config_file(app.base_dir, environment)
         message = f"environment `{environment}` has no config file here"
+        if expected.is_file():  # beside a plain workflow, which has no spec to configure
+            message = "a plain workflow has no environments: `--env` is for FlowApp projects"
         raise DefinitionError([Problem("", message, str(expected))])
     return app
 
