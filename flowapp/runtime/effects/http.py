@@ -1,5 +1,11 @@
 """HTTP for ``call: http`` and ``call: openapi``: send what the engine built, answer with a
-JSON-able response. One pooled aiohttp session serves every call (keep-alive)."""
+JSON-able response. One pooled aiohttp session serves every call (keep-alive).
+
+Authentication the engine cannot resolve into a header by itself is negotiated here:
+``digest`` answers the server's challenge (aiohttp's digest middleware, kept per
+credentials so that later calls answer at once), ``oauth2`` and ``oidc`` fetch a token
+from the authority (``tokens.py``); a call answered 401 with a kept token is sent once
+more with a fresh one."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from ruamel.yaml import YAML
 from flowapp.dsl import errors
 from flowapp.engine.commands import CallHttp, FetchDocument
 from flowapp.runtime.effects.base import EffectError
+from flowapp.runtime.effects.tokens import TokenSource
 
 _TEXTUAL = ("json", "text", "xml", "yaml", "javascript", "x-www-form-urlencoded")
 
@@ -31,6 +38,8 @@ class HttpEffects:
         self.limit = limit
         self._session: aiohttp.ClientSession | None = None
         self._documents: dict[str, Any] = {}
+        self._digests: dict[tuple[str, str], aiohttp.DigestAuthMiddleware] = {}
+        self.tokens = TokenSource(self._send, timeout=timeout)
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -50,12 +59,36 @@ class HttpEffects:
             else:
                 kwargs["data"] = json.dumps(command.body)
                 kwargs["headers"].setdefault("Content-Type", "application/json")
-        if command.auth:  # schemes negotiated with a server: not done here yet
-            scheme = command.auth.get("scheme")
-            detail = f"{scheme} authentication is not supported by this runtime yet"
-            raise EffectError(errors.error(errors.AUTHENTICATION, detail))
         seconds = command.timeout or self.timeout
-        return await self._send(command.method, command.url, seconds, kwargs)
+        auth = command.auth
+        if not auth:
+            return await self._send(command.method, command.url, seconds, kwargs)
+        scheme = auth.get("scheme")
+        if scheme == "digest":
+            kwargs["middlewares"] = (self._digest(auth),)
+            return await self._send(command.method, command.url, seconds, kwargs)
+        if scheme in ("oauth2", "oidc"):
+            return await self._send_with_token(command, seconds, kwargs, auth)
+        detail = f"{scheme} authentication is not supported by this runtime"
+        raise EffectError(errors.error(errors.CONFIGURATION, detail))
+
+    def _digest(self, auth: dict[str, Any]) -> aiohttp.DigestAuthMiddleware:
+        credentials = (str(auth.get("username") or ""), str(auth.get("password") or ""))
+        middleware = self._digests.get(credentials)
+        if middleware is None:
+            middleware = self._digests[credentials] = aiohttp.DigestAuthMiddleware(*credentials)
+        return middleware
+
+    async def _send_with_token(
+        self, command: CallHttp, seconds: float, kwargs: dict[str, Any], auth: dict[str, Any]
+    ) -> dict[str, Any]:
+        while True:
+            header, kept = await self.tokens.authorization(auth)
+            kwargs["headers"]["Authorization"] = header
+            response = await self._send(command.method, command.url, seconds, kwargs)
+            if response["status"] != 401 or not kept:
+                return response
+            self.tokens.forget(auth)  # revoked or expired early: one fresh token, once
 
     async def _send(
         self, method: str, url: str, seconds: float, kwargs: dict[str, Any]
