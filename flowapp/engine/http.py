@@ -85,6 +85,13 @@ def resolve_authentication(
     return {}, None, {"scheme": auth.scheme, **settings}
 
 
+def note_negotiated(frame: Frame, response: Any) -> None:
+    """``$authorization`` for a scheme the runtime negotiated (an OAuth2 token), which it
+    returns beside the response."""
+    if isinstance(response, dict) and isinstance(response.get("authorization"), dict):
+        frame.data["authorization"] = response["authorization"]
+
+
 def content_of(response: dict[str, Any]) -> Any:
     """The response body, deserialised when it is JSON or text."""
     body = response.get("body")

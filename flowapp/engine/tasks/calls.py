@@ -31,7 +31,13 @@ from flowapp.engine.commands import (
     RunProcess,
     StartWorkflow,
 )
-from flowapp.engine.http import endpoint_url, read_response, resolve_authentication, with_query
+from flowapp.engine.http import (
+    endpoint_url,
+    note_negotiated,
+    read_response,
+    resolve_authentication,
+    with_query,
+)
 from flowapp.engine.machine import Machine, TaskFault
 from flowapp.engine.state import Effect, Frame
 from flowapp.engine.tasks.base import TaskHandler
@@ -77,6 +83,7 @@ class CallHttpHandler(TaskHandler):
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         task = m.workflow.task(frame.reference)
         assert isinstance(task, CallHttpTask)
+        note_negotiated(frame, result)
         try:
             output = read_response(
                 task, frame.data["request"], result, task.output_format, task.redirect

@@ -10,7 +10,13 @@ from urllib.parse import quote, urljoin, urlsplit
 from flowapp.dsl import errors
 from flowapp.dsl.model import CallOpenApiTask
 from flowapp.engine.commands import FetchDocument
-from flowapp.engine.http import endpoint_url, read_response, resolve_authentication, with_query
+from flowapp.engine.http import (
+    endpoint_url,
+    note_negotiated,
+    read_response,
+    resolve_authentication,
+    with_query,
+)
 from flowapp.engine.machine import Machine, TaskFault
 from flowapp.engine.state import Effect, Frame
 from flowapp.engine.tasks.base import TaskHandler
@@ -93,6 +99,7 @@ class CallOpenApiHandler(TaskHandler):
             if effect.command.kind == FetchDocument.kind:
                 self.call_operation(m, task, frame, result)
             else:
+                note_negotiated(frame, result)
                 output = read_response(
                     task, frame.data["request"], result, task.output_format, task.redirect
                 )

@@ -87,7 +87,8 @@ class HttpEffects:
             kwargs["headers"]["Authorization"] = header
             response = await self._send(command.method, command.url, seconds, kwargs)
             if response["status"] != 401 or not kept:
-                return response
+                scheme, _, parameter = header.partition(" ")
+                return {**response, "authorization": {"scheme": scheme, "parameter": parameter}}
             self.tokens.forget(auth)  # revoked or expired early: one fresh token, once
 
     async def _send(

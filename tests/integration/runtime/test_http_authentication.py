@@ -172,6 +172,18 @@ async def test_oauth2_client_credentials_fetch_one_token_for_many_calls(
     }
 
 
+async def test_the_negotiated_token_is_the_calls_authorization(authority: Authority) -> None:
+    body = OAUTH2_TWICE.replace(
+        "  - second: *call",
+        "  - second:\n      <<: *call\n"
+        "      output: {as: '${ {granted: .granted, auth: $authorization} }'}",
+    )
+    outcome = await run(body, authority.base)
+    assert outcome.status == "completed", outcome.error
+    auth = outcome.output["auth"]
+    assert auth["scheme"] == "Bearer" and auth["parameter"] in authority.valid
+
+
 async def test_a_kept_token_the_resource_refuses_is_replaced_once(
     authority: Authority,
 ) -> None:
