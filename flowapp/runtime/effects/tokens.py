@@ -5,8 +5,10 @@ The engine hands these schemes over as settings, rendered and with secrets resol
 (``CallHttp.auth``); this module turns them into an ``Authorization`` header:
 
 - the token endpoint: for ``oauth2``, ``authority`` + ``endpoints.token`` (default
-  ``/oauth2/token``); for ``oidc``, the ``token_endpoint`` of the authority's discovery
-  document (``/.well-known/openid-configuration``, appended unless the authority is it);
+  ``/oauth2/token``); for ``oidc``, and for an ``oauth2`` authority that is a discovery
+  document without ``endpoints.token``, the ``token_endpoint`` of the authority's
+  discovery document (``/.well-known/openid-configuration``, appended unless the
+  authority is it);
 - the request (RFC 6749, RFC 8693): ``grant_type``, ``scope`` and ``audience``, the grant's
   own fields (``password``: username and password; token exchange: the ``subject`` and
   ``actor`` tokens), and the client authenticated as ``client.authentication`` says
@@ -119,9 +121,12 @@ class TokenSource:
         authority = str(settings.get("authority") or "")
         if not authority.startswith(("http://", "https://")):
             raise _configuration(f"the authority must be an http(s) URL, got `{authority}`")
-        if settings.get("scheme") != "oidc":
-            path = str((settings.get("endpoints") or {}).get("token") or "/oauth2/token")
-            return _under(authority, path), {}
+        token_path = (settings.get("endpoints") or {}).get("token")
+        discovers = settings.get("scheme") == "oidc" or (
+            authority.endswith(DISCOVERY) and token_path is None  # as the spec's examples
+        )
+        if not discovers:
+            return _under(authority, str(token_path or "/oauth2/token")), {}
         url = authority if authority.endswith(DISCOVERY) else _under(authority, DISCOVERY)
         document = self._discovered.get(url)
         if document is None:

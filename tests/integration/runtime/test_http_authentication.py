@@ -234,6 +234,17 @@ do:
     assert "not among `issuers`" in wrong_issuer.error["detail"]
 
 
+async def test_an_oauth2_authority_given_as_its_discovery_document(
+    authority: Authority,
+) -> None:
+    discovered = OAUTH2_TWICE.replace(
+        "authority: BASE/realm", "authority: BASE/realm/.well-known/openid-configuration"
+    )
+    outcome = await run(discovered, authority.base)
+    assert outcome.status == "completed", outcome.error
+    assert [r["path"] for r in authority.token_requests] == ["/connect/token"]
+
+
 async def test_a_refused_client_faults_with_the_authoritys_reason(authority: Authority) -> None:
     outcome = await run(OAUTH2_TWICE.replace("secret: s3cret", "secret: wrong"), authority.base)
     assert outcome.status == "faulted"
