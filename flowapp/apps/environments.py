@@ -65,7 +65,7 @@ def check_environment_name(environment: str, base_dir: Path) -> None:
 
 
 def apply_environment(
-    doc: SourceDocument, base_dir: Path, environment: str, problems: list[Problem]
+    doc: SourceDocument, base_dir: Path, environment: str, *, problems: list[Problem]
 ) -> tuple[dict[str, Any], Overlay | None]:
     """``doc``'s resource with ``config/<environment>.yaml`` merged into its spec (as it is
     when the environment has no config file). The config file's own problems, located in

@@ -90,7 +90,7 @@ def _load_resource(doc: SourceDocument, base_dir: Path, environment: str | None)
     config_problems: list[Problem] = []
     resource, overlay = doc.data, None
     if environment is not None:
-        resource, overlay = apply_environment(doc, base_dir, environment, config_problems)
+        resource, overlay = apply_environment(doc, base_dir, environment, problems=config_problems)
     header = read_header(resource, unlocated)
     declared = header.spec.get("functions")
     names = frozenset(declared) if isinstance(declared, dict) else frozenset()
