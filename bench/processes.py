@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -65,36 +66,42 @@ def function_host(folder: Path = HERE / "functions" / "echo") -> Iterator[tuple[
 
 @contextlib.contextmanager
 def engine_processes(db: str, count: int, function_url: str) -> Iterator[list[int]]:
-    """``count`` `flowapp engine` processes sharing ``db``; yields their pids."""
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flowapp.cli.main",
-                "engine",
-                "--db",
-                db,
-                "--owner",
-                f"bench-{index}",
-                "--function",
-                f"echo={function_url}",
-                "--lease",
-                "10",
-                "--poll",
-                "0.01",
-            ],
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    """``count`` `flowapp engine` processes sharing ``db``, each past its start-up (imports,
+    migration, recovery take a second or two, which a timed run must not include); yields
+    their pids."""
+    with tempfile.TemporaryDirectory() as logs:
+        processes = [_engine(db, f"bench-{i}", function_url, Path(logs)) for i in range(count)]
+        try:
+            for owner, process, log in processes:
+                _wait_for_line(log, f"engine {owner} started", process)
+            yield [process.pid for _, process, _ in processes]
+        finally:
+            for _, process, _ in processes:
+                _stop(process)
+
+
+def _engine(
+    db: str, owner: str, function_url: str, logs: Path
+) -> tuple[str, subprocess.Popen[bytes], Path]:
+    log = logs / f"{owner}.log"
+    command = [sys.executable, "-m", "flowapp.cli.main", "engine", "--db", db]
+    command += ["--owner", owner, "--function", f"echo={function_url}"]
+    command += ["--lease", "10"]  # and the default poll for new work, 50 ms
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=output
         )
-        for index in range(count)
-    ]
-    try:
-        yield [p.pid for p in processes]
-    finally:
-        for process in processes:
-            _stop(process)
+    return owner, process, log
+
+
+def _wait_for_line(
+    log: Path, line: str, process: subprocess.Popen[bytes], timeout: float = 60.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while line not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"no `{line}` from the engine:\n{log.read_text()}")
+        time.sleep(0.05)
 
 
 def cpu_seconds(pid: int) -> float:

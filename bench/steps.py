@@ -224,7 +224,7 @@ async def postgres_suite(url: str, lines: list[str], quick: bool) -> None:
         )
         for count in (1, 2):
             with engine_processes(db, count, url) as pids:
-                await asyncio.sleep(1.5)  # let them start
+                await through_engines(store, three, 50, 50)  # warm-up: connections, caches
                 before = sum(cpu_seconds(pid) for pid in pids)
                 rate = await through_engines(store, three, total, 50)
                 cpu = sum(cpu_seconds(pid) for pid in pids) - before
