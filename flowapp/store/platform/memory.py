@@ -186,14 +186,19 @@ class MemoryPlatformStore(MemoryAlerts):
         return sorted(found, key=lambda deploy: deploy.id, reverse=True)[:limit]
 
     # --- tokens -------------------------------------------------------------------
-    def create_token(self, name: str, *, role: str, now: float) -> tuple[TokenRecord, str]:
+    def create_token(
+        self, name: str, *, role: str, now: float, apps: Sequence[str] = ()
+    ) -> tuple[TokenRecord, str]:
         rules.check_text(name, "token name")
         rules.check_choice(role, rules.ROLES, "role")
+        scope = rules.check_token_apps(apps, role)
         plaintext = tokens.new_token()
         prefix, secret_hash = tokens.display_prefix(plaintext), tokens.hash_token(plaintext)
         with self._lock:
             token_id = next(self._tables.token_ids)
-            record = TokenRecord(token_id, name, role, prefix, secret_hash, created_at=now)
+            record = TokenRecord(
+                token_id, name, role, prefix, secret_hash, created_at=now, apps=scope
+            )
             self._tables.tokens[token_id] = record
         return record, plaintext
 

@@ -107,8 +107,11 @@ class PlatformStore(Protocol):
         """Newest first."""
 
     # --- tokens -------------------------------------------------------------------
-    def create_token(self, name: str, *, role: str, now: float) -> tuple[TokenRecord, str]:
-        """The record and the token itself, which is never available again."""
+    def create_token(
+        self, name: str, *, role: str, now: float, apps: Sequence[str] = ()
+    ) -> tuple[TokenRecord, str]:
+        """The record and the token itself, which is never available again. ``apps``
+        limits the token to those apps (``rules.check_token_apps``)."""
 
     def verify_token(self, plaintext: str, *, now: float) -> TokenRecord | None:
         """The live token with this secret, or None; records its use at most once a

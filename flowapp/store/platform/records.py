@@ -108,6 +108,8 @@ class TokenRecord:
     created_at: float
     last_used_at: float | None = None
     revoked_at: float | None = None
+    # The apps the token may act on; empty: every app (``rules.check_token_apps``).
+    apps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,15 @@ def check_label(value: str, what: str) -> str:
     return value
 
 
+def check_token_apps(apps: Sequence[str], role: str) -> tuple[str, ...]:
+    """A token limited to some apps: their names, sorted. An admin manages tokens and
+    every app, so its token cannot be limited."""
+    names = tuple(sorted({check_label(app, "app name") for app in apps}))
+    if names and role == "admin":
+        raise InvalidValue("an admin token cannot be limited to apps: choose developer or viewer")
+    return names
+
+
 def check_choice(value: str, allowed: Sequence[str], what: str) -> str:
     if value not in allowed:
         raise InvalidValue(f"{what} {value!r} is not one of {', '.join(allowed)}")

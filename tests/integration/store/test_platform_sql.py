@@ -64,7 +64,7 @@ def test_the_migrations_build_exactly_both_tables_modules(
     with sql_platform_store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert current_revision(conn) == head_revision() == "0002"
+        assert current_revision(conn) == head_revision() == "0003"
 
 
 def test_either_store_migrates_both_in_any_order_repeatedly(empty_database: str) -> None:
@@ -90,7 +90,7 @@ def test_concurrent_migrations_of_both_stores_are_safe(empty_database: str) -> N
     stores[0].engine.connect().close()
     run_together(len(stores), lambda index: stores[index].migrate())
     with stores[0].engine.connect() as conn:
-        assert current_revision(conn) == "0002"
+        assert current_revision(conn) == "0003"
     for store in stores:
         store.close()
 
@@ -111,6 +111,29 @@ def test_0002_upgrades_a_0001_database_and_downgrades_cleanly(empty_database: st
     platform.close()  # leaves the shared engine alone
     assert executions.get_execution("e1") is not None
     executions.close()
+
+
+def test_0003_keeps_the_tokens_of_a_0002_database_unlimited(empty_database: str) -> None:
+    platform = SqlPlatformStore(empty_database)
+    upgrade(platform.engine, "0002")
+    with platform.engine.connect() as conn, conn.begin():
+        conn.execute(
+            sa.text(
+                "INSERT INTO api_tokens (name, role, prefix, secret_hash, created_at) "
+                "VALUES ('old', 'developer', 'fa_oldxx', 'hash-of-old', 1.0)"
+            )
+        )
+    platform.migrate()
+    (old,) = platform.list_tokens()
+    assert (old.name, old.apps) == ("old", ())
+    limited, _ = platform.create_token("ci", role="developer", now=2.0, apps=["shop", "cart"])
+    assert platform.list_tokens()[1].apps == ("cart", "shop") == limited.apps
+    with platform.engine.connect() as conn, conn.begin():
+        command.downgrade(alembic_config(conn), "0002")
+    with platform.engine.connect() as conn:
+        columns = {column["name"] for column in sa.inspect(conn).get_columns("api_tokens")}
+    assert "apps" not in columns and "name" in columns
+    platform.close()
 
 
 def test_one_url_serves_both_stores(tmp_path: Path) -> None:

@@ -107,3 +107,27 @@ def test_roles_and_names_are_checked(platform_store: PlatformStore, name: str, r
     with pytest.raises(InvalidValue):
         platform_store.create_token(name, role=role, now=T0)
     assert platform_store.count_tokens() == 0
+
+
+def test_a_token_limited_to_apps_keeps_them_through_verification_and_revocation(
+    platform_store: PlatformStore,
+) -> None:
+    record, plaintext = platform_store.create_token(
+        "ci", role="developer", now=T0, apps=["shop", "cart", "shop"]
+    )
+    assert record.apps == ("cart", "shop")
+    verified = platform_store.verify_token(plaintext, now=T0 + 1)
+    assert verified is not None and verified.apps == ("cart", "shop")
+    assert platform_store.list_tokens()[0].apps == ("cart", "shop")
+    assert platform_store.revoke_token(record.id, now=T0 + 2).apps == ("cart", "shop")
+    unlimited, _ = platform_store.create_token("ops", role="viewer", now=T0)
+    assert unlimited.apps == ()
+
+
+@pytest.mark.parametrize(
+    ("role", "apps"), [("admin", ["shop"]), ("developer", ["Shop"]), ("viewer", ["a/b"])]
+)
+def test_app_limits_are_checked(platform_store: PlatformStore, role: str, apps: list[str]) -> None:
+    with pytest.raises(InvalidValue):
+        platform_store.create_token("ci", role=role, now=T0, apps=apps)
+    assert platform_store.count_tokens() == 0

@@ -21,7 +21,9 @@ from flowapp.store.platform.sql.tables import api_tokens
 c = api_tokens.c
 
 
-def create_token(conn: Connection, *, name: str, role: str, now: float) -> tuple[TokenRecord, str]:
+def create_token(
+    conn: Connection, *, name: str, role: str, now: float, apps: tuple[str, ...]
+) -> tuple[TokenRecord, str]:
     plaintext = tokens.new_token()
     row: dict[str, Any] = {
         "name": name,
@@ -29,15 +31,23 @@ def create_token(conn: Connection, *, name: str, role: str, now: float) -> tuple
         "prefix": tokens.display_prefix(plaintext),
         "secret_hash": tokens.hash_token(plaintext),
         "created_at": now,
+        "apps": list(apps) or None,
     }
     token_id = conn.execute(sa.insert(api_tokens).values(row).returning(c.id)).scalar_one()
-    return TokenRecord(id=int(token_id), **row), plaintext
+    return _token({**row, "id": token_id}), plaintext
+
+
+def _token(row: Any) -> TokenRecord:
+    fields = dict(row)
+    fields["id"] = int(fields["id"])
+    fields["apps"] = tuple(fields.get("apps") or ())
+    return TokenRecord(**fields)
 
 
 def find_token(conn: Connection, plaintext: str) -> TokenRecord | None:
     prefix = tokens.display_prefix(plaintext)
     query = sa.select(api_tokens).where(c.prefix == prefix, c.revoked_at.is_(None))
-    candidates = [TokenRecord(**row._mapping) for row in conn.execute(query)]
+    candidates = [_token(row._mapping) for row in conn.execute(query)]
     return tokens.find_match(candidates, plaintext)
 
 
@@ -51,7 +61,7 @@ def touch(conn: Connection, token_id: int, *, now: float) -> None:
 
 def list_tokens(conn: Connection) -> list[TokenRecord]:
     query = sa.select(api_tokens).order_by(c.id)
-    return [TokenRecord(**row._mapping) for row in conn.execute(query)]
+    return [_token(row._mapping) for row in conn.execute(query)]
 
 
 def revoke_token(conn: Connection, token_id: int, *, now: float) -> TokenRecord:
@@ -65,7 +75,7 @@ def revoke_token(conn: Connection, token_id: int, *, now: float) -> TokenRecord:
     row = conn.execute(statement).first()
     if row is None:
         raise NotFound("token", token_id)
-    return TokenRecord(**row._mapping)
+    return _token(row._mapping)
 
 
 def count_tokens(conn: Connection) -> int:

@@ -161,11 +161,14 @@ class SqlPlatformStore(SqlAlerts):
 
     # --- tokens -------------------------------------------------------------------
     @translated
-    def create_token(self, name: str, *, role: str, now: float) -> tuple[TokenRecord, str]:
+    def create_token(
+        self, name: str, *, role: str, now: float, apps: Sequence[str] = ()
+    ) -> tuple[TokenRecord, str]:
         rules.check_text(name, "token name")
         rules.check_choice(role, rules.ROLES, "role")
+        scope = rules.check_token_apps(apps, role)
         with self._write() as conn:
-            return access.create_token(conn, name=name, role=role, now=now)
+            return access.create_token(conn, name=name, role=role, now=now, apps=scope)
 
     @translated
     def verify_token(self, plaintext: str, *, now: float) -> TokenRecord | None:

@@ -120,6 +120,7 @@ api_tokens = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Column("last_used_at", Time),
     sa.Column("revoked_at", Time),
+    sa.Column("apps", JSONValue),  # the apps it is limited to; NULL: every app (0003)
     sqlite_autoincrement=True,
 )
 
