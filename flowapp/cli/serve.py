@@ -33,6 +33,7 @@ from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
 from flowapp.server.app import create_app
+from flowapp.server.auth import git_allows
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
 
@@ -173,11 +174,11 @@ def _git_mount(running: Platform) -> Any:
     platform_store = running.platform_store
     deploys: set[asyncio.Task[Any]] = set()
 
-    async def authenticate(username: str | None, password: str | None) -> bool:
+    async def authenticate(app: str, username: str | None, password: str | None) -> bool:
         if not password:
             return False
         token = await asyncio.to_thread(platform_store.verify_token, password, now=time.time())
-        return token is not None and token.role in ("developer", "admin")
+        return token is not None and git_allows(token, app)
 
     async def on_push(app: str, old: str, new: str) -> None:
         # `git push` waits for this hook: deploy in the background, report in the history.

@@ -39,7 +39,8 @@ from flowapp.gitrepos.errors import RepositoryNotFound
 from flowapp.gitrepos.repos import Repositories
 from flowapp.gitrepos.service import DEPLOY_REF, SERVICES, RefUpdate, serve
 
-Authenticate = Callable[[str | None, str | None], Awaitable[bool]]
+# (app, username, password) -> may this caller use this app's repository?
+Authenticate = Callable[[str, str | None, str | None], Awaitable[bool]]
 OnPush = Callable[[str, str, str], Awaitable[None]]
 
 MAX_BODY_BYTES = 1024 * 1024 * 1024
@@ -87,7 +88,7 @@ async def _admit(scope: Scope, send: Send, authenticate: Authenticate | None) ->
     if found is None or not DNS_LABEL.fullmatch(found["app"]):
         await respond(send, 404, "not found")
         return None
-    if authenticate is not None and not await _authenticated(scope, authenticate):
+    if authenticate is not None and not await _authenticated(scope, authenticate, found["app"]):
         await respond(send, 401, "authentication required", _CHALLENGE)
         return None
     return await _checked(scope, send, found["app"], found["endpoint"])
@@ -119,10 +120,10 @@ def _query_service(scope: Scope) -> str | None:
     return None
 
 
-async def _authenticated(scope: Scope, authenticate: Authenticate) -> bool:
+async def _authenticated(scope: Scope, authenticate: Authenticate, app: str) -> bool:
     username, password = _credentials(header(scope, b"authorization"))
     try:
-        return await authenticate(username, password)
+        return await authenticate(app, username, password)
     except Exception:
         logger.exception("git: authenticate() failed; refusing the request")
         return False

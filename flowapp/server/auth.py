@@ -11,6 +11,12 @@ at a glance instead of being spread over route decorators:
 - every other request: developer. Anything not listed as public needs a token, so a
   route added later is protected until someone decides otherwise.
 
+A token may be limited to some apps (``TokenRecord.apps``; never an admin's). Such a
+token may make only requests about those apps (``app_scope_refusal``): under
+``/api/v1/apps/{name}``, the app list (filtered), validation, ``whoami``, and the
+executions routes, which check the execution's app themselves (``in_token_scope``). Git
+hosting admits it to those apps' repositories only (``git_allows``).
+
 Roles are ordered viewer < developer < admin. The check is an ASGI middleware because
 it must run before FastAPI reads a body: an unauthenticated client learns nothing about
 what the server would have made of its request (not even that it was malformed or too
@@ -24,8 +30,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Annotated
 
 import anyio.to_thread
+from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,6 +48,9 @@ API_PATHS = ("/api", "/metrics")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # the safe methods
 READ_ONLY_POSTS = frozenset({"/api/v1/validate"})
 TOKENS = "/api/v1/tokens"
+APPS = "/api/v1/apps"
+EXECUTIONS = "/api/v1/executions"  # the routes check the execution's app
+OPEN_TO_LIMITED = frozenset({"/api/v1/whoami", "/api/v1/validate"})
 
 
 def required_role(method: str, path: str, *, public_prefixes: Iterable[str] = ()) -> str | None:
@@ -59,6 +70,31 @@ def allows(role: str, required: str) -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index(required)
 
 
+def app_scope_refusal(method: str, path: str, apps: tuple[str, ...]) -> str | None:
+    """Why a token limited to ``apps`` may not make this request; None if it may."""
+    if not apps or path in OPEN_TO_LIMITED or _under(path, (EXECUTIONS,)):
+        return None
+    listed = ", ".join(apps)
+    if path.rstrip("/") == APPS:
+        if method in READ_METHODS:
+            return None
+        return f"this token is limited to apps ({listed}): it cannot create apps"
+    if path.startswith(APPS + "/"):
+        name = path[len(APPS) + 1 :].split("/", 1)[0]
+        return None if name in apps else f"this token is limited to apps ({listed}), not {name}"
+    return f"this token is limited to apps ({listed}): {path} is not about one of them"
+
+
+def in_token_scope(token: TokenRecord, app: str | None) -> bool:
+    return not token.apps or app in token.apps
+
+
+def git_allows(token: TokenRecord, app: str) -> bool:
+    """Git hosting (clone and push): developers and admins, a limited token only to its
+    apps' repositories."""
+    return allows(token.role, "developer") and in_token_scope(token, app)
+
+
 def bearer_token(authorization: str) -> str | None:
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
@@ -69,6 +105,9 @@ def current_token(request: Request) -> TokenRecord:
     """The caller's token (a route dependency); the middleware has checked it."""
     token: TokenRecord = request.state.token
     return token
+
+
+TokenDep = Annotated[TokenRecord, Depends(current_token)]
 
 
 class AuthMiddleware:
@@ -120,6 +159,9 @@ class AuthMiddleware:
         if not allows(record.role, required):
             detail = f"this request needs the {required} role; the token has {record.role}"
             return problem_response(problem_json(403, detail, instance=path)), None
+        refusal = app_scope_refusal(request.method, path, record.apps)
+        if refusal is not None:
+            return problem_response(problem_json(403, refusal, instance=path)), None
         return None, record
 
 

@@ -211,6 +211,11 @@ class EventsAccepted(BaseModel):
 class NewToken(Input):
     name: str = Field(min_length=1, max_length=200)
     role: Role
+    apps: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Limit the token to these apps (not for admin tokens); empty: every app.",
+    )
 
 
 class Token(BaseModel):
@@ -221,6 +226,7 @@ class Token(BaseModel):
     created_at: Time
     last_used_at: Time | None
     revoked_at: Time | None
+    apps: list[str] = Field(description="The apps the token is limited to; empty: every app.")
 
 
 class CreatedToken(Token):

@@ -134,6 +134,7 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
         "created_at": iso(record.created_at),
         "last_used_at": iso(record.last_used_at),
         "revoked_at": iso(record.revoked_at),
+        "apps": list(record.apps),
     }
 
 

@@ -318,3 +318,14 @@ def test_token_create_prints_the_token_once(logged_in: Server, flowapp: Flowapp)
     assert refused.returncode == 1
     assert "Error: Forbidden: this request needs the admin role" in refused.stderr
     assert bad_role.returncode == 2
+
+
+def test_a_token_limited_to_an_app_sees_only_it(hello: Server, flowapp: Flowapp) -> None:
+    done = flowapp("token", "create", "--name", "ci", "--app", "hello", "--json")
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    assert created["apps"] == ["hello"]
+    listed = flowapp("apps", "--json", "--token", created["token"])
+    assert [app["name"] for app in json.loads(listed.stdout)] == ["hello"]
+    admin = flowapp("token", "create", "--name", "root", "--role", "admin", "--app", "hello")
+    assert admin.returncode == 1 and "admin token cannot be limited" in admin.stderr

@@ -146,3 +146,19 @@ def test_a_push_to_the_app_repository_deploys_a_new_revision(tmp_path: Path) -> 
                 "append-display-00001",
                 "append-display-00002",
             }
+            tokens = {
+                app: api.post(
+                    "/api/v1/tokens", json={"name": "ci", "role": "developer", "apps": [app]}
+                ).json()["token"]
+                for app in ("append-display", "another-app")
+            }
+
+        def ls_remote(token: str) -> subprocess.CompletedProcess[str]:
+            url = f"http://ci:{token}@{host}/git/append-display.git"
+            env = {"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"}
+            command = ["git", "ls-remote", url]
+            return subprocess.run(command, env=env, capture_output=True, text=True)
+
+        assert ls_remote(tokens["append-display"]).returncode == 0
+        refused = ls_remote(tokens["another-app"])  # a token limited to another app
+        assert refused.returncode != 0 and "Authentication failed" in refused.stderr

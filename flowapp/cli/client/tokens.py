@@ -1,4 +1,6 @@
-"""``flowapp token create --name N --role R``: a new API token, made by the server.
+"""``flowapp token create --name N --role R [--app A ...]``: a new API token, made by the
+server; with ``--app``, limited to those apps (their API routes, executions and git
+repositories).
 
 Needs an admin token. The new token is printed alone on stdout (it is shown once and
 never again), so ``TOKEN=$(flowapp token create ...)`` works; the rest goes to stderr.
@@ -23,6 +25,9 @@ ROLES = ("viewer", "developer", "admin")
 def create_token(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")],
     role: Annotated[str, typer.Option("--role", help="viewer, developer or admin.")] = "developer",
+    app: Annotated[
+        list[str], typer.Option("--app", help="Limit the token to this app (repeatable).")
+    ] = [],  # noqa: B006
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
@@ -32,9 +37,13 @@ def create_token(
         typer.echo(f"Error: --role must be one of {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
     with handled(), connect(url, token) as api:
-        created = api.request("POST", "/api/v1/tokens", json={"name": name, "role": role}).json()
+        body = {"name": name, "role": role, "apps": app}
+        created = api.request("POST", "/api/v1/tokens", json=body).json()
     if as_json:
         print_json(created)
         return
     typer.echo(created["token"])
-    stderr().print(f"token {created['prefix']}… ({created['role']}) created; it is not shown again")
+    limited = f", limited to {', '.join(created['apps'])}" if created.get("apps") else ""
+    stderr().print(
+        f"token {created['prefix']}… ({created['role']}{limited}) created; it is not shown again"
+    )

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from flowapp.server import models
+from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import resource_text
 from flowapp.server.deps import ServicesDep
 from flowapp.server.openapi import errors, links
@@ -70,9 +71,10 @@ async def create_app(request: Request, response: Response, services: ServicesDep
 
 
 @router.get("/apps", response_model=models.AppList, responses=errors())
-async def list_apps(services: ServicesDep) -> Any:
-    """Every app, by name."""
-    return {"items": [app_json(view) for view in await services.platform.list_apps()]}
+async def list_apps(services: ServicesDep, token: TokenDep) -> Any:
+    """Every app, by name (those the token is limited to, if it is)."""
+    views = await services.platform.list_apps()
+    return {"items": [app_json(view) for view in views if in_token_scope(token, view.name)]}
 
 
 @router.get("/apps/{name}", response_model=models.App, responses=errors(404, 422))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.responses import JSONResponse
 
 from flowapp.server import models
@@ -18,8 +18,13 @@ from flowapp.server.deps import ServicesDep
 from flowapp.server.invocations import execution_location
 from flowapp.server.openapi import errors
 from flowapp.server.params import ExecutionId
+from flowapp.server.routes.executions import execution_in_scope
 
-router = APIRouter(prefix="/api/v1/executions/{execution_id}", tags=["executions"])
+router = APIRouter(
+    prefix="/api/v1/executions/{execution_id}",
+    tags=["executions"],
+    dependencies=[Depends(execution_in_scope)],
+)
 
 CONTROL_DOC = errors(404, 409, 422)
 

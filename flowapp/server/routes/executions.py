@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from starlette.responses import JSONResponse
 
 from flowapp.server import models
+from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import json_body
 from flowapp.server.deps import ServicesDep, blocking
 from flowapp.server.invocations import BadParameter, answer, parse_wait
@@ -21,6 +22,7 @@ from flowapp.server.openapi import errors, faulted_or_problem, links
 from flowapp.server.params import AppName, ExecutionId
 from flowapp.server.platform import NotFound
 from flowapp.server.views import execution_json
+from flowapp.store.platform import TokenRecord
 from flowapp.store.port import ExecutionFilter
 from flowapp.store.rules import decode_cursor
 
@@ -108,10 +110,10 @@ async def invoke(
 @router.get(
     "/executions/{execution_id}", response_model=models.Execution, responses=errors(404, 422)
 )
-async def get_execution(services: ServicesDep, execution_id: ExecutionId) -> Any:
+async def get_execution(services: ServicesDep, token: TokenDep, execution_id: ExecutionId) -> Any:
     """One execution and its task runs, in the order they ran."""
     record = await blocking(services.store.get_execution, execution_id)
-    if record is None:
+    if record is None or not in_token_scope(token, record.app):
         raise NotFound(f"no execution {execution_id}")
     runs = await blocking(services.store.task_runs, execution_id)
     return execution_json(record, runs)
@@ -120,6 +122,7 @@ async def get_execution(services: ServicesDep, execution_id: ExecutionId) -> Any
 @router.get("/executions", response_model=models.ExecutionPage, responses=errors(422))
 async def list_executions(
     services: ServicesDep,
+    token: TokenDep,
     app: Annotated[str | None, Query(max_length=63, description="Only this app's.")] = None,
     status: Annotated[Status | None, Query(description="Only those with this status.")] = None,
     started_after: Moment = None,
@@ -130,6 +133,7 @@ async def list_executions(
     """Executions, newest first, a page at a time (without their task runs)."""
     if cursor is not None:
         _check_cursor(cursor)
+    app = _app_in_scope(token, app)
     where = ExecutionFilter(
         app=app,
         status=status,
@@ -140,6 +144,28 @@ async def list_executions(
     page = await blocking(services.store.list_executions, where, limit=limit, cursor=cursor)
     items = [execution_json(record) for record in page.items]
     return {"items": items, "next_cursor": page.next_cursor}
+
+
+def _app_in_scope(token: TokenRecord, app: str | None) -> str | None:
+    """The app to list for a token limited to apps: the one it names, or its only one."""
+    if not token.apps or app in token.apps:
+        return app
+    if app is None and len(token.apps) == 1:
+        return token.apps[0]
+    listed = ", ".join(token.apps)
+    if app is not None:
+        raise HTTPException(403, f"this token is limited to apps ({listed}), not {app}")
+    raise BadParameter("app", f"this token is limited to apps ({listed}): name one of them")
+
+
+async def execution_in_scope(
+    services: ServicesDep, token: TokenDep, execution_id: ExecutionId
+) -> None:
+    """For the control routes: an execution of an app outside the token's is not found."""
+    if token.apps:
+        record = await blocking(services.store.get_execution, execution_id)
+        if record is None or record.app not in token.apps:
+            raise NotFound(f"no execution {execution_id}")
 
 
 def _check_cursor(cursor: str) -> None:

@@ -35,7 +35,9 @@ async def list_tokens(services: ServicesDep) -> Any:
 async def create_token(services: ServicesDep, new: models.NewToken) -> Any:
     """A new token; the response holds its secret, which is never shown again."""
     store = services.platform_store
-    record, secret = await blocking(store.create_token, new.name, role=new.role, now=time.time())
+    record, secret = await blocking(
+        store.create_token, new.name, role=new.role, now=time.time(), apps=new.apps
+    )
     return {**token_json(record), "token": secret}
 
 

@@ -51,7 +51,7 @@ StartServer = Callable[..., GitServer]
 Git = Callable[..., subprocess.CompletedProcess[str]]
 
 
-async def check_token(username: str | None, password: str | None) -> bool:
+async def check_token(app: str, username: str | None, password: str | None) -> bool:
     return password == TOKEN
 
 
@@ -69,7 +69,7 @@ def start_server(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[S
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(
-        authenticate: Callable[[str | None, str | None], Awaitable[bool]] | None = check_token,
+        authenticate: Callable[[str, str | None, str | None], Awaitable[bool]] | None = check_token,
         on_push: OnPush | None = None,
         **options: int,
     ) -> GitServer:

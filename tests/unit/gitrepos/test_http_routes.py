@@ -129,10 +129,10 @@ async def test_a_service_request_needs_the_git_content_type(make_client: MakeCli
 
 
 async def test_without_credentials_the_client_is_challenged(make_client: MakeClient) -> None:
-    seen: list[tuple[str | None, str | None]] = []
+    seen: list[tuple[str, str | None, str | None]] = []
 
-    async def authenticate(username: str | None, password: str | None) -> bool:
-        seen.append((username, password))
+    async def authenticate(app: str, username: str | None, password: str | None) -> bool:
+        seen.append((app, username, password))
         return password == TOKEN
 
     client = await make_client(authenticate)
@@ -141,7 +141,7 @@ async def test_without_credentials_the_client_is_challenged(make_client: MakeCli
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Basic realm="flowapp"'
-    assert seen == [(None, None)]
+    assert seen == [("orders", None, None)]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ async def test_without_credentials_the_client_is_challenged(make_client: MakeCli
 async def test_credentials_are_checked_with_authenticate(
     make_client: MakeClient, headers: dict[str, str], status: int
 ) -> None:
-    async def authenticate(username: str | None, password: str | None) -> bool:
+    async def authenticate(app: str, username: str | None, password: str | None) -> bool:
         return password == TOKEN
 
     client = await make_client(authenticate)
@@ -169,7 +169,7 @@ async def test_unknown_repositories_are_not_found_only_after_authentication(
     make_client: MakeClient,
 ) -> None:
     # Existence is not revealed to a caller without credentials.
-    async def authenticate(username: str | None, password: str | None) -> bool:
+    async def authenticate(app: str, username: str | None, password: str | None) -> bool:
         return password == TOKEN
 
     client = await make_client(authenticate)
@@ -182,7 +182,7 @@ async def test_unknown_repositories_are_not_found_only_after_authentication(
 async def test_a_failing_authenticate_refuses_and_is_logged(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def authenticate(username: str | None, password: str | None) -> bool:
+    async def authenticate(app: str, username: str | None, password: str | None) -> bool:
         raise RuntimeError("token store down")
 
     client = await make_client(authenticate)
