@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from flowapp.apps.sources import BadArchive, unpack_archive, write_tree
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.local.revisions import ENVIRONMENT_RECORD, RevisionFailed
 from flowapp.server import platform as p
+from flowapp.store.platform import DeployRecord
 
 if TYPE_CHECKING:
     from flowapp.local.platform import LocalPlatform
@@ -32,19 +34,20 @@ class Deploys:
         async with lock:
             await self._require_app(name)
             staging = self.data_dir / "revisions" / f".staging-{uuid.uuid4().hex}"
+            narration = _Narration(progress)
             try:
-                app = await self._stage(name, staging, progress)
-                return await self._deploy_staged(name, app, staging, progress)
+                app = await self._stage(name, staging, narration)
+                return await self._deploy_staged(name, app, staging, narration)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
     async def _stage(
-        self: LocalPlatform, name: str, staging: Any, progress: p.Progress | None
+        self: LocalPlatform, name: str, staging: Any, narration: _Narration
     ) -> FlowApp:
         head = await asyncio.to_thread(self.repositories.head, name)
         if head is None:
             raise p.DeployFailed(f"app {name} has no source yet: push to its repository first")
-        await _say(progress, f"checking out {head[:12]}")
+        await narration.say(f"checking out {head[:12]}")
         await asyncio.to_thread(self.repositories.export, name, head, staging)
         try:
             app = await asyncio.to_thread(load_app, staging, self.environment)
@@ -57,7 +60,7 @@ class Deploys:
         return app
 
     async def _deploy_staged(
-        self: LocalPlatform, name: str, app: FlowApp, staging: Any, progress: p.Progress | None
+        self: LocalPlatform, name: str, app: FlowApp, staging: Any, narration: _Narration
     ) -> p.DeployView:
         now = self._now()
         revision = await self._store(
@@ -74,11 +77,9 @@ class Deploys:
         if not folder.exists():
             await asyncio.to_thread(_keep_revision, staging, folder, app.environment)
         if app.environment is not None:
-            await _say(progress, f"with config/{app.environment}.yaml")
-        await _say(progress, f"revision {revision.id}: building and starting functions")
-        view = await self._switch_to(name, revision.id, deploy.id)
-        await _say(progress, f"traffic switched to {revision.id}")
-        return view
+            await narration.say(f"with config/{app.environment}.yaml")
+        await narration.say(f"revision {revision.id}: building and starting functions")
+        return await self._switch_to(name, revision.id, deploy.id, narration)
 
     async def deploy_in_place(self: LocalPlatform, folder: Any) -> p.DeployView:
         """``flowapp dev``: serve a project folder as it is, without copying it, so that
@@ -107,13 +108,19 @@ class Deploys:
         return await self._switch_to(app.name, revision.id, deploy.id)
 
     async def _switch_to(
-        self: LocalPlatform, name: str, revision_id: str, deploy_id: int
+        self: LocalPlatform,
+        name: str,
+        revision_id: str,
+        deploy_id: int,
+        narration: _Narration | None = None,
     ) -> p.DeployView:
+        narration = narration or _Narration(None)
         self.rollouts[name] = (revision_id, "building", None)
         try:
             host = await self._host(name, revision_id)
         except (RevisionFailed, DefinitionError, OSError) as exc:
             message = f"revision {revision_id} failed: {exc}"
+            await narration.say(message)
             self.rollouts[name] = (revision_id, "failed", message)
             await self._store(
                 self.platform_store.set_revision_status,
@@ -127,6 +134,7 @@ class Deploys:
                 now=self._now(),
                 status="failed",
                 message=message,
+                append_log=narration.log(),
             )
             raise p.DeployFailed(message + "; the previous revision keeps serving") from None
         await self._store(self.platform_store.set_revision_status, revision_id, status="ready")
@@ -134,23 +142,16 @@ class Deploys:
         self.rollouts[name] = (revision_id, "ready", None)
         self.serving[name] = revision_id
         await self._restart_triggers(name, host.app)
+        await narration.say(f"traffic switched to {revision_id}")
         record = await self._store(
             self.platform_store.update_deploy,
             deploy_id,
             now=self._now(),
             status="succeeded",
             message=f"{revision_id} serves 100% of {name}",
+            append_log=narration.log(),
         )
-        return p.DeployView(
-            record.id,
-            record.app,
-            record.revision_id,
-            record.status,
-            record.message,
-            record.log,
-            record.started_at,
-            record.ended_at,
-        )
+        return _deploy_view(record)
 
     async def upload_source(
         self: LocalPlatform, name: str, archive: bytes, *, progress: p.Progress | None = None
@@ -197,12 +198,14 @@ class Deploys:
     async def list_deploys(self: LocalPlatform, name: str) -> list[p.DeployView]:
         await self._require_app(name)
         records = await self._store(self.platform_store.list_deploys, name)
-        return [
-            p.DeployView(
-                r.id, r.app, r.revision_id, r.status, r.message, r.log, r.started_at, r.ended_at
-            )
-            for r in records
-        ]
+        return [_deploy_view(record) for record in records]
+
+    async def get_deploy(self: LocalPlatform, name: str, deploy_id: int) -> p.DeployView:
+        await self._require_app(name)
+        record = await self._store(self.platform_store.get_deploy, deploy_id)
+        if record is None or record.app != name:
+            raise p.NotFound(f"app {name} has no deploy {deploy_id}")
+        return _deploy_view(record)
 
     async def set_traffic(
         self: LocalPlatform, name: str, splits: list[tuple[str, int]]
@@ -255,11 +258,29 @@ class Deploys:
         )
 
 
-async def _say(progress: p.Progress | None, message: str) -> None:
-    if progress is not None:
-        result = progress(message)
-        if result is not None:
-            await result
+class _Narration:
+    """A deploy's progress: told to the client as it happens, and kept for the deploy's
+    log, which is written with the deploy's outcome (one write, not one per line)."""
+
+    def __init__(self, progress: p.Progress | None) -> None:
+        self.progress = progress
+        self.lines: list[str] = []
+
+    async def say(self, message: str) -> None:
+        self.lines.append(f"{time.strftime('%H:%M:%SZ', time.gmtime())} {message}\n")
+        if self.progress is not None:
+            result = self.progress(message)
+            if result is not None:
+                await result
+
+    def log(self) -> str:
+        return "".join(self.lines)
+
+
+def _deploy_view(r: DeployRecord) -> p.DeployView:
+    return p.DeployView(
+        r.id, r.app, r.revision_id, r.status, r.message, r.log, r.started_at, r.ended_at
+    )
 
 
 def _within_project(problem: Problem, folder: Path) -> Problem:

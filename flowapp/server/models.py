@@ -112,6 +112,9 @@ class Deploy(BaseModel):
     status: str
     message: str
     log: str
+    log_truncated: bool = Field(
+        description="In a list, the log is its last 4,000 characters: read the deploy for all."
+    )
     started_at: Time
     ended_at: Time | None
 

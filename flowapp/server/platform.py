@@ -165,6 +165,9 @@ class Platform(Protocol):
 
     async def list_deploys(self, name: str) -> list[DeployView]: ...
 
+    async def get_deploy(self, name: str, deploy_id: int) -> DeployView:
+        """One deploy of the app, with its whole log; ``NotFound`` otherwise."""
+
     async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """Split new executions between ready revisions by percent (canary)."""
 

@@ -135,6 +135,12 @@ class FakePlatform:
     async def list_deploys(self, name: str) -> list[DeployView]:
         return list(reversed(self._app(name).deploys))
 
+    async def get_deploy(self, name: str, deploy_id: int) -> DeployView:
+        for deploy in self._app(name).deploys:
+            if deploy.id == deploy_id:
+                return deploy
+        raise NotFound(f"app {name} has no deploy {deploy_id}")
+
     async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
         app = self._app(name)
         app.check_traffic(splits)

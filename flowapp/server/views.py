@@ -65,14 +65,21 @@ def revision_json(view: RevisionView) -> dict[str, Any]:
     }
 
 
-def deploy_json(view: DeployView) -> dict[str, Any]:
+LISTED_LOG_CHARACTERS = 4_000  # a list shows each deploy's log tail; one deploy, all of it
+
+
+def deploy_json(view: DeployView, *, log_limit: int | None = None) -> dict[str, Any]:
+    """A deploy; with ``log_limit``, only the end of its log (where a failure says why)."""
+    log = view.log
+    truncated = log_limit is not None and len(log) > log_limit
     return {
         "id": view.id,
         "app": view.app,
         "revision": view.revision_id,
         "status": view.status,
         "message": view.message,
-        "log": view.log,
+        "log": log[-log_limit:] if truncated and log_limit is not None else log,
+        "log_truncated": truncated,
         "started_at": iso(view.started_at),
         "ended_at": iso(view.ended_at),
     }

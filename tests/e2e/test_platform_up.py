@@ -146,6 +146,11 @@ def test_a_push_to_the_app_repository_deploys_a_new_revision(tmp_path: Path) -> 
                 "append-display-00001",
                 "append-display-00002",
             }
+            newest = api.get("/api/v1/apps/append-display/deploys").json()["items"][0]
+            whole = api.get(f"/api/v1/apps/append-display/deploys/{newest['id']}").json()
+            assert whole["revision"] == "append-display-00002" and whole["status"] == "succeeded"
+            assert "Z traffic switched to append-display-00002" in whole["log"]
+            assert api.get("/api/v1/apps/append-display/deploys/99999").status_code == 404
             tokens = {
                 app: api.post(
                     "/api/v1/tokens", json={"name": "ci", "role": "developer", "apps": [app]}

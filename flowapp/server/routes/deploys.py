@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import JSONResponse
 
 from flowapp.server import models
@@ -24,9 +24,11 @@ from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
 from flowapp.server.platform import DeployView, Progress
 from flowapp.server.streaming import NDJSON, DeployRun, stream_deploy
-from flowapp.server.views import deploy_json, revision_json, traffic_json
+from flowapp.server.views import LISTED_LOG_CHARACTERS, deploy_json, revision_json, traffic_json
 
 router = APIRouter(prefix="/api/v1/apps/{name}", tags=["deploys"])
+
+DeployId = Annotated[int, Path(ge=1, le=2**53, description="The deploy's id.")]
 
 Stream = Annotated[bool, Query(description="Answer with NDJSON progress lines.")]
 DEPLOY_DOC = {"content": {NDJSON: {"schema": {"type": "string"}}}}
@@ -88,8 +90,15 @@ async def _answer(
 
 @router.get("/deploys", response_model=models.DeployList, responses=errors(404, 422))
 async def list_deploys(services: ServicesDep, name: AppName) -> Any:
-    """The app's deploys, newest first."""
-    return {"items": [deploy_json(view) for view in await services.platform.list_deploys(name)]}
+    """The app's deploys, newest first, each with the end of its log."""
+    views = await services.platform.list_deploys(name)
+    return {"items": [deploy_json(view, log_limit=LISTED_LOG_CHARACTERS) for view in views]}
+
+
+@router.get("/deploys/{deploy_id}", response_model=models.Deploy, responses=errors(404, 422))
+async def get_deploy(services: ServicesDep, name: AppName, deploy_id: DeployId) -> Any:
+    """One deploy, with its whole log."""
+    return deploy_json(await services.platform.get_deploy(name, deploy_id))
 
 
 @router.get("/revisions", response_model=models.RevisionList, responses=errors(404, 422))

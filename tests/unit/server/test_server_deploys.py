@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 
+from flowapp.server.platform import DeployView
 from flowapp.server.testing import FakePlatform
+from flowapp.server.views import LISTED_LOG_CHARACTERS, deploy_json
 from tests.unit.server.harness import HELLO, YAML, create_and_deploy
 
 GZIP = {"Content-Type": "application/gzip"}
@@ -51,7 +53,8 @@ async def test_deploy_answers_the_deploy(client: httpx.AsyncClient) -> None:
     assert deploy["app"] == "hello" and deploy["status"] == "succeeded"
     assert deploy["revision"] == "hello-00001"
     assert set(deploy) == {
-        "id", "app", "revision", "status", "message", "log", "started_at", "ended_at"
+        "id", "app", "revision", "status", "message", "log", "log_truncated", "started_at",
+        "ended_at",
     }  # fmt: skip
 
 
@@ -112,6 +115,28 @@ async def test_revisions_deploys_traffic_and_rollback(client: httpx.AsyncClient)
     rolled = (await client.post("/api/v1/apps/hello/rollback")).json()
     assert rolled == [{"revision": "hello-00001", "percent": 100}]
     assert (await client.post("/api/v1/apps/hello/rollback")).status_code == 409
+
+
+async def test_one_deploy_is_read_whole_and_a_list_shows_the_end_of_each_log(
+    client: httpx.AsyncClient,
+) -> None:
+    await create_and_deploy(client, HELLO)
+    (listed,) = (await client.get("/api/v1/apps/hello/deploys")).json()["items"]
+    one = await client.get(f"/api/v1/apps/hello/deploys/{listed['id']}")
+    assert one.status_code == 200 and one.json() == listed
+    assert listed["log_truncated"] is False
+    assert (await client.get("/api/v1/apps/hello/deploys/999")).status_code == 404
+    assert (await client.get(f"/api/v1/apps/ghost/deploys/{listed['id']}")).status_code == 404
+
+
+def test_a_long_deploy_log_is_cut_to_its_end_in_lists() -> None:
+    log = "".join(f"line {n}\n" for n in range(2_000))
+    view = DeployView(1, "hello", "hello-00001", "failed", "boom", log, 0.0, 1.0)
+    listed = deploy_json(view, log_limit=LISTED_LOG_CHARACTERS)
+    assert listed["log_truncated"] is True and log.endswith(listed["log"])
+    assert len(listed["log"]) == LISTED_LOG_CHARACTERS
+    whole = deploy_json(view)
+    assert whole["log"] == log and whole["log_truncated"] is False
 
 
 async def test_invalid_traffic_is_refused(client: httpx.AsyncClient) -> None:
