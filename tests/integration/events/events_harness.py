@@ -13,7 +13,6 @@ people sharing the server never see ours.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import time
 import uuid
@@ -22,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import nats
-import pytest
 from aiohttp import web
 
 from flowapp.events.broker import Broker, StoreBroker
 from flowapp.events.cloudevents import from_http, to_binary
 from flowapp.events.factory import open_broker
 from flowapp.events.memory import MemoryStore
+from tests.servers import unavailable
 
 NATS_HOST, NATS_PORT = "127.0.0.1", 4222
 Event = dict[str, Any]
@@ -45,9 +44,7 @@ def nats_reachable() -> bool:
 def require_nats() -> None:
     if nats_reachable():
         return
-    if os.environ.get("CI"):
-        pytest.fail(f"NATS is not listening on {NATS_HOST}:{NATS_PORT}")
-    pytest.skip(f"NATS is not listening on {NATS_HOST}:{NATS_PORT}")
+    unavailable(f"NATS is not listening on {NATS_HOST}:{NATS_PORT}")
 
 
 class Subscribers:

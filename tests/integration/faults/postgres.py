@@ -7,47 +7,28 @@ skipped with the reason, except under CI (``CI`` set), where that is a failure.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pytest
 import sqlalchemy as sa
-from psycopg import sql
 
+from tests import postgres
 from tests.integration.faults.processes import port_open
-
-ADMIN_URL = os.environ.get("FLOWAPP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def admin_connection() -> psycopg.Connection[tuple[object, ...]]:
-    try:
-        return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL UNREACHABLE at {ADMIN_URL}: {exc}; fault test NOT run"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+from tests.postgres import ADMIN_URL
+from tests.servers import unavailable
 
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
-    """Create a database of our own (never touch shared ones), yield its URL, drop it."""
-    name = f"flowapp_faults_{uuid.uuid4().hex[:12]}"
-    with admin_connection() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        # A new connection: the server may have been restarted by the test meanwhile.
-        wait_accepting(timeout=30)
-        with admin_connection() as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    """A database of this test's own; dropped once the server accepts connections again."""
+    with postgres.throwaway_database(
+        "flowapp_faults", before_drop=lambda: wait_accepting(timeout=30)
+    ) as url:
+        yield url
 
 
 def server_port() -> int:
@@ -93,10 +74,7 @@ def restart_server() -> float:
     """Restart the server; returns how long it did not accept connections (seconds)."""
     command = restart_command()
     if command is None:
-        message = "cannot restart this PostgreSQL server (not a local cluster); fault test NOT run"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("cannot restart this PostgreSQL server (not a local cluster): test NOT run")
     started = time.monotonic()
     subprocess.run(command, check=True, capture_output=True, timeout=60)
     while not port_open(server_port()):

@@ -11,59 +11,25 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 
 from flowapp.store import MemoryStore, Store
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.tables import ALL_TABLES
+from tests.postgres import throwaway_database
 
-ADMIN_URL = os.environ.get("FLOWAPP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADAPTERS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 SQL_ADAPTERS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-def admin_connection() -> psycopg.Connection[tuple[object, ...]]:
-    try:
-        return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL UNREACHABLE at {ADMIN_URL}: {exc}; postgresql variants NOT run"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def database_url(name: str) -> str:
-    return sa.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    """Create a database of our own (never touch shared ones), yield its URL, drop it."""
-    name = f"flowapp_store_test_{uuid.uuid4().hex[:12]}"
-    with admin_connection() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield database_url(name)
-    finally:
-        # A new connection: a fault test may have restarted the server since (this
-        # database lives for the whole session).
-        with admin_connection() as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """The database of this test session; each test empties it first."""
-    with throwaway_database() as url:
+    with throwaway_database("flowapp_store_test") as url:
         yield url
 
 

@@ -26,8 +26,9 @@ from flowapp.store.sql.migrate import (
     upgrade,
 )
 from flowapp.store.sql.tables import ALL_TABLES, metadata
+from tests.postgres import throwaway_database
 
-from .conftest import SQL_ADAPTERS, throwaway_database
+from .conftest import SQL_ADAPTERS
 from .platform_factories import (
     T0,
     make_app,
@@ -48,7 +49,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    with throwaway_database() as url:
+    with throwaway_database("flowapp_store_test") as url:
         yield url
 
 

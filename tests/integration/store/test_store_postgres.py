@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from flowapp.store import ExecutionFilter, StoreUnavailable
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.errors import translate_errors
+from tests.postgres import admin_connection
 
-from .conftest import admin_connection
 from .store_factories import checkpoint, create
 
 pytestmark = pytest.mark.postgres

@@ -18,8 +18,8 @@ from flowapp.store import StoreError, StoreUnavailable
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
 from flowapp.store.sql.tables import metadata
+from tests.postgres import throwaway_database
 
-from .conftest import throwaway_database
 from .store_factories import T0, create
 
 T = TypeVar("T")
@@ -91,7 +91,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    with throwaway_database() as url:
+    with throwaway_database("flowapp_store_test") as url:
         yield url
 
 
