@@ -92,8 +92,7 @@ def apply_environment(
             if _is_mapping(source, where, value, "delivery settings", problems):
                 merged[key] = _merge(spec.get(key), value, "/spec/delivery", where, overlay)
         elif _is_mapping(source, where, value, f"{key} by name", problems):
-            merge = _merge_triggers if key == "triggers" else _merge_functions
-            merged[key] = merge(spec.get(key), value, source, overlay, problems)
+            merged[key] = _merge_named(key, spec.get(key), value, source, overlay, problems)
     return {**doc.data, "spec": merged}, overlay
 
 
@@ -111,49 +110,37 @@ def _is_mapping(
     return False
 
 
-def _merge_triggers(
-    triggers: Any,
+def _merge_named(
+    section: str,
+    entries: Any,
     patches: dict[str, Any],
     source: SourceDocument,
     overlay: Overlay,
     problems: list[Problem],
 ) -> Any:
-    if not isinstance(triggers, list):
-        triggers = []
-    index = {t["name"]: i for i, t in enumerate(triggers) if isinstance(t, dict) and "name" in t}
-    merged = list(triggers)
+    """Patches by name into ``spec.triggers`` (a list of items with a ``name``) or
+    ``spec.functions`` (a mapping by name)."""
+    kind = section.removesuffix("s")
+    slots: dict[str, Any]
+    if section == "triggers":
+        items: Any = list(entries) if isinstance(entries, list) else []
+        slots = {t["name"]: i for i, t in enumerate(items) if isinstance(t, dict) and "name" in t}
+    else:
+        items = dict(entries) if isinstance(entries, dict) else {}
+        slots = {name: name for name in items}
     for name, patch in patches.items():
-        where = join_pointer("/triggers", name)
-        if name not in index:
-            problems.append(source.problem(where, _unknown("trigger", name, list(index))))
-        elif _is_mapping(source, where, patch, f"settings of trigger `{name}`", problems):
-            if "name" in patch:
+        where = join_pointer(f"/{section}", name)
+        if name not in slots:
+            problems.append(source.problem(where, _unknown(kind, name, list(slots))))
+        elif _is_mapping(source, where, patch, f"settings of {kind} `{name}`", problems):
+            if kind == "trigger" and "name" in patch:
                 message = "a trigger's name cannot change per environment"
                 problems.append(source.problem(join_pointer(where, "name"), message))
                 continue
-            at = join_pointer("/spec/triggers", index[name])
-            merged[index[name]] = _merge(triggers[index[name]], patch, at, where, overlay)
-    return merged
-
-
-def _merge_functions(
-    functions: Any,
-    patches: dict[str, Any],
-    source: SourceDocument,
-    overlay: Overlay,
-    problems: list[Problem],
-) -> Any:
-    if not isinstance(functions, dict):
-        functions = {}
-    merged = dict(functions)
-    for name, patch in patches.items():
-        where = join_pointer("/functions", name)
-        if name not in functions:
-            problems.append(source.problem(where, _unknown("function", name, list(functions))))
-        elif _is_mapping(source, where, patch, f"settings of function `{name}`", problems):
-            at = join_pointer("/spec/functions", name)
-            merged[name] = _merge(functions[name], patch, at, where, overlay)
-    return merged
+            slot = slots[name]
+            at = join_pointer(f"/spec/{section}", slot)
+            items[slot] = _merge(items[slot], patch, at, where, overlay)
+    return items
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:
