@@ -285,10 +285,10 @@ class Runtime(Upkeep):
         reaches only one of them (the bus hands each event to one subscriber), so it is
         also queued through the store for the listening executions held elsewhere, or by
         nobody for now: whoever holds them picks it up as a signal."""
+        if not self.shares_store:
+            return self.route_event(event)
         held_here = set(self.live)  # before any await: these have been offered it here
         offered = self.route_event(event)
-        if not self.shares_store:
-            return offered
         matching = await self.committer.run_in_writer(self.store.subscriptions_matching, event)
         elsewhere = [sub for sub in matching if sub.execution_id not in held_here]
         if elsewhere:
