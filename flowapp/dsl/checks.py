@@ -26,6 +26,7 @@ from flowapp.dsl.expressions import (
     compile_expression,
     each_expression_source,
     expression_source,
+    secrets_read,
     strict_source,
 )
 from flowapp.dsl.problems import Problem, join_pointer
@@ -33,7 +34,6 @@ from flowapp.dsl.schema import BUILTIN_CALLS
 from flowapp.dsl.source import SourceDocument
 
 FLOW_KEYWORDS = frozenset({"continue", "exit", "end"})
-_SECRET = re.compile(r"\$secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*\"([^\"]*)\"\s*\])")
 _CATALOGED = re.compile(r"^[^:@\s]+:[^@\s]+@(?P<catalog>[^@\s]+)$")
 _RETRY_DURATIONS = (
     ("delay",),
@@ -336,8 +336,8 @@ class _Checker:
         except ExpressionError as exc:
             self.report(pointer, _compile_message(exc))
             return
-        for match in _SECRET.finditer(source):
-            self.secret(pointer, match.group(1) or match.group(2))
+        for name in secrets_read(source):
+            self.secret(pointer, name)
 
 
 def _compile_message(error: ExpressionError) -> str:

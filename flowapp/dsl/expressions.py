@@ -27,16 +27,40 @@ import jq
 # jq's own special variables: bound by jq itself, never by us.
 _JQ_BUILTIN_VARIABLES = frozenset({"ENV", "__loc__", "__prog_args"})
 _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# ``$secrets.name`` and ``$secrets["name"]``: the secrets an expression reads by name.
+SECRET_READ = re.compile(r"\$secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*\"([^\"]*)\"\s*\])")
 _INPUT_VARIABLE = "__flowapp_in"
 
 
 class ExpressionError(Exception):
-    """An expression that does not compile or fails to evaluate."""
+    """An expression that does not compile or fails to evaluate. ``kind`` is the spec's
+    error kind the task faults with (``expression``, status 400)."""
+
+    kind = "expression"
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
         self.message = message
         super().__init__(f"{message} (in expression `{source}`)")
+
+
+class SecretUnavailable(ExpressionError):
+    """The expression reads a secret by name that the runtime did not supply: the spec's
+    authorization error (status 403), never a silent ``null``."""
+
+    kind = "authorization"
+
+    def __init__(self, source: str, name: str) -> None:
+        super().__init__(
+            source, f"secret `{name}` is declared in use.secrets, but no value was supplied for it"
+        )
+        self.name = name
+
+
+def secrets_read(source: str) -> tuple[str, ...]:
+    """The secrets a jq source reads by name, in first-seen order."""
+    found = (match.group(1) or match.group(2) for match in SECRET_READ.finditer(source))
+    return tuple(dict.fromkeys(found))
 
 
 class Scope(Protocol):
@@ -80,11 +104,14 @@ class Expression:
     source: str
     variables: tuple[str, ...]
     _program: Any
+    secrets: tuple[str, ...] = ()  # read by name: each must be supplied
 
     def evaluate(self, value: Any, scope: Scope = EMPTY_SCOPE) -> Any:
         try:
             if self.variables:
                 packed = [value, *(scope.lookup(name) for name in self.variables)]
+                if self.secrets:
+                    self._check_secrets(packed[1 + self.variables.index("secrets")])
                 return self._program.input_value(packed).first()
             return self._program.input_value(value).first()
         except StopIteration:
@@ -93,6 +120,12 @@ class Expression:
             raise ExpressionError(self.source, str(exc)) from None
         except TypeError as exc:  # a value jq cannot take (not JSON)
             raise ExpressionError(self.source, f"cannot evaluate on this value: {exc}") from None
+
+    def _check_secrets(self, supplied: Any) -> None:
+        available = supplied if isinstance(supplied, Mapping) else {}
+        for name in self.secrets:
+            if name not in available:
+                raise SecretUnavailable(self.source, name)
 
 
 def referenced_variables(source: str) -> tuple[str, ...]:
@@ -122,7 +155,8 @@ def compile_expression(source: str) -> Expression:
         except ValueError as exc:
             raise ExpressionError(source, _first_line_of(str(exc))) from None
         raise ExpressionError(source, "does not compile") from None
-    expression = Expression(source, variables, program)
+    secrets = secrets_read(source) if "secrets" in variables else ()
+    expression = Expression(source, variables, program, secrets)
     _compiled[source] = expression
     return expression
 
@@ -256,6 +290,8 @@ class Loose:
     def render(self, value: Any, scope: Scope) -> Any:
         try:
             return compile_expression(self.text).evaluate(value, scope)
+        except SecretUnavailable:
+            raise
         except ExpressionError:
             return self.text
 

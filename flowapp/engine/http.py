@@ -69,10 +69,17 @@ def resolve_authentication(
     if auth is None:
         return {}, None, None
     if auth.secret is not None:
-        settings = m.secrets().get(auth.secret)
-        if not isinstance(settings, dict):
-            detail = f"secret `{auth.secret}` is not available to this workflow"
+        secrets = m.secrets()
+        if auth.secret not in secrets:
+            detail = (
+                f"secret `{auth.secret}` is declared in use.secrets, "
+                "but no value was supplied for it"
+            )
             raise TaskFault(errors.error(errors.AUTHORIZATION, detail, instance=where))
+        settings = secrets[auth.secret]
+        if not isinstance(settings, dict):
+            detail = f"secret `{auth.secret}` must be an object of {auth.scheme} settings"
+            raise TaskFault(errors.error(errors.CONFIGURATION, detail, instance=where))
     else:
         settings = m.render(auth.settings, frame.input, scope, where)
     if auth.scheme == "basic":

@@ -39,6 +39,12 @@ class TaskFault(Exception):
         self.error = error
 
 
+def expression_error(exc: ExpressionError, where: str) -> dict[str, Any]:
+    """The error a failed expression faults its task with: an expression error (400), or
+    an authorization error (403) when it reads a secret that was not supplied."""
+    return errors.error(exc.kind, exc.message, instance=where)
+
+
 class Handler(Protocol):
     """How one kind of task runs. Only ``start`` is required of every kind; the others are
     called for kinds that have children, effects or events."""
@@ -115,7 +121,7 @@ class Machine:
         try:
             return template.render(value, scope)
         except ExpressionError as exc:
-            raise TaskFault(errors.error(errors.EXPRESSION, exc.message, instance=where)) from None
+            raise TaskFault(expression_error(exc, where)) from None
 
     def workflow_descriptor(self) -> dict[str, Any]:
         if self._workflow_descriptor is None:
@@ -261,9 +267,7 @@ class Machine:
         try:
             return task.if_.evaluate(frame.raw_input, scope)
         except ExpressionError as exc:
-            raise TaskFault(
-                errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
-            ) from None
+            raise TaskFault(expression_error(exc, task.reference)) from None
 
     def skip(self, task: Task, frame: Frame) -> None:
         """A task whose ``if`` is false: its raw input becomes its output."""

@@ -7,7 +7,7 @@ from typing import Any
 from flowapp.dsl import errors
 from flowapp.dsl.expressions import ExpressionError, truthy
 from flowapp.dsl.model import DoTask, RaiseTask, SetTask, SwitchTask, WaitTask
-from flowapp.engine.machine import Machine, TaskFault
+from flowapp.engine.machine import Machine, TaskFault, expression_error
 from flowapp.engine.state import Effect, Frame
 from flowapp.engine.tasks.base import TaskHandler, advance, begin
 
@@ -70,9 +70,7 @@ class SwitchHandler(TaskHandler):
                 matched = truthy(case.when.evaluate(frame.input, scope))
             except ExpressionError as exc:
                 where = f"{task.reference}/switch/{case.name}"
-                raise TaskFault(
-                    errors.error(errors.EXPRESSION, exc.message, instance=where)
-                ) from None
+                raise TaskFault(expression_error(exc, where)) from None
             if matched:
                 m.complete(frame, frame.input, case.then)
                 return

@@ -16,11 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flowapp.dsl import errors
 from flowapp.dsl.expressions import ExpressionError, truthy
 from flowapp.dsl.model import ConsumptionStrategy, EventFilter, ListenTask
 from flowapp.engine.commands import Subscribe
-from flowapp.engine.machine import Machine, TaskFault
+from flowapp.engine.machine import Machine, TaskFault, expression_error
 from flowapp.engine.state import Effect, Frame
 from flowapp.engine.tasks.base import TaskHandler, advance, begin
 
@@ -107,9 +106,7 @@ class ListenHandler(TaskHandler):
             try:
                 value = correlation.from_.evaluate(event, m.scope(frame, task))
             except ExpressionError as exc:
-                raise TaskFault(
-                    errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
-                ) from None
+                raise TaskFault(expression_error(exc, task.reference)) from None
             if correlation.expect is not None:
                 expected = m.render(
                     correlation.expect, frame.input, m.scope(frame, task), task.reference
@@ -173,9 +170,7 @@ class ListenHandler(TaskHandler):
             try:
                 return truthy(strategy.until_expression.evaluate(consumed, m.scope(frame, task)))
             except ExpressionError as exc:
-                raise TaskFault(
-                    errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
-                ) from None
+                raise TaskFault(expression_error(exc, task.reference)) from None
         return strategy.mode == "one" or strategy.until_events is None
 
     @staticmethod

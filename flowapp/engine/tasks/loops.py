@@ -16,7 +16,7 @@ from typing import Any
 from flowapp.dsl import errors
 from flowapp.dsl.expressions import ExpressionError, truthy
 from flowapp.dsl.model import ForkTask, ForTask
-from flowapp.engine.machine import Machine, TaskFault
+from flowapp.engine.machine import Machine, TaskFault, expression_error
 from flowapp.engine.state import Frame
 from flowapp.engine.tasks.base import TaskHandler, advance, begin
 
@@ -37,9 +37,7 @@ class ForHandler(TaskHandler):
         try:
             collection = task.in_.evaluate(frame.input, m.scope(frame, task))
         except ExpressionError as exc:
-            raise TaskFault(
-                errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
-            ) from None
+            raise TaskFault(expression_error(exc, task.reference)) from None
         frame.data["items"] = _items(collection, task.reference)
         self.iterate(m, task, frame, 0, frame.input)
 
@@ -54,9 +52,7 @@ class ForHandler(TaskHandler):
             try:
                 go_on = truthy(task.while_.evaluate(value, scope))
             except ExpressionError as exc:
-                m.fault(
-                    frame, errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
-                )
+                m.fault(frame, expression_error(exc, task.reference))
                 return
             if not go_on:
                 m.complete(frame, value)

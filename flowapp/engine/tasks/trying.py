@@ -24,7 +24,7 @@ from typing import Any
 from flowapp.dsl import errors
 from flowapp.dsl.expressions import Expression, ExpressionError, truthy
 from flowapp.dsl.model import Catch, RetryPolicy, TryTask
-from flowapp.engine.machine import Machine, TaskFault
+from flowapp.engine.machine import Machine, TaskFault, expression_error
 from flowapp.engine.state import Effect, Frame
 from flowapp.engine.tasks.base import TaskHandler, advance, begin
 
@@ -182,6 +182,4 @@ class TryHandler(TaskHandler):
         try:
             return truthy(condition.evaluate(frame.input, m.scope(frame, task, **variables)))
         except ExpressionError as exc:
-            raise TaskFault(
-                errors.error(errors.EXPRESSION, exc.message, instance=task.reference)
-            ) from None
+            raise TaskFault(expression_error(exc, task.reference)) from None

@@ -223,3 +223,65 @@ Feature: Data flow and control beyond the kit
     """yaml
     header: Bearer s3cr3t
     """
+
+  Scenario: Reading a declared secret that was not supplied faults with the authorization error
+    Given a workflow with definition:
+    """yaml
+    document:
+      dsl: '1.0.3'
+      namespace: default
+      name: missing-secret
+      version: '1.0.0'
+    use:
+      secrets: [ apiKey, other ]
+    do:
+      - before:
+          set:
+            started: true
+      - useIt:
+          set:
+            header: ${ "Bearer " + $secrets.apiKey }
+    """
+    And given the secrets are:
+    """yaml
+    other: supplied
+    """
+    When the workflow is executed
+    Then the workflow should fault with error:
+    """yaml
+    type: https://serverlessworkflow.io/spec/1.0.0/errors/authorization
+    status: 403
+    instance: /do/1/useIt
+    detail: secret `apiKey` is declared in use.secrets, but no value was supplied for it
+    """
+    And before should have completed
+    And useIt should have faulted
+
+  Scenario: An authentication that uses a declared secret that was not supplied faults with the authorization error
+    Given a workflow with definition:
+    """yaml
+    document:
+      dsl: '1.0.3'
+      namespace: default
+      name: missing-auth-secret
+      version: '1.0.0'
+    use:
+      secrets: [ petStoreCredentials ]
+    do:
+      - getPet:
+          call: http
+          with:
+            method: get
+            endpoint:
+              uri: https://petstore.swagger.io/v2/pet/1
+              authentication:
+                basic:
+                  use: petStoreCredentials
+    """
+    When the workflow is executed
+    Then the workflow should fault with error:
+    """yaml
+    type: https://serverlessworkflow.io/spec/1.0.0/errors/authorization
+    status: 403
+    instance: /do/0/getPet
+    """
