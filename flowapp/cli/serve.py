@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from flowapp.events import Subscription, open_broker
 from flowapp.gitrepos import Repositories, git_http_app
 from flowapp.local.alerts import AlertEvaluator, NotificationSender
+from flowapp.local.datadir import secure_data_dir
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
 from flowapp.runtime.dispatch import Effects
@@ -83,7 +84,9 @@ def ensure_admin_token(platform_store: Any, now: float) -> str | None:
 
 @contextlib.asynccontextmanager
 async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tightened = await asyncio.to_thread(secure_data_dir, settings.data_dir)
+    if (warning := tightened.warning()) is not None:
+        log.warning("%s", warning)
     store = open_store(settings.db_url)
     platform_store = open_platform_store(settings.db_url)
     await asyncio.to_thread(store.migrate)

@@ -25,6 +25,7 @@ from flowapp.cli.serve import (
 from flowapp.cli.settings import flowapp_home
 from flowapp.dsl.problems import DefinitionError
 from flowapp.functions.watch import watch
+from flowapp.local.datadir import PRIVATE_UMASK
 from flowapp.server.platform import PlatformError
 
 
@@ -114,6 +115,8 @@ def up(
     if not port_is_free(host, port):
         _say(f"port {port} on {host} is in use: choose another with --port")
         raise typer.Exit(2)
+    # Before anything is created: every file of the data directory is the server's alone.
+    os.umask(PRIVATE_UMASK)
     settings = UpSettings(
         data_dir=(data_dir or flowapp_home() / "data").resolve(),
         host=host,

@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from dulwich import object_store
 from dulwich.errors import NotGitRepository
 from dulwich.objects import Commit, ObjectID
 from dulwich.refs import Ref, check_ref_format
@@ -45,6 +46,10 @@ DEFAULT_BRANCH = "main"
 SCAFFOLD_AUTHOR = "flowapp <flowapp@localhost>"
 _AUTHOR = re.compile(r"[^<>\n]+ <[^<>\n]*>")
 _SHA = re.compile(r"[0-9a-f]{40}")
+
+# dulwich makes pack files 0444 whatever the umask; they hold every app's source, so
+# only the server may read them (the repositories live in its private data directory).
+object_store.PACK_MODE = 0o400
 
 
 class Repositories:

@@ -97,7 +97,9 @@ def _refuse_file_as_folder(paths: list[str]) -> None:
 def write_tree(store: BaseObjectStore, tree_id: ObjectID, target: Path) -> None:
     """Write the tree ``tree_id`` into the folder ``target`` (created; must be new or empty).
 
-    Executable files get mode 755, others 644; submodules become empty folders. Symbolic
+    Files are created as git does, 0777 (executables) or 0666 less the umask: 755 and 644
+    under the usual 022, private under ``flowapp up``'s 077; submodules become empty
+    folders. Symbolic
     links are created last and checked once all are in place (a link is only safe or not
     given the links it passes through), so on ``InvalidPath`` the folder is incomplete
     and the caller discards it.
@@ -114,11 +116,16 @@ def write_tree(store: BaseObjectStore, tree_id: ObjectID, target: Path) -> None:
         if mode == SYMLINK:
             links.append((path, data))
         else:
-            path.write_bytes(data)
-            path.chmod(0o755 if mode & 0o100 else 0o644)
+            _write_file(path, data, executable=bool(mode & 0o100))
     for path, link in links:
         os.symlink(os.fsdecode(link), path)
     _check_links(target, [path for path, _ in links])
+
+
+def _write_file(path: Path, data: bytes, *, executable: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    with open(os.open(path, flags, 0o777 if executable else 0o666), "wb") as file:
+        file.write(data)
 
 
 def _prepare(target: Path) -> None:

@@ -54,6 +54,18 @@ def test_export_writes_every_file_with_its_contents_and_mode(
     assert (link / "logo.png").read_bytes() == BINARY
 
 
+def test_export_honours_a_private_umask(repos: Repositories, tmp_path: Path) -> None:
+    sha = repos.create("orders", FILES, message="one", author=AUTHOR)
+    previous = os.umask(0o077)
+    try:
+        repos.export("orders", sha, tmp_path / "build")
+    finally:
+        os.umask(previous)
+
+    assert mode_of(tmp_path / "build/scripts/deep/er/build.sh") == 0o700
+    assert mode_of(tmp_path / "build/flowapp.yaml") == 0o600
+
+
 def test_export_then_read_directory_gives_back_the_files(
     repos: Repositories, tmp_path: Path
 ) -> None:
