@@ -26,8 +26,13 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
+# Most tests run in parallel, one file per worker (the machine's cores mostly wait on
+# subprocesses and servers); tests that restart a shared server run alone afterwards.
+PYTEST_WORKERS ?= 4
+
 pytest: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m 'not serial'
+	$(BIN)/pytest -q -m serial
 
 # Runs an example workflow once, then starts the platform with examples/append-display
 # deployed, and prints what to open and what to try. Ctrl-C stops it.

@@ -29,6 +29,7 @@ EXECUTIONS = 300
 
 @pytest.mark.postgres
 @pytest.mark.slow
+@pytest.mark.serial  # restarts the shared PostgreSQL server: nothing else may run meanwhile
 @pytest.mark.timeout(150)
 @pytest.mark.reply_ms(200)  # an execution lasts ~0.5 s: many are mid-way at the restart
 def test_the_engine_rides_out_a_postgresql_restart(
