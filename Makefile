@@ -4,9 +4,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck layers pytest demo bench clean
+NPM ?= npm
+DASHBOARD := dashboard
+NODE_STAMP := $(DASHBOARD)/node_modules/.installed
+ASSETS := flowapp/server/dashboard_assets/index.html
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src -type f 2>/dev/null) $(DASHBOARD)/index.html $(DASHBOARD)/vite.config.ts $(DASHBOARD)/tsconfig.json
 
-install: $(STAMP)
+.PHONY: install dashboard test lint typecheck layers dashboard-test pytest demo bench clean
+
+install: $(STAMP) dashboard
+
+# The web dashboard (dashboard/, served by `flowapp up` at /) is built when npm is here.
+# Without npm it is not: `flowapp up` serves the API as usual, and / says how to build it.
+dashboard:
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory $(ASSETS); \
+	else \
+	  echo "make: npm not found: the dashboard is not built (the API works; install Node.js 20+ with npm and run make install again)" >&2; \
+	fi
+
+$(NODE_STAMP): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS): $(NODE_STAMP) $(DASHBOARD_SOURCES)
+	cd $(DASHBOARD) && $(NPM) run --silent build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +36,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-test: install lint typecheck layers pytest
+test: install lint typecheck layers dashboard-test pytest
 
 lint: install
 	$(BIN)/ruff check flowapp tests bench
@@ -25,6 +47,17 @@ typecheck: install
 
 layers: install
 	$(BIN)/lint-imports
+
+# The dashboard's unit tests (Vitest); its browser tests run with pytest (tests/e2e/dashboard).
+# Without npm they cannot run: CI fails, elsewhere they are skipped with a warning.
+dashboard-test: install
+	@if command -v $(NPM) >/dev/null 2>&1; then \
+	  cd $(DASHBOARD) && $(NPM) run --silent typecheck && $(NPM) test --silent; \
+	elif [ -n "$$CI" ]; then \
+	  echo "make: npm not found: the dashboard's tests cannot run" >&2; exit 1; \
+	else \
+	  echo "make: npm not found: the dashboard's unit tests are skipped" >&2; \
+	fi
 
 # Most tests run in parallel, one file per worker (the machine's cores mostly wait on
 # subprocesses and servers); tests that restart a shared server run alone afterwards.
@@ -44,4 +77,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DASHBOARD)/node_modules flowapp/server/dashboard_assets

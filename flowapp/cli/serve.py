@@ -35,6 +35,7 @@ from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
 from flowapp.server.app import create_app
 from flowapp.server.auth import git_allows
+from flowapp.server.dashboard import Dashboard
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
 
@@ -170,6 +171,7 @@ def api_app(running: Platform) -> Any:
         platform_store=running.platform_store,
         metrics=running.metrics,
         mounts=mounts,
+        dashboard=Dashboard(),
     )
 
 

@@ -26,6 +26,7 @@ from flowapp.cli.settings import flowapp_home
 from flowapp.dsl.problems import DefinitionError
 from flowapp.functions.watch import watch
 from flowapp.local.datadir import PRIVATE_UMASK
+from flowapp.server.dashboard import Dashboard
 from flowapp.server.platform import PlatformError
 
 
@@ -45,6 +46,10 @@ def _banner(running: Platform, apps: list[str]) -> None:
     url = f"http://{settings.host}:{settings.port}"
     token_file = settings.data_dir / "admin-token"
     _say(f"\nflowapp is up on {url}  (data in {settings.data_dir})")
+    if Dashboard().built:
+        _say(f"dashboard: {url}/  (log in with the admin token)")
+    else:
+        _say("dashboard: not built (`make install` builds it when npm is installed)")
     if running.admin_token:
         saved = _save_token(settings.data_dir, running.admin_token)
         _say(f"admin token (shown once; also saved to {saved}):")

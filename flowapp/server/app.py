@@ -9,9 +9,10 @@
 
 Construction is pure: no I/O, no globals, nothing started. Everything a request needs
 is passed in and kept on ``app.state.services``. ``mounts`` adds ASGI apps under path
-prefixes (git hosting, the dashboard); they are outside the API's token check and
-authenticate on their own terms. They are mounted after the API routes, so ``/api``,
-``/hooks`` and ``/healthz`` always reach the API.
+prefixes (git hosting); they are outside the API's token check and authenticate on their
+own terms. They are mounted after the API routes, so ``/api``, ``/hooks`` and ``/healthz``
+always reach the API. ``dashboard`` adds the web dashboard's page and files at ``/``
+(``flowapp.server.dashboard``), public too.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from starlette.types import ASGIApp
 
 from flowapp.server import errors, openapi
 from flowapp.server.auth import AuthMiddleware
+from flowapp.server.dashboard import PUBLIC_PATHS as DASHBOARD_PATHS
+from flowapp.server.dashboard import PUBLIC_PREFIXES as DASHBOARD_PREFIXES
+from flowapp.server.dashboard import Dashboard
 from flowapp.server.deps import Services
 from flowapp.server.limits import BodyLimitMiddleware, LimitFor
 from flowapp.server.platform import Platform
@@ -51,6 +55,7 @@ def create_app(
     settings: ServerSettings | None = None,
     extra_routes: Iterable[APIRouter] = (),
     mounts: Mapping[str, ASGIApp] | None = None,
+    dashboard: Dashboard | None = None,
 ) -> FastAPI:
     """The API application. ``extra_routes`` are routers served behind the token check
     like the API's own; ``mounts`` maps path prefixes to ASGI apps served without it."""
@@ -74,9 +79,16 @@ def create_app(
         app.include_router(router)
     for prefix, mounted in mounts.items():
         app.mount(prefix, mounted)
+    public_prefixes, public_paths = list(mounts), frozenset[str]()
+    if dashboard is not None:
+        app.router.routes.extend(dashboard.routes())
+        public_prefixes += DASHBOARD_PREFIXES
+        public_paths = DASHBOARD_PATHS
     errors.install(app)
     openapi.install(app)
-    _add_middleware(app, settings, platform_store, public_prefixes=list(mounts))
+    _add_middleware(
+        app, settings, platform_store, public_prefixes=public_prefixes, public_paths=public_paths
+    )
     if metrics is not None:
         app.add_middleware(
             RequestMetricsMiddleware,
@@ -92,11 +104,15 @@ def _add_middleware(
     platform_store: PlatformStore,
     *,
     public_prefixes: list[str],
+    public_paths: frozenset[str],
 ) -> None:
     # The last added runs first: the token is checked before any body is counted or read.
     app.add_middleware(BodyLimitMiddleware, limit_for=_limits(settings))
     app.add_middleware(
-        AuthMiddleware, platform_store=platform_store, public_prefixes=public_prefixes
+        AuthMiddleware,
+        platform_store=platform_store,
+        public_prefixes=public_prefixes,
+        public_paths=public_paths,
     )
 
 

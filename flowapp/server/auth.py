@@ -4,8 +4,9 @@ Access rules live in one function, ``required_role``, so they can be read (and t
 at a glance instead of being spread over route decorators:
 
 - public: ``/healthz``, the OpenAPI document and its viewers, webhooks (``/hooks/...``,
-  checked by their trigger's own secret) and the mounts the caller declares public
-  (git hosting, the dashboard: they authenticate on their own terms);
+  checked by their trigger's own secret), the mounts the caller declares public (git
+  hosting: it authenticates on its own terms) and the dashboard's page and files (its
+  calls to the API carry the user's token);
 - ``/api/v1/tokens...``: admin;
 - reads (GET, HEAD, OPTIONS) and ``POST /api/v1/validate`` (which changes nothing): viewer;
 - every other request: developer. Anything not listed as public needs a token, so a
@@ -53,10 +54,20 @@ EXECUTIONS = "/api/v1/executions"  # the routes check the execution's app
 OPEN_TO_LIMITED = frozenset({"/api/v1/whoami", "/api/v1/validate"})
 
 
-def required_role(method: str, path: str, *, public_prefixes: Iterable[str] = ()) -> str | None:
+def required_role(
+    method: str,
+    path: str,
+    *,
+    public_prefixes: Iterable[str] = (),
+    public_paths: Iterable[str] = (),
+) -> str | None:
     """The least role that may make this request; None when it needs no token. The API's
     own paths are never public, whatever is mounted (a dashboard at ``/`` included)."""
-    public = path in PUBLIC_PATHS or _under(path, (*PUBLIC_PREFIXES, *public_prefixes))
+    public = (
+        path in PUBLIC_PATHS
+        or path in public_paths
+        or _under(path, (*PUBLIC_PREFIXES, *public_prefixes))
+    )
     if public and not _under(path, API_PATHS):
         return None
     if path == TOKENS or path.startswith(TOKENS + "/"):
@@ -117,11 +128,13 @@ class AuthMiddleware:
         *,
         platform_store: PlatformStore,
         public_prefixes: Iterable[str] = (),
+        public_paths: Iterable[str] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.platform_store = platform_store
         self.public_prefixes = tuple(public_prefixes)
+        self.public_paths = frozenset(public_paths)
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,7 +143,12 @@ class AuthMiddleware:
             return
         request = Request(scope)
         path = scope["path"]
-        required = required_role(request.method, path, public_prefixes=self.public_prefixes)
+        required = required_role(
+            request.method,
+            path,
+            public_prefixes=self.public_prefixes,
+            public_paths=self.public_paths,
+        )
         if required is None:
             await self.app(scope, receive, send)
             return
