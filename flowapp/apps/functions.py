@@ -23,11 +23,18 @@ _CONTRACTS = {
     "python": "a python function is `def handle(data, context)` in main.py",
     "node": "a node function exports `handle(data, context)` from index.js",
 }
-_DURATIONS = ("timeout", "idlePeriod", "startupTimeout")
+DURATION_KEYS = ("timeout", "idlePeriod", "startupTimeout")
+# (lowest, highest) of each ``scale`` key; ``min`` must also not exceed ``max``.
+SCALE_BOUNDS = {"min": (0, 1000), "max": (1, 1000), "concurrency": (1, 10_000)}
 
 
-def read_functions(value: Any, base_dir: Path, problems: list[Problem]) -> dict[str, FunctionSpec]:
-    """The valid entries of ``spec.functions``; a problem for every mistake in the others."""
+def read_functions(
+    value: Any, base_dir: Path | None, problems: list[Problem]
+) -> dict[str, FunctionSpec]:
+    """The valid entries of ``spec.functions``; a problem for every mistake in the others.
+
+    ``base_dir`` None means there is no project folder (a FlowApp on Kubernetes, where each
+    function is a container image), so folders are not checked."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -42,7 +49,7 @@ def read_functions(value: Any, base_dir: Path, problems: list[Problem]) -> dict[
 
 
 def read_function(
-    name: str, entry: Any, base_dir: Path, problems: list[Problem]
+    name: str, entry: Any, base_dir: Path | None, problems: list[Problem]
 ) -> FunctionSpec | None:
     """One entry as a ``FunctionSpec``, or None after recording its problems."""
     pointer = join_pointer(POINTER, name)
@@ -56,16 +63,18 @@ def read_function(
     check_folder = not found and isinstance(entry, dict)
     if keys.optional("command") is None and runtime == "command":
         keys.problem(None, "runtime `command` needs a `command`: the program that serves it")
+    # The container image that serves the function on Kubernetes; locally the folder runs.
+    keys.optional("image")
     _check_env(keys, found)
     _check_scale(keys.mapping("scale"))
-    for key in _DURATIONS:
+    for key in DURATION_KEYS:
         keys.duration(key)
     keys.finish()
-    if check_folder:
+    if check_folder and base_dir is not None:
         where = join_pointer(pointer, "path") if keys.has("path") else pointer
         found += _folder_problems(base_dir, path, runtime, where)
     problems += found
-    return None if found else _spec(name, entry, base_dir, pointer, problems)
+    return None if found else _spec(name, entry, base_dir or Path("."), pointer, problems)
 
 
 def _spec(
@@ -95,9 +104,10 @@ def _check_scale(scale: Keys | None) -> None:
     if scale is None:
         return
     defaults = ScaleSpec()
-    low = scale.integer("min", default=defaults.min, minimum=0, maximum=1000)
-    high = scale.integer("max", default=defaults.max, minimum=1, maximum=1000)
-    scale.integer("concurrency", default=defaults.concurrency, minimum=1, maximum=10_000)
+    low = scale.integer("min", default=defaults.min, minimum=0, maximum=SCALE_BOUNDS["min"][1])
+    high = scale.integer("max", default=defaults.max, minimum=1, maximum=SCALE_BOUNDS["max"][1])
+    low_c, high_c = SCALE_BOUNDS["concurrency"]
+    scale.integer("concurrency", default=defaults.concurrency, minimum=low_c, maximum=high_c)
     if low > high:
         written = "" if scale.has("max") else ", the default"
         scale.problem("min", f"`min` ({low}) must not exceed `max` ({high}{written})")

@@ -15,17 +15,19 @@ in file order, each as ``file:line:column: /pointer: message``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from flowapp.apps.digest import app_digest
 from flowapp.apps.environments import apply_environment
 from flowapp.apps.functions import read_functions
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND, FlowApp
 from flowapp.apps.resource import read_delivery, read_header, read_triggers
-from flowapp.apps.workflow import is_plain_workflow, resolve_workflow
+from flowapp.apps.workflow import REF, is_plain_workflow, resolve_workflow
 from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.source import SourceDocument, read_source
+from flowapp.dsl.source import SourceDocument, parse_text, read_source
 from flowapp.dsl.validate import ensure_valid
 from flowapp.events.delivery import DeliverySpec
 
@@ -43,6 +45,18 @@ def load_app(path: str | os.PathLike[str], environment: str | None = None) -> Fl
     if is_plain_workflow(doc.data):
         return wrap_workflow(ensure_valid(doc), base_dir)
     return _load_resource(doc, base_dir, environment)
+
+
+def load_resource_data(data: dict[str, Any], *, file: str) -> FlowApp:
+    """A FlowApp given as data with no project folder (a ``FlowApp`` object on Kubernetes):
+    checked like ``flowapp.yaml`` except for function folders, since each function is a
+    container image there. ``file`` names it in problems (``default/shop``). The workflow
+    must be inline: there is no folder for a ``workflowRef`` to point into."""
+    doc = parse_text(json.dumps(data, indent=1), file, what="a FlowApp")
+    if isinstance(doc.data.get("spec"), dict) and "workflowRef" in doc.data["spec"]:
+        message = "`workflowRef` needs a project folder: inline the workflow as `workflow`"
+        raise DefinitionError([doc.problem(REF, message)])
+    return _load_resource(doc, None, None)
 
 
 def resource_file(path: Path) -> Path:
@@ -85,11 +99,11 @@ def wrap_workflow(doc: SourceDocument, base_dir: Path) -> FlowApp:
     )
 
 
-def _load_resource(doc: SourceDocument, base_dir: Path, environment: str | None) -> FlowApp:
+def _load_resource(doc: SourceDocument, base_dir: Path | None, environment: str | None) -> FlowApp:
     unlocated: list[Problem] = []
     config_problems: list[Problem] = []
     resource, overlay = doc.data, None
-    if environment is not None:
+    if environment is not None and base_dir is not None:
         resource, overlay = apply_environment(doc, base_dir, environment, problems=config_problems)
     header = read_header(resource, unlocated)
     declared = header.spec.get("functions")
@@ -99,18 +113,18 @@ def _load_resource(doc: SourceDocument, base_dir: Path, environment: str | None)
     delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
     # Unknown function names are reported by the workflow's checks; declared ones whose
     # folder is broken must not be reported twice, so every declared name is known.
-    workflow = resolve_workflow(doc, header.spec, base_dir, functions=names)
+    workflow = resolve_workflow(doc, header.spec, base_dir or Path("."), functions=names)
     located = [
         overlay.locate(doc, p) if overlay else doc.problem(p.pointer, p.message) for p in unlocated
     ]
     problems = located + config_problems + workflow.problems
     if problems or workflow.source is None:
         raise DefinitionError(_in_file_order(problems, doc.file))
-    folders = {name: spec.path for name, spec in functions.items()}
+    folders = {name: spec.path for name, spec in functions.items()} if base_dir else {}
     return FlowApp(
         name=header.name,
         namespace=header.namespace,
-        base_dir=base_dir,
+        base_dir=base_dir or Path("."),
         workflow=workflow.source.data,
         workflow_source=workflow.source,
         workflow_pointer=workflow.pointer,

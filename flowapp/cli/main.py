@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flowapp.cli import client, control, engine, running, scaffold, up
+from flowapp.cli import client, control, engine, k8s, running, scaffold, up
 
 app = typer.Typer(
     name="flowapp",
@@ -19,6 +19,7 @@ running.register(app)
 client.register(app, history=True)
 control.register(app)
 engine.register(app)
+k8s.register(app)
 scaffold.register(app)
 up.register(app)
 

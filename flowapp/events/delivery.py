@@ -46,7 +46,7 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds per attempt when the spec sets no ``timeout``."""
 
 _RETRYABLE_STATUSES = frozenset({404, 408, 409, 429})
-_KEYS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "deadLetterSink")
+DELIVERY_KEYS = ("retry", "backoffPolicy", "backoffDelay", "timeout", "deadLetterSink")
 
 
 class BackoffPolicy(StrEnum):
@@ -105,9 +105,11 @@ def parse_delivery(
     if not isinstance(spec, Mapping):
         raise SpecError([Problem(pointer, "must be an object")])
     problems = [
-        Problem(join_pointer(pointer, key), f"unknown key; expected one of {', '.join(_KEYS)}")
+        Problem(
+            join_pointer(pointer, key), f"unknown key; expected one of {', '.join(DELIVERY_KEYS)}"
+        )
         for key in spec
-        if key not in _KEYS
+        if key not in DELIVERY_KEYS
     ]
     result = DeliverySpec(
         retry=_retry(spec.get("retry", 0), join_pointer(pointer, "retry"), problems),

@@ -44,7 +44,7 @@ from flowapp.triggers.rocketmq import parse_rocketmq
 from flowapp.triggers.webhook import parse_http
 
 NAME = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-_BROKER = frozenset(
+BROKER_KEYS = frozenset(
     {
         "maxInFlight",
         "maxRedeliveries",
@@ -68,12 +68,12 @@ class KindSpec:
 
 
 KINDS: dict[str, KindSpec] = {
-    "nats": KindSpec(parse_nats, _BROKER),
-    "rabbitmq": KindSpec(parse_rabbitmq, _BROKER),
-    "redis": KindSpec(parse_redis, _BROKER),
-    "mqtt": KindSpec(parse_mqtt, _BROKER),
-    "kafka": KindSpec(parse_kafka, _BROKER),
-    "rocketmq": KindSpec(parse_rocketmq, _BROKER),
+    "nats": KindSpec(parse_nats, BROKER_KEYS),
+    "rabbitmq": KindSpec(parse_rabbitmq, BROKER_KEYS),
+    "redis": KindSpec(parse_redis, BROKER_KEYS),
+    "mqtt": KindSpec(parse_mqtt, BROKER_KEYS),
+    "kafka": KindSpec(parse_kafka, BROKER_KEYS),
+    "rocketmq": KindSpec(parse_rocketmq, BROKER_KEYS),
     "cron": KindSpec(parse_cron, _CRON),
     "http": KindSpec(parse_http, _HTTP),
 }
@@ -146,7 +146,7 @@ def _kind(item: Any, fields: Fields) -> str | None:
 
 
 def _common(fields: Fields, spec: KindSpec, kind: str) -> dict[str, Any]:
-    for key in sorted(_BROKER - spec.common):
+    for key in sorted(BROKER_KEYS - spec.common):
         if fields.has(key):
             fields.raw(key)
             fields.problem(key, f"`{key}` does not apply to {kind} triggers")

@@ -1,0 +1,140 @@
+"""Container images for a FlowApp's functions: their names, and the Dockerfiles that build them.
+
+flowapp builds and pushes nothing; ``flowapp k8s images DIR`` writes what a build needs
+and prints the names ``flowapp k8s render`` expects, so that::
+
+    flowapp k8s images shop --image-prefix registry.example/shop/
+    docker build -f shop/k8s/images/append/Dockerfile -t <printed name> shop && docker push ...
+    flowapp k8s render shop --image-prefix registry.example/shop/ | kubectl apply -f -
+
+An image is named ``<prefix><app>-<function>:<tag>``, the tag being the first 12 hex digits
+of a digest of the function's folder (the files a revision is made of, as in the app's
+digest), its runtime and command: new code, new tag, new Knative revision; the same code,
+the same name, nothing to roll. Each Dockerfile packages the function with the language
+host that serves it locally, listening on ``$PORT`` as Knative requires:
+
+- python: the ``flowapp`` package (its host, ``python -m flowapp.functions.host``) and
+  the folder's ``requirements.txt``;
+- node: Node.js 20, the folder's ``package.json`` dependencies, and flowapp's ``host.js``
+  (copied next to the Dockerfile, since the build context is the project);
+- command: the folder, run by its ``command`` on a base image given as ``BASE_IMAGE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from flowapp import __version__
+from flowapp.apps.digest import folder_files
+from flowapp.apps.model import FlowApp
+from flowapp.functions.spec import FunctionSpec
+from flowapp.operator import names
+
+NODE_HOST = Path(__file__).resolve().parents[1] / "functions" / "node" / "host.js"
+IMAGES_DIR = Path("k8s") / "images"
+
+
+@dataclass(frozen=True)
+class FunctionImage:
+    function: str
+    name: str
+    dockerfile: str
+    extra_files: dict[str, bytes]
+
+
+def function_tag(spec: FunctionSpec) -> str:
+    sha = hashlib.sha256(f"{spec.runtime}\0{spec.command or ''}\0".encode())
+    for relative, path in folder_files(spec.path):
+        sha.update(relative.encode() + b"\0")
+        sha.update(hashlib.sha256(path.read_bytes()).digest())
+    return sha.hexdigest()[:12]
+
+
+def image_name(prefix: str, app: str, spec: FunctionSpec) -> str:
+    return f"{prefix}{names.object_name(app, spec.name)}:{function_tag(spec)}"
+
+
+def function_images(app: FlowApp, prefix: str) -> dict[str, str]:
+    """The image of every function: ``spec.functions.<name>.image`` if the resource names
+    one, else the name ``flowapp k8s images`` gives it under ``prefix`` (none without one)."""
+    declared = (app.resource.get("spec") or {}).get("functions") or {}
+    images = {}
+    for name, spec in app.functions.items():
+        image = (declared.get(name) or {}).get("image")
+        if image:
+            images[name] = image
+        elif prefix:
+            images[name] = image_name(prefix, app.name, spec)
+    return images
+
+
+def build_recipes(app: FlowApp, prefix: str) -> list[FunctionImage]:
+    images = function_images(app, prefix)
+    recipes = []
+    for name, spec in sorted(app.functions.items()):
+        folder = spec.path.resolve().relative_to(app.base_dir.resolve()).as_posix()
+        extra = {"host.js": NODE_HOST.read_bytes()} if spec.runtime == "node" else {}
+        dockerfile = DOCKERFILES[spec.runtime](app.name, spec, folder)
+        recipes.append(FunctionImage(name, images.get(name, ""), dockerfile, extra))
+    return recipes
+
+
+def _environment(app: str, spec: FunctionSpec) -> str:
+    return (
+        f"ENV HOST=0.0.0.0 PORT=8080 FLOWAPP_APP={app} FLOWAPP_FUNCTION={spec.name} "
+        "PYTHONUNBUFFERED=1"
+    )
+
+
+def _python(app: str, spec: FunctionSpec, folder: str) -> str:
+    return f"""\
+# The function `{spec.name}` of {app}, served by flowapp's Python host on $PORT.
+# Build from the project folder: docker build -f {IMAGES_DIR}/{spec.name}/Dockerfile .
+FROM python:3.11-slim
+ARG FLOWAPP_PACKAGE=flowapp=={__version__}
+RUN pip install --no-cache-dir "$FLOWAPP_PACKAGE"
+WORKDIR /function
+COPY {folder}/ /function/
+RUN if [ -f requirements.txt ]; then pip install --no-cache-dir -r requirements.txt; fi
+{_environment(app, spec)}
+EXPOSE 8080
+CMD ["python", "-m", "flowapp.functions.host", "--path", "/function"]
+"""
+
+
+def _node(app: str, spec: FunctionSpec, folder: str) -> str:
+    return f"""\
+# The function `{spec.name}` of {app}, served by flowapp's Node.js host on $PORT.
+# Build from the project folder: docker build -f {IMAGES_DIR}/{spec.name}/Dockerfile .
+FROM node:20-slim
+WORKDIR /function
+COPY {folder}/ /function/
+RUN if [ -f package.json ]; then npm install --omit=dev --no-audit --no-fund; fi
+COPY {IMAGES_DIR}/{spec.name}/host.js /flowapp/host.js
+{_environment(app, spec)}
+EXPOSE 8080
+CMD ["node", "/flowapp/host.js", "--path", "/function"]
+"""
+
+
+def _command(app: str, spec: FunctionSpec, folder: str) -> str:
+    argv = ", ".join(f'"{part}"' for part in shlex.split(spec.command or ""))
+    return f"""\
+# The function `{spec.name}` of {app}: its own program, serving flowapp's function
+# contract (docs/functions.md) on $PORT. Choose the base image it needs with
+# --build-arg BASE_IMAGE=...; build from the project folder:
+# docker build -f {IMAGES_DIR}/{spec.name}/Dockerfile .
+ARG BASE_IMAGE=python:3.11-slim
+FROM $BASE_IMAGE
+WORKDIR /function
+COPY {folder}/ /function/
+{_environment(app, spec)}
+EXPOSE 8080
+CMD [{argv}]
+"""
+
+
+DOCKERFILES = {"python": _python, "node": _node, "command": _command}

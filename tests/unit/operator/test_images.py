@@ -1,0 +1,90 @@
+"""``flowapp k8s images``: a Dockerfile per function with its language host, and image names
+that change with the function's code and nothing else."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from flowapp.apps.loader import load_app
+from flowapp.operator.images import function_images
+
+ROOT = Path(__file__).resolve().parents[3]
+FANOUT = ROOT / "tests" / "fixtures" / "k8s" / "pure-fanout"
+
+
+def flowapp(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowapp.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_images_writes_a_dockerfile_per_runtime_and_prints_the_names_render_uses(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "notify"
+    shutil.copytree(FANOUT, project)
+    result = flowapp("k8s", "images", str(project), "--image-prefix", "reg.example/shop/")
+    assert result.returncode == 0, result.stderr
+    printed = dict(line.split("\t")[:2] for line in result.stdout.splitlines())
+    assert set(printed) == {"enrich", "email", "sms", "audit", "archive"}
+    assert printed["sms"].startswith("reg.example/shop/notify-sms:")
+    images = project / "k8s" / "images"
+    python = (images / "email" / "Dockerfile").read_text()
+    assert "flowapp.functions.host" in python and "COPY functions/email/ /function/" in python
+    node = (images / "sms" / "Dockerfile").read_text()
+    assert 'CMD ["node", "/flowapp/host.js", "--path", "/function"]' in node
+    assert (images / "sms" / "host.js").read_bytes() == (
+        ROOT / "flowapp" / "functions" / "node" / "host.js"
+    ).read_bytes()
+    command = (images / "archive" / "Dockerfile").read_text()
+    assert 'CMD ["./archive", "--serve"]' in command
+    rendered = flowapp("k8s", "render", str(project), "--image-prefix", "reg.example/shop/")
+    assert rendered.returncode == 0, rendered.stderr
+    used = {
+        obj["metadata"]["name"]: obj["spec"]["template"]["spec"]["containers"][0]["image"]
+        for obj in yaml.safe_load_all(rendered.stdout)
+        if obj["kind"] == "Service" and obj["apiVersion"].startswith("serving")
+    }
+    assert used == {f"notify-{name}": image for name, image in printed.items()}
+
+
+def test_an_image_tag_changes_with_the_function_code_only(tmp_path: Path) -> None:
+    project = tmp_path / "notify"
+    shutil.copytree(FANOUT, project)
+    before = function_images(load_app(project), "r/")
+    (project / "functions" / "sms" / "index.js").write_text("exports.handle = async () => 1;\n")
+    (project / "functions" / "email" / "__pycache__").mkdir()
+    (project / "functions" / "email" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    after = function_images(load_app(project), "r/")
+    assert [name for name in before if before[name] != after[name]] == ["sms"]
+
+
+def test_render_without_images_says_which_function_lacks_one() -> None:
+    result = flowapp("k8s", "render", str(FANOUT))
+    assert result.returncode == 2
+    assert "no image for function(s) archive, audit, email, enrich, sms" in result.stderr
+    assert result.stdout == ""
+
+
+def test_render_explain_names_the_mode_and_its_reasons() -> None:
+    result = flowapp(
+        "k8s",
+        "render",
+        str(ROOT / "examples" / "append-display"),
+        "--image-prefix",
+        "r/",
+        "--explain",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == "append-display: mode engine"
+    assert "trigger `api` (http) is a webhook served by the engine" in result.stderr
+    kinds = [obj["kind"] for obj in yaml.safe_load_all(result.stdout)]
+    assert kinds.count("Service") == 3 and "PingSource" in kinds

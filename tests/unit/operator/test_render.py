@@ -1,0 +1,219 @@
+"""``render``: every object a FlowApp becomes passes Knative's (and Kubernetes') own schemas,
+with undeclared keys refused, and says what the app's settings say."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowapp.apps.loader import load_app
+from flowapp.operator import names
+from flowapp.operator.render import MissingImages, render
+from flowapp.operator.target import Target
+from tests.k8s.schemas import name_problems, problems
+
+ROOT = Path(__file__).resolve().parents[3]
+# A folder with flowapp.yaml, or a plain workflow (wrapped into a FlowApp).
+EXAMPLES = sorted(
+    p if (p / "flowapp.yaml").is_file() else p / "workflow.yaml"
+    for p in (ROOT / "examples").iterdir()
+    if p.is_dir()
+)
+FLOWS = ROOT / "tests" / "fixtures" / "k8s"
+APPS = [*EXAMPLES, FLOWS / "pure-sequence", FLOWS / "pure-fanout"]
+IMAGES = {"append": "reg.example/a:1", "display": "reg.example/d:1"}
+
+
+def images_for(app: Any) -> dict[str, str]:
+    return {name: f"reg.example/{app.name}-{name}:1" for name in app.functions}
+
+
+def by_kind(objects: list[dict[str, Any]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for obj in objects:
+        found.setdefault(obj["kind"], []).append(obj["metadata"]["name"])
+    return found
+
+
+@pytest.mark.parametrize("folder", APPS, ids=lambda p: p.parent.name if p.is_file() else p.name)
+def test_every_object_of_every_app_passes_its_schema(folder: Path) -> None:
+    app = load_app(folder)
+    rendering = render(app, Target(), images_for(app))
+    assert rendering.objects
+    for obj in rendering.objects:
+        assert problems(obj) == [], (obj["kind"], obj["metadata"]["name"])
+        assert name_problems(obj) == []
+        assert obj["metadata"]["labels"][names.APP_LABEL] == app.name
+
+
+def test_append_display_becomes_engine_services_broker_pingsource_and_trigger() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    rendering = render(app, Target(), IMAGES)
+    assert rendering.mode == "engine"
+    assert by_kind(rendering.objects) == {
+        "ConfigMap": ["append-display-flowapp"],
+        "Service": ["append-display-engine", "append-display-append", "append-display-display"],
+        "Deployment": ["append-display-engine"],
+        "Broker": ["append-display"],
+        "PingSource": ["append-display-nightly"],
+        "Trigger": ["append-display-on-nightly"],
+    }
+    assert any("`with` needs the engine" in reason for reason in rendering.reasons)
+    assert "trigger `orders` (nats) runs inside the engine" in rendering.reasons
+
+
+def _find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_function_settings_become_knative_settings() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    spec = dataclasses.replace(
+        app.functions["append"],
+        scale=dataclasses.replace(app.functions["append"].scale, min=0, max=7, concurrency=3),
+        timeout=2.5,
+        env={"GREETING": "hi"},
+    )
+    app = dataclasses.replace(app, functions={**app.functions, "append": spec})
+    service = _find(render(app, Target(), IMAGES).objects, "Service", "append-display-append")
+    template = service["spec"]["template"]
+    assert template["metadata"]["annotations"]["autoscaling.knative.dev/min-scale"] == "0"
+    assert template["metadata"]["annotations"]["autoscaling.knative.dev/max-scale"] == "7"
+    assert template["spec"]["containerConcurrency"] == 3
+    assert template["spec"]["timeoutSeconds"] == 3
+    container = template["spec"]["containers"][0]
+    assert container["image"] == "reg.example/a:1"
+    assert {"name": "GREETING", "value": "hi"} in container["env"]
+    assert {"name": "HOST", "value": "0.0.0.0"} in container["env"]
+
+
+def test_cron_becomes_a_pingsource_routed_to_the_engine_with_the_delivery_spec() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    objects = render(app, Target(), IMAGES).objects
+    ping = _find(objects, "PingSource", "append-display-nightly")
+    assert ping["spec"]["schedule"] == "0 2 * * *"
+    assert ping["spec"]["timezone"] == "Asia/Shanghai"
+    assert ping["spec"]["data"] == '{"message": "nightly"}'
+    assert ping["spec"]["sink"]["ref"]["kind"] == "Broker"
+    extensions = ping["spec"]["ceOverrides"]["extensions"]
+    assert extensions == {"flowapp": "append-display", "flowapptrigger": "nightly"}
+    trigger = _find(objects, "Trigger", "append-display-on-nightly")
+    assert trigger["spec"]["filters"] == [
+        {"exact": {"flowapp": "append-display"}},
+        {"exact": {"flowapptrigger": "nightly"}},
+    ]
+    assert trigger["spec"]["subscriber"]["ref"]["name"] == "append-display-engine"
+    assert trigger["spec"]["delivery"] == {
+        "retry": 3,
+        "backoffPolicy": "exponential",
+        "backoffDelay": "PT0.2S",
+    }
+
+
+def test_the_engine_runs_only_the_triggers_no_knative_source_took() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    config = _find(render(app, Target(), IMAGES).objects, "ConfigMap", "append-display-flowapp")
+    text = config["data"]["flowapp.yaml"]
+    assert "orders.created" in text and "/hooks/orders" in text
+    assert "nightly" not in text
+    assert "reg.example/a:1" in text
+
+
+def test_the_engine_reads_its_database_url_from_the_secret_only() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    target = Target(database_secret="shop-db", engine_replicas=3)
+    deployment = _find(render(app, target, IMAGES).objects, "Deployment", "append-display-engine")
+    assert deployment["spec"]["replicas"] == 3
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    secret = env["FLOWAPP_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert secret == {"name": "shop-db", "key": "url"}
+    assert env["FLOWAPP_FUNCTION_URL_APPEND"]["value"] == (
+        "http://append-display-append.default.svc.cluster.local"
+    )
+
+
+def test_a_pure_sequence_becomes_a_knative_sequence_with_no_engine() -> None:
+    app = load_app(FLOWS / "pure-sequence")
+    rendering = render(app, Target(), images_for(app))
+    assert rendering.mode == "flows"
+    kinds = by_kind(rendering.objects)
+    assert "Deployment" not in kinds and "ConfigMap" not in kinds
+    sequence = _find(rendering.objects, "Sequence", "thumbnails")
+    steps = [step["ref"]["name"] for step in sequence["spec"]["steps"]]
+    assert steps == ["thumbnails-resize", "thumbnails-watermark", "thumbnails-store"]
+    assert sequence["spec"]["steps"][0]["delivery"]["deadLetterSink"]["ref"]["name"] == (
+        "thumbnails-store"
+    )
+    trigger = _find(rendering.objects, "Trigger", "thumbnails-on-uploads")
+    assert trigger["spec"]["subscriber"]["ref"] == {
+        "apiVersion": "flows.knative.dev/v1",
+        "kind": "Sequence",
+        "name": "thumbnails",
+    }
+    kafka = _find(rendering.objects, "KafkaSource", "thumbnails-uploads")
+    assert kafka["spec"]["topics"] == ["uploads"]
+
+
+def test_an_unjoined_fan_out_becomes_a_parallel_at_the_end_of_the_sequence() -> None:
+    app = load_app(FLOWS / "pure-fanout")
+    rendering = render(app, Target(), images_for(app))
+    assert rendering.mode == "flows"
+    sequence = _find(rendering.objects, "Sequence", "notify")
+    assert [s["ref"]["kind"] for s in sequence["spec"]["steps"]] == ["Service", "Parallel"]
+    parallel = _find(rendering.objects, "Parallel", "notify-fork")
+    subscribers = [b["subscriber"]["ref"] for b in parallel["spec"]["branches"]]
+    assert [(s["kind"], s["name"]) for s in subscribers] == [
+        ("Service", "notify-email"),
+        ("Service", "notify-sms"),
+        ("Sequence", "notify-fork-2"),
+    ]
+    branch = _find(rendering.objects, "Sequence", "notify-fork-2")
+    assert [s["ref"]["name"] for s in branch["spec"]["steps"]] == ["notify-audit", "notify-archive"]
+    assert "fork of 3 branches" in rendering.reasons[0]
+
+
+def test_the_engine_can_be_forced_and_flows_refused_with_reasons() -> None:
+    app = load_app(FLOWS / "pure-sequence")
+    assert render(app, Target(mode="engine"), images_for(app)).mode == "engine"
+    display = load_app(ROOT / "examples" / "append-display")
+    with pytest.raises(ValueError, match="does not fit Knative Flows: /do/0/append"):
+        render(display, Target(mode="flows"), IMAGES)
+
+
+def test_a_function_without_an_image_is_refused_by_name() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    with pytest.raises(MissingImages) as caught:
+        render(app, Target(), {"append": "a:1"})
+    assert caught.value.functions == ["display"]
+
+
+def test_changing_one_image_changes_one_object() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    before = render(app, Target(), IMAGES).objects
+    after = render(app, Target(), {**IMAGES, "display": "reg.example/d:2"}).objects
+    changed = [
+        (a["kind"], a["metadata"]["name"]) for a, b in zip(before, after, strict=True) if a != b
+    ]
+    assert changed == [
+        ("ConfigMap", "append-display-flowapp"),
+        ("Service", "append-display-display"),
+    ]
+
+
+def test_a_shared_broker_is_used_and_not_created() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    objects = render(app, Target(broker="default", namespace="prod"), IMAGES).objects
+    assert "Broker" not in by_kind(objects)
+    trigger = _find(objects, "Trigger", "append-display-on-nightly")
+    assert trigger["spec"]["broker"] == "default"
+    assert {o["metadata"]["namespace"] for o in objects} == {"prod"}
+
+
+def test_long_names_are_shortened_stably_and_start_with_a_letter() -> None:
+    name = names.function_service("9" + "a" * 60, "f" * 40)
+    assert len(name) <= names.SERVICE_NAME_LIMIT
+    assert name[0].isalpha()
+    assert name == names.function_service("9" + "a" * 60, "f" * 40)
