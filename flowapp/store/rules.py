@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from flowapp.store.port import StoreError
+from flowapp.store import codec
 
 # The spec's status phases. Claiming filters on the unfinished ones with ``IN`` (not
 # ``NOT IN``) so that PostgreSQL and SQLite can use the (status, lease_until) index.
@@ -69,10 +69,5 @@ def may_match(alternatives: Sequence[Mapping[str, str]], attributes: Mapping[str
 def json_copy(value: T) -> T:
     """A deep copy through JSON, so the fake stores exactly what a database would
     (tuples become lists, unserialisable values fail) and never aliases caller data."""
-    if value is None:
-        return value
-    try:
-        copied: T = orjson.loads(orjson.dumps(value))
-    except orjson.JSONEncodeError as exc:
-        raise StoreError(f"value is not JSON: {exc}") from exc
+    copied: T = codec.copy(value)
     return copied

@@ -12,7 +12,7 @@ PostgreSQL: the psycopg 3 driver, ``pool_pre_ping`` so connections that died wit
 server restart are replaced at checkout, and a connect timeout so an unreachable
 server fails fast (as ``StoreUnavailable``, see ``errors.py``).
 
-JSON goes through orjson on both.
+JSON goes through ``flowapp.store.codec`` on both (orjson, exact for every value).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from flowapp.store import codec
 
 WRITE = "flowapp_write"  # execution option: this connection's transaction will write
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -62,8 +63,8 @@ def _sqlite_engine(url: URL) -> Engine:
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url,
-        json_serializer=_dumps_text,
-        json_deserializer=orjson.loads,
+        json_serializer=codec.dumps_text,
+        json_deserializer=codec.loads,
     )
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
@@ -125,10 +126,6 @@ def _postgresql_engine(url: URL) -> Engine:
         pool_pre_ping=True,
         connect_args=connect_args,
         # psycopg accepts bytes: no decode/encode round trip for every JSON value.
-        json_serializer=orjson.dumps,
-        json_deserializer=orjson.loads,
+        json_serializer=codec.dumps,
+        json_deserializer=codec.loads,
     )
-
-
-def _dumps_text(value: Any) -> str:
-    return orjson.dumps(value).decode()
