@@ -273,3 +273,18 @@ async def test_a_signal_for_an_execution_being_adopted_is_kept(store: Store) -> 
     outcome = await second.wait_for(execution_id, timeout=10)
     await second.stop()
     assert outcome.status == "cancelled"
+
+
+async def test_an_execution_whose_input_is_a_bare_number_is_recovered(store: Store) -> None:
+    """Recovery reads the stored input: a bare number once failed to decode on SQLite,
+    which also kept `flowapp up` from starting."""
+    workflow = register(store, "do:\n  - pause: {wait: {milliseconds: 200}}\n")
+    first = Runtime(store)
+    await first.start()
+    execution_id = await first.start_execution(workflow, 21)
+    await first.stop()
+    second = Runtime(store)
+    await second.start()
+    outcome = await second.wait_for(execution_id, timeout=10)
+    await second.stop()
+    assert (outcome.status, outcome.output) == ("completed", 21)
