@@ -5,6 +5,12 @@ thread takes every checkpoint queued since its last transaction and commits them
 together, so at high load one fsync serves many steps. When the database is unreachable
 the batch is retried with backoff and the callers simply wait; when a lease was lost the
 executions concerned are failed with ``LeaseLost`` and the rest is committed.
+
+When the store refuses a batch for any other reason (a value it cannot hold, a row too
+large), the culprit is found by halving: each half is written on its own, down to the
+single checkpoint that fails. Only its caller gets the error; every other checkpoint of
+the batch is committed, so one unsaveable execution never faults its neighbours. A
+batch with one bad checkpoint costs about ``2 * log2(size)`` extra transactions.
 """
 
 from __future__ import annotations
@@ -133,9 +139,11 @@ class GroupCommitter:
                 await self._without_lost(pendings, exc)
                 return
             except Exception as exc:
-                for pending in pendings:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
+                if len(pendings) > 1:
+                    await self._halves(write, pendings)
+                    return
+                if not pendings[0].future.done():
+                    pendings[0].future.set_exception(exc)
                 return
             self.batches += 1
             self.checkpoints += len(pendings)
@@ -147,6 +155,12 @@ class GroupCommitter:
                 else:
                     pending.future.set_exception(outcome)
             return
+
+    async def _halves(self, write: Any, pendings: list[_Pending]) -> None:
+        """Write each half of a refused batch on its own (each halves again if refused)."""
+        middle = len(pendings) // 2
+        await self._attempt(write, pendings[:middle])
+        await self._attempt(write, pendings[middle:])
 
     async def _without_lost(self, pendings: list[_Pending], lost: LeaseLost) -> None:
         kept = []

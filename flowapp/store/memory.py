@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from flowapp.store.memory_tables import MemoryTables, copy_execution, copy_task_run
-from flowapp.store.plan import check_leases, plan_commit
+from flowapp.store.memory_tables import MemoryTables, Prepared, copy_execution, copy_task_run
+from flowapp.store.plan import CommitPlan, check_leases, plan_commit
 from flowapp.store.port import (
     Checkpoint,
     DuplicateExecution,
@@ -71,27 +71,34 @@ class MemoryStore:
         plan = plan_commit([checkpoint])
         new = copy_execution(record)
         with self._lock:
-            tables = self._tables
-            if record.dedupe_key is not None and record.dedupe_key in tables.dedupe:
-                raise DuplicateExecution(tables.dedupe[record.dedupe_key])
-            if record.id in tables.executions:
-                raise StoreError(f"execution {record.id} exists already")
-            check_leases(plan, {**tables.owners(plan.patches), new.id: new.owner})
-            prepared = tables.prepare(plan)
-            tables.insert_execution(new)
-            tables.write(prepared)
+            existing = self._insert(new, plan, self._tables.prepare(plan))
+        if existing is not None:
+            raise DuplicateExecution(existing)
+
+    def _insert(self, new: ExecutionRecord, plan: CommitPlan, prepared: Prepared) -> str | None:
+        """Insert a new execution (under the lock); the id of the execution that has its
+        dedupe key already, if any (then nothing is written)."""
+        tables = self._tables
+        if new.dedupe_key is not None and new.dedupe_key in tables.dedupe:
+            return tables.dedupe[new.dedupe_key]
+        if new.id in tables.executions:
+            raise StoreError(f"execution {new.id} exists already")
+        check_leases(plan, {**tables.owners(plan.patches), new.id: new.owner})
+        tables.insert_execution(new)
+        tables.write(prepared)
+        return None
 
     def create_executions(
         self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
     ) -> list[str | None]:
+        """All or nothing, like the SQL transaction: every value is copied (which may
+        fail) before the first execution is written."""
+        staged = [(copy_execution(record), plan_commit([cp])) for record, cp in pairs]
         results: list[str | None] = []
-        with self._lock:  # the lock is reentrant: each create runs under it too
-            for record, checkpoint in pairs:
-                try:
-                    self.create_execution(record, checkpoint)
-                    results.append(None)
-                except DuplicateExecution as duplicate:
-                    results.append(duplicate.existing_id)
+        with self._lock:
+            prepared = [self._tables.prepare(plan) for _, plan in staged]
+            for (new, plan), ready in zip(staged, prepared, strict=True):
+                results.append(self._insert(new, plan, ready))
         return results
 
     def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
