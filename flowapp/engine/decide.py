@@ -4,7 +4,16 @@
 every task that can run without waiting for the outside world. It returns the new state,
 the commands to carry out, the task runs that started or ended, and the status
 transitions. It performs no I/O, never sleeps, never reads the clock, and never raises:
-a bug inside the engine faults the execution with a runtime error instead.
+a bug inside the engine faults the execution with a runtime error instead. (The one
+exception that escapes is ``MemoryError``: whoever runs the engine decides what running
+out of memory means.)
+
+With a ``budget``, a decision stops after that many steps (``agenda``): the work left is
+saved in the state and ``state.has_pending_work`` tells the caller to decide a
+``Continue`` later, so one execution cannot hold whoever decides it. Control signals
+(cancel, suspend, resume, abort) take effect at once, before any work left; results and
+events are applied after it, in order. Going over one of the execution's limits faults
+the whole execution (``limits``).
 
 Ownership: the state passed in is updated in place and returned; callers keep using the
 returned one (the durable runtime saves it, with the commands, in one transaction).
@@ -16,13 +25,17 @@ from typing import Any
 
 from flowapp.dsl import errors
 from flowapp.dsl.model import Workflow
+from flowapp.engine import agenda
 from flowapp.engine.commands import StartTimer, Subscribe
 from flowapp.engine.handlers import HANDLERS, ROOT
+from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits, LimitExceeded
 from flowapp.engine.machine import Machine, TaskFault
 from flowapp.engine.records import Decision
 from flowapp.engine.scope import DEFAULT_ENVIRONMENT, Environment
 from flowapp.engine.signals import (
+    Abort,
     Cancel,
+    Continue,
     EffectFailed,
     EffectSucceeded,
     EventArrived,
@@ -49,8 +62,8 @@ from flowapp.engine.state import (
 _WAITING_KINDS = frozenset({StartTimer.kind, Subscribe.kind})
 
 
-def new_state(execution_id: str) -> ExecutionState:
-    return ExecutionState(execution_id=execution_id)
+def new_state(execution_id: str, limits: ExecutionLimits = DEFAULT_LIMITS) -> ExecutionState:
+    return ExecutionState(execution_id=execution_id, limits=limits)
 
 
 def decide(
@@ -59,22 +72,53 @@ def decide(
     signal: Signal,
     now: float,
     env: Environment = DEFAULT_ENVIRONMENT,
+    *,
+    budget: int | None = None,
 ) -> Decision:
-    m = Machine(workflow, state, now, env, HANDLERS)
+    m = Machine(workflow, state, now, env, HANDLERS, budget)
     if state.is_final and not (isinstance(signal, RetryFailed) and state.status == FAULTED):
         return Decision(state)
     if state.status == SUSPENDED and is_deferrable(signal):
         state.deferred.append(signal_to_json(signal))
         return Decision(state)
     try:
-        apply(m, signal)
-        m.drain()
+        if state.pending:
+            agenda.restore(m, state.pending)
+            state.pending = []
+        if is_deferrable(signal):
+            m.signals.append(signal)  # after the work left by earlier decisions
+        else:
+            apply(m, signal)
+        if state.status != SUSPENDED:
+            run(m)
+    except LimitExceeded as exc:
+        m.queue.clear()
+        m.signals.clear()
+        m.fail_workflow(exc.error)
+    except MemoryError:
+        raise
     except Exception as exc:  # a bug must fault one execution, not the runtime
         detail = f"internal engine error: {type(exc).__name__}: {exc}"
         m.queue.clear()
+        m.signals.clear()
         m.fail_workflow(errors.error(errors.RUNTIME, detail))
+    if not state.is_final and (m.queue or m.signals):
+        state.pending = agenda.save(m)
     settle(m)
-    return Decision(state, m.commands, list(m.runs.values()), m.transitions)
+    return Decision(state, m.commands, list(m.runs.values()), m.transitions, m.steps)
+
+
+def run(m: Machine) -> None:
+    """Work first, then the next signal, until both are done or the budget is spent."""
+    queue, signals = m.queue, m.signals
+    while queue or signals:
+        if m.steps >= m.budget:
+            return
+        m.steps += 1
+        if queue:
+            m.step()
+        else:
+            apply(m, signals.popleft())
 
 
 def apply(m: Machine, signal: Signal) -> None:
@@ -83,10 +127,14 @@ def apply(m: Machine, signal: Signal) -> None:
     elif isinstance(signal, (EffectSucceeded, EffectFailed, TimerFired, EventArrived)):
         answer(m, signal)
     elif isinstance(signal, Cancel):
+        drop_agenda(m)
         m.close_frames()
         m.state.error = errors.error(errors.RUNTIME, signal.reason, title="Cancelled")
         m.state.ended_at = m.now
         m.set_status(CANCELLED)
+    elif isinstance(signal, Abort):
+        drop_agenda(m)
+        m.fail_workflow(signal.error)
     elif isinstance(signal, Suspend):
         if m.state.status in (RUNNING, WAITING):
             m.set_status(SUSPENDED)
@@ -94,6 +142,13 @@ def apply(m: Machine, signal: Signal) -> None:
         resume(m)
     elif isinstance(signal, RetryFailed):
         retry(m, signal.memo)
+    elif not isinstance(signal, Continue):
+        raise TypeError(f"unknown signal {signal!r}")
+
+
+def drop_agenda(m: Machine) -> None:
+    m.queue.clear()
+    m.signals.clear()
 
 
 def start(m: Machine, raw_input: Any) -> None:
@@ -167,9 +222,7 @@ def resume(m: Machine) -> None:
         return
     m.set_status(RUNNING)
     deferred, m.state.deferred = m.state.deferred, []
-    for data in deferred:
-        apply(m, signal_from_json(data))
-        m.drain()
+    m.signals.extend(signal_from_json(data) for data in deferred)
 
 
 def retry(m: Machine, memo: dict[str, Any]) -> None:
@@ -189,5 +242,7 @@ def settle(m: Machine) -> None:
     if m.state.status not in (RUNNING, WAITING):
         return
     effects = m.state.effects.values()
-    busy = any(e.command.kind not in _WAITING_KINDS or e.purpose == "retry" for e in effects)
+    busy = m.state.pending or any(
+        e.command.kind not in _WAITING_KINDS or e.purpose == "retry" for e in effects
+    )
     m.set_status(RUNNING if busy or not m.state.effects else WAITING)

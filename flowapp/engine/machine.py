@@ -8,24 +8,30 @@ This is the one larger module of the engine; it holds what every task kind share
 - task run records for every frame that starts and ends.
 
 Work is queued, not recursed: a thousand ``set`` tasks in a row complete one after the
-other from the queue, so the Python stack stays flat. Nothing here does I/O or reads a
-clock: ``now`` comes from the caller and every id comes from the state's counter.
+other from the queue, so the Python stack stays flat, and a decision can stop after a
+number of steps and leave the rest for later (``agenda``). Nothing here does I/O or reads
+a clock: ``now`` comes from the caller and every id comes from the state's counter.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from flowapp.dsl import errors
 from flowapp.dsl.durations import DurationError, duration_seconds
 from flowapp.dsl.expressions import ExpressionError, Template, truthy
 from flowapp.dsl.model import DurationSpec, SchemaSpec, Task, Workflow
+from flowapp.engine.agenda import COMPLETED as COMPLETED_ENTRY
+from flowapp.engine.agenda import ENTER
+from flowapp.engine.agenda import FAULTED as FAULTED_ENTRY
 from flowapp.engine.commands import CancelEffect, Command, StartTimer
+from flowapp.engine.limits import LimitExceeded, limit_error
 from flowapp.engine.records import TaskRun, Transition
 from flowapp.engine.schemas import schema_problems
 from flowapp.engine.scope import Environment, FrameScope, datetime_descriptor
+from flowapp.engine.signals import Signal
 from flowapp.engine.state import COMPLETED, FAULTED, Effect, ExecutionState, Frame
 
 CONTINUE, EXIT, END = "continue", "exit", "end"
@@ -84,6 +90,7 @@ class Machine:
         now: float,
         env: Environment,
         handlers: Handlers,
+        budget: int | None = None,
     ) -> None:
         self.handlers = handlers
         self.workflow = workflow
@@ -93,18 +100,30 @@ class Machine:
         self.commands: list[Command] = []
         self.runs: dict[int, TaskRun] = {}
         self.transitions: list[Transition] = []
-        self.queue: deque[Callable[[], None]] = deque()
+        self.queue: deque[tuple[Any, ...]] = deque()  # work entries, see ``agenda``
+        self.signals: deque[Signal] = deque()
+        self.steps = 0
+        self.budget = sys.maxsize if budget is None else budget
         self._workflow_descriptor: dict[str, Any] | None = None
 
     # --- running ------------------------------------------------------------------------
 
-    def drain(self) -> None:
-        queue = self.queue
-        while queue:
-            queue.popleft()()
+    def step(self) -> None:
+        """Run the next entry of the queue (one step of the decision's budget)."""
+        entry = self.queue.popleft()
+        kind, frame = entry[0], entry[1]
+        if kind == ENTER:
+            self.enter(entry[2], frame)
+        elif not self.is_live(frame):
+            return  # the parent ended meanwhile: nobody is left to tell
+        elif kind == COMPLETED_ENTRY:
+            handler = self.handlers.for_frame(self, frame)
+            handler.on_child_completed(self, frame, entry[2], entry[3], entry[4])
+        else:
+            self.handlers.for_frame(self, frame).on_child_faulted(self, frame, entry[2], entry[3])
 
-    def later(self, action: Callable[[], None]) -> None:
-        self.queue.append(action)
+    def is_live(self, frame: Frame) -> bool:
+        return self.state.frames.get(frame.id) is frame
 
     def set_status(self, status: str) -> None:
         if self.state.status != status:
@@ -211,7 +230,7 @@ class Machine:
         )
         frame.quiet = parent.quiet
         self.state.frames[frame.id] = frame
-        self.later(lambda: self.enter(task, frame))
+        self.queue.append((ENTER, frame, task))
         return frame
 
     def enter(self, task: Task, frame: Frame) -> None:
@@ -310,15 +329,12 @@ class Machine:
         self.release(frame)
         parent = self.state.frames.get(frame.parent) if frame.parent is not None else None
         if parent is not None:
-            handler = self.handlers.for_frame(self, parent)
-            self.later(lambda: handler.on_child_faulted(self, parent, frame, error))
+            self.queue.append((FAULTED_ENTRY, parent, frame, error))
 
     def notify_completed(self, frame: Frame, task: Task, output: Any, then: str) -> None:
         parent = self.state.frames.get(frame.parent) if frame.parent is not None else None
-        if parent is None:
-            return
-        handler = self.handlers.for_frame(self, parent)
-        self.later(lambda: handler.on_child_completed(self, parent, frame, output, then))
+        if parent is not None:
+            self.queue.append((COMPLETED_ENTRY, parent, frame, output, then))
 
     def release(self, frame: Frame) -> None:
         """Forget a finished frame and whatever it still waited for."""
@@ -391,6 +407,13 @@ class Machine:
     def record_start(self, task: Task, frame: Frame) -> None:
         if frame.quiet:
             return
+        limit = self.state.limits.task_runs
+        if self.state.run_sequence >= limit:
+            detail = (
+                f"the execution has run {limit:,} tasks, its limit (taskRuns); "
+                f"{task.reference} would be one more"
+            )
+            raise LimitExceeded(limit_error("taskRuns", detail, instance=task.reference))
         self.state.run_sequence += 1
         frame.run = self.state.run_sequence
         parent = self.state.frames.get(frame.parent) if frame.parent is not None else None

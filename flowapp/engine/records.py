@@ -47,3 +47,4 @@ class Decision:
     commands: list[Command] = field(default_factory=list)
     task_runs: list[TaskRun] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
+    steps: int = 0  # of the decision's budget (see ``flowapp.engine.agenda``)

@@ -70,6 +70,19 @@ class RetryFailed(Signal):
     memo: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Continue(Signal):
+    """Go on with the work a decision left when it used up its step budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class Abort(Signal):
+    """Fault the execution with ``error``, for a reason only the runtime can see: a limit
+    it measures (CPU time, state size), or a decision that brought a decider down."""
+
+    error: dict[str, Any] = field(default_factory=dict)
+
+
 _DEFERRABLE = (EffectSucceeded, EffectFailed, TimerFired, EventArrived)
 
 
@@ -85,7 +98,8 @@ def signal_to_json(signal: Signal) -> dict[str, Any]:
 
 
 _KINDS: dict[str, type[Signal]] = {
-    cls.__name__: cls for cls in (*_DEFERRABLE, Start, Cancel, Suspend, Resume, RetryFailed)
+    cls.__name__: cls
+    for cls in (*_DEFERRABLE, Start, Cancel, Suspend, Resume, RetryFailed, Continue, Abort)
 }
 
 

@@ -9,6 +9,13 @@ is the outbox: it is saved in the same row, hence the same transaction, as the s
 
 Task runs are not kept here once they end: the engine reports them in each decision and
 the runtime stores them.
+
+``pending`` is work a decision left when it used up its step budget (see
+``flowapp.engine.agenda``): saved like the rest, so a later decision, in this process or
+after a restart, goes on from there. ``limits`` are the execution's own (fixed at its
+start); ``cpu_seconds`` and ``crashes`` are kept by the runtime, which measures what the
+engine cannot: the CPU time spent deciding it, and how many times the process died while
+deciding it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowapp.engine.commands import Command, command_from_json
+from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
 
 PENDING = "pending"
 RUNNING = "running"
@@ -122,10 +130,19 @@ class ExecutionState:
     deferred: list[dict[str, Any]] = field(default_factory=list)
     memo: dict[str, Any] = field(default_factory=dict)
     generation: int = 0
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    limits: ExecutionLimits = DEFAULT_LIMITS
+    cpu_seconds: float = 0.0
+    crashes: int = 0
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def has_pending_work(self) -> bool:
+        """A decision stopped at its step budget: decide a ``Continue`` to go on."""
+        return bool(self.pending) and self.status in (RUNNING, WAITING)
 
     def next_id(self) -> int:
         self.sequence += 1
@@ -150,6 +167,10 @@ class ExecutionState:
             "deferred": self.deferred,
             "memo": self.memo,
             "generation": self.generation,
+            "pending": self.pending,
+            "limits": None if self.limits == DEFAULT_LIMITS else self.limits.to_json(),
+            "cpu_seconds": self.cpu_seconds,
+            "crashes": self.crashes,
         }
 
     @classmethod
@@ -174,4 +195,8 @@ class ExecutionState:
             deferred=list(data.get("deferred") or ()),
             memo=dict(data.get("memo") or {}),
             generation=data.get("generation", 0),
+            pending=list(data.get("pending") or ()),
+            limits=ExecutionLimits.from_json(data.get("limits")),
+            cpu_seconds=data.get("cpu_seconds") or 0.0,
+            crashes=data.get("crashes") or 0,
         )

@@ -11,6 +11,7 @@ execution's subscriptions whenever it waits for events; emitted events are offer
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +19,11 @@ from typing import Any
 from flowapp.dsl.model import Workflow
 from flowapp.engine import commands as c
 from flowapp.engine.decide import decide, new_state
+from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
 from flowapp.engine.records import TaskRun
 from flowapp.engine.scope import DEFAULT_ENVIRONMENT, Environment
 from flowapp.engine.signals import (
+    Continue,
     EffectFailed,
     EffectSucceeded,
     EventArrived,
@@ -46,6 +49,7 @@ class Simulation:
     commands: list[c.Command] = field(default_factory=list)
     emitted: list[dict[str, Any]] = field(default_factory=list)
     now: float = 0.0
+    decisions: int = 0
 
     @property
     def status(self) -> str:
@@ -95,8 +99,14 @@ def simulate(
     env: Environment = DEFAULT_ENVIRONMENT,
     start: float = 1_700_000_000.0,
     max_steps: int = 100_000,
+    budget: int | None = None,
+    limits: ExecutionLimits = DEFAULT_LIMITS,
+    reload: bool = False,
 ) -> Simulation:
-    sim = Simulation(new_state("sim-1"), now=start)
+    """``budget``: steps per decision (a decision that uses it up is continued by the
+    next); ``max_steps``: decisions in all; ``reload``: save the state as JSON and load
+    it back between decisions, as a durable runtime does."""
+    sim = Simulation(new_state("sim-1", limits), now=start)
     responders: dict[type[c.Command], Responder | None] = {
         c.CallHttp: http,
         c.CallFunction: functions,
@@ -121,7 +131,10 @@ def simulate(
             sim.now = max(sim.now, due)
             ready.append(TimerFired(effect_id))
             continue
-        decision = decide(workflow, sim.state, ready.pop(0), sim.now, env)
+        decision = decide(workflow, sim.state, ready.pop(0), sim.now, env, budget=budget)
+        sim.decisions += 1
+        if reload:
+            sim.state = ExecutionState.from_json(json.loads(json.dumps(sim.state.to_json())))
         for run in decision.task_runs:
             sim.runs[run.id] = run
         for command in decision.commands:
@@ -140,6 +153,8 @@ def simulate(
                 pending_events.append(command.event)
             else:
                 ready.append(_answer(command, responders.get(type(command))))
+        if sim.state.has_pending_work:
+            ready.append(Continue())
         if sim.state.is_final:
             break
     return sim

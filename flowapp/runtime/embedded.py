@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from flowapp.engine.scope import Environment
+from flowapp.runtime.deciders.base import Decider
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.runtime import Outcome, Runtime
@@ -24,9 +25,10 @@ async def run_to_completion(
     events: Sequence[dict[str, Any]] = (),
     timeout: float | None = None,
     lifecycle: Callable[[list[dict[str, Any]]], None] | None = None,
+    decider: Decider | None = None,
 ) -> tuple[str, Outcome]:
     """Start an execution, offer it ``events`` whenever it listens, and wait for its end."""
-    runtime = Runtime(store, registry=registry, effects=effects, env=env)
+    runtime = Runtime(store, registry=registry, effects=effects, env=env, decider=decider)
     runtime.lifecycle = lifecycle
     await runtime.start(recover=False)
     try:

@@ -4,6 +4,10 @@ A workflow's id is a digest of its document (with the FlowApp functions its call
 to, and the app revision it belongs to), so the same text always has the same id and an
 execution can find the exact definition it started with after a restart, even when a
 newer version was deployed.
+
+``limits`` are those its app sets (``spec.limits``); an execution copies them into its
+state when it starts, so they are not part of the stored record: a workflow read back
+from the store has the defaults until its app registers it again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import orjson
 
 from flowapp.dsl.build import build_workflow
 from flowapp.dsl.model import Workflow
+from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
 from flowapp.store.port import Store, WorkflowRecord
 
 
@@ -27,6 +32,8 @@ class LoadedWorkflow:
     document: Mapping[str, Any]
     app: str | None = None
     revision: str | None = None
+    app_functions: frozenset[str] = frozenset()
+    limits: ExecutionLimits = DEFAULT_LIMITS
 
 
 def workflow_id(
@@ -67,18 +74,22 @@ class WorkflowRegistry:
         app_functions: frozenset[str] = frozenset(),
         app: str | None = None,
         revision: str | None = None,
+        limits: ExecutionLimits = DEFAULT_LIMITS,
     ) -> LoadedWorkflow:
         """Register a schema-valid document (validate it first)."""
         key = workflow_id(document, app_functions, app, revision)
         existing = self._by_id.get(key)
-        if existing is not None:
+        if existing is not None and existing.limits == limits:
             return existing
-        model = build_workflow(document, app_functions=app_functions)
-        loaded = LoadedWorkflow(key, model, document, app, revision)
+        if existing is not None:  # read back from the store before its app set its limits
+            model = existing.model
+        else:
+            model = build_workflow(document, app_functions=app_functions)
+        loaded = LoadedWorkflow(key, model, document, app, revision, app_functions, limits)
         self._by_id[key] = loaded
         info = model.document
         self._by_name.setdefault((info.namespace, info.name), {})[info.version] = loaded
-        if self.store is not None:
+        if self.store is not None and existing is None:
             self.store.save_workflow(
                 WorkflowRecord(
                     id=key,

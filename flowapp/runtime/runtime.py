@@ -11,6 +11,11 @@ idempotency key, timers are re-armed, subscriptions re-registered).
 Several processes can share one PostgreSQL database: each holds a lease on the
 executions it advances, renews it, and takes over executions whose lease expired (the
 loops that do so are in ``upkeep.py``).
+
+Deciding is delegated to a decider (``deciders``): in process by default, in worker
+processes for a shared server. A turn has a step budget: an execution with work left
+after it gets a ``Continue`` at the back of its inbox, so one pump turn never holds the
+loop for long, and every turn is held to the execution's limits (``turns.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowapp.dsl import errors
-from flowapp.engine import decide, new_state
+from flowapp.engine import new_state
 from flowapp.engine.commands import StartWorkflow
 from flowapp.engine.lifecycle import lifecycle_events
 from flowapp.engine.records import Decision
 from flowapp.engine.scope import Environment
 from flowapp.engine.signals import (
     Cancel,
+    Continue,
     EventArrived,
     Resume,
     RetryFailed,
@@ -41,15 +47,19 @@ from flowapp.engine.signals import (
 )
 from flowapp.engine.state import COMPLETED, FAULTED
 from flowapp.runtime.committer import GroupCommitter
+from flowapp.runtime.deciders.base import Decider, DeciderClosed
+from flowapp.runtime.deciders.inprocess import InProcessDecider
 from flowapp.runtime.dispatch import Dispatcher, Effects
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.ids import new_execution_id
+from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.limits import Limits
 from flowapp.runtime.live import LiveExecution, build_checkpoint
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
 from flowapp.runtime.timers import Timers
+from flowapp.runtime.turns import take_turn
 from flowapp.runtime.upkeep import UnknownExecution, Upkeep
 from flowapp.store.port import (
     Checkpoint,
@@ -92,6 +102,8 @@ class Runtime(Upkeep):
         pickup_batch: int = 64,
         limits: Limits | None = None,
         inline_commits: bool | None = None,
+        decider: Decider | None = None,
+        journal: DecisionJournal | None = None,
     ) -> None:
         self.store = store
         self.registry = registry or WorkflowRegistry(store)
@@ -103,6 +115,10 @@ class Runtime(Upkeep):
         self.poll_interval = poll_interval
         self.pickup_batch = pickup_batch
         self.limits = limits or Limits()
+        self.decider: Decider = decider or InProcessDecider()
+        self.journal = journal
+        # Executions the previous process died deciding (from the journal), until adopted.
+        self._suspects: set[str] = set()
         if inline_commits is None:  # a local file or memory: commit on the loop's thread
             inline_commits = bool(getattr(store, "writes_inline", False))
         self.committer = GroupCommitter(store, inline=inline_commits)
@@ -128,6 +144,9 @@ class Runtime(Upkeep):
         """``recover`` takes this owner's unfinished executions back; ``scale_out`` also
         picks up submitted executions and those of processes whose lease expired."""
         await self.committer.start()
+        await self.decider.start()
+        if self.journal is not None:
+            self._suspects = self.journal.open()
         if recover:
             # Renew from the start and on a loop of its own: adopting a large backlog can
             # take longer than a lease, and an unrenewed lease is taken over by others.
@@ -155,6 +174,9 @@ class Runtime(Upkeep):
             for task in live.inflight.values():
                 task.cancel()
         self.timers.clear()
+        await self.decider.close()
+        if self.journal is not None:
+            self.journal.close()
         await self.committer.stop()
         await self.effects.close()
 
@@ -177,9 +199,9 @@ class Runtime(Upkeep):
         self.limits.check_input(input)
         now = self.clock()
         execution_id = new_execution_id(now)
-        live = LiveExecution(workflow, new_state(execution_id))
-        decision = decide(workflow.model, live.state, Start(input), now, self.env)
-        announcements = self._lifecycle_of(live, decision, None)
+        live = LiveExecution(workflow, new_state(execution_id, workflow.limits))
+        decisions = await take_turn(self, live, [Start(input)], now)
+        announcements = self._announce(live, decisions, None)
         record = ExecutionRecord(
             id=execution_id,
             workflow_id=workflow.id,
@@ -195,7 +217,7 @@ class Runtime(Upkeep):
             owner=self.owner,
             lease_until=now + self.lease_seconds,
         )
-        checkpoint = build_checkpoint(live, [decision], now=now, owner=None)
+        checkpoint = build_checkpoint(live, decisions, now=now, owner=None)
         live.pumping = True  # answers queue up until the execution exists
         self.live[execution_id] = live
         try:
@@ -203,7 +225,7 @@ class Runtime(Upkeep):
         except BaseException:
             del self.live[execution_id]
             raise
-        self._after_commit(live, decision.commands, announcements)
+        self._after_commit(live, [c for d in decisions for c in d.commands], announcements)
         live.pumping = False
         self._pump_if_needed(live)
         return execution_id
@@ -322,13 +344,14 @@ class Runtime(Upkeep):
                 items = list(live.inbox)
                 live.inbox.clear()
                 now = self.clock()
-                decisions = []
-                announcements: list[dict[str, Any]] = []
-                for signal, _ in items:
-                    previous = live.state.status
-                    decision = decide(live.workflow.model, live.state, signal, now, self.env)
-                    announcements += self._lifecycle_of(live, decision, previous)
-                    decisions.append(decision)
+                previous = live.state.status
+                try:
+                    decisions = await take_turn(self, live, [s for s, _ in items], now)
+                except DeciderClosed:
+                    return  # stopping: the execution goes on from its last checkpoint
+                if self.live.get(live.id) is not live:
+                    return  # forgotten while it was being decided (its lease was lost)
+                announcements = self._announce(live, decisions, previous)
                 consumed = [signal_id for _, signal_id in items if signal_id is not None]
                 checkpoint = build_checkpoint(
                     live, decisions, now=now, owner=self.owner, signals_consumed=consumed
@@ -365,6 +388,17 @@ class Runtime(Upkeep):
             log.exception("cannot record the fault of execution %s either", live.id)
         self._finish(live)
 
+    def _announce(
+        self, live: LiveExecution, decisions: list[Decision], previous: str | None
+    ) -> list[dict[str, Any]]:
+        """Metrics and lifecycle events of a turn's decisions, in order."""
+        announcements: list[dict[str, Any]] = []
+        for decision in decisions:
+            announcements += self._lifecycle_of(live, decision, previous)
+            if decision.transitions:
+                previous = decision.transitions[-1].status
+        return announcements
+
     def _lifecycle_of(
         self, live: LiveExecution, decision: Decision, previous: str | None
     ) -> list[dict[str, Any]]:
@@ -385,6 +419,8 @@ class Runtime(Upkeep):
             self._outbox_wakeup.set()
         if live.state.is_final:
             self._finish(live)
+        elif live.state.has_pending_work:  # the turn used up its step budget: go on later
+            live.inbox.append((Continue(), None))
 
     def _finish(self, live: LiveExecution) -> None:
         self._forget(live)

@@ -5,7 +5,10 @@
   they still wait for;
 - leases: renewed while held, executions whose lease was lost are forgotten here;
 - the outbox relay: fire-and-forget commands (emitted events ...) carried out after commit;
-- signals from other processes (cancel, suspend ...) polled from the store.
+- signals from other processes (cancel, suspend ...) polled from the store;
+- quarantine: an execution the previous process died deciding (the decision journal says
+  which) has that counted in its state before it is decided again, and is faulted
+  instead once the process has died deciding it ``QUARANTINE_AFTER`` times.
 
 Every loop backs off while the store is unavailable and logs once per outage.
 """
@@ -19,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from flowapp.engine.commands import StartTimer, Subscribe
 from flowapp.engine.decide import new_state
-from flowapp.engine.signals import Start, signal_from_json
-from flowapp.engine.state import ExecutionState
+from flowapp.engine.signals import Abort, Continue, Start, signal_from_json
+from flowapp.engine.state import PENDING, ExecutionState
+from flowapp.runtime.journal import QUARANTINE_AFTER
 from flowapp.runtime.live import LiveExecution
 from flowapp.runtime.registry import LoadedWorkflow
-from flowapp.store.port import ExecutionRecord, SignalRecord
+from flowapp.runtime.turns import busy_task, quarantine_error
+from flowapp.store.port import Checkpoint, ExecutionRecord, SignalRecord
 from flowapp.store.rules import FINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -77,6 +82,7 @@ class Upkeep:
         try:
             if mine:
                 loaded = await self.committer.run_in_writer(self.store.load_executions, mine)
+                await self._count_crashes(loaded)
                 for record, data in loaded:
                     with contextlib.suppress(UnknownExecution):
                         self._adopt_loaded(record, data)
@@ -87,29 +93,80 @@ class Upkeep:
         loaded = await self.committer.run_in_writer(self.store.load_executions, [execution_id])
         if not loaded:
             raise UnknownExecution(execution_id)
+        await self._count_crashes(loaded)
         self._adopt_loaded(*loaded[0])
+
+    async def _count_crashes(
+        self: Runtime, loaded: list[tuple[ExecutionRecord, dict[str, Any] | None]]
+    ) -> None:
+        """Count, durably, a death of the previous process in the state of each execution it
+        died deciding, before any of them is decided again. Rewrites ``loaded`` in place."""
+        counted = []
+        for index, (record, data) in enumerate(loaded):
+            if record.id not in self._suspects or record.status in FINAL_STATUSES:
+                continue
+            self._suspects.discard(record.id)
+            if data is None:  # it died deciding its start: keep the count in a first state
+                data = new_state(record.id).to_json()
+            data["crashes"] = (data.get("crashes") or 0) + 1
+            loaded[index] = (record, data)
+            counted.append(
+                Checkpoint(record.id, record.status, data, self.clock(), owner=self.owner)
+            )
+            log.warning(
+                "the process stopped while deciding execution %s (%d time(s))",
+                record.id,
+                data["crashes"],
+            )
+        await asyncio.gather(*(self.committer.commit(checkpoint) for checkpoint in counted))
 
     def _adopt_loaded(self: Runtime, record: ExecutionRecord, data: dict[str, Any] | None) -> None:
         execution_id = record.id
         if record.status in FINAL_STATUSES or execution_id in self.live:
             return  # it ended here after it was claimed, or was adopted meanwhile
         workflow = self._workflow(record.workflow_id)
-        if data is None:  # submitted, never started: start it here
-            live = LiveExecution(workflow, new_state(execution_id))
+        state = ExecutionState.from_json(data) if data is not None else None
+        if state is None or state.status == PENDING:  # submitted, never started: start it
+            state = state or new_state(execution_id)
+            state.limits = workflow.limits
+            live = LiveExecution(workflow, state)
             self.live[execution_id] = live
-            self.deliver(execution_id, Start(record.input))
+            if not self._quarantined(live):
+                self.deliver(execution_id, Start(record.input))
             return
-        live = LiveExecution(workflow, ExecutionState.from_json(data))
+        live = LiveExecution(workflow, state)
         self.live[execution_id] = live
+        if self._quarantined(live):
+            return
         self._redispatch(live)
+        if state.has_pending_work:  # a turn left work when the process stopped
+            self.deliver(execution_id, Continue())
 
-    def _redispatch(self: Runtime, live: LiveExecution) -> None:
+    def _quarantined(self: Runtime, live: LiveExecution) -> bool:
+        """Fault an execution the process died deciding too many times, instead of running
+        it; its effects are not carried out again."""
+        state = live.state
+        if state.crashes < QUARANTINE_AFTER:
+            return False
+        self._mirror(live)
+        detail = (
+            f"the process stopped {state.crashes} times while deciding this execution "
+            "(killed, out of memory or crashed); it is not run again"
+        )
+        self.deliver(live.id, Abort(quarantine_error(detail, instance=busy_task(state))))
+        return True
+
+    def _mirror(self: Runtime, live: LiveExecution) -> None:
+        """What the store's timer and subscription tables hold for ``live``."""
         state = live.state
         live.timers = {k for k, e in state.effects.items() if e.command.kind == StartTimer.kind}
         live.subscriptions = {
             k for k, e in state.effects.items() if e.command.kind == Subscribe.kind
         }
-        for effect in state.effects.values():
+
+    def _redispatch(self: Runtime, live: LiveExecution) -> None:
+        self._mirror(live)
+        for effect in live.state.effects.values():
             self.dispatcher.dispatch(live, effect.command)
         # Signals deferred while suspended stay in the state: the engine replays them on resume.
 

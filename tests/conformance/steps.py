@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from flowapp.dsl.source import parse_text
 from flowapp.dsl.validate import ensure_valid
 from flowapp.engine.scope import Environment
+from flowapp.runtime.deciders.base import Decider
 from flowapp.runtime.embedded import run_to_completion
 from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.runtime.runtime import Outcome
@@ -42,6 +43,7 @@ class World:
     outcome: Outcome | None = None
     runs: list[TaskRunRecord] = field(default_factory=list)
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
+    decider: Decider | None = None
 
     def names(self) -> list[str]:
         return [run.name for run in self.runs]
@@ -78,6 +80,7 @@ async def execute(world: World) -> None:
         events=world.events,
         timeout=30,
         lifecycle=world.lifecycle.extend,
+        decider=world.decider,
     )
     world.outcome = outcome
     world.runs = world.store.task_runs(execution_id)

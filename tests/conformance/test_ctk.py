@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from flowapp.runtime.deciders.inprocess import InProcessDecider
 from flowapp.store.memory import MemoryStore
 from tests.conformance.gherkin import Scenario, parse_features
 from tests.conformance.standins import build_app
@@ -65,3 +66,10 @@ async def test_conformance_kit(scenario: Scenario, standins: str) -> None:
 @pytest.mark.parametrize("scenario", OUR_SCENARIOS, ids=lambda s: s.id)
 async def test_our_scenarios(scenario: Scenario, standins: str) -> None:
     await run_scenario(World(standins, MemoryStore()), scenario)
+
+
+@pytest.mark.parametrize("scenario", KIT_SCENARIOS + OUR_SCENARIOS, ids=lambda s: s.id)
+async def test_every_scenario_with_one_step_per_turn(scenario: Scenario, standins: str) -> None:
+    """Each turn cut after one step, saved and continued: the same outcome."""
+    world = World(standins, MemoryStore(), decider=InProcessDecider(step_budget=1))
+    await run_scenario(world, scenario)

@@ -16,6 +16,7 @@ from typing import Any
 from flowapp.dsl import errors
 from flowapp.dsl.expressions import ExpressionError, truthy
 from flowapp.dsl.model import ForkTask, ForTask
+from flowapp.engine.limits import LimitExceeded, limit_error
 from flowapp.engine.machine import Machine, TaskFault, expression_error
 from flowapp.engine.state import Frame
 from flowapp.engine.tasks.base import TaskHandler, advance, begin
@@ -38,30 +39,38 @@ class ForHandler(TaskHandler):
             collection = task.in_.evaluate(frame.input, m.scope(frame, task))
         except ExpressionError as exc:
             raise TaskFault(expression_error(exc, task.reference)) from None
-        frame.data["items"] = _items(collection, task.reference)
+        items = _items(collection, task.reference)
+        limit = m.state.limits.for_items
+        if len(items) > limit:
+            detail = (
+                f"`for` over {len(items):,} items, over the limit of {limit:,} items per `for`"
+                " (forItems)"
+            )
+            raise LimitExceeded(limit_error("forItems", detail, instance=task.reference))
+        frame.data["items"] = items
         self.iterate(m, task, frame, 0, frame.input)
 
     def iterate(self, m: Machine, task: ForTask, frame: Frame, index: int, value: Any) -> None:
+        """Start iteration ``index`` (and those after it whose ``do`` is empty)."""
         items = frame.data["items"]
-        if index >= len(items):
-            m.complete(frame, value)
-            return
-        loop_vars = {**(frame.vars or {}), task.each: items[index], task.at: index}
-        if task.while_ is not None:
-            scope = m.scope(frame, task, **loop_vars)
-            try:
-                go_on = truthy(task.while_.evaluate(value, scope))
-            except ExpressionError as exc:
-                m.fault(frame, expression_error(exc, task.reference))
+        while index < len(items):
+            loop_vars = {**(frame.vars or {}), task.each: items[index], task.at: index}
+            if task.while_ is not None:
+                scope = m.scope(frame, task, **loop_vars)
+                try:
+                    go_on = truthy(task.while_.evaluate(value, scope))
+                except ExpressionError as exc:
+                    m.fault(frame, expression_error(exc, task.reference))
+                    return
+                if not go_on:
+                    break
+            frame.data["iteration"] = index
+            frame.data["vars"] = loop_vars
+            prefix = f"{frame.occurrence}[{index}]"
+            if begin(m, frame, task.tasks, value, vars=loop_vars, prefix=prefix):
                 return
-            if not go_on:
-                m.complete(frame, value)
-                return
-        frame.data["iteration"] = index
-        frame.data["vars"] = loop_vars
-        prefix = f"{frame.occurrence}[{index}]"
-        if not begin(m, frame, task.tasks, value, vars=loop_vars, prefix=prefix):
-            self.iterate(m, task, frame, index + 1, value)
+            index += 1
+        m.complete(frame, value)
 
     def on_child_completed(
         self, m: Machine, frame: Frame, child: Frame, output: Any, then: str

@@ -1,0 +1,67 @@
+"""Deciding on the caller's thread: the fastest, and the default.
+
+``flowapp run``, ``flowapp dev``, tests and benchmarks decide in process: no copy of the
+state, no message, no process to keep. The step budget and the time slice still cut an
+endless loop into turns, so the event loop serves others between them; but nothing can
+stop one long expression (jq holds the GIL while it evaluates), which is why
+``flowapp up`` decides in worker processes instead (``pool``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from flowapp.engine.limits import limit_error
+from flowapp.engine.scope import Environment
+from flowapp.engine.signals import Signal
+from flowapp.engine.state import ExecutionState
+from flowapp.runtime.deciders.base import (
+    DEFAULT_STEP_BUDGET,
+    DEFAULT_TURN_SECONDS,
+    Turn,
+    decide_turn,
+)
+from flowapp.runtime.registry import LoadedWorkflow
+
+
+class InProcessDecider:
+    def __init__(
+        self, *, step_budget: int = DEFAULT_STEP_BUDGET, turn_seconds: float = DEFAULT_TURN_SECONDS
+    ) -> None:
+        self.step_budget = step_budget
+        self.turn_seconds = turn_seconds
+
+    async def start(self) -> None:
+        return None
+
+    async def decide(
+        self,
+        workflow: LoadedWorkflow,
+        state: ExecutionState,
+        signals: Sequence[Signal],
+        now: float,
+        env: Environment,
+    ) -> Turn:
+        started = time.thread_time()
+        try:
+            decisions = decide_turn(
+                workflow.model,
+                state,
+                signals,
+                now,
+                env,
+                budget=self.step_budget,
+                seconds=self.turn_seconds,
+            )
+        except MemoryError:
+            detail = "deciding the execution ran out of memory"
+            return Turn(state, [], time.thread_time() - started, failure=_memory(detail))
+        return Turn(state, decisions, time.thread_time() - started)
+
+    async def close(self) -> None:
+        return None
+
+
+def _memory(detail: str) -> dict[str, object]:
+    return limit_error("memory", detail)

@@ -1,0 +1,102 @@
+"""One turn of an execution: decide the signals waiting for it, then hold it to its limits.
+
+    inbox --decider--> decisions --limits (CPU time, state size)--> checkpoint
+
+The decider (in process, or a worker process) runs the engine, which enforces the limits
+it can count (task runs, ``for`` items) and cuts the turn at its step budget. What only
+the runtime can measure is checked here, after each turn: the CPU time the execution has
+spent being decided, and the size of its saved state. Over either, or when the decider
+died on it, the execution is faulted at once with an ``Abort`` decided in process (it
+only closes what is open). While a turn is being decided its execution is in the
+decision journal, so that a crash of the whole process in the middle of it is traced
+back to it at the next start (``journal``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from flowapp.dsl import errors
+from flowapp.engine import decide
+from flowapp.engine.limits import limit_error
+from flowapp.engine.records import Decision, Transition
+from flowapp.engine.signals import Abort, Signal
+from flowapp.engine.state import FAULTED, ExecutionState
+from flowapp.runtime.deciders.base import Turn
+from flowapp.runtime.limits import encoded_size
+from flowapp.runtime.live import LiveExecution
+
+if TYPE_CHECKING:
+    from flowapp.runtime.runtime import Runtime
+
+log = logging.getLogger("flowapp.runtime.runtime")
+
+
+async def take_turn(
+    runtime: Runtime, live: LiveExecution, signals: Sequence[Signal], now: float
+) -> list[Decision]:
+    """Decide ``signals`` for ``live`` (whose state becomes the new one)."""
+    journal = runtime.journal
+    if journal is not None:
+        journal.begin(live.id)
+    try:
+        turn = await runtime.decider.decide(live.workflow, live.state, signals, now, runtime.env)
+    finally:
+        if journal is not None:
+            journal.end(live.id)
+    live.state = turn.state
+    decisions = turn.decisions
+    problem = turn.failure or over_limits(turn)
+    if problem is not None:
+        log.warning("faulting execution %s: %s", live.id, problem.get("detail"))
+        decisions.append(fault(runtime, live, problem, now))
+    return decisions
+
+
+def over_limits(turn: Turn) -> dict[str, Any] | None:
+    """Account the turn's CPU time; the problem if the execution is over a limit."""
+    state = turn.state
+    limits = state.limits
+    state.cpu_seconds += turn.cpu_seconds
+    if state.cpu_seconds > limits.cpu_seconds and not state.is_final:
+        detail = (
+            f"the execution has spent {state.cpu_seconds:.2f} s of CPU time being decided, "
+            f"over its limit of {limits.cpu_seconds:g} s (cpuTime)"
+        )
+        return limit_error("cpuTime", detail, instance=busy_task(state))
+    size = turn.state_bytes
+    if size is None:
+        size = encoded_size(state.to_json())
+    if size > limits.state_bytes:
+        detail = (
+            f"the execution's state is {size:,} bytes, over its limit of "
+            f"{limits.state_bytes:,} bytes (stateSize)"
+        )
+        return limit_error("stateSize", detail, instance=busy_task(state))
+    return None
+
+
+def fault(runtime: Runtime, live: LiveExecution, problem: dict[str, Any], now: float) -> Decision:
+    """Fault ``live`` with ``problem``, even when its last turn completed it."""
+    state = live.state
+    if not state.is_final:
+        return decide(live.workflow.model, state, Abort(problem), now, runtime.env)
+    if state.status == FAULTED:  # already faulted, with an error of its own
+        return Decision(state)
+    state.output = None
+    state.error = problem
+    state.status = FAULTED
+    return Decision(state, transitions=[Transition(FAULTED, now)])
+
+
+def busy_task(state: ExecutionState) -> str:
+    """The task the execution was busy with, as far as the state tells."""
+    references = [frame.reference for frame in state.frames.values() if frame.reference]
+    return max(references, key=len, default="/")
+
+
+def quarantine_error(detail: str, *, instance: str = "/") -> dict[str, Any]:
+    """The problem of an execution faulted because deciding it brought a process down."""
+    return errors.error(errors.RUNTIME, detail, instance=instance, title="Execution quarantined")
