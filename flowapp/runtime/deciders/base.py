@@ -51,7 +51,6 @@ class Turn:
 
 
 class Decider(Protocol):
-
     async def start(self) -> None: ...
 
     async def decide(

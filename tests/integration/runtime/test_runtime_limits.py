@@ -123,9 +123,7 @@ async def test_a_poison_pill_saved_before_its_loop_is_bounded_after_a_restart(
     assert outcome.error["detail"].startswith("the execution has run 3,000 tasks")
 
 
-async def test_a_turn_cut_by_its_budget_goes_on_after_a_restart(
-    store: Store, make_decider
-) -> None:
+async def test_a_turn_cut_by_its_budget_goes_on_after_a_restart(store: Store, make_decider) -> None:
     counting = """
     do:
       - add:
@@ -151,9 +149,7 @@ async def test_a_turn_cut_by_its_budget_goes_on_after_a_restart(
     assert names.count("add") == 3000 and names.count("again") == 3000
 
 
-async def test_cpu_time_over_the_limit_faults_the_execution(
-    store: Store, runtime: Runtime
-) -> None:
+async def test_cpu_time_over_the_limit_faults_the_execution(store: Store, runtime: Runtime) -> None:
     heavy = """
     do:
       - churn:
