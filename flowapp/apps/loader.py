@@ -5,7 +5,7 @@ Data flow::
     path ──> flowapp.yaml (or a plain workflow file) ──read_source──> SourceDocument
          ├─ plain workflow (``document`` at the top, no apiVersion/kind): wrapped
          └─ FlowApp, with config/<environment>.yaml merged into its spec if asked for:
-            header, functions, triggers, delivery           ─┐ problems, located in
+            header, functions, triggers, delivery, limits   ─┐ problems, located in
             workflow (inline view or workflowRef file)      ─┴─ the file they concern
                                   ──> DefinitionError(every problem) or FlowApp + digest
 
@@ -23,6 +23,7 @@ from typing import Any
 from flowapp.apps.digest import app_digest
 from flowapp.apps.environments import apply_environment
 from flowapp.apps.functions import read_functions
+from flowapp.apps.limits import read_limits
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND, FlowApp
 from flowapp.apps.resource import read_delivery, read_header, read_triggers
 from flowapp.apps.workflow import REF, is_plain_workflow, resolve_workflow
@@ -111,6 +112,7 @@ def _load_resource(doc: SourceDocument, base_dir: Path | None, environment: str 
     functions = read_functions(declared, base_dir, unlocated)
     triggers = read_triggers(header.spec.get("triggers"), unlocated)
     delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
+    limits = read_limits(header.spec.get("limits"), unlocated)
     # Unknown function names are reported by the workflow's checks; declared ones whose
     # folder is broken must not be reported twice, so every declared name is known.
     workflow = resolve_workflow(doc, header.spec, base_dir or Path("."), functions=names)
@@ -135,6 +137,7 @@ def _load_resource(doc: SourceDocument, base_dir: Path | None, environment: str 
         resource=resource,
         digest=app_digest(resource, workflow.source.data, folders),
         environment=environment if overlay is not None else None,
+        limits=limits,
     )
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
+
 if TYPE_CHECKING:  # annotations only: importing flowapp.triggers loads every broker client
     from flowapp.dsl.source import SourceDocument
     from flowapp.events.delivery import DeliverySpec
@@ -56,6 +58,7 @@ class FlowApp:
     digest: str
     # The environment whose config/<environment>.yaml was merged into ``resource``.
     environment: str | None = None
+    limits: ExecutionLimits = DEFAULT_LIMITS  # what one execution may take (``spec.limits``)
 
     @property
     def workflow_file(self) -> Path:

@@ -122,7 +122,10 @@ async def _run(
             registry.add(other)
         functions = frozenset(app.functions)
         workflow = registry.add(
-            app.workflow, app_functions=functions, app=app.name if functions else None
+            app.workflow,
+            app_functions=functions,
+            app=app.name if functions else None,
+            limits=app.limits,
         )
         effects = Effects()
         if supervisor is not None:

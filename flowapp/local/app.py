@@ -67,6 +67,7 @@ class LocalApp:
             app_functions=frozenset(self.app.functions),
             app=self.app.name,
             revision=self.revision,
+            limits=self.app.limits,
         )
         if self.with_triggers:
             for config in self.app.triggers:

@@ -75,6 +75,7 @@ async def start_revision(
         app_functions=frozenset(app.functions),
         app=app.name,
         revision=revision,
+        limits=app.limits,
     )
     return RevisionHost(app, revision, supervisor, workflow)
 
