@@ -21,6 +21,7 @@ from flowapp.dsl.problems import Problem
 from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
 
 POINTER = "/spec/limits"
+LIMIT_KEYS = ("taskRuns", "forItems", "stateSize", "cpuTime")
 MAX_TASK_RUNS = 10_000_000
 MAX_FOR_ITEMS = 1_000_000
 MAX_STATE_BYTES = 64 << 20

@@ -30,6 +30,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from flowapp.apps.functions import DURATION_KEYS, SCALE_BOUNDS
+from flowapp.apps.limits import LIMIT_KEYS, MAX_FOR_ITEMS, MAX_TASK_RUNS
 from flowapp.apps.names import DNS_LABEL, FUNCTION_NAME
 from flowapp.apps.resource import SPEC_KEYS
 from flowapp.events.delivery import DELIVERY_KEYS
@@ -261,7 +262,7 @@ def common_keys(kind: str) -> frozenset[str]:
     return KINDS[kind].common
 
 
-# --- spec.delivery and spec.workflow -------------------------------------------------------
+# --- spec.delivery, spec.limits and spec.workflow ---------------------------------------
 
 
 def delivery_schema() -> Schema:
@@ -273,6 +274,17 @@ def delivery_schema() -> Schema:
         "deadLetterSink": ANY,
     }
     assert set(properties) == set(DELIVERY_KEYS), "delivery keys changed: update this schema"
+    return obj(properties)
+
+
+def limits_schema() -> Schema:
+    properties: dict[str, Schema] = {
+        "taskRuns": integer(1, MAX_TASK_RUNS),
+        "forItems": integer(0, MAX_FOR_ITEMS),
+        "stateSize": {**ANY, "description": "bytes: a number, or text with Ki, Mi or Gi"},
+        "cpuTime": DURATION,
+    }
+    assert set(properties) == set(LIMIT_KEYS), "limit keys changed: update this schema"
     return obj(properties)
 
 
@@ -325,6 +337,7 @@ def spec_schema() -> Schema:
         "workflow": workflow_schema(),
         "workflowRef": STRING,
         "delivery": delivery_schema(),
+        "limits": limits_schema(),
     }
     assert set(properties) == set(SPEC_KEYS), "spec keys changed: update this schema"
     schema = obj(properties)

@@ -31,6 +31,7 @@ from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
+from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
 from flowapp.server.app import create_app
@@ -98,7 +99,8 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     holder: dict[str, LocalPlatform] = {}
     router = FunctionRouter(lambda workflow: holder["platform"].functions_of(workflow))
     effects = Effects(functions=router, publish=broker.publish)
-    runtime = Runtime(store, effects=effects, owner=settings.owner)
+    journal = DecisionJournal(settings.data_dir / "decisions.journal")
+    runtime = Runtime(store, effects=effects, owner=settings.owner, journal=journal)
     runtime.metrics = RuntimeMetrics(metrics)
     repositories = _repositories(settings.data_dir)
     platform = LocalPlatform(

@@ -146,6 +146,7 @@ def complete_resource(variant: int) -> dict[str, Any]:
                 "timeout": "PT3S",
                 "deadLetterSink": "f",
             },
+            "limits": {"taskRuns": 9, "forItems": 9, "stateSize": "2Mi", "cpuTime": "PT9S"},
         },
     }
 
@@ -202,6 +203,7 @@ def test_the_readers_know_exactly_the_keys_the_model_declares(
         ("Keys", "/spec"): set(_at(schema, "spec")["properties"]),
         ("Keys", "/spec/functions/f"): declared_keys(schema, "/spec/functions/f"),
         ("Keys", "/spec/functions/f/scale"): declared_keys(schema, "/spec/functions/f/scale"),
+        ("Keys", "/spec/limits"): declared_keys(schema, "/spec/limits"),
         ("Fields", ""): set(item["properties"]),
         ("Fields", "/deadLetter"): set(item["properties"]["deadLetter"]["properties"]),
         ("Fields", "/http/secret"): set(_at(item, "http", "secret")["properties"]),
