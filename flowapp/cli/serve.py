@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import time
@@ -34,6 +35,7 @@ from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
+from flowapp.runtime.secrets import AppSecrets, load_key_ring
 from flowapp.server.app import create_app
 from flowapp.server.auth import git_allows
 from flowapp.server.dashboard import Dashboard
@@ -53,6 +55,10 @@ class UpSettings:
     lifecycle_events: bool = False
     apps: list[Path] = field(default_factory=list)
     environment: str | None = None
+    # Secrets given at start (app -> name -> value): from --secrets-file, and from the
+    # FLOWAPP_SECRETS_<APP> variables (already taken out of the environment).
+    file_secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    environment_secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
@@ -73,6 +79,7 @@ class Platform:
     broker: Any
     metrics: CollectorRegistry
     repositories: Repositories
+    secrets: AppSecrets
     admin_token: str | None = None
 
 
@@ -102,6 +109,8 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     journal = DecisionJournal(settings.data_dir / "decisions.journal")
     runtime = Runtime(store, effects=effects, owner=settings.owner, journal=journal)
     runtime.metrics = RuntimeMetrics(metrics)
+    secrets = await _app_secrets(settings, platform_store)
+    runtime.secrets = secrets.for_app
     repositories = _repositories(settings.data_dir)
     platform = LocalPlatform(
         data_dir=settings.data_dir,
@@ -127,18 +136,42 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     for watcher in watchers:
         await watcher.start()
     running = Platform(
-        settings, store, platform_store, runtime, platform, broker, metrics, repositories, token
+        settings,
+        store,
+        platform_store,
+        runtime,
+        platform,
+        broker,
+        metrics,
+        repositories,
+        secrets,
+        token,
     )
     try:
         yield running
     finally:
         for watcher in reversed(watchers):
             await watcher.stop()
+        await secrets.stop()
         await platform.stop()
         await runtime.stop()
         await broker.stop()
         store.close()
         platform_store.close()
+
+
+async def _app_secrets(settings: UpSettings, platform_store: Any) -> AppSecrets:
+    """Apps' secrets: the key ring (``FLOWAPP_SECRETS_KEY`` or the data dir's key file),
+    what was given at start, and the store, re-sealed under the current key."""
+    ring = await asyncio.to_thread(load_key_ring, settings.data_dir, os.environ)
+    secrets = AppSecrets(
+        platform_store,
+        ring,
+        file=settings.file_secrets,
+        environment=settings.environment_secrets,
+    )
+    await secrets.start()
+    return secrets
 
 
 def _router_of(runtime: Runtime) -> Any:
@@ -174,6 +207,7 @@ def api_app(running: Platform) -> Any:
         metrics=running.metrics,
         mounts=mounts,
         dashboard=Dashboard(),
+        secrets=running.secrets,
     )
 
 

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,8 +26,19 @@ from flowapp.cli.settings import flowapp_home
 from flowapp.dsl.problems import DefinitionError
 from flowapp.functions.watch import watch
 from flowapp.local.datadir import PRIVATE_UMASK
+from flowapp.runtime.secrets import (
+    SecretsKeyError,
+    SuppliedSecretsError,
+    read_secrets_file,
+    take_environment_secrets,
+)
 from flowapp.server.dashboard import Dashboard
 from flowapp.server.platform import PlatformError
+
+SECRETS_FILE_HELP = (
+    "YAML or JSON mapping app names to their secrets (repeatable). "
+    "FLOWAPP_SECRETS_<APP> variables give an app's secrets as a JSON object too."
+)
 
 
 def _say(message: str = "") -> None:
@@ -112,11 +123,13 @@ def up(
         str | None,
         typer.Option("--env", "-e", help="Deploy every app with its config/ENV.yaml, if any."),
     ] = None,
+    secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions."""
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
+    file_secrets, environment_secrets = _given_secrets(secrets_file)
     if not port_is_free(host, port):
         _say(f"port {port} on {host} is in use: choose another with --port")
         raise typer.Exit(2)
@@ -131,11 +144,29 @@ def up(
         lifecycle_events=lifecycle_events,
         apps=app,
         environment=environment,
+        file_secrets=file_secrets,
+        environment_secrets=environment_secrets,
     )
     try:
         asyncio.run(_up(settings))
-    except (DefinitionError, PlatformError) as error:
+    except (DefinitionError, PlatformError, SecretsKeyError) as error:
         _fail(error)
+
+
+def _given_secrets(
+    files: list[Path],
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Secrets from the files, then from the environment (whose variables are taken out
+    of it, so that no process started later inherits them). Exit 2 on a bad one."""
+    merged: dict[str, dict[str, Any]] = {}
+    try:
+        for path in files:
+            for app_name, values in read_secrets_file(path).items():
+                merged.setdefault(app_name, {}).update(values)
+        return merged, take_environment_secrets(os.environ)
+    except SuppliedSecretsError as error:
+        _say(f"flowapp: {error}")
+        raise typer.Exit(2) from None
 
 
 def _fail(error: Exception) -> None:
@@ -175,6 +206,7 @@ def dev(
     environment: Annotated[
         str, typer.Option("--env", "-e", help="Merge config/ENV.yaml into the spec, if any.")
     ] = "dev",
+    secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
 ) -> None:
     """Run a project locally: its functions (reloaded when their code changes), the engine
     on SQLite in ``FOLDER/.flowapp``, its triggers, and the API."""
@@ -182,15 +214,21 @@ def dev(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
     folder = folder.resolve()
+    file_secrets, environment_secrets = _given_secrets(secrets_file)
     if not port_is_free(host, port):
         _say(f"port {port} on {host} is in use: choose another with --port")
         raise typer.Exit(2)
     settings = UpSettings(
-        data_dir=folder / ".flowapp", host=host, port=port, environment=environment
+        data_dir=folder / ".flowapp",
+        host=host,
+        port=port,
+        environment=environment,
+        file_secrets=file_secrets,
+        environment_secrets=environment_secrets,
     )
     try:
         asyncio.run(_dev(settings, folder))
-    except (DefinitionError, PlatformError) as error:
+    except (DefinitionError, PlatformError, SecretsKeyError) as error:
         _fail(error)
 
 

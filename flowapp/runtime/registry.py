@@ -65,7 +65,8 @@ class WorkflowRegistry:
     def __init__(self, store: Store | None = None) -> None:
         self.store = store
         self._by_id: dict[str, LoadedWorkflow] = {}
-        self._by_name: dict[tuple[str, str], dict[str, LoadedWorkflow]] = {}
+        # (app, namespace, name) -> version -> workflow: each app finds only its own
+        self._by_name: dict[tuple[str | None, str, str], dict[str, LoadedWorkflow]] = {}
 
     def add(
         self,
@@ -88,7 +89,7 @@ class WorkflowRegistry:
         loaded = LoadedWorkflow(key, model, document, app, revision, app_functions, limits)
         self._by_id[key] = loaded
         info = model.document
-        self._by_name.setdefault((info.namespace, info.name), {})[info.version] = loaded
+        self._by_name.setdefault((app, info.namespace, info.name), {})[info.version] = loaded
         if self.store is not None and existing is None:
             self.store.save_workflow(
                 WorkflowRecord(
@@ -117,8 +118,20 @@ class WorkflowRegistry:
                 )
         return loaded
 
-    def find(self, namespace: str, name: str, version: str = "latest") -> LoadedWorkflow | None:
-        versions = self._by_name.get((namespace, name)) or {}
+    def find(
+        self, namespace: str, name: str, version: str = "latest", *, app: str | None = None
+    ) -> LoadedWorkflow | None:
+        """A workflow of ``app`` (``run: workflow`` never reaches another app's workflows,
+        which run with that app's secrets), else one that belongs to no app."""
+        found = self._find(app, namespace, name, version)
+        if found is None and app is not None:
+            found = self._find(None, namespace, name, version)
+        return found
+
+    def _find(
+        self, app: str | None, namespace: str, name: str, version: str
+    ) -> LoadedWorkflow | None:
+        versions = self._by_name.get((app, namespace, name)) or {}
         if version != "latest":
             return versions.get(version)
         if not versions:

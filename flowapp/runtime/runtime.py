@@ -24,8 +24,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flowapp.dsl import errors
@@ -137,6 +137,8 @@ class Runtime(Upkeep):
         self.metrics: RuntimeMetrics | None = None
         # Set by ``start(scale_out=True)``: other processes hold executions of this store.
         self.shares_store = False
+        # Each app's secrets (``flowapp up``); without it every workflow sees ``env.secrets``.
+        self.secrets: Callable[[str | None], Mapping[str, Any]] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -179,6 +181,13 @@ class Runtime(Upkeep):
             self.journal.close()
         await self.committer.stop()
         await self.effects.close()
+
+    def env_for(self, workflow: LoadedWorkflow) -> Environment:
+        """What the engine is told for a decision of this workflow: its own app's secrets,
+        never another app's."""
+        if self.secrets is None:
+            return self.env
+        return replace(self.env, secrets=self.secrets(workflow.app))
 
     # --- starting and signalling --------------------------------------------------------
 
@@ -463,9 +472,12 @@ class Runtime(Upkeep):
     # --- children -----------------------------------------------------------------------
 
     async def run_child(self, command: StartWorkflow, *, wait: bool = True) -> Any:
-        workflow = self.registry.find(command.namespace, command.name, command.version)
+        app = await self._app_of(command.parent_execution_id)
+        workflow = self.registry.find(command.namespace, command.name, command.version, app=app)
         if workflow is None:
             detail = f"no workflow {command.namespace}/{command.name}:{command.version} is known"
+            if app is not None:
+                detail += f" in app {app}"
             raise EffectError(errors.error(errors.CONFIGURATION, detail))
         key = f"{command.parent_execution_id}/{command.effect_id}"
         try:
@@ -482,6 +494,13 @@ class Runtime(Upkeep):
         raise EffectError(
             outcome.error or errors.error(errors.RUNTIME, f"sub-workflow {outcome.status}")
         )
+
+    async def _app_of(self, execution_id: str) -> str | None:
+        live = self.live.get(execution_id)
+        if live is not None:
+            return live.workflow.app
+        record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
+        return None if record is None else record.app
 
     async def submit(
         self,

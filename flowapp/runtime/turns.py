@@ -42,7 +42,9 @@ async def take_turn(
     if journal is not None:
         journal.begin(live.id)
     try:
-        turn = await runtime.decider.decide(live.workflow, live.state, signals, now, runtime.env)
+        turn = await runtime.decider.decide(
+            live.workflow, live.state, signals, now, runtime.env_for(live.workflow)
+        )
     finally:
         if journal is not None:
             journal.end(live.id)
@@ -82,7 +84,9 @@ def fault(runtime: Runtime, live: LiveExecution, problem: dict[str, Any], now: f
     """Fault ``live`` with ``problem``, even when its last turn completed it."""
     state = live.state
     if not state.is_final:
-        return decide(live.workflow.model, state, Abort(problem), now, runtime.env)
+        return decide(
+            live.workflow.model, state, Abort(problem), now, runtime.env_for(live.workflow)
+        )
     if state.status == FAULTED:  # already faulted, with an error of its own
         return Decision(state)
     state.output = None

@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
+from flowapp.runtime.secrets import AppSecrets
 from flowapp.server import errors, openapi
 from flowapp.server.auth import AuthMiddleware
 from flowapp.server.dashboard import PUBLIC_PATHS as DASHBOARD_PATHS
@@ -40,7 +41,7 @@ from flowapp.store.port import Store
 
 SOURCE_PATH = re.compile(r"/api/v1/apps/[^/]+/source/?")
 DESCRIPTION = (
-    "The flowapp API: apps, deploys, executions, logs, events, tokens and alerts. "
+    "The flowapp API: apps, deploys, secrets, executions, logs, events, tokens and alerts. "
     "Every operation but `/healthz` needs `Authorization: Bearer <token>`; errors are "
     "RFC 7807 problems (`application/problem+json`)."
 )
@@ -56,6 +57,7 @@ def create_app(
     extra_routes: Iterable[APIRouter] = (),
     mounts: Mapping[str, ASGIApp] | None = None,
     dashboard: Dashboard | None = None,
+    secrets: AppSecrets | None = None,
 ) -> FastAPI:
     """The API application. ``extra_routes`` are routers served behind the token check
     like the API's own; ``mounts`` maps path prefixes to ASGI apps served without it."""
@@ -73,6 +75,7 @@ def create_app(
         platform_store=platform_store,
         metrics=metrics,
         settings=settings,
+        secrets=secrets,
     )
     routers = (*ROUTERS, *extra_routes)
     for router in routers:

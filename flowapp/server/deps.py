@@ -17,6 +17,7 @@ from fastapi import Depends
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
+from flowapp.runtime.secrets import AppSecrets
 from flowapp.server.platform import Platform
 from flowapp.server.settings import ServerSettings
 from flowapp.store.platform import PlatformStore
@@ -32,6 +33,7 @@ class Services:
     platform_store: PlatformStore
     metrics: CollectorRegistry | None
     settings: ServerSettings
+    secrets: AppSecrets | None = None  # apps' secrets, when the platform keeps them
     # Deploys streamed to a client that went away keep running; this keeps them referenced.
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 

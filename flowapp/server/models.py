@@ -240,6 +240,40 @@ class TokenList(BaseModel):
     items: list[Token]
 
 
+# --- secrets ------------------------------------------------------------------------------
+
+
+class NewSecretValue(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"value": "k-123"}, {"value": {"username": "ada"}}]},
+    )
+    value: Any = Field(
+        description="Any JSON value but null (an object for a `use:` authentication). "
+        "Sealed at once; no route ever returns it."
+    )
+
+    @field_validator("value")
+    @classmethod
+    def not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("a secret's value cannot be null (delete the secret instead)")
+        return value
+
+
+class Secret(BaseModel):
+    name: str
+    source: Literal["environment", "file", "store"]
+    updated_at: Time | None = None
+    also_in: list[Literal["file", "store"]] = Field(
+        default_factory=list, description="Other sources naming it, which `source` overrides."
+    )
+
+
+class SecretList(BaseModel):
+    items: list[Secret]
+
+
 # --- alerts -------------------------------------------------------------------------------
 
 

@@ -1,9 +1,10 @@
 """The CLI commands that talk to a flowapp server over its HTTP API.
 
-``register(app)`` adds ``login``, ``apps``, ``deploy``, ``invoke``, ``logs`` and
-``token create``; with ``history=True`` also ``executions`` and ``execution`` in their
-merged form (a server when logged in or given ``--url``, a local database with ``--db``),
-which then replace ``flowapp.cli.history``'s commands of the same names.
+``register(app)`` adds ``login``, ``apps``, ``deploy``, ``invoke``, ``logs``,
+``token create`` and ``secret set | list | delete``; with ``history=True`` also
+``executions`` and ``execution`` in their merged form (a server when logged in or given
+``--url``, a local database with ``--db``), which then replace ``flowapp.cli.history``'s
+commands of the same names.
 
 Modules: ``config`` (where the server and token come from), ``api`` (the httpx client and
 its errors), ``output`` (JSON, tables, problems on stderr, exit codes), one module per
@@ -24,6 +25,7 @@ from flowapp.cli.client.history import (
 )
 from flowapp.cli.client.invoke import invoke
 from flowapp.cli.client.logs import logs
+from flowapp.cli.client.secrets import secret_app
 from flowapp.cli.client.session import login
 from flowapp.cli.client.tokens import token_app
 
@@ -37,6 +39,7 @@ def register(app: typer.Typer, *, history: bool = False) -> None:
     app.command()(invoke)
     app.command()(logs)
     app.add_typer(token_app, name="token")
+    app.add_typer(secret_app, name="secret")
     if history:
         app.command("executions")(executions_any)
         app.command("execution")(execution_any)

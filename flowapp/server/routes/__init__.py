@@ -19,6 +19,7 @@ from flowapp.server.routes import (
     health,
     hooks,
     observe,
+    secrets,
     tokens,
 )
 
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     observe.router,
     events.router,
     tokens.router,
+    secrets.router,
     alerts.router,
     hooks.router,
 )

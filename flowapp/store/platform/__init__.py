@@ -1,4 +1,5 @@
-"""The platform store: apps, revisions, deploys, traffic, tokens, conditions, alerts.
+"""The platform store: apps, revisions, deploys, traffic, tokens, secrets, conditions,
+alerts.
 
 What the API server and the syncer persist besides executions (``port.py`` says what,
 ``records.py`` holds the records and errors). ``open_platform_store`` picks an adapter
@@ -36,6 +37,7 @@ from flowapp.store.platform.records import (
     NotFound,
     NotificationRecord,
     RevisionRecord,
+    SecretRecord,
     TokenRecord,
     TrafficSplit,
     TriggerStatus,
@@ -60,6 +62,7 @@ __all__ = [
     "NotificationRecord",
     "PlatformStore",
     "RevisionRecord",
+    "SecretRecord",
     "TokenRecord",
     "TrafficSplit",
     "TriggerStatus",

@@ -4,8 +4,8 @@ Plain dicts of frozen records behind one lock. It applies the same rules as the 
 adapter (``rules.py``, ``tokens.py``) and the shared test bodies in
 ``tests/integration/store/test_platform_*`` keep the two in step. JSON values are
 copied through JSON on the way in and out, as a database would, so callers never share
-mutable state with the store. Alerts live in ``memory_alerts.py``, a mixin over the
-same tables, to keep each module small.
+mutable state with the store. Alerts live in ``memory_alerts.py`` and secrets in
+``memory_secrets.py``, mixins over the same tables, to keep each module small.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from flowapp.store.platform import rules, tokens
 from flowapp.store.platform.memory_alerts import MemoryAlerts
+from flowapp.store.platform.memory_secrets import MemorySecrets
 from flowapp.store.platform.memory_tables import MemoryTables, copy_app, copy_revision
 from flowapp.store.platform.records import (
     AppExists,
@@ -33,7 +34,7 @@ from flowapp.store.platform.records import (
 from flowapp.store.rules import json_copy
 
 
-class MemoryPlatformStore(MemoryAlerts):
+class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
     """Thread-safe in-memory ``PlatformStore``: every method runs under one lock."""
 
     def __init__(self) -> None:

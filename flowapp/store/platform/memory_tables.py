@@ -21,6 +21,7 @@ from flowapp.store.platform.records import (
     NotFound,
     NotificationRecord,
     RevisionRecord,
+    SecretRecord,
     TokenRecord,
     TrafficSplit,
 )
@@ -44,6 +45,7 @@ class MemoryTables:
     alert_rules: dict[int, AlertRuleRecord] = field(default_factory=dict)
     alert_states: dict[int, AlertStateRecord] = field(default_factory=dict)
     notifications: dict[int, NotificationRecord] = field(default_factory=dict)
+    secrets: dict[tuple[str, str], SecretRecord] = field(default_factory=dict)  # (app, name)
     # Ids only grow and are never reused, like the SQL adapter's autoincrement keys.
     deploy_ids: itertools.count[int] = field(default_factory=_ids)
     token_ids: itertools.count[int] = field(default_factory=_ids)
@@ -71,8 +73,11 @@ class MemoryTables:
         return rule
 
     def forget_live_state(self, app: str) -> None:
-        """What a deleted app loses: traffic, conditions, observation, alert rules."""
+        """What a deleted app loses: traffic, conditions, observation, alert rules,
+        secrets."""
         self.traffic.pop(app, None)
+        for key in [key for key in self.secrets if key[0] == app]:
+            del self.secrets[key]
         self.conditions.pop(app, None)
         self.observations.pop(app, None)
         for rule in [rule for rule in self.alert_rules.values() if rule.app == app]:

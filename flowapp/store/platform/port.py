@@ -2,10 +2,11 @@
 
 The execution store (``flowapp.store``) holds what the runtime writes; this port holds
 what people and controllers write: apps and their revisions, deploys and traffic,
-API tokens, the conditions and observations the syncer reports, alert rules with their
-state and the outbox of alert notifications. Data flows in from three writers:
+API tokens, apps' secrets (sealed by the caller), the conditions and observations the
+syncer reports, alert rules with their state and the outbox of alert notifications.
+Data flows in from three writers:
 
-- the API server: apps, revisions, deploys, traffic, tokens, alert rules;
+- the API server: apps, revisions, deploys, traffic, tokens, secrets, alert rules;
 - the syncer: conditions and observations of each app where it runs;
 - the alert evaluator: alert states and notifications, which a deliverer drains.
 
@@ -31,6 +32,7 @@ from flowapp.store.platform.records import (
     DeployRecord,
     NotificationRecord,
     RevisionRecord,
+    SecretRecord,
     TokenRecord,
     TrafficSplit,
 )
@@ -125,6 +127,20 @@ class PlatformStore(Protocol):
 
     def count_tokens(self) -> int:
         """Tokens not revoked (the server creates a first admin token when 0)."""
+
+    # --- secrets ------------------------------------------------------------------
+    def put_secret(
+        self, app: str, name: str, *, key_id: str, sealed: bytes, now: float
+    ) -> SecretRecord:
+        """Create or replace a live app's secret (``created_at`` is kept on replace).
+        The caller seals the value; the store keeps the bytes as given."""
+
+    def delete_secret(self, app: str, name: str) -> None:
+        """Raises ``NotFound`` when the app has no such secret."""
+
+    def list_secrets(self, app: str | None = None) -> list[SecretRecord]:
+        """By app, then name; every app's when ``app`` is None (the runtime's view).
+        A deleted app has none: deleting it deletes them."""
 
     # --- conditions and observations (the syncer) ----------------------------------
     def set_conditions(

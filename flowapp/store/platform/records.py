@@ -113,6 +113,19 @@ class TokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SecretRecord:
+    """One secret of an app as stored: its value sealed by the caller (``key_id`` names
+    the key), never in plain text; the store cannot read it."""
+
+    app: str
+    name: str
+    key_id: str
+    sealed: bytes
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Condition:
     """One observed aspect of an app, as the syncer reports it."""
 

@@ -42,6 +42,11 @@ ROLES = ("viewer", "developer", "admin")
 CONDITION_STATUSES = ("True", "False", "Unknown")
 ALERT_KINDS = ("failed_executions", "function_error_rate", "latency_p95")
 
+# A secret's name as ``use.secrets`` writes it (``apiKey``, ``my-oauth2-secret``); it is
+# also a path segment of the API.
+SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+MAX_SEALED_SECRET = 70_000  # bytes: a 64 KiB value, sealed
+
 MAX_DEPLOY_LOG = 1_000_000  # characters; the tail is kept (the end says why it failed)
 TOKEN_TOUCH_SECONDS = 60.0  # record a token's use at most this often (no write per call)
 
@@ -59,6 +64,23 @@ def check_token_apps(apps: Sequence[str], role: str) -> tuple[str, ...]:
     if names and role == "admin":
         raise InvalidValue("an admin token cannot be limited to apps: choose developer or viewer")
     return names
+
+
+def check_secret_name(value: str) -> str:
+    if not isinstance(value, str) or not SECRET_NAME.fullmatch(value):
+        raise InvalidValue(
+            f"secret name {value!r} is not valid: a letter or '_' first, then letters, "
+            "digits, '_', '.' or '-', at most 128 characters"
+        )
+    return value
+
+
+def check_sealed(key_id: str, sealed: bytes) -> None:
+    check_text(key_id, "key id")
+    if not isinstance(sealed, bytes) or not sealed:
+        raise InvalidValue("a sealed secret is non-empty bytes")
+    if len(sealed) > MAX_SEALED_SECRET:
+        raise InvalidValue(f"a secret holds at most {MAX_SEALED_SECRET} bytes once sealed")
 
 
 def check_choice(value: str, allowed: Sequence[str], what: str) -> str:

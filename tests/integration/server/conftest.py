@@ -6,6 +6,7 @@ over SQLite stores (one file for both) and the ``FakePlatform``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flowapp.runtime.secrets import AppSecrets, KeyRing
 from flowapp.server.app import create_app
 from flowapp.server.testing import FakePlatform
 from flowapp.server.threaded import ThreadedServer
@@ -50,7 +52,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     platform_store.migrate()
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
     fake = FakePlatform(store, platform_store)
-    app = create_app(platform=fake, store=store, platform_store=platform_store)
+    secrets = AppSecrets(platform_store, KeyRing((os.urandom(32),)))
+    app = create_app(platform=fake, store=store, platform_store=platform_store, secrets=secrets)
     try:
         with ThreadedServer(app) as server:
             served = Served(server.url, admin, fake, store, platform_store)

@@ -35,6 +35,7 @@ def test_exports_are_pinned() -> None:
         "NotificationRecord",
         "PlatformStore",
         "RevisionRecord",
+        "SecretRecord",
         "TokenRecord",
         "TrafficSplit",
         "TriggerStatus",

@@ -26,6 +26,7 @@ from flowapp.store.platform.sql.tables import (
     app_conditions,
     app_observations,
     app_revisions,
+    app_secrets,
     app_traffic,
     apps,
 )
@@ -64,11 +65,11 @@ def update_app(conn: Connection, name: str, *, resource: dict[str, Any], now: fl
 
 
 def delete_app(conn: Connection, name: str, *, now: float) -> None:
-    """Keep the row, revisions and deploys; drop what only a live app has. Deleting the
-    alert rules cascades to their states and notifications."""
+    """Keep the row, revisions and deploys; drop what only a live app has (secrets
+    included). Deleting the alert rules cascades to their states and notifications."""
     need_app(conn, name, lock=True)
     conn.execute(sa.update(apps).where(apps.c.name == name).values(deleted_at=now, updated_at=now))
-    for table in (app_traffic, app_conditions, app_observations, alert_rules):
+    for table in (app_traffic, app_conditions, app_observations, app_secrets, alert_rules):
         conn.execute(sa.delete(table).where(table.c.app == name))
 
 

@@ -34,13 +34,15 @@ from flowapp.store.platform.records import (
 )
 from flowapp.store.platform.sql import access, apps, rollout, status
 from flowapp.store.platform.sql.alerting import SqlAlerts
+from flowapp.store.platform.sql.secrets import SqlSecrets
 from flowapp.store.rules import json_copy
 from flowapp.store.sql.errors import translated
 
 
-class SqlPlatformStore(SqlAlerts):
+class SqlPlatformStore(SqlAlerts, SqlSecrets):
     """A ``PlatformStore`` on SQLite (``sqlite:///path``) or PostgreSQL; built from a URL
-    or from an ``Engine`` to share (``flowapp.store.sql.base``). Alerts: ``alerting.py``."""
+    or from an ``Engine`` to share (``flowapp.store.sql.base``). Alerts: ``alerting.py``;
+    secrets: ``secrets.py``."""
 
     # --- apps ---------------------------------------------------------------------
     @translated

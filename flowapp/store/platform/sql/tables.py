@@ -13,6 +13,7 @@ text; ``Time``: seconds since the epoch; ``JSONValue``; ``Serial``: ids that gro
 - ``app_deploys``: one row per deploy attempt with its log;
 - ``app_conditions``, ``app_observations``: what the syncer reports;
 - ``api_tokens``: hashed API tokens, found by ``prefix``;
+- ``app_secrets``: each app's secrets, sealed before they reach the store (0005);
 - ``alert_rules``, ``alert_states``, ``alert_notifications``: rules, their firing state,
   and the outbox of webhook calls (due while ``next_attempt_at`` is set).
 """
@@ -124,6 +125,17 @@ api_tokens = sa.Table(
     sqlite_autoincrement=True,
 )
 
+app_secrets = sa.Table(
+    "app_secrets",
+    metadata,
+    sa.Column("app", Key, _app_fk(), primary_key=True),
+    sa.Column("name", Key, primary_key=True),
+    sa.Column("key_id", sa.Text, nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),  # nonce + AES-GCM ciphertext
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
 alert_rules = sa.Table(
     "alert_rules",
     metadata,
@@ -174,6 +186,7 @@ PLATFORM_TABLES = (
     app_conditions,
     app_observations,
     api_tokens,
+    app_secrets,
     alert_rules,
     alert_states,
     alert_notifications,
