@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowapp.apps.project import OutsideProject, ProjectFiles, read_project_source
 from flowapp.dsl.problems import DefinitionError, Problem, join_pointer, split_pointer
-from flowapp.dsl.source import SourceDocument, read_source
+from flowapp.dsl.source import SourceDocument
 
 ENVIRONMENT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 SECTIONS = ("triggers", "functions", "delivery")
@@ -55,27 +56,32 @@ class Overlay:
         return resource_doc.problem(problem.pointer, problem.message)
 
 
-def check_environment_name(environment: str, base_dir: Path) -> None:
+def check_environment_name(environment: str, project: ProjectFiles) -> None:
     if not ENVIRONMENT_NAME.fullmatch(environment):
         message = (
             f"`{environment}` is not an environment name: lowercase letters, digits and "
             "dashes, as in `dev` or `prod-eu`"
         )
-        raise DefinitionError([Problem("", message, str(base_dir / "config"))])
+        raise DefinitionError([Problem("", message, project.show("config"))])
 
 
 def apply_environment(
-    doc: SourceDocument, base_dir: Path, environment: str, *, problems: list[Problem]
+    doc: SourceDocument, project: ProjectFiles, environment: str, *, problems: list[Problem]
 ) -> tuple[dict[str, Any], Overlay | None]:
     """``doc``'s resource with ``config/<environment>.yaml`` merged into its spec (as it is
     when the environment has no config file). The config file's own problems, located in
     it, are added to ``problems``; the valid part of it is still applied."""
-    check_environment_name(environment, base_dir)
-    path = config_file(base_dir, environment)
-    if not path.is_file():
-        return doc.data, None
+    check_environment_name(environment, project)
+    relative = f"config/{environment}.yaml"
     try:
-        source = read_source(path, allow_empty=True, what="an environment's config file")
+        if not project.is_file(relative):
+            return doc.data, None
+        source = read_project_source(
+            project, relative, allow_empty=True, what="an environment's config file"
+        )
+    except OutsideProject as exc:
+        problems.append(Problem("", f"config file {exc}", project.show("config")))
+        return doc.data, None
     except DefinitionError as error:
         problems.extend(error.problems)
         return doc.data, None

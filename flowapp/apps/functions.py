@@ -14,6 +14,7 @@ from typing import Any
 
 from flowapp.apps.keys import Keys
 from flowapp.apps.names import function_name_problem
+from flowapp.apps.project import OutsideProject, ProjectFiles, project_path
 from flowapp.dsl.problems import Problem, join_pointer
 from flowapp.functions.spec import RUNTIMES, FunctionSpec, ScaleSpec
 
@@ -29,11 +30,11 @@ SCALE_BOUNDS = {"min": (0, 1000), "max": (1, 1000), "concurrency": (1, 10_000)}
 
 
 def read_functions(
-    value: Any, base_dir: Path | None, problems: list[Problem]
+    value: Any, project: ProjectFiles | None, problems: list[Problem]
 ) -> dict[str, FunctionSpec]:
     """The valid entries of ``spec.functions``; a problem for every mistake in the others.
 
-    ``base_dir`` None means there is no project folder (a FlowApp on Kubernetes, where each
+    ``project`` None means there is no project folder (a FlowApp on Kubernetes, where each
     function is a container image), so folders are not checked."""
     if value is None:
         return {}
@@ -42,14 +43,14 @@ def read_functions(
         return {}
     specs: dict[str, FunctionSpec] = {}
     for name, entry in value.items():
-        spec = read_function(name, entry, base_dir, problems)
+        spec = read_function(name, entry, project, problems)
         if spec is not None:
             specs[name] = spec
     return specs
 
 
 def read_function(
-    name: str, entry: Any, base_dir: Path | None, problems: list[Problem]
+    name: str, entry: Any, project: ProjectFiles | None, problems: list[Problem]
 ) -> FunctionSpec | None:
     """One entry as a ``FunctionSpec``, or None after recording its problems."""
     pointer = join_pointer(POINTER, name)
@@ -58,7 +59,7 @@ def read_function(
         found.append(Problem(pointer, message))
     keys = Keys(entry, pointer, found)
     runtime = keys.choice("runtime", RUNTIMES, default="python")
-    path = keys.optional("path") or f"functions/{name}"
+    path = keys.optional("path") or default_folder(name)
     # The folder is worth checking only under a valid name, runtime and path.
     check_folder = not found and isinstance(entry, dict)
     if keys.optional("command") is None and runtime == "command":
@@ -70,11 +71,22 @@ def read_function(
     for key in DURATION_KEYS:
         keys.duration(key)
     keys.finish()
-    if check_folder and base_dir is not None:
+    if check_folder and project is not None:
         where = join_pointer(pointer, "path") if keys.has("path") else pointer
-        found += _folder_problems(base_dir, path, runtime, where)
+        found += _folder_problems(project, path, runtime, where)
     problems += found
-    return None if found else _spec(name, entry, base_dir or Path("."), pointer, problems)
+    base_dir = project.root if project is not None else Path(".")
+    return None if found else _spec(name, entry, base_dir, pointer, problems)
+
+
+def default_folder(name: str) -> str:
+    return f"functions/{name}"
+
+
+def function_folder(name: str, entry: Any) -> str:
+    """The folder of a valid ``spec.functions`` entry, relative to the project."""
+    path = entry.get("path") if isinstance(entry, dict) else None
+    return project_path(path if isinstance(path, str) else default_folder(name))
 
 
 def _spec(
@@ -114,14 +126,14 @@ def _check_scale(scale: Keys | None) -> None:
     scale.finish()
 
 
-def _folder_problems(base_dir: Path, path: str, runtime: str, pointer: str) -> list[Problem]:
-    folder = base_dir / path
-    if not folder.resolve().is_relative_to(base_dir.resolve()):
-        return [Problem(pointer, f"folder {path} is outside the project folder")]
-    if not folder.is_dir():
-        return [Problem(pointer, f"folder {path} does not exist")]
-    entry_point = ENTRY_POINTS.get(runtime)
-    if entry_point is not None and not (folder / entry_point).is_file():
-        message = f"folder {path} has no {entry_point}: {_CONTRACTS[runtime]}"
-        return [Problem(pointer, message)]
+def _folder_problems(project: ProjectFiles, path: str, runtime: str, pointer: str) -> list[Problem]:
+    try:
+        if not project.is_dir(path):
+            return [Problem(pointer, f"folder {path} does not exist")]
+        entry_point = ENTRY_POINTS.get(runtime)
+        if entry_point is not None and not project.is_file(f"{path}/{entry_point}"):
+            message = f"folder {path} has no {entry_point}: {_CONTRACTS[runtime]}"
+            return [Problem(pointer, message)]
+    except OutsideProject as exc:
+        return [Problem(pointer, f"folder {exc}")]
     return []

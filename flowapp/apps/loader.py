@@ -1,8 +1,9 @@
-"""``load_app``: a project folder or file in, a valid :class:`FlowApp` out.
+"""``load_app``: a project folder or file in, a valid :class:`FlowApp` out; ``check_files``:
+the same for a project held in memory (what a request sent), which touches no disk.
 
 Data flow::
 
-    path ──> flowapp.yaml (or a plain workflow file) ──read_source──> SourceDocument
+    path or files ──> flowapp.yaml (or a plain workflow file) ──parse──> SourceDocument
          ├─ plain workflow (``document`` at the top, no apiVersion/kind): wrapped
          └─ FlowApp, with config/<environment>.yaml merged into its spec if asked for:
             header, functions, triggers, delivery, limits   ─┐ problems, located in
@@ -10,21 +11,30 @@ Data flow::
                                   ──> DefinitionError(every problem) or FlowApp + digest
 
 Every problem is collected before anything is raised, so a user sees all of them at once,
-in file order, each as ``file:line:column: /pointer: message``.
+in file order, each as ``file:line:column: /pointer: message``. Every other file is read
+through ``ProjectFiles`` (``project.py``), which refuses paths that leave the project.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flowapp.apps.digest import app_digest
 from flowapp.apps.environments import apply_environment
-from flowapp.apps.functions import read_functions
+from flowapp.apps.functions import function_folder, read_functions
 from flowapp.apps.limits import read_limits
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND, FlowApp
+from flowapp.apps.project import (
+    FolderProject,
+    MemoryProject,
+    OutsideProject,
+    ProjectFiles,
+    read_project_source,
+)
 from flowapp.apps.resource import read_delivery, read_header, read_triggers
 from flowapp.apps.workflow import REF, is_plain_workflow, resolve_workflow
 from flowapp.dsl.problems import DefinitionError, Problem
@@ -39,13 +49,34 @@ def load_app(path: str | os.PathLike[str], environment: str | None = None) -> Fl
 
     ``environment`` merges ``config/<environment>.yaml`` into the spec (``environments``);
     an environment without a config file, or a plain workflow, changes nothing."""
-    doc = read_source(resource_file(Path(path)))
+    file = resource_file(Path(path))
+    doc = read_source(file)
     # Absolute, so function folders stay valid for a runtime that changes directory;
     # problems keep the file name as the user wrote it.
-    base_dir = Path(doc.file).parent.absolute()
+    return _load(doc, FolderProject(file.parent), environment)
+
+
+def check_files(
+    files: Mapping[str, bytes], environment: str | None = None, *, root: Path = Path(".")
+) -> FlowApp:
+    """The FlowApp of a project held in memory (a request's): ``flowapp.yaml`` at the root
+    of ``files``. Nothing is read from disk and nothing is written; problems name files
+    by their path in the project. ``root`` is where the files would be once written."""
+    try:
+        project = MemoryProject(files, root)
+    except OutsideProject as exc:
+        message = f"file {exc}"
+        raise DefinitionError([Problem("", message)]) from None
+    if not project.is_file(FILE_NAME):
+        message = f"the project has no {FILE_NAME} at its root"
+        raise DefinitionError([Problem("", message, FILE_NAME)])
+    return _load(read_project_source(project, FILE_NAME), project, environment)
+
+
+def _load(doc: SourceDocument, project: ProjectFiles, environment: str | None) -> FlowApp:
     if is_plain_workflow(doc.data):
-        return wrap_workflow(ensure_valid(doc), base_dir)
-    return _load_resource(doc, base_dir, environment)
+        return wrap_workflow(ensure_valid(doc), project.root)
+    return _load_resource(doc, project, environment)
 
 
 def load_resource_data(data: dict[str, Any], *, file: str) -> FlowApp:
@@ -100,33 +131,41 @@ def wrap_workflow(doc: SourceDocument, base_dir: Path) -> FlowApp:
     )
 
 
-def _load_resource(doc: SourceDocument, base_dir: Path | None, environment: str | None) -> FlowApp:
+def _load_resource(
+    doc: SourceDocument, project: ProjectFiles | None, environment: str | None
+) -> FlowApp:
+    """``project`` None: no project folder (Kubernetes), so no folder or file is read."""
     unlocated: list[Problem] = []
     config_problems: list[Problem] = []
     resource, overlay = doc.data, None
-    if environment is not None and base_dir is not None:
-        resource, overlay = apply_environment(doc, base_dir, environment, problems=config_problems)
+    if environment is not None and project is not None:
+        resource, overlay = apply_environment(doc, project, environment, problems=config_problems)
     header = read_header(resource, unlocated)
     declared = header.spec.get("functions")
     names = frozenset(declared) if isinstance(declared, dict) else frozenset()
-    functions = read_functions(declared, base_dir, unlocated)
+    functions = read_functions(declared, project, unlocated)
     triggers = read_triggers(header.spec.get("triggers"), unlocated)
     delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
     limits = read_limits(header.spec.get("limits"), unlocated)
     # Unknown function names are reported by the workflow's checks; declared ones whose
     # folder is broken must not be reported twice, so every declared name is known.
-    workflow = resolve_workflow(doc, header.spec, base_dir or Path("."), functions=names)
+    files = project if project is not None else MemoryProject({})
+    workflow = resolve_workflow(doc, header.spec, files, functions=names)
     located = [
         overlay.locate(doc, p) if overlay else doc.problem(p.pointer, p.message) for p in unlocated
     ]
     problems = located + config_problems + workflow.problems
     if problems or workflow.source is None:
         raise DefinitionError(_in_file_order(problems, doc.file))
-    folders = {name: spec.path for name, spec in functions.items()} if base_dir else {}
+    entries = declared if isinstance(declared, dict) else {}
+    folders = {
+        name: files.files_under(function_folder(name, entries.get(name)))
+        for name in (functions if project is not None else ())
+    }
     return FlowApp(
         name=header.name,
         namespace=header.namespace,
-        base_dir=base_dir or Path("."),
+        base_dir=files.root,
         workflow=workflow.source.data,
         workflow_source=workflow.source,
         workflow_pointer=workflow.pointer,

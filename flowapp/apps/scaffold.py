@@ -93,12 +93,29 @@ def init_project(
     _refuse(project_name_problem(name))
     _check_runtime(runtime)
     _check_empty(target)
+    _write(
+        target,
+        render_project(name, workflow=workflow, runtime=runtime, workflow_text=workflow_text),
+    )
+    return target
+
+
+def render_project(
+    name: str,
+    *,
+    workflow: Mapping[str, Any] | None = None,
+    runtime: str = "python",
+    workflow_text: str | None = None,
+) -> dict[str, str]:
+    """The files ``init_project`` writes, by relative path, without writing anything;
+    ``ScaffoldError`` if the name, the runtime or a called function's name is refused."""
+    _refuse(project_name_problem(name))
+    _check_runtime(runtime)
     functions = _functions_of(workflow)
     files = _project_files(name, functions, runtime, _workflow_text(name, workflow, workflow_text))
     for function in functions:
         files.update(_function_files(name, function, runtime, prefix=f"functions/{function}/"))
-    _write(target, files)
-    return target
+    return files
 
 
 def new_function(project_dir: str | os.PathLike[str], name: str, runtime: str = "python") -> Path:

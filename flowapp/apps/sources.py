@@ -1,7 +1,8 @@
 """Project files in and out: folders, uploaded archives, and the trees deploys build from.
 
 An uploaded archive is untrusted: members must be regular files or folders with relative
-paths that stay inside the project, and the unpacked size is bounded.
+paths that stay inside the project (no ``..``, no ``.git``), and the unpacked size is
+bounded. Each refusal names the member.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from flowapp.apps.project import OutsideProject, project_path
 
 IGNORED = frozenset(
     {".venv", "node_modules", "__pycache__", ".git", ".pytest_cache", ".mypy_cache"}
@@ -18,7 +21,11 @@ MAX_UNPACKED = 256 << 20  # 256 MiB
 
 
 class BadArchive(ValueError):
-    pass
+    """An archive that cannot be a project; ``member`` is the offending member, if one."""
+
+    def __init__(self, message: str, member: str | None = None) -> None:
+        super().__init__(message)
+        self.member = member
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:
@@ -33,32 +40,45 @@ def read_tree(folder: Path) -> dict[str, bytes]:
 
 
 def write_tree(files: Mapping[str, bytes], folder: Path) -> None:
-    for name, content in files.items():
-        target = folder / name
+    """Write ``files`` under ``folder``; a name that would leave it is refused first."""
+    targets = {folder / project_path(name): content for name, content in files.items()}
+    for target, content in targets.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
 
 
 def _member_path(name: str) -> str:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts:
-        raise BadArchive(f"archive member {name!r} leaves the project folder")
-    parts = [p for p in path.parts if p not in ("", ".")]
+    """The member's path in the project, by the rules git keeps for a tree (it is committed
+    to the app's repository next): relative, no ``..``, no ``.git`` in any letter case."""
+    try:
+        path = project_path(name.rstrip("/"))
+    except OutsideProject as exc:
+        raise BadArchive(
+            f"archive member `{name}` leaves the project folder: {exc}", name
+        ) from None
+    parts = [part for part in path.split("/") if part != "."]
+    if any(part.casefold() == ".git" for part in parts):
+        message = f"archive member `{name}`: a project cannot contain `.git` (leave it out)"
+        raise BadArchive(message, name)
     return "/".join(parts)
 
 
 def unpack_archive(archive: bytes) -> dict[str, bytes]:
-    """Files of a (gzipped) tar archive of a project folder."""
+    """Files of a (gzipped) tar archive of a project folder; ``BadArchive`` names the first
+    member that cannot be part of a project: absolute or ``..`` paths, ``.git``, links,
+    devices and anything else that is not a regular file or a folder."""
     files: dict[str, bytes] = {}
     total = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
             for member in tar:
+                name = _member_path(member.name)
                 if member.isdir():
                     continue
                 if not member.isfile():
-                    raise BadArchive(f"archive member {member.name!r} is not a regular file")
-                name = _member_path(member.name)
+                    kind = _KINDS.get(member.type, "not a regular file")
+                    message = f"archive member `{member.name}` is {kind}: a project holds files"
+                    raise BadArchive(message, member.name)
                 if not name or any(part in IGNORED for part in name.split("/")):
                     continue
                 total += member.size
@@ -68,7 +88,26 @@ def unpack_archive(archive: bytes) -> dict[str, bytes]:
                 files[name] = extracted.read() if extracted is not None else b""
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise BadArchive(f"not a readable tar archive: {exc}") from None
+    _refuse_file_as_folder(files)
     return files
+
+
+_KINDS = {
+    tarfile.SYMTYPE: "a symbolic link",
+    tarfile.LNKTYPE: "a hard link",
+    tarfile.CHRTYPE: "a character device",
+    tarfile.BLKTYPE: "a block device",
+    tarfile.FIFOTYPE: "a FIFO",
+}
+
+
+def _refuse_file_as_folder(files: Mapping[str, bytes]) -> None:
+    for name in files:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder in files:
+                raise BadArchive(f"`{folder}` is both a file and a folder (`{name}`)", name)
 
 
 def pack_folder(folder: Path) -> bytes:

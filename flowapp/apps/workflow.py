@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from flowapp.apps.project import OutsideProject, ProjectFiles, read_project_source
 from flowapp.apps.subdocument import sub_document, under
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.schema import BUILTIN_CALLS
-from flowapp.dsl.source import SourceDocument, read_source
+from flowapp.dsl.source import SourceDocument
 from flowapp.dsl.validate import validate_source
 
 INLINE = "/spec/workflow"
@@ -48,7 +48,11 @@ class ResolvedWorkflow:
 
 
 def resolve_workflow(
-    doc: SourceDocument, spec: Mapping[str, Any], base_dir: Path, *, functions: frozenset[str]
+    doc: SourceDocument,
+    spec: Mapping[str, Any],
+    project: ProjectFiles,
+    *,
+    functions: frozenset[str],
 ) -> ResolvedWorkflow:
     """The workflow of the FlowApp parsed as ``doc``; ``functions`` are the app's names."""
     inline, ref = spec.get("workflow"), spec.get("workflowRef")
@@ -58,7 +62,7 @@ def resolve_workflow(
     if inline is not None:
         return _inline(doc, inline, functions)
     if ref is not None:
-        return _referenced(doc, ref, base_dir, functions)
+        return _referenced(doc, ref, project, functions)
     message = (
         "missing `workflow` (an inline Serverless Workflow document) or "
         "`workflowRef` (the name of a workflow file next to flowapp.yaml)"
@@ -76,16 +80,20 @@ def _inline(doc: SourceDocument, inline: Any, functions: frozenset[str]) -> Reso
 
 
 def _referenced(
-    doc: SourceDocument, ref: Any, base_dir: Path, functions: frozenset[str]
+    doc: SourceDocument, ref: Any, project: ProjectFiles, functions: frozenset[str]
 ) -> ResolvedWorkflow:
+    """The file ``ref`` names, read only once it is known to be inside the project: a
+    problem about any other file would show what it holds to whoever sent the resource."""
     if not isinstance(ref, str) or not ref.strip():
         message = "must be the name of a workflow file next to flowapp.yaml"
         return ResolvedWorkflow(None, problems=[doc.problem(REF, message)])
-    path = base_dir / ref
-    if not path.is_file():
-        return ResolvedWorkflow(None, problems=[doc.problem(REF, f"file {ref} does not exist")])
     try:
-        source = read_source(path)
+        if not project.is_file(ref):
+            return ResolvedWorkflow(None, problems=[doc.problem(REF, f"file {ref} does not exist")])
+        source = read_project_source(project, ref)
+    except OutsideProject as exc:
+        message = f"file {exc}"
+        return ResolvedWorkflow(None, problems=[doc.problem(REF, message)])
     except DefinitionError as error:  # syntax: reported against the workflow file
         return ResolvedWorkflow(None, problems=list(error.problems))
     return ResolvedWorkflow(source, "", validate_source(source, known_functions=functions))

@@ -106,6 +106,13 @@ def read_source(
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise DefinitionError([Problem("", f"cannot read the file: {reason}", file)]) from None
+    return parse_bytes(raw, file, allow_empty=allow_empty, what=what)
+
+
+def parse_bytes(
+    raw: bytes, file: str, *, allow_empty: bool = False, what: str = "a workflow document"
+) -> SourceDocument:
+    """``parse_text`` of a file's bytes, which must be UTF-8 (a byte order mark is dropped)."""
     try:
         text = raw.decode("utf-8-sig")  # a byte order mark is allowed and dropped
     except UnicodeDecodeError as exc:

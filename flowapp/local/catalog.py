@@ -13,11 +13,16 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flowapp.apps import FILE_NAME, FlowApp, is_plain_workflow
-from flowapp.apps.scaffold import function_files, init_project
+from flowapp.apps import FILE_NAME, FlowApp, function_names_called, is_plain_workflow
+from flowapp.apps.errors import ScaffoldError
+from flowapp.apps.functions import default_folder
+from flowapp.apps.names import dns_label_problem, function_name_problem, project_name_problem
+from flowapp.apps.project import OutsideProject, project_path
+from flowapp.apps.scaffold import function_files, render_project
 from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.source import parse_text
+from flowapp.dsl.source import SourceDocument, parse_text
+from flowapp.dsl.validate import validate_source
 from flowapp.server import platform as p
 from flowapp.store.platform.records import AppExists
 
@@ -27,23 +32,21 @@ if TYPE_CHECKING:
 _SCAFFOLDABLE = frozenset({"python", "node"})
 
 
-def _parse(text: str, filename: str) -> dict[str, Any]:
+def _parse(text: str, filename: str) -> SourceDocument:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates from a JSON body's \ud800 escapes
         detail = f"the document is not UTF-8 text: {exc.reason} at character {exc.start}"
         raise p.InvalidResource(detail) from None
     try:
-        data = parse_text(text, filename).data
+        doc = parse_text(text, filename)
     except DefinitionError as error:
         raise p.InvalidResource(
             "the document cannot be read", problems=list(error.problems)
         ) from None
-    if not isinstance(data, dict):
-        raise p.InvalidResource("the document must be a FlowApp or a workflow object")
-    if _has_lone_surrogates(data):
+    if _has_lone_surrogates(doc.data):
         raise p.InvalidResource("the document holds strings that are not valid Unicode")
-    return data
+    return doc
 
 
 def _has_lone_surrogates(value: Any) -> bool:
@@ -62,27 +65,58 @@ def _has_lone_surrogates(value: Any) -> bool:
 
 
 def project_files(text: str, filename: str) -> dict[str, bytes]:
-    """The files of a new project for a FlowApp or workflow given as text."""
-    data = _parse(text, filename)
-    if is_plain_workflow(data):
-        name = str((data.get("document") or {}).get("name") or "app")
-        with tempfile.TemporaryDirectory() as folder:
-            init_project(Path(folder) / name, name, workflow=data, workflow_text=text)
-            return read_tree(Path(folder) / name)
+    """The files of a new project for a FlowApp or workflow given as text, in memory.
+
+    Starter code is rendered only for what is known to be safe to put in a template and a
+    path: a function name that is an identifier (``names.FUNCTION_NAME``) and a folder
+    inside the project. Anything else gets no starter code, and the check of the project
+    that follows reports it where it was written."""
+    doc = _parse(text, filename)
+    if is_plain_workflow(doc.data):
+        return _workflow_project(doc, text)
     files = {FILE_NAME: text.encode("utf-8")}
-    name = str((data.get("metadata") or {}).get("name") or "app")
-    functions = (
-        ((data.get("spec") or {}).get("functions") or {})
-        if isinstance(data.get("spec"), dict)
-        else {}
-    )
-    for function, entry in functions.items() if isinstance(functions, dict) else ():
-        runtime = (entry or {}).get("runtime", "python") if isinstance(entry, dict) else "python"
-        path = (entry or {}).get("path", f"functions/{function}") if isinstance(entry, dict) else ""
-        if runtime in _SCAFFOLDABLE and path:
-            rendered = function_files(name, function, runtime, prefix=f"{str(path).strip('/')}/")
-            files.update({k: v.encode("utf-8") for k, v in rendered.items()})
+    metadata = _mapping(doc.data.get("metadata"))
+    name = metadata.get("name")
+    app = name if isinstance(name, str) and dns_label_problem(name, "") is None else "app"
+    for function, entry in _mapping(_mapping(doc.data.get("spec")).get("functions")).items():
+        for path, content in _starter_code(app, function, entry).items():
+            files.setdefault(path, content)
     return files
+
+
+def _starter_code(app: str, function: str, entry: Any) -> dict[str, bytes]:
+    settings = _mapping(entry)
+    runtime = settings.get("runtime", "python")
+    if function_name_problem(function) is not None or runtime not in _SCAFFOLDABLE:
+        return {}
+    try:
+        folder = project_path(settings.get("path", default_folder(function)))
+    except OutsideProject:
+        return {}
+    prefix = "" if folder == "." else f"{folder}/"
+    rendered = function_files(app, function, runtime, prefix=prefix)
+    return {path: content.encode("utf-8") for path, content in rendered.items()}
+
+
+def _workflow_project(doc: SourceDocument, text: str) -> dict[str, bytes]:
+    """A plain workflow becomes a project named after it, one folder per function it calls."""
+    called = frozenset(function_names_called(doc.data))
+    problems = validate_source(doc, known_functions=called)
+    if problems:
+        raise p.InvalidResource("the workflow is not valid", problems=problems)
+    name = str(doc.data["document"]["name"])
+    if (message := project_name_problem(name)) is not None:
+        problem = doc.problem("/document/name", message)
+        raise p.InvalidResource(message, problems=[problem])
+    try:
+        rendered = render_project(name, workflow=doc.data, workflow_text=text)
+    except ScaffoldError as error:
+        raise p.InvalidResource(str(error), problems=[doc.problem("", str(error))]) from None
+    return {path: content.encode("utf-8") for path, content in rendered.items()}
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class Catalog:
@@ -90,13 +124,14 @@ class Catalog:
         self: LocalPlatform, text: str, *, filename: str = FILE_NAME
     ) -> list[Any]:
         try:
-            await self._check_project(project_files(text, filename))
+            files = await asyncio.to_thread(project_files, text, filename)
+            await self._check_project(files)
         except p.InvalidResource as error:
             return error.problems or [Problem("", error.detail)]
         return []
 
     async def create_app(self: LocalPlatform, text: str, *, filename: str = FILE_NAME) -> p.AppView:
-        files = project_files(text, filename)
+        files = await asyncio.to_thread(project_files, text, filename)
         app = await self._check_project(files)
         if await self._store(self.platform_store.get_app, app.name) is not None:
             raise p.Conflict(f"an app named {app.name} exists already")
@@ -106,7 +141,7 @@ class Catalog:
 
     async def update_app(self: LocalPlatform, name: str, text: str) -> p.AppView:
         await self._require_app(name)
-        files = project_files(text, FILE_NAME)
+        files = await asyncio.to_thread(project_files, text, FILE_NAME)
         current = await self._current_files(name)
         merged = {**{k: v for k, v in files.items() if k not in current}, **current}
         merged.update({k: v for k, v in files.items() if not k.startswith("functions/")})

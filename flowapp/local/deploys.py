@@ -6,7 +6,6 @@ Part of ``LocalPlatform`` (a mixin over its state, see ``platform.py``).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import shutil
 import time
 import uuid
@@ -14,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowapp.apps import FlowApp, load_app
-from flowapp.apps.sources import BadArchive, unpack_archive, write_tree
-from flowapp.dsl.problems import DefinitionError, Problem
+from flowapp.apps.loader import check_files
+from flowapp.apps.sources import BadArchive, unpack_archive
+from flowapp.dsl.problems import DefinitionError
+from flowapp.gitrepos.errors import GitRepoError
 from flowapp.local.revisions import ENVIRONMENT_RECORD, RevisionFailed
 from flowapp.server import platform as p
 from flowapp.store.platform import DeployRecord
@@ -48,7 +49,10 @@ class Deploys:
         if head is None:
             raise p.DeployFailed(f"app {name} has no source yet: push to its repository first")
         await narration.say(f"checking out {head[:12]}")
-        await asyncio.to_thread(self.repositories.export, name, head, staging)
+        try:
+            await asyncio.to_thread(self.repositories.export, name, head, staging)
+        except (GitRepoError, OSError, ValueError) as exc:  # a pushed tree is user input
+            raise p.DeployFailed(f"the source of {name} cannot be checked out: {exc}") from None
         try:
             app = await asyncio.to_thread(load_app, staging, self.environment)
         except DefinitionError as error:
@@ -159,7 +163,7 @@ class Deploys:
         try:
             files = await asyncio.to_thread(unpack_archive, archive)
         except BadArchive as exc:
-            raise p.PlatformError(str(exc)) from None
+            raise p.archive_refused(str(exc), exc.member) from None
         app = await self._check_project(files)
         if app.name != name:
             raise p.PlatformError(f"the project declares app {app.name!r}, not {name!r}")
@@ -168,18 +172,13 @@ class Deploys:
         return await self.deploy(name, progress=progress)
 
     async def _check_project(self: LocalPlatform, files: dict[str, bytes]) -> FlowApp:
-        """Validate an uploaded project before anything of it is kept."""
-        folder = self.data_dir / "revisions" / f".check-{uuid.uuid4().hex}"
+        """Validate a project sent by a request, in memory, before anything of it is kept."""
         try:
-            await asyncio.to_thread(write_tree, files, folder)
-            return await asyncio.to_thread(load_app, folder, self.environment)
+            return await asyncio.to_thread(check_files, files, self.environment)
         except DefinitionError as error:
-            problems = [_within_project(problem, folder) for problem in error.problems]
             raise p.InvalidResource(
-                "the project is not a valid FlowApp", problems=problems
+                "the project is not a valid FlowApp", problems=list(error.problems)
             ) from None
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     async def on_push(self: LocalPlatform, name: str, commit: str) -> p.DeployView | None:
         try:
@@ -281,16 +280,6 @@ def _deploy_view(r: DeployRecord) -> p.DeployView:
     return p.DeployView(
         r.id, r.app, r.revision_id, r.status, r.message, r.log, r.started_at, r.ended_at
     )
-
-
-def _within_project(problem: Problem, folder: Path) -> Problem:
-    """The problem with its file named as in the project (``workflow.yaml``), not by the
-    scratch folder it was checked in."""
-    try:
-        relative = Path(problem.file).resolve().relative_to(folder.resolve())
-    except ValueError:
-        return problem
-    return dataclasses.replace(problem, file=relative.as_posix())
 
 
 def _keep_revision(staging: Path, folder: Path, environment: str | None) -> None:

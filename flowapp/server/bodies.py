@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from starlette.requests import Request
 
-from flowapp.dsl.problems import Problem
+from flowapp.dsl.problems import Problem, join_pointer
 from flowapp.server.platform import PlatformError
 from flowapp.server.problems import text_position
 
@@ -25,6 +25,9 @@ JSON_TYPES = frozenset({"application/json"})
 TEXT_TYPES = YAML_TYPES | JSON_TYPES | {"text/plain", ""}
 GZIP_TYPES = frozenset({"application/gzip", "application/x-gzip", "application/octet-stream"})
 GZIP_MAGIC = b"\x1f\x8b"
+# Deeper than any payload needs, and far from the depth at which code that walks a value
+# (the engine, jq, the JSON encoders of the stores) runs out of stack.
+MAX_JSON_DEPTH = 128
 
 
 class BadBody(PlatformError):
@@ -60,18 +63,63 @@ def _refuse_constant(name: str) -> NoReturn:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The JSON value of a body; an empty body is ``null``."""
+    """The JSON value of a body; an empty body is ``null``. A value nested deeper than
+    ``MAX_JSON_DEPTH`` or holding a string that is not Unicode (a lone surrogate escape,
+    ``"\\ud800"``, which no store can keep) is refused with its JSON pointer."""
     text = decode_text(raw)
     if not text.strip():
         return None
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         _bad(f"the body is not JSON: {exc.msg}", exc.lineno, exc.colno)
     except ValueError as exc:
         _bad(f"the body is not JSON: {exc}", 1, 1)
     except RecursionError:
-        _bad("the body is not usable JSON: it is nested too deeply", 1, 1)
+        _bad(f"the body is not usable JSON: it is nested deeper than {MAX_JSON_DEPTH} levels", 1, 1)
+    _check_value(value)
+    return value
+
+
+_Place = tuple[Any, "_Place | None"] | None  # (key, parent place): a pointer built on demand
+
+
+def _check_value(value: Any) -> None:
+    """Walks the value without recursion (a deep value must not exhaust the stack here),
+    building a value's pointer only if it is refused."""
+    too_deep = f"the body is not usable JSON: it is nested deeper than {MAX_JSON_DEPTH} levels"
+    pending: list[tuple[Any, int, _Place]] = [(value, 0, None)]
+    while pending:
+        item, depth, place = pending.pop()
+        if isinstance(item, str):
+            _check_text(item, place)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                _bad_at(_pointer(place), too_deep)
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                if isinstance(key, str):  # located at its object: the key is not text
+                    _check_text(key, place)
+                pending.append((child, depth + 1, (key, place)))
+
+
+def _check_text(text: str, place: _Place) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        message = f"the string holds a lone surrogate (\\u{code:04x}): it is not Unicode text"
+        _bad_at(_pointer(place), message)
+
+
+def _pointer(place: _Place) -> str:
+    keys = []
+    while place is not None:
+        key, place = place
+        keys.append(key)
+    return join_pointer("", *reversed(keys))
 
 
 async def json_body(request: Request) -> Any:
@@ -104,6 +152,11 @@ async def archive_body(request: Request) -> bytes:
     if not raw.startswith(GZIP_MAGIC):
         raise BadBody("the body is not a gzipped tar archive (it does not start like gzip)")
     return raw
+
+
+def _bad_at(pointer: str, message: str) -> NoReturn:
+    problem = Problem(pointer=pointer, message=message, file=BODY)
+    raise BadBody(f"{message} (at {pointer or '/'})", problems=[problem])
 
 
 def _bad(message: str, line: int, column: int) -> NoReturn:

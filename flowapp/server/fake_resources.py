@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND
 from flowapp.apps.names import dns_label_problem
+from flowapp.apps.project import MemoryProject, OutsideProject
 from flowapp.apps.workflow import REF, ResolvedWorkflow, is_plain_workflow, resolve_workflow
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import SourceDocument, parse_text
@@ -111,18 +111,11 @@ def _header_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
 def _workflow(
     doc: SourceDocument, spec: dict[str, Any], functions: frozenset[str], files: Mapping[str, bytes]
 ) -> ResolvedWorkflow:
-    ref = spec.get("workflowRef")
-    if spec.get("workflow") is not None or not isinstance(ref, str):
-        # Inline, both, neither, or a ref that is not a name: no file is read for these.
-        return resolve_workflow(doc, spec, Path("."), functions=functions)
-    if ref not in files:
-        return ResolvedWorkflow(None, problems=[doc.problem(REF, f"file {ref} does not exist")])
     try:
-        source = parse_text(files[ref].decode("utf-8-sig"), ref)
-    except (DefinitionError, UnicodeDecodeError) as error:
-        problems = getattr(error, "problems", None) or [Problem("", "not UTF-8 text", ref)]
-        return ResolvedWorkflow(None, problems=list(problems))
-    return ResolvedWorkflow(source, "", validate_source(source, known_functions=functions))
+        project = MemoryProject(files)
+    except OutsideProject as exc:
+        return ResolvedWorkflow(None, problems=[doc.problem(REF, str(exc))])
+    return resolve_workflow(doc, spec, project, functions=functions)
 
 
 def _webhooks(triggers: Any) -> dict[str, dict[str, Any]]:

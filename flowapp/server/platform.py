@@ -37,6 +37,21 @@ class InvalidResource(PlatformError):
     title = "Invalid FlowApp"
 
 
+class InvalidArchive(PlatformError):
+    """An uploaded archive holding a member no project may hold; the problem names it."""
+
+    status = 422
+    title = "Invalid Archive"
+
+
+def archive_refused(detail: str, member: str | None) -> PlatformError:
+    """An archive that cannot be read at all is a bad body (400); one that holds a member
+    a project cannot hold (``..``, ``.git``, a link) is refused for that member (422)."""
+    if member is None:
+        return PlatformError(detail)
+    return InvalidArchive(detail, problems=[Problem("", detail, member)])
+
+
 class NotFound(PlatformError):
     status = 404
     title = "Not Found"

@@ -36,11 +36,11 @@ from flowapp.server.platform import (
     InvocationResult,
     LogLine,
     NotFound,
-    PlatformError,
     Progress,
     RevisionView,
     WebhookRequest,
     WebhookResponse,
+    archive_refused,
 )
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import PlatformStore
@@ -215,7 +215,7 @@ class FakePlatform:
         try:
             files = unpack_archive(archive)
         except BadArchive as exc:
-            raise PlatformError(str(exc)) from None
+            raise archive_refused(str(exc), exc.member) from None
         resource = _valid(*project_resource(files))
         _same_name(resource, name)
         await _say(progress, f"received {len(files)} files")
