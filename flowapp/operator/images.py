@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowapp import __version__
-from flowapp.apps.digest import folder_files
 from flowapp.apps.model import FlowApp
+from flowapp.apps.project import FolderProject
 from flowapp.functions.spec import FunctionSpec
 from flowapp.operator import names
 
@@ -47,9 +47,9 @@ class FunctionImage:
 
 def function_tag(spec: FunctionSpec) -> str:
     sha = hashlib.sha256(f"{spec.runtime}\0{spec.command or ''}\0".encode())
-    for relative, path in folder_files(spec.path):
+    for relative, data in FolderProject(spec.path).files_under("."):
         sha.update(relative.encode() + b"\0")
-        sha.update(hashlib.sha256(path.read_bytes()).digest())
+        sha.update(hashlib.sha256(data).digest())
     return sha.hexdigest()[:12]
 
 
