@@ -33,6 +33,7 @@ from flowapp.functions.port import FunctionCaller
 from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
+from flowapp.local.projects import Projects
 from flowapp.local.revisions import (
     ENVIRONMENT_RECORD,
     RevisionFailed,
@@ -88,7 +89,7 @@ class FolderSources:
         shutil.rmtree(self.root / app, ignore_errors=True)
 
 
-class LocalPlatform(Catalog, Deploys, Invocations):
+class LocalPlatform(Catalog, Deploys, Invocations, Projects):
     """Implements ``flowapp.server.platform.Platform`` on this machine."""
 
     def __init__(

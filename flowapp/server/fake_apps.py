@@ -7,10 +7,13 @@ with the conditions and observation a syncer would report for it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from flowapp.apps import is_plain_workflow
+from flowapp.dsl.source import parse_text
 from flowapp.server.fake_resources import Resource
 from flowapp.server.platform import AppView, DeployView, PlatformError, RevisionView
 
@@ -24,6 +27,14 @@ class AppState:
     deploys: list[DeployView] = field(default_factory=list)  # oldest first
     traffic: list[tuple[str, int]] = field(default_factory=list)
     source: bytes | None = None  # the last uploaded project archive
+    files: dict[str, bytes] = field(default_factory=dict)  # the project, as committed
+    commit: str | None = None  # a made-up sha for each commit of ``files``
+
+    def commit_files(self, files: dict[str, bytes]) -> str:
+        self.files = dict(files)
+        content = repr(sorted(files.items())) + (self.commit or "")
+        self.commit = hashlib.sha1(content.encode()).hexdigest()
+        return self.commit
 
     @property
     def name(self) -> str:
@@ -79,6 +90,19 @@ class AppState:
     def _observation(self) -> dict[str, Any]:
         functions = {name: {"state": "running"} for name in sorted(self.resource.functions)}
         return {"functions": functions, "triggers": {}}
+
+
+def initial_files(text: str, resource: Resource) -> dict[str, bytes]:
+    """The project an app created from text gets: a plain workflow is wrapped, by
+    reference, as ``flowapp init --from`` does; a FlowApp is its flowapp.yaml."""
+    if is_plain_workflow(parse_text(text).data):
+        manifest = (
+            "apiVersion: flowapp.dev/v1alpha1\nkind: FlowApp\n"
+            f"metadata: {{name: {resource.name}, namespace: {resource.namespace}}}\n"
+            "spec:\n  workflowRef: workflow.yaml\n"
+        )
+        return {"flowapp.yaml": manifest.encode(), "workflow.yaml": text.encode()}
+    return {"flowapp.yaml": text.encode()}
 
 
 def _ready(deployed: str | None) -> dict[str, Any]:

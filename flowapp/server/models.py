@@ -53,6 +53,39 @@ class Validation(BaseModel):
     problems: list[ProblemLocation]
 
 
+class WorkflowSource(BaseModel):
+    app: str
+    file: str = Field(
+        description="The file holding the workflow: its workflowRef, or flowapp.yaml."
+    )
+    base: str = Field(
+        description="The workflow's JSON pointer in that file: '' or '/spec/workflow'."
+    )
+    text: str
+    commit: str | None
+
+
+class FunctionInfo(BaseModel):
+    name: str
+    runtime: str | None
+    path: str | None
+    declared: bool = Field(description="Declared in flowapp.yaml's spec.functions.")
+    has_code: bool = Field(description="Its folder holds files.")
+    called_by: list[str] = Field(description="JSON pointers of the tasks that call it.")
+
+
+class FunctionsView(BaseModel):
+    app: str
+    clone_url: str
+    runtimes: list[str]
+    items: list[FunctionInfo]
+
+
+class NewFunction(Input):
+    name: str = Field(min_length=1, max_length=63, description="The function's name.")
+    runtime: str = Field(default="python", description="A runtime with a template.")
+
+
 # --- apps, revisions, deploys -------------------------------------------------------------
 
 

@@ -147,6 +147,14 @@ class WebhookResponse:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """An app's project as it is on its ``main`` branch: files by path, and the commit."""
+
+    files: dict[str, bytes]
+    commit: str | None
+
+
 Progress = Callable[[str], Awaitable[None] | None]
 
 
@@ -230,6 +238,20 @@ class Platform(Protocol):
     ) -> DeployView:
         """A project folder as a gzipped tar (what ``flowapp deploy DIR`` sends): commit
         it to the app's repository (creating the app if needed) and deploy it."""
+
+    # --- the project's source (what the dashboard edits) ---------------------------------
+    async def get_source(self, name: str) -> SourceView:
+        """The app's project files on ``main`` and that commit; ``NotFound``."""
+
+    async def validate_source(self, name: str, files: dict[str, bytes]) -> list[Problem]:
+        """Every problem of the app's project if it were ``files`` (nothing is kept)."""
+
+    async def commit_source(
+        self, name: str, files: dict[str, bytes], *, message: str, parent: str | None
+    ) -> SourceView:
+        """Commit ``files`` as the app's project, if they are valid (``InvalidResource``)
+        and ``main`` is still at ``parent`` when one is given (``Conflict``: someone else
+        changed it). The app's resource follows; deploy to run it."""
 
     async def on_push(self, name: str, commit: str) -> DeployView | None:
         """The app's git repository received a push to main: deploy it (unless the app

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flowapp.dsl.problems import Problem
-from flowapp.server.fake_apps import AppState
+from flowapp.server.fake_apps import AppState, initial_files
 from flowapp.server.fake_resources import Resource, project_resource, read_resource
 from flowapp.server.fake_runs import FakeRuns, FunctionFailed, FunctionHandler, RunSpec
 from flowapp.server.fake_traffic import pick_revision, previous_revision
@@ -38,6 +38,7 @@ from flowapp.server.platform import (
     NotFound,
     Progress,
     RevisionView,
+    SourceView,
     WebhookRequest,
     WebhookResponse,
     archive_refused,
@@ -82,7 +83,8 @@ class FakePlatform:
         if resource.name in self.apps:
             raise Conflict(f"an app named {resource.name} exists already")
         now = self.clock()
-        self.apps[resource.name] = AppState(resource, now, now)
+        app = self.apps[resource.name] = AppState(resource, now, now)
+        app.commit_files(initial_files(text, resource))
         self._record(resource, now, created=True)
         return self._view(resource.name)
 
@@ -91,6 +93,7 @@ class FakePlatform:
         resource = _valid(*read_resource(text))
         _same_name(resource, name)
         app.resource, app.updated_at = resource, self.clock()
+        app.commit_files(initial_files(text, resource))
         self._record(resource, app.updated_at, created=False)
         return self._view(name)
 
@@ -223,11 +226,33 @@ class FakePlatform:
         created = name not in self.apps
         app = self.apps.setdefault(name, AppState(resource, now, now))
         app.resource, app.updated_at, app.source = resource, now, archive
+        app.commit_files(files)
         self._record(resource, now, created=created)
         return await self.deploy(name, progress=progress)
 
     async def on_push(self, name: str, commit: str) -> DeployView | None:
         return await self.deploy(name)
+
+    async def get_source(self, name: str) -> SourceView:
+        app = self._app(name)
+        return SourceView(dict(app.files), app.commit)
+
+    async def validate_source(self, name: str, files: dict[str, bytes]) -> list[Problem]:
+        self._app(name)
+        return project_resource(files)[1]
+
+    async def commit_source(
+        self, name: str, files: dict[str, bytes], *, message: str, parent: str | None
+    ) -> SourceView:
+        app = self._app(name)
+        resource = _valid(*project_resource(files))
+        _same_name(resource, name)
+        if parent is not None and parent != app.commit:
+            raise Conflict(f"the source of {name} changed since {parent[:12]} was read")
+        app.resource, app.updated_at = resource, self.clock()
+        commit = app.commit_files(files)
+        self._record(resource, app.updated_at, created=False)
+        return SourceView(dict(app.files), commit)
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from flowapp.server.routes import (
     health,
     hooks,
     observe,
+    projects,
     secrets,
     tokens,
 )
@@ -26,6 +27,7 @@ from flowapp.server.routes import (
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     apps.router,
+    projects.router,
     deploys.router,
     executions.router,
     control.router,

@@ -8,9 +8,9 @@ not deploy it: ``POST /api/v1/apps/{name}/deploys`` does (``deploys.py``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from flowapp.server import models
@@ -19,10 +19,22 @@ from flowapp.server.bodies import resource_text
 from flowapp.server.deps import ServicesDep
 from flowapp.server.openapi import errors, links
 from flowapp.server.params import AppName
+from flowapp.server.platform import NotFound
 from flowapp.server.problems import location_json
+from flowapp.server.routes.projects import validate_in_app
 from flowapp.server.views import app_json
 
 router = APIRouter(prefix="/api/v1", tags=["apps"])
+
+ValidateIn = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Check the body as this app's workflow file, within its project.",
+    ),
+]
 
 RESOURCE_BODY: dict[str, Any] = {
     "requestBody": {
@@ -105,11 +117,19 @@ async def delete_app(services: ServicesDep, name: AppName) -> Response:
 @router.post(
     "/validate",
     response_model=models.Validation,
-    responses=errors(400, 413, 415),
+    responses=errors(400, 404, 413, 415, 422),
     openapi_extra=RESOURCE_BODY,
 )
-async def validate(request: Request, services: ServicesDep) -> Any:
-    """Every problem of a resource, with its location; 200 whether it is valid or not."""
+async def validate(
+    request: Request, services: ServicesDep, token: TokenDep, app: ValidateIn = None
+) -> Any:
+    """Every problem of a resource, with its location; 200 whether it is valid or not.
+    With `app`, the body is that app's workflow file, checked within its project."""
     text, filename = await resource_text(request)
-    problems = await services.platform.validate_app(text, filename=filename)
+    if app is None:
+        problems = await services.platform.validate_app(text, filename=filename)
+    elif not in_token_scope(token, app):
+        raise NotFound(f"no app named {app}")
+    else:
+        problems = await validate_in_app(services.platform, app, text)
     return {"valid": not problems, "problems": [location_json(p) for p in problems]}

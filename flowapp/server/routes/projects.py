@@ -1,0 +1,178 @@
+"""An app's workflow text and functions, as the dashboard's editor reads and changes them.
+
+    GET  /apps/{name}/workflow     the workflow file's text (comments and all) + its commit
+    PUT  /apps/{name}/workflow     commit a new text (checked first; If-Match: the commit read)
+    GET  /apps/{name}/functions    each function declared or called: runtime, folder, code?
+    POST /apps/{name}/functions    a function folder from the templates, committed
+                                   (the same as ``flowapp new function``)
+
+Each works on the app's project on ``main`` (``Platform.get_source``) with the pure
+helpers of ``flowapp.apps.projectedit``. Nothing is deployed: ``POST .../deploys`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Request
+from starlette.responses import JSONResponse
+
+from flowapp.apps.errors import ScaffoldError
+from flowapp.apps.projectedit import FunctionEntry, function_entries, with_function, workflow_file
+from flowapp.apps.scaffold import RUNTIMES
+from flowapp.server import models
+from flowapp.server.bodies import resource_text
+from flowapp.server.deps import ServicesDep
+from flowapp.server.openapi import errors
+from flowapp.server.params import AppName
+from flowapp.server.platform import Conflict, InvalidResource, Platform, PlatformError, SourceView
+
+router = APIRouter(prefix="/api/v1/apps/{name}", tags=["projects"])
+
+WORKFLOW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The workflow file's new text (YAML or JSON).",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "text/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+IfMatch = Annotated[
+    str | None,
+    Header(description="The commit the text was read at (its ETag); 409 if main moved since."),
+]
+
+
+class UnusableProject(PlatformError):
+    status = 422
+    title = "Unusable Project"
+
+
+async def _source(platform: Platform, name: str) -> SourceView:
+    return await platform.get_source(name)
+
+
+def _workflow_json(name: str, source: SourceView) -> dict[str, Any]:
+    location = _location(source)
+    raw = source.files.get(location.path, b"")
+    return {
+        "app": name,
+        "file": location.path,
+        "base": location.base,
+        "text": raw.decode("utf-8-sig", errors="replace"),
+        "commit": source.commit,
+    }
+
+
+def _location(source: SourceView) -> Any:
+    try:
+        return workflow_file(source.files)
+    except ScaffoldError as error:
+        raise UnusableProject(str(error)) from None
+
+
+def _etag(commit: str | None) -> dict[str, str]:
+    return {"ETag": f'"{commit}"'} if commit else {}
+
+
+@router.get("/workflow", response_model=models.WorkflowSource, responses=errors(404, 422))
+async def get_workflow(services: ServicesDep, name: AppName) -> Any:
+    """The text of the app's workflow as committed, and where the workflow is in it."""
+    source = await _source(services.platform, name)
+    return JSONResponse(_workflow_json(name, source), headers=_etag(source.commit))
+
+
+@router.put(
+    "/workflow",
+    response_model=models.WorkflowSource,
+    responses=errors(400, 404, 409, 413, 415, 422),
+    openapi_extra=WORKFLOW_BODY,
+)
+async def save_workflow(
+    request: Request, services: ServicesDep, name: AppName, if_match: IfMatch = None
+) -> Any:
+    """Commit a new text of the workflow file; the project is checked first (422 with
+    `problems`), and refused (409) if `If-Match` names a commit `main` has moved from."""
+    text, _ = await resource_text(request)
+    source = await _source(services.platform, name)
+    location = _location(source)
+    files = {**source.files, location.path: text.encode("utf-8")}
+    saved = await services.platform.commit_source(
+        name, files, message="Workflow edited in the dashboard", parent=_parent(if_match)
+    )
+    return JSONResponse(_workflow_json(name, saved), headers=_etag(saved.commit))
+
+
+async def validate_in_app(platform: Platform, name: str, text: str) -> list[Any]:
+    """Problems of the app's project with its workflow file replaced by ``text``: the
+    functions it calls are checked against those the app declares."""
+    source = await _source(platform, name)
+    files = {**source.files, _location(source).path: text.encode("utf-8")}
+    return await platform.validate_source(name, files)
+
+
+def _parent(if_match: str | None) -> str | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    return if_match.strip().removeprefix("W/").strip('"')
+
+
+def _function_json(entry: FunctionEntry) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "runtime": entry.runtime,
+        "path": entry.path,
+        "declared": entry.declared,
+        "has_code": entry.has_code,
+        "called_by": list(entry.called_by),
+    }
+
+
+def _functions_json(request: Request, name: str, source: SourceView) -> dict[str, Any]:
+    try:
+        entries = function_entries(source.files)
+    except ScaffoldError as error:
+        raise UnusableProject(str(error)) from None
+    return {
+        "app": name,
+        "clone_url": f"{str(request.base_url).rstrip('/')}/git/{name}.git",
+        "runtimes": list(RUNTIMES),
+        "items": [_function_json(entry) for entry in entries],
+    }
+
+
+@router.get("/functions", response_model=models.FunctionsView, responses=errors(404, 422))
+async def list_functions(request: Request, services: ServicesDep, name: AppName) -> Any:
+    """Every function the app declares or its workflow calls: runtime, folder, whether
+    the folder has code yet, and the tasks that call it; and how to clone the project."""
+    return _functions_json(request, name, await _source(services.platform, name))
+
+
+@router.post(
+    "/functions",
+    status_code=201,
+    response_model=models.FunctionsView,
+    responses=errors(400, 404, 409, 422),
+)
+async def create_function(
+    request: Request,
+    services: ServicesDep,
+    name: AppName,
+    function: Annotated[models.NewFunction, Body()],
+) -> Any:
+    """Add `functions/<name>/` from the runtime's templates and declare it in flowapp.yaml,
+    in one commit (what `flowapp new function` does in a clone)."""
+    source = await _source(services.platform, name)
+    try:
+        files = with_function(source.files, name, function.name, function.runtime)
+    except ScaffoldError as error:
+        exists = "exists" in str(error) or "already declared" in str(error)
+        raise (Conflict if exists else InvalidResource)(str(error)) from None
+    message = f"Add function {function.name} ({function.runtime}) from the template"
+    saved = await services.platform.commit_source(
+        name, files, message=message, parent=source.commit
+    )
+    body = _functions_json(request, name, saved)
+    return JSONResponse(body, status_code=201, headers={"Location": request.url.path})
