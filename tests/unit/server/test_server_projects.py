@@ -179,7 +179,9 @@ async def test_a_refused_function_changes_nothing(
     assert fake.apps["shop"].files == before
 
 
-async def test_a_viewer_reads_but_does_not_write(client: httpx.AsyncClient, as_role: AsRole) -> None:
+async def test_a_viewer_reads_but_does_not_write(
+    client: httpx.AsyncClient, as_role: AsRole
+) -> None:
     await created(client, DRAWN)
     async with as_role("viewer") as viewer:
         assert (await viewer.get("/api/v1/apps/drawn/workflow")).status_code == 200
