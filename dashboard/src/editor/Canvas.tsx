@@ -95,9 +95,16 @@ function CanvasInner(props: Props) {
 
   const edges = useMemo<Edge[]>(() => {
     const shown = new Set(built.map((node) => node.id));
+    const parallel = new Map<string, number>(); // edges sharing both ends: labels side by side
     return graph.edges
       .filter((edge) => shown.has(edge.source) && shown.has(edge.target))
-      .map((edge) => ({
+      .map((edge) => {
+        const pair = `${edge.source}->${edge.target}`;
+        const offset = parallel.get(pair) ?? 0;
+        parallel.set(pair, offset + 1);
+        return { edge, offset };
+      })
+      .map(({ edge, offset }) => ({
         id: edge.id,
         source: edge.source,
         target: edge.target,
@@ -105,6 +112,7 @@ function CanvasInner(props: Props) {
         markerEnd: { type: MarkerType.ArrowClosed },
         data: {
           edge,
+          offset,
           onAdd: (e: FlowEdge, kind: TaskKind) => latest.current.onAddOnEdge(e, { kind }),
           onDropNew: dropNew,
         },

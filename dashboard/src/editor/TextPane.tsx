@@ -55,7 +55,7 @@ export const TextPane = forwardRef<TextPaneHandle, Props>(function TextPane(prop
           indentWithTab,
           ...defaultKeymap,
         ]),
-        EditorView.contentAttributes.of({ "aria-label": "Workflow YAML", "data-testid": "yaml-text" }),
+        EditorView.contentAttributes.of({ "aria-label": "Workflow YAML", tabindex: "0" }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged && !update.transactions.some((t) => t.annotation(External))) {
             callbacks.current.onType(update.state.doc.toString());

@@ -26,7 +26,9 @@ function Problems(props: { id: string; problems?: PlacedProblem[]; local?: strin
   );
 }
 
-export function TextField(props: FieldProps<string> & { check?: (value: string) => string | null; multiline?: boolean; name?: string }) {
+export function TextField(
+  props: FieldProps<string> & { check?: (value: string) => string | null; multiline?: boolean; name?: string; suggestions?: string[] },
+) {
   const id = useId();
   const shown = props.value === undefined ? "" : String(props.value);
   const [draft, setDraft] = useState(shown);
@@ -51,7 +53,20 @@ export function TextField(props: FieldProps<string> & { check?: (value: string) 
       {props.multiline ? (
         <textarea {...common} rows={3} spellCheck={false} />
       ) : (
-        <input {...common} type="text" spellCheck={false} onKeyDown={(event) => event.key === "Enter" && commit()} />
+        <input
+          {...common}
+          type="text"
+          spellCheck={false}
+          list={props.suggestions ? `${id}-suggestions` : undefined}
+          onKeyDown={(event) => event.key === "Enter" && commit()}
+        />
+      )}
+      {props.suggestions && (
+        <datalist id={`${id}-suggestions`}>
+          {props.suggestions.map((value) => (
+            <option key={value} value={value} />
+          ))}
+        </datalist>
       )}
       {props.hint && <span className="hint">{props.hint}</span>}
       <Problems id={`${id}-problems`} problems={props.problems} local={local} />

@@ -103,13 +103,16 @@ export function KindForm(props: FormProps) {
 
 function CallForm(props: FormProps) {
   const call = String(props.task.definition.call ?? "");
-  const options = [
-    ...props.functions.map((f) => ({ value: f.name, label: `${f.name} (${f.runtime ?? "function"})` })),
-    ...BUILTIN_CALLS.map((name) => ({ value: name, label: `${name} (built in)` })),
-  ];
+  const suggestions = [...props.functions.map((f) => f.name), ...BUILTIN_CALLS];
   return (
     <>
-      <SelectField label="Function" options={options} {...str(props, ["call"])} />
+      <TextField
+        label="Function"
+        name="call"
+        hint="one of the app's functions, a new function's name, or http, openapi …"
+        suggestions={suggestions}
+        {...str(props, ["call"])}
+      />
       {call === "http" ? (
         <>
           <SelectField

@@ -24,6 +24,7 @@ export interface TerminalData extends Record<string, unknown> {
 
 export interface EdgeData extends Record<string, unknown> {
   edge: FlowEdge;
+  offset: number; // the how-manieth edge between the same two nodes
   onAdd(edge: FlowEdge, kind: TaskKind): void;
   onDropNew(list: string, index: number | null, task: NewTask, edge: string | null): void;
 }
@@ -144,7 +145,7 @@ export function FlowEdgeView(props: EdgeProps & { data?: EdgeData }) {
       <EdgeLabelRenderer>
         <div
           className={`edge-tools${over ? " drop-over" : ""}`}
-          style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+          style={{ transform: `translate(-50%, -50%) translate(${labelX + data.offset * 150}px, ${labelY + data.offset * 26}px)` }}
           data-edge={edge.id}
           data-drop-list={edge.list}
           data-drop-index={edge.insertAt}
