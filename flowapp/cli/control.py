@@ -1,101 +1,101 @@
-"""Controlling executions from the command line: cancel, suspend, resume, retry, rerun.
+"""``flowapp cancel | suspend | resume | retry | rerun ID``: control an execution.
 
-``cancel``, ``suspend`` and ``resume`` queue a signal in the store for whichever engine
-process holds the execution. ``retry`` (from the task that failed) and ``rerun`` (from the
-start, same input) run the execution here, to completion, like ``flowapp run``.
+On the server the CLI is logged in to (or ``--url``), through the API; on a local store
+with ``--db`` (or when nothing names a server). ``retry`` runs a faulted execution again
+from the task that failed, keeping what completed before; ``rerun`` starts a new
+execution with the same input. Both print the outcome as ``flowapp run`` does.
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Annotated, Any
-
 import typer
 
-from flowapp.cli.render import dumps
-from flowapp.cli.settings import default_db
-from flowapp.engine.signals import Cancel, Resume, Signal, Suspend
-from flowapp.runtime.runtime import Outcome, Runtime, UnknownExecution
-from flowapp.store import open_store
-
-DbOption = Annotated[str | None, typer.Option(help="Store URL.")]
-IdArgument = Annotated[str, typer.Argument(help="The execution's id.")]
-
-
-async def _with_runtime(db: str | None, action: Any) -> Any:
-    store = open_store(db or default_db())
-    store.migrate()
-    runtime = Runtime(store, owner="cli")
-    await runtime.start(recover=False)
-    try:
-        return await action(runtime)
-    finally:
-        await runtime.stop()
-        store.close()
+from flowapp.cli.options import (
+    DbOption,
+    IdArgument,
+    TokenOption,
+    UrlOption,
+    WaitOption,
+    uses_server,
+)
 
 
-def _signal(db: str | None, execution_id: str, signal: Signal, verb: str) -> None:
-    async def send(runtime: Runtime) -> None:
-        await runtime.send(execution_id, signal)
+def _signal(action: str, prefix: str, db: str | None, url: str | None, token: str | None) -> None:
+    if uses_server(db, url):
+        from flowapp.cli.client.control import signal_remote
 
-    try:
-        asyncio.run(_with_runtime(db, send))
-    except UnknownExecution:
-        typer.echo(f"no execution {execution_id}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"{verb} requested for {execution_id}; the engine holding it applies it")
+        signal_remote(action, prefix, url=url, token=token)
+    else:
+        from flowapp.cli.localdb.control import signal_local
 
-
-def _finish(outcome: Outcome) -> None:
-    typer.echo(dumps(outcome.output if outcome.status == "completed" else outcome.error))
-    if outcome.status != "completed":
-        raise typer.Exit(1)
+        signal_local(action, prefix, db=db)
 
 
-def cancel(execution_id: IdArgument, db: DbOption = None) -> None:
+def _again(
+    action: str, prefix: str, db: str | None, url: str | None, token: str | None, wait: float
+) -> None:
+    if uses_server(db, url):
+        from flowapp.cli.client.control import retry_remote
+
+        retry_remote(action, prefix, wait=wait, url=url, token=token)
+    else:
+        from flowapp.cli.localdb.control import retry_local
+
+        retry_local(action, prefix, db=db)
+
+
+def cancel(
+    execution_id: IdArgument,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Cancel an execution: whatever it waits for is stopped."""
-    _signal(db, execution_id, Cancel(), "cancellation")
+    _signal("cancel", execution_id, db, url, token)
 
 
-def suspend(execution_id: IdArgument, db: DbOption = None) -> None:
-    """Suspend an execution: results that arrive meanwhile wait for ``resume``."""
-    _signal(db, execution_id, Suspend(), "suspension")
+def suspend(
+    execution_id: IdArgument,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Suspend an execution: results that arrive meanwhile wait for `resume`."""
+    _signal("suspend", execution_id, db, url, token)
 
 
-def resume(execution_id: IdArgument, db: DbOption = None) -> None:
+def resume(
+    execution_id: IdArgument,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Resume a suspended execution."""
-    _signal(db, execution_id, Resume(), "resumption")
+    _signal("resume", execution_id, db, url, token)
 
 
-def retry(execution_id: IdArgument, db: DbOption = None) -> None:
+def retry(
+    execution_id: IdArgument,
+    wait: WaitOption = 30.0,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Run a faulted execution again from the task that failed, keeping earlier outputs."""
-
-    async def run(runtime: Runtime) -> Outcome:
-        await runtime.retry(execution_id)
-        return await runtime.wait_for(execution_id)
-
-    try:
-        _finish(asyncio.run(_with_runtime(db, run)))
-    except (UnknownExecution, ValueError) as exc:
-        typer.echo(str(exc) or f"no execution {execution_id}", err=True)
-        raise typer.Exit(2) from None
+    _again("retry", execution_id, db, url, token, wait)
 
 
-def rerun(execution_id: IdArgument, db: DbOption = None) -> None:
+def rerun(
+    execution_id: IdArgument,
+    wait: WaitOption = 30.0,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
     """Start a new execution of the same workflow with the same input."""
-
-    async def run(runtime: Runtime) -> Outcome:
-        new_id = await runtime.rerun(execution_id)
-        typer.echo(f"re-run as {new_id}", err=True)
-        return await runtime.wait_for(new_id)
-
-    try:
-        _finish(asyncio.run(_with_runtime(db, run)))
-    except UnknownExecution:
-        typer.echo(f"no execution {execution_id}", err=True)
-        raise typer.Exit(2) from None
+    _again("rerun", execution_id, db, url, token, wait)
 
 
-def register(app: typer.Typer) -> None:
-    for command in (cancel, suspend, resume, retry, rerun):
-        app.command()(command)
+def register(app: typer.Typer, *, panel: str) -> None:
+    for command in (retry, rerun, cancel, suspend, resume):
+        app.command(rich_help_panel=panel)(command)

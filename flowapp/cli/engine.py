@@ -12,17 +12,11 @@ import logging
 import os
 import signal
 import socket
-import sys
 from typing import Annotated
 
 import typer
 
-from flowapp.cli.settings import default_db
-from flowapp.functions.remote import RemoteFunctions
-from flowapp.runtime.dispatch import Effects
-from flowapp.runtime.effects.functions import FunctionEffects
-from flowapp.runtime.runtime import Runtime
-from flowapp.store import open_store
+from flowapp.cli.failures import InvalidInput
 
 
 def _function_urls(values: list[str]) -> dict[str, str]:
@@ -30,8 +24,7 @@ def _function_urls(values: list[str]) -> dict[str, str]:
     for value in values:
         name, separator, url = value.partition("=")
         if not separator or not name or not url:
-            typer.echo(f"--function expects NAME=URL, got {value!r}", err=True)
-            raise typer.Exit(2)
+            raise InvalidInput(f"--function expects NAME=URL, got {value!r}")
         urls[name] = url
     return urls
 
@@ -39,6 +32,12 @@ def _function_urls(values: list[str]) -> dict[str, str]:
 async def _serve(
     db: str, owner: str, urls: dict[str, str], lease: float, poll: float, timeout: float
 ) -> None:
+    from flowapp.functions.remote import RemoteFunctions
+    from flowapp.runtime.dispatch import Effects
+    from flowapp.runtime.effects.functions import FunctionEffects
+    from flowapp.runtime.runtime import Runtime
+    from flowapp.store import open_store
+
     store = open_store(db)
     store.migrate()
     remote = RemoteFunctions(urls, timeout=timeout)
@@ -71,13 +70,15 @@ def engine(
     ] = 30.0,
 ) -> None:
     """Run an engine process until SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
-    )
+    from flowapp.cli.localdb.store import checked_url, choose_store
+    from flowapp.cli.logsetup import configure_logging
+
+    configure_logging(logging.INFO)
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
     urls = _function_urls(function)
-    asyncio.run(_serve(db or default_db(), name, urls, lease, poll, function_timeout))
+    url = checked_url(choose_store(db))
+    asyncio.run(_serve(url, name, urls, lease, poll, function_timeout))
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(engine)
+def register(app: typer.Typer, *, panel: str) -> None:
+    app.command(rich_help_panel=panel)(engine)

@@ -1,4 +1,9 @@
-"""``flowapp executions`` and ``flowapp execution ID``: what ran, task by task."""
+"""``flowapp executions`` and ``flowapp execution ID``: what ran, task by task.
+
+Both read a server when ``--url`` is given or a login is saved, and a local store when
+``--db`` is given or nothing names a server (``flowapp.cli.options``); the table's title
+says which.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +11,60 @@ from typing import Annotated
 
 import typer
 
-from flowapp.cli.render import (
-    dumps,
-    execution_json,
-    executions_table,
-    print_table,
-    task_runs_table,
+from flowapp.cli.options import (
+    DbOption,
+    IdArgument,
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    uses_server,
 )
-from flowapp.cli.settings import default_db
-from flowapp.store import open_store
-from flowapp.store.port import ExecutionFilter
+
+StatusOption = Annotated[str | None, typer.Option(help="Only executions with this status.")]
+AppOption = Annotated[str | None, typer.Option("--app", help="Only this app's executions.")]
+LimitOption = Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")]
 
 
 def executions(
-    db: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    status: Annotated[str | None, typer.Option(help="Only executions with this status.")] = None,
-    app_name: Annotated[
-        str | None, typer.Option("--app", help="Only this app's executions.")
-    ] = None,
-    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    app_name: AppOption = None,
+    status: StatusOption = None,
+    limit: LimitOption = 20,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """List executions, newest first."""
-    store = open_store(db or default_db())
-    try:
-        store.migrate()
-        page = store.list_executions(ExecutionFilter(app=app_name, status=status), limit=limit)
-    finally:
-        store.close()
-    if as_json:
-        typer.echo(dumps([execution_json(record) for record in page.items]))
+    """List executions, newest first (of a server when logged in or --url, else local)."""
+    if uses_server(db, url):
+        from flowapp.cli.client.history import list_remote
+
+        list_remote(
+            app_name=app_name, status=status, limit=limit, url=url, token=token, as_json=as_json
+        )
     else:
-        print_table(executions_table(page.items))
+        from flowapp.cli.localdb.history import list_local
+
+        list_local(db=db, app_name=app_name, status=status, limit=limit, as_json=as_json)
 
 
 def execution(
-    execution_id: Annotated[str, typer.Argument(help="The execution's id.")],
-    db: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    execution_id: IdArgument,
+    db: DbOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Show one execution and its task runs in the order they ran."""
-    store = open_store(db or default_db())
-    try:
-        store.migrate()
-        record = store.get_execution(execution_id)
-        runs = store.task_runs(execution_id) if record is not None else []
-    finally:
-        store.close()
-    if record is None:
-        typer.echo(f"no execution {execution_id}", err=True)
-        raise typer.Exit(1)
-    if as_json:
-        typer.echo(dumps(execution_json(record, runs)))
+    if uses_server(db, url):
+        from flowapp.cli.client.history import show_remote
+
+        show_remote(execution_id, url=url, token=token, as_json=as_json)
     else:
-        print_table(task_runs_table(record, runs))
+        from flowapp.cli.localdb.history import show_local
+
+        show_local(execution_id, db=db, as_json=as_json)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(executions)
-    app.command()(execution)
+def register(app: typer.Typer, *, panel: str) -> None:
+    app.command(rich_help_panel=panel)(executions)
+    app.command(rich_help_panel=panel)(execution)

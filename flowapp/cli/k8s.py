@@ -16,19 +16,13 @@ invalid app, a function without image) is a message on stderr and exit status 2.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowapp.apps import load_app
-from flowapp.apps.model import FlowApp
-from flowapp.dsl.problems import DefinitionError
-from flowapp.operator.crd import flowapp_crd
-from flowapp.operator.engine import dump_yaml, engine_resource
-from flowapp.operator.images import IMAGES_DIR, build_recipes, function_images
-from flowapp.operator.manifests import operator_manifests
-from flowapp.operator.render import MissingImages, render
-from flowapp.operator.target import Mode, Target
+if TYPE_CHECKING:  # the rest is imported when a command runs (flowapp.cli.main)
+    from flowapp.apps.model import FlowApp
+    from flowapp.operator.target import Mode
 
 k8s = typer.Typer(
     help="Kubernetes + Knative: the CRD, rendered objects, images.", no_args_is_help=True
@@ -48,10 +42,15 @@ def _say(message: str) -> None:
 
 
 def print_documents(objects: list[dict[str, Any]]) -> None:
+    from flowapp.operator.engine import dump_yaml
+
     typer.echo("---\n".join(dump_yaml(obj) for obj in objects), nl=False)
 
 
 def _load(folder: Path, environment: str | None) -> FlowApp:
+    from flowapp.apps import load_app
+    from flowapp.dsl.problems import DefinitionError
+
     try:
         return load_app(folder, environment)
     except DefinitionError as error:
@@ -63,6 +62,8 @@ def _load(folder: Path, environment: str | None) -> FlowApp:
 @k8s.command()
 def crd() -> None:
     """Print the FlowApp CustomResourceDefinition."""
+    from flowapp.operator.crd import flowapp_crd
+
     print_documents([flowapp_crd()])
 
 
@@ -84,6 +85,10 @@ def render_command(
     explain: Annotated[bool, typer.Option(help="Say which mode the app gets and why.")] = False,
 ) -> None:
     """Print every object the operator would create for an app."""
+    from flowapp.operator.images import function_images
+    from flowapp.operator.render import render
+    from flowapp.operator.target import Target
+
     if mode not in ("auto", "engine", "flows"):
         _say(f"--mode must be auto, engine or flows, not {mode!r}")
         raise typer.Exit(2)
@@ -121,6 +126,10 @@ def resource(
     image_prefix: Prefix = "",
 ) -> None:
     """Print the app as a FlowApp object for the operator (workflow inline, images named)."""
+    from flowapp.operator.engine import engine_resource
+    from flowapp.operator.images import function_images
+    from flowapp.operator.render import MissingImages
+
     app = _load(folder, environment)
     images = function_images(app, image_prefix)
     missing = sorted(set(app.functions) - set(images))
@@ -139,6 +148,8 @@ def resource(
 @k8s.command()
 def images(folder: Folder, image_prefix: Prefix = "", environment: Env = None) -> None:
     """Write a Dockerfile per function and print the image names render expects."""
+    from flowapp.operator.images import IMAGES_DIR, build_recipes
+
     app = _load(folder, environment)
     for recipe in build_recipes(app, image_prefix):
         where = app.base_dir / IMAGES_DIR / recipe.function
@@ -158,10 +169,13 @@ def manifests(
     image_prefix: Prefix = "",
 ) -> None:
     """Print the operator's ServiceAccount, ClusterRole, binding and Deployment."""
+    from flowapp.operator.manifests import operator_manifests
+    from flowapp.operator.target import Target
+
     print_documents(
         operator_manifests(namespace, Target(image_prefix=image_prefix, engine_image=image))
     )
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(k8s, name="k8s")
+def register(app: typer.Typer, *, panel: str | None = None) -> None:
+    app.add_typer(k8s, name="k8s", rich_help_panel=panel)

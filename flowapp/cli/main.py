@@ -1,34 +1,110 @@
-"""The ``flowapp`` console command: thin commands over the packages below it."""
+"""The ``flowapp`` console command: thin commands over the packages below it.
+
+Every command module imports only what its signature needs (typer, the standard
+library, ``flowapp.cli`` helpers); what a command does is imported when it runs, so
+``flowapp --help`` or ``flowapp validate`` never loads a database driver or a web server.
+
+``main()`` is the one place errors become messages: whatever a command raises is shown
+as what went wrong and what to do (``flowapp.cli.failures``), with the exit code
+documented there; ``flowapp --debug`` shows the traceback as well.
+"""
 
 from __future__ import annotations
 
 import sys
+import traceback
+from typing import Annotated
 
 import typer
 
-from flowapp.cli import client, control, engine, k8s, running, scaffold, up
+from flowapp.cli import (
+    client,
+    completion,
+    control,
+    engine,
+    failures,
+    history,
+    k8s,
+    platform,
+    running,
+    scaffold,
+    up,
+)
+
+WORKFLOWS, PROJECTS, SERVER, PLATFORM = "Workflows", "Projects", "Server", "Platform"
 
 app = typer.Typer(
     name="flowapp",
-    help="A low-code serverless workflow platform for Serverless Workflow 1.0.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-running.register(app)
-client.register(app, history=True)
-control.register(app)
-engine.register(app)
-k8s.register(app)
-scaffold.register(app)
-up.register(app)
+
+
+class _Options:
+    debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"flowapp {version('flowapp')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="FLOWAPP_DEBUG", help="Show the traceback of an error."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version."),
+    ] = False,
+) -> None:
+    """A low-code serverless workflow platform for Serverless Workflow 1.0.
+
+    Exit codes: 0 success, 1 the execution faulted, 2 invalid input or definition,
+    3 environment or server error, 130 interrupted.
+    """
+    _Options.debug = debug
+
+
+running.register(app, panel=WORKFLOWS)
+history.register(app, panel=WORKFLOWS)
+control.register(app, panel=WORKFLOWS)
+scaffold.register(app, panel=PROJECTS)
+up.register(app, panel=PROJECTS)
+client.register(app, panel=SERVER)
+platform.register(app, panel=SERVER)
+engine.register(app, panel=PLATFORM)
+k8s.register(app, panel=PLATFORM)
+completion.register(app, panel=PLATFORM)
 
 
 def main() -> None:
+    """Run the command; report any error as a message (``failures``) and its exit code."""
+    completion.prepare()
     try:
-        app()
+        app(prog_name=completion.PROG_NAME)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(failures.EXIT_INTERRUPTED)
+    except Exception as error:
+        sys.exit(report(error))
+
+
+def report(error: BaseException) -> int:
+    failure = failures.explain(error)
+    if _Options.debug:
+        traceback.print_exception(error, file=sys.stderr)
+    for line in failure.lines:
+        print(line, file=sys.stderr)
+    for hint in failure.hints:
+        print(f"hint: {hint}", file=sys.stderr)
+    return failure.code
 
 
 if __name__ == "__main__":

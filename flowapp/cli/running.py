@@ -2,49 +2,38 @@
 
 ``run`` prints the workflow output as JSON and exits 0; on a fault it prints the RFC 7807
 error as JSON and exits 1; an invalid definition or input is reported with its location
-on stderr with exit code 2.
+on stderr with exit code 2 (``flowapp.cli.failures``). The execution's id goes to
+stderr, for ``flowapp execution ID``. A workflow that waits for events nobody will
+offer (``listen`` without ``--event``) is cancelled, saying which task waits for what,
+and exits 1 rather than waiting forever.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowapp.apps import FlowApp, load_app
-from flowapp.apps.environments import config_file
-from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
-from flowapp.cli.render import dumps
-from flowapp.cli.settings import default_db
-from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.validate import load_source
-from flowapp.engine.scope import Environment
-from flowapp.functions.supervisor import Supervisor
-from flowapp.runtime.dispatch import Effects
-from flowapp.runtime.effects.functions import FunctionEffects
-from flowapp.runtime.embedded import run_to_completion
-from flowapp.runtime.registry import WorkflowRegistry
-from flowapp.store import open_store
+from flowapp.cli.failures import EXIT_FAULTED
+from flowapp.cli.options import DbOption
 
-EXIT_FAULTED = 1
-EXIT_INVALID = 2
-
-
-def fail_invalid(error: DefinitionError) -> None:
-    for problem in error.problems:
-        typer.echo(str(problem), err=True)
-    raise typer.Exit(EXIT_INVALID)
-
+if TYPE_CHECKING:
+    from flowapp.apps import FlowApp
 
 ENVIRONMENT_HELP = "Merge config/ENV.yaml into the FlowApp's spec."
+FileArgument = Annotated[
+    Path, typer.Argument(help="A workflow, a flowapp.yaml, or a project folder.")
+]
+EnvironmentOption = Annotated[str | None, typer.Option("--env", "-e", help=ENVIRONMENT_HELP)]
 
 
 def load_in_environment(file: Path, environment: str | None) -> FlowApp:
     """``load_app``, where an environment asked for by name must have its config file."""
+    from flowapp.apps import load_app
+    from flowapp.apps.environments import config_file
+    from flowapp.dsl.problems import DefinitionError, Problem
+
     app = load_app(file, environment)
     if environment is not None and app.environment is None:
         expected = config_file(app.base_dir, environment)
@@ -55,26 +44,19 @@ def load_in_environment(file: Path, environment: str | None) -> FlowApp:
     return app
 
 
-def validate(
-    file: Annotated[Path, typer.Argument(help="A workflow, a flowapp.yaml, or a project folder.")],
-    environment: Annotated[str | None, typer.Option("--env", "-e", help=ENVIRONMENT_HELP)] = None,
-) -> None:
+def validate(file: FileArgument, environment: EnvironmentOption = None) -> None:
     """Check a workflow or FlowApp; print every problem with file:line:column and pointer."""
-    try:
-        app = load_in_environment(file, environment)
-    except DefinitionError as error:
-        fail_invalid(error)
-        return
+    app = load_in_environment(file, environment)
     what = f"FlowApp {app.name}" if app.functions or app.triggers else "workflow"
     typer.echo(f"{file}: valid {what}")
 
 
 def run(
-    file: Annotated[Path, typer.Argument(help="A workflow, a flowapp.yaml, or a project folder.")],
+    file: FileArgument,
     input: Annotated[
         str, typer.Option("--input", "-i", help="JSON input, or @file.json.")
     ] = "null",
-    db: Annotated[str | None, typer.Option(help="Store URL (sqlite:///…, postgresql://…).")] = None,
+    db: DbOption = None,
     secret: Annotated[list[str], typer.Option(help="NAME=VALUE or @secrets.json.")] = [],  # noqa: B006
     event: Annotated[
         list[str], typer.Option(help="A CloudEvent (JSON or @file) to offer to `listen` tasks.")
@@ -83,24 +65,51 @@ def run(
         list[Path], typer.Option(help="More workflow files for `run: workflow`.")
     ] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
-    environment: Annotated[str | None, typer.Option("--env", "-e", help=ENVIRONMENT_HELP)] = None,
+    environment: EnvironmentOption = None,
 ) -> None:
     """Run a workflow (or a FlowApp's, with its functions) and print its output as JSON."""
-    try:
-        app = load_in_environment(file, environment)
-        extra = [load_source(path).data for path in workflows]
-        value = read_json_argument(input, option="--input")
-        env = Environment(secrets=read_secrets(secret))
-        events = read_events(event)
-    except DefinitionError as error:
-        fail_invalid(error)
-        return
+    from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
+    from flowapp.cli.localdb.store import checked_url, choose_store
+    from flowapp.dsl.validate import load_source
+    from flowapp.engine.scope import Environment
+
+    app = load_in_environment(file, environment)
+    extra = [load_source(path).data for path in workflows]
+    value = read_json_argument(input, option="--input")
+    env = Environment(secrets=read_secrets(secret))
+    events = read_events(event)
+    url = checked_url(choose_store(db))
+    _report(_run_here(app, extra, value, url, env, events, timeout))
+
+
+def _run_here(
+    app: FlowApp,
+    extra: list[dict[str, Any]],
+    value: Any,
+    url: str,
+    env: Any,
+    events: list[dict[str, Any]],
+    timeout: float | None,
+) -> Any:
+    import asyncio
+    import logging
+    import sys
+
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    outcome = asyncio.run(_run(app, extra, value, db, env, events, timeout))
+    return asyncio.run(_run(app, extra, value, url, env, events, timeout))
+
+
+def _report(outcome: Any) -> None:
+    from flowapp.cli.output import note, print_json
+
+    note(f"execution {outcome.id} {outcome.status}")
     if outcome.status == "completed":
-        typer.echo(dumps(outcome.output))
+        print_json(outcome.output)
         return
-    typer.echo(dumps(outcome.error or {"status": outcome.status}))
+    print_json(outcome.error or {"status": outcome.status})
+    stuck = getattr(outcome, "waiting_for", None)
+    if stuck:
+        note(f"{stuck}\noffer them with --event '{{\"type\": …}}' or --event @event.json")
     raise typer.Exit(EXIT_FAULTED)
 
 
@@ -108,12 +117,19 @@ async def _run(
     app: FlowApp,
     extra: list[dict[str, Any]],
     value: Any,
-    db: str | None,
-    env: Environment,
+    url: str,
+    env: Any,
     events: list[dict[str, Any]],
     timeout: float | None,
 ) -> Any:
-    store = open_store(db or default_db())
+    from flowapp.functions.supervisor import Supervisor
+    from flowapp.runtime.dispatch import Effects
+    from flowapp.runtime.effects.functions import FunctionEffects
+    from flowapp.runtime.embedded import run_to_completion
+    from flowapp.runtime.registry import WorkflowRegistry
+    from flowapp.store import open_store
+
+    store = open_store(url)
     supervisor = Supervisor(app.functions.values(), app=app.name) if app.functions else None
     try:
         store.migrate()
@@ -148,6 +164,6 @@ async def _run(
         store.close()
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(validate)
-    app.command()(run)
+def register(app: typer.Typer, *, panel: str) -> None:
+    app.command(rich_help_panel=panel)(validate)
+    app.command(rich_help_panel=panel)(run)

@@ -1,10 +1,8 @@
 """``flowapp init`` and ``flowapp new function``: thin commands over ``flowapp.apps.scaffold``.
 
 A refused request (a folder that is not empty, a name taken or invalid, an invalid
-``--from`` workflow) prints its reason on stderr and exits 2, like an invalid definition
-for ``flowapp run``; nothing is written in that case. ``register(app)`` adds the commands
-to the ``flowapp`` application; run as ``python -m flowapp.cli.scaffold`` this module is a
-small application of its own with just these commands.
+``--from`` workflow) is reported with its reason and exits 2, like an invalid definition
+for ``flowapp run``; nothing is written in that case.
 """
 
 from __future__ import annotations
@@ -14,12 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from flowapp.apps.errors import ScaffoldError
-from flowapp.apps.scaffold import init_project, new_function, read_workflow
-from flowapp.dsl.problems import DefinitionError
-
-EXIT_INVALID = 2
 
 
 class Runtime(StrEnum):
@@ -42,18 +34,17 @@ def init(
     dir: Annotated[Path | None, typer.Option(help="Where to create it (default: ./NAME).")] = None,
 ) -> None:
     """Create a FlowApp project: flowapp.yaml, workflow.yaml, functions, tests and CI."""
+    from flowapp.apps.scaffold import init_project, read_workflow
+
     target = dir if dir is not None else Path(name)
-    try:
-        workflow = read_workflow(from_) if from_ is not None else None
-        init_project(
-            target,
-            name,
-            workflow=workflow.data if workflow else None,
-            workflow_text=workflow.text if workflow else None,
-            runtime=runtime.value,
-        )
-    except (DefinitionError, ScaffoldError) as error:
-        _refuse(error)
+    workflow = read_workflow(from_) if from_ is not None else None
+    init_project(
+        target,
+        name,
+        workflow=workflow.data if workflow else None,
+        workflow_text=workflow.text if workflow else None,
+        runtime=runtime.value,
+    )
     typer.echo(f"Created the FlowApp `{name}` in {target}")
     typer.echo(f"Next: cd {target} && flowapp dev   (see README.md)")
 
@@ -66,36 +57,19 @@ def function(
     ),
 ) -> None:
     """Add a function: functions/NAME with code, test and dependency file, in flowapp.yaml."""
-    try:
-        folder = new_function(dir, name, runtime.value)
-    except ScaffoldError as error:
-        _refuse(error)
+    from flowapp.apps.scaffold import new_function
+
+    folder = new_function(dir, name, runtime.value)
     typer.echo(f"Created {folder} ({runtime.value}); call it from the workflow: `call: {name}`")
 
 
-def _refuse(error: DefinitionError | ScaffoldError) -> None:
-    typer.echo(str(error) if isinstance(error, DefinitionError) else f"error: {error}", err=True)
-    raise typer.Exit(EXIT_INVALID)
-
-
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, *, panel: str) -> None:
     """Add ``init`` and ``new function`` to ``app``."""
-    app.command()(init)
-    new = typer.Typer(help="Add parts to a FlowApp project.", no_args_is_help=True)
-    new.command()(function)
-    app.add_typer(new, name="new")
-
-
-def main() -> None:
-    app = typer.Typer(
-        name="flowapp",
+    app.command(rich_help_panel=panel)(init)
+    new = typer.Typer(
+        help="Add parts to a FlowApp project.",
         no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
-    register(app)
-    app()
-
-
-if __name__ == "__main__":
-    main()
+    new.command()(function)
+    app.add_typer(new, name="new", rich_help_panel=panel)

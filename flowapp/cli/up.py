@@ -6,34 +6,16 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowapp.apps import load_app
-from flowapp.apps.sources import pack_folder
-from flowapp.cli.serve import (
-    Platform,
-    UpSettings,
-    api_app,
-    platform_running,
-    port_is_free,
-    serve_http,
-)
+from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.settings import flowapp_home
-from flowapp.dsl.problems import DefinitionError
-from flowapp.functions.watch import watch
-from flowapp.local.datadir import PRIVATE_UMASK
-from flowapp.runtime.secrets import (
-    SecretsKeyError,
-    SuppliedSecretsError,
-    read_secrets_file,
-    take_environment_secrets,
-)
-from flowapp.server.dashboard import Dashboard
-from flowapp.server.platform import PlatformError
+
+if TYPE_CHECKING:
+    from flowapp.cli.serve import Platform, UpSettings
 
 SECRETS_FILE_HELP = (
     "YAML or JSON mapping app names to their secrets (repeatable). "
@@ -53,6 +35,8 @@ def _save_token(data_dir: Path, token: str) -> Path:
 
 
 def _banner(running: Platform, apps: list[str]) -> None:
+    from flowapp.server.dashboard import Dashboard
+
     settings = running.settings
     url = f"http://{settings.host}:{settings.port}"
     token_file = settings.data_dir / "admin-token"
@@ -83,6 +67,9 @@ def _banner(running: Platform, apps: list[str]) -> None:
 
 
 async def _deploy_folders(running: Platform, folders: list[Path]) -> list[str]:
+    from flowapp.apps import load_app
+    from flowapp.apps.sources import pack_folder
+
     names = []
     for folder in folders:
         app = await asyncio.to_thread(load_app, folder)
@@ -97,6 +84,8 @@ async def _deploy_folders(running: Platform, folders: list[Path]) -> list[str]:
 
 
 async def _up(settings: UpSettings) -> None:
+    from flowapp.cli.serve import api_app, platform_running, serve_http
+
     async with platform_running(settings) as running:
         names = await _deploy_folders(running, settings.apps)
         _banner(running, names)
@@ -126,13 +115,13 @@ def up(
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions."""
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
-    )
+    from flowapp.cli.logsetup import configure_logging
+    from flowapp.cli.serve import UpSettings
+    from flowapp.local.datadir import PRIVATE_UMASK
+
+    configure_logging(logging.WARNING)
     file_secrets, environment_secrets = _given_secrets(secrets_file)
-    if not port_is_free(host, port):
-        _say(f"port {port} on {host} is in use: choose another with --port")
-        raise typer.Exit(2)
+    _check_port(host, port)
     # Before anything is created: every file of the data directory is the server's alone.
     os.umask(PRIVATE_UMASK)
     settings = UpSettings(
@@ -147,10 +136,16 @@ def up(
         file_secrets=file_secrets,
         environment_secrets=environment_secrets,
     )
-    try:
-        asyncio.run(_up(settings))
-    except (DefinitionError, PlatformError, SecretsKeyError) as error:
-        _fail(error)
+    asyncio.run(_up(settings))
+
+
+def _check_port(host: str, port: int) -> None:
+    from flowapp.cli.serve import port_is_free
+
+    if not port_is_free(host, port):
+        raise EnvironmentProblem(
+            f"port {port} on {host} is in use", hint="choose another with --port"
+        )
 
 
 def _given_secrets(
@@ -158,6 +153,12 @@ def _given_secrets(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Secrets from the files, then from the environment (whose variables are taken out
     of it, so that no process started later inherits them). Exit 2 on a bad one."""
+    from flowapp.runtime.secrets import (
+        SuppliedSecretsError,
+        read_secrets_file,
+        take_environment_secrets,
+    )
+
     merged: dict[str, dict[str, Any]] = {}
     try:
         for path in files:
@@ -165,19 +166,13 @@ def _given_secrets(
                 merged.setdefault(app_name, {}).update(values)
         return merged, take_environment_secrets(os.environ)
     except SuppliedSecretsError as error:
-        _say(f"flowapp: {error}")
-        raise typer.Exit(2) from None
-
-
-def _fail(error: Exception) -> None:
-    problems = getattr(error, "problems", None) or []
-    _say(f"flowapp: {getattr(error, 'detail', None) or error}")
-    for problem in problems:
-        _say(f"  {problem}")
-    raise typer.Exit(2)
+        raise InvalidInput(str(error)) from None
 
 
 async def _dev(settings: UpSettings, folder: Path) -> None:
+    from flowapp.apps import load_app
+    from flowapp.cli.serve import api_app, platform_running, serve_http
+
     async with platform_running(settings) as running:
         view = await running.platform.deploy_in_place(folder)
         name = (await asyncio.to_thread(load_app, folder)).name
@@ -194,6 +189,8 @@ async def _dev(settings: UpSettings, folder: Path) -> None:
 
 async def _watch(running: Platform, name: str) -> None:
     """Reload a function when its files change (the revision serves the folder itself)."""
+    from flowapp.functions.watch import watch
+
     for (app, _), host in list(running.platform.hosts.items()):
         if app == name:
             await watch(host.supervisor)
@@ -208,16 +205,17 @@ def dev(
     ] = "dev",
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
 ) -> None:
-    """Run a project locally: its functions (reloaded when their code changes), the engine
-    on SQLite in ``FOLDER/.flowapp``, its triggers, and the API."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
-    )
+    """Run a project locally, reloaded when its code or YAML changes.
+
+    Its functions, the engine on SQLite in FOLDER/.flowapp, its triggers, and the API.
+    """
+    from flowapp.cli.logsetup import configure_logging
+    from flowapp.cli.serve import UpSettings
+
+    configure_logging(logging.INFO)
     folder = folder.resolve()
     file_secrets, environment_secrets = _given_secrets(secrets_file)
-    if not port_is_free(host, port):
-        _say(f"port {port} on {host} is in use: choose another with --port")
-        raise typer.Exit(2)
+    _check_port(host, port)
     settings = UpSettings(
         data_dir=folder / ".flowapp",
         host=host,
@@ -226,12 +224,9 @@ def dev(
         file_secrets=file_secrets,
         environment_secrets=environment_secrets,
     )
-    try:
-        asyncio.run(_dev(settings, folder))
-    except (DefinitionError, PlatformError, SecretsKeyError) as error:
-        _fail(error)
+    asyncio.run(_dev(settings, folder))
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(up)
-    app.command()(dev)
+def register(app: typer.Typer, *, panel: str) -> None:
+    app.command(rich_help_panel=panel)(up)
+    app.command(rich_help_panel=panel)(dev)

@@ -34,6 +34,14 @@ def parse_wait(value: str | None) -> float | None:
             raise p.PlatformError(f"wait: {exc}") from None
 
 
+# The statuses in which each control signal has something to do.
+CONTROLLABLE = {
+    "cancelled": frozenset({"pending", "running", "waiting", "suspended"}),
+    "suspended": frozenset({"pending", "running", "waiting"}),
+    "resumed": frozenset({"suspended"}),
+}
+
+
 class Invocations:
     async def _serving_host(self: LocalPlatform, name: str) -> RevisionHost:
         traffic = [s for s in await self._store(self.platform_store.get_traffic, name) if s[1] > 0]
@@ -68,20 +76,27 @@ class Invocations:
         outcome = await self.runtime.wait_for(execution_id, wait)
         return p.InvocationResult(execution_id, outcome.status, outcome.output, outcome.error)
 
-    async def _control(self: LocalPlatform, execution_id: str, signal: Any) -> None:
+    async def _control(self: LocalPlatform, execution_id: str, signal: Any, verb: str) -> None:
+        """Signal the execution, unless its status says the signal has nothing to do (409):
+        a signal queued for an execution that has ended would wait there forever."""
+        record = await self._store(self.runtime.store.get_execution, execution_id)
+        if record is None:
+            raise p.NotFound(f"no execution {execution_id}")
+        if record.status not in CONTROLLABLE[verb]:
+            raise p.Conflict(f"execution {execution_id} is {record.status}: it cannot be {verb}")
         try:
             await self.runtime.send(execution_id, signal)
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
 
     async def cancel(self: LocalPlatform, execution_id: str) -> None:
-        await self._control(execution_id, Cancel())
+        await self._control(execution_id, Cancel(), "cancelled")
 
     async def suspend(self: LocalPlatform, execution_id: str) -> None:
-        await self._control(execution_id, Suspend())
+        await self._control(execution_id, Suspend(), "suspended")
 
     async def resume(self: LocalPlatform, execution_id: str) -> None:
-        await self._control(execution_id, Resume())
+        await self._control(execution_id, Resume(), "resumed")
 
     async def retry(self: LocalPlatform, execution_id: str) -> None:
         try:

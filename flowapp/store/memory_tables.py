@@ -172,4 +172,5 @@ def _matches(record: ExecutionRecord, where: ExecutionFilter) -> bool:
         and (where.status is None or record.status == where.status)
         and (where.started_after is None or record.created_at >= where.started_after)
         and (where.started_before is None or record.created_at < where.started_before)
+        and (where.id_prefix is None or record.id.startswith(where.id_prefix))
     )

@@ -155,6 +155,7 @@ class ExecutionFilter:
     status: str | None = None
     started_after: float | None = None
     started_before: float | None = None
+    id_prefix: str | None = None  # ids that start with it (commands take a unique prefix)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,14 +189,16 @@ def test_login_and_connection_failures(server: Server, flowapp: Flowapp, home: P
         ("login", "http://127.0.0.1:9", "--token", "x"),
         ("apps",),
     )
-    assert bad_token.returncode == 1
+    assert bad_token.returncode == 3  # the environment: a token refused
     assert "Error: Unauthorized: the token is unknown or revoked" in bad_token.stderr
+    assert "flowapp login URL --token TOKEN" in bad_token.stderr
     assert "Traceback" not in bad_token.stderr
     assert not (home / "config.json").exists()
     assert bad_url.returncode == 2
-    assert unreachable.returncode == 1
+    assert unreachable.returncode == 3
     assert "cannot reach http://127.0.0.1:9" in unreachable.stderr
-    assert no_login.returncode == 2 and "flowapp login" in no_login.stderr
+    assert "is `flowapp up` running there?" in unreachable.stderr
+    assert no_login.returncode == 3 and "flowapp login" in no_login.stderr
 
 
 # --- deploy ------------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def test_failed_and_invalid_deploys(
     assert failed.returncode == 1
     assert "Error: Deploy Failed:" in failed.stderr and "exit status 3" in failed.stderr
     assert "Traceback" not in failed.stderr
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2  # an invalid definition
     assert "Error: Invalid FlowApp" in wrong.stderr
     assert "workflow.yaml:3:" in wrong.stderr and "gret" in wrong.stderr
     assert missing.returncode == 2
@@ -271,7 +273,7 @@ def test_apps_and_invoke(hello: Server, flowapp: Flowapp, tmp_path: Path) -> Non
     assert not_json.returncode == 2
     assert "--input:1:2: the input is not JSON" in not_json.stderr
     assert no_file.returncode == 2
-    assert ghost.returncode == 1
+    assert ghost.returncode == 2
     assert "Error: Not Found: no app named ghost" in ghost.stderr
 
 
@@ -295,11 +297,11 @@ def test_executions_execution_and_logs(hello: Server, flowapp: Flowapp, tmp_path
     assert table.returncode == 0 and "completed" in table.stdout
     assert [task["name"] for task in json.loads(shown.stdout)["tasks"]] == ["greet", "answer"]
     assert tasks.returncode == 0 and "/do/0/greet" in tasks.stdout
-    assert unknown.returncode == 1
+    assert unknown.returncode == 2 and "Error: no execution nope" in unknown.stderr
     assert from_db.returncode == 0 and json.loads(from_db.stdout) == []  # --db: local
     assert logs.returncode == 0 and "function greet started" in logs.stdout
     assert [line["execution_id"] for line in json.loads(mine.stdout)] == [execution_id]
-    assert ghost.returncode == 1
+    assert ghost.returncode == 2
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -315,7 +317,7 @@ def test_token_create_prints_the_token_once(logged_in: Server, flowapp: Flowapp)
         ("token", "create", "--name", "x", "--token", token),
         ("token", "create", "--name", "x", "--role", "root"),
     )
-    assert refused.returncode == 1
+    assert refused.returncode == 3
     assert "Error: Forbidden: this request needs the admin role" in refused.stderr
     assert bad_role.returncode == 2
 
@@ -328,4 +330,4 @@ def test_a_token_limited_to_an_app_sees_only_it(hello: Server, flowapp: Flowapp)
     listed = flowapp("apps", "--json", "--token", created["token"])
     assert [app["name"] for app in json.loads(listed.stdout)] == ["hello"]
     admin = flowapp("token", "create", "--name", "root", "--role", "admin", "--app", "hello")
-    assert admin.returncode == 1 and "admin token cannot be limited" in admin.stderr
+    assert admin.returncode == 2 and "admin token cannot be limited" in admin.stderr

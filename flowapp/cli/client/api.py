@@ -2,8 +2,9 @@
 
 A response with an error status becomes ``ApiError`` holding its RFC 7807 problem (a
 server that answers something else still yields a problem, built from the status);
-a server that cannot be reached becomes ``Unreachable``. ``output.handled`` prints
-either for people and picks the exit code.
+a server that cannot be reached becomes ``Unreachable``; an answer that is not the JSON
+a command expects becomes ``UnexpectedAnswer``. ``flowapp.cli.main`` reports each
+(``flowapp.cli.failures``).
 """
 
 from __future__ import annotations
@@ -14,20 +15,16 @@ from typing import Any
 
 import httpx
 
-from flowapp.cli.client.config import LocalProblem, Login, resolve
+from flowapp.cli.client.config import Login, resolve
+from flowapp.cli.failures import ApiError, EnvironmentProblem, Unreachable
 
 TIMEOUT = httpx.Timeout(30.0)
-NOT_LOGGED_IN = "no server: run `flowapp login URL --token TOKEN` or pass --url"
+
+__all__ = ["Api", "ApiError", "UnexpectedAnswer", "Unreachable", "connect"]
 
 
-class ApiError(Exception):
-    def __init__(self, problem: dict[str, Any]) -> None:
-        super().__init__(problem.get("detail") or problem.get("title"))
-        self.problem = problem
-
-
-class Unreachable(Exception):
-    pass
+class UnexpectedAnswer(EnvironmentProblem):
+    """The server answered, but not as a flowapp server does."""
 
 
 class Api:
@@ -44,7 +41,7 @@ class Api:
         try:
             response = self.client.request(method, path, **options)
         except httpx.HTTPError as exc:
-            raise Unreachable(f"cannot reach {self.url}: {exc}") from None
+            raise unreachable(self.url, exc) from None
         if faults and media_type(response) == "application/json":
             return response
         return check(response)
@@ -58,7 +55,18 @@ class Api:
                     check(response)
                 yield response
         except httpx.HTTPError as exc:
-            raise Unreachable(f"cannot reach {self.url}: {exc}") from None
+            raise unreachable(self.url, exc) from None
+
+    def json(self, method: str, path: str, **options: Any) -> Any:
+        """The response's JSON; an answer that is not JSON is ``UnexpectedAnswer``."""
+        response = self.request(method, path, **options)
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedAnswer(
+                f"{self.url} answered {method} {path} with something other than JSON",
+                hint="is that URL a flowapp server?",
+            ) from None
 
     def close(self) -> None:
         self.client.close()
@@ -70,12 +78,25 @@ def connect(
 ) -> Iterator[Api]:
     login = resolve(url, token)
     if login is None:
-        raise LocalProblem(NOT_LOGGED_IN)
+        raise EnvironmentProblem(
+            "no server to talk to",
+            hint="run `flowapp login URL --token TOKEN`, or pass --url (or set $FLOWAPP_URL)",
+        )
     api = Api(login, timeout=timeout)
     try:
         yield api
     finally:
         api.close()
+
+
+def unreachable(url: str, error: httpx.HTTPError) -> Unreachable:
+    reason = str(error) or type(error).__name__
+    if isinstance(error, httpx.TimeoutException):
+        return Unreachable(f"{url} did not answer in time ({reason})")
+    return Unreachable(
+        f"cannot reach {url}: {reason}",
+        hint="is `flowapp up` running there? `flowapp login URL` changes the server",
+    )
 
 
 def check(response: httpx.Response) -> httpx.Response:

@@ -2,42 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-from rich.table import Table
+from flowapp.cli.options import JsonOption, TokenOption, UrlOption
 
-from flowapp.cli.client.api import connect
-from flowapp.cli.client.options import JsonOption, TokenOption, UrlOption
-from flowapp.cli.client.output import handled, print_json, stdout
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def apps(url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False) -> None:
     """List the apps on the server."""
-    with handled(), connect(url, token) as api:
-        items = api.request("GET", "/api/v1/apps").json()["items"]
-        if as_json:
-            print_json(items)
-        else:
-            stdout().print(apps_table(items))
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import print_json, stdout
+
+    with connect(url, token) as api:
+        items = api.json("GET", "/api/v1/apps")["items"]
+    if as_json:
+        print_json(items)
+    else:
+        stdout().print(apps_table(items))
+
+
+def ready_text(conditions: list[dict[str, Any]]) -> str:
+    from rich.markup import escape
+
+    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    reason = escape(str(ready.get("reason", "unknown")))
+    return "[green]ready" if ready.get("status") == "True" else f"[yellow]{reason}"
+
+
+def traffic_text(traffic: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{split['revision']} {split['percent']}%" for split in traffic)
 
 
 def apps_table(items: list[dict[str, Any]]) -> Table:
-    table = Table(title="Apps")
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Apps", title_justify="left")
     for column in ("name", "namespace", "revision", "traffic", "ready"):
         table.add_column(column)
     for item in items:
-        traffic = ", ".join(f"{s['revision']} {s['percent']}%" for s in item["traffic"])
-        ready: dict[str, Any] = next(
-            (c for c in item["conditions"] if c.get("type") == "Ready"), {}
-        )
-        reason = escape(str(ready.get("reason", "unknown")))
-        shown = "[green]ready" if ready.get("status") == "True" else f"[yellow]{reason}"
         table.add_row(
             escape(item["name"]),
             escape(item["namespace"]),
             escape(item.get("deployed_revision") or "-"),
-            escape(traffic or "-"),
-            shown,
+            escape(traffic_text(item["traffic"]) or "-"),
+            ready_text(item["conditions"]),
         )
     return table

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.settings import flowapp_home
 
 CONFIG_FILE = "config.json"
 
 
-class LocalProblem(Exception):
-    """Something wrong on this side (input, files, configuration): exit 2."""
+class LocalProblem(InvalidInput):
+    """Something wrong with what was given on this side (a URL, an input, a file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,9 @@ def saved_login() -> Login | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise LocalProblem(f"cannot read {path}: {exc}") from None
+        raise EnvironmentProblem(
+            f"cannot read {path}: {exc}", hint="fix it, or run `flowapp login` again"
+        ) from None
     url = data.get("url") if isinstance(data, dict) else None
     if not isinstance(url, str):
         return None

@@ -15,19 +15,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
-from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from flowapp.cli.client.api import ApiError, connect
 from flowapp.cli.client.config import LocalProblem
-from flowapp.cli.client.options import JsonOption, TokenOption, UrlOption
-from flowapp.cli.client.output import handled, print_json, stderr, stdout
-from flowapp.dsl.problems import DefinitionError
-from flowapp.dsl.source import read_source
+from flowapp.cli.failures import ApiError
+from flowapp.cli.options import JsonOption, TokenOption, UrlOption
 
-DEPLOY_TIMEOUT = httpx.Timeout(30.0, read=900.0)  # a build may be quiet for a while
+DEPLOY_TIMEOUT_SECONDS = 900.0  # a build may be quiet for a while
 
 
 def deploy(
@@ -40,21 +34,29 @@ def deploy(
     as_json: JsonOption = False,
 ) -> None:
     """Upload a project folder to the server and deploy it."""
-    from flowapp.apps.sources import pack_folder
+    import httpx
+    from rich.markup import escape
 
-    with handled():
-        name = app_name or project_name(folder)
-        archive = pack_folder(folder)
-        with connect(url, token, timeout=DEPLOY_TIMEOUT) as api:
-            result = upload(api, name, archive)
-        if as_json:
-            print_json(result)
-        else:
-            revision, status = result["revision"], result["status"]
-            stdout().print(f"Deployed {escape(name)}: revision {escape(revision)} ({status})")
+    from flowapp.apps.sources import pack_folder
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import print_json, stdout
+
+    name = app_name or project_name(folder)
+    archive = pack_folder(folder)
+    timeout = httpx.Timeout(30.0, read=DEPLOY_TIMEOUT_SECONDS)
+    with connect(url, token, timeout=timeout) as api:
+        result = upload(api, name, archive)
+    if as_json:
+        print_json(result)
+    else:
+        revision, status = result["revision"], result["status"]
+        stdout().print(f"Deployed {escape(name)}: revision {escape(revision)} ({status})")
 
 
 def project_name(folder: Path) -> str:
+    from flowapp.dsl.problems import DefinitionError
+    from flowapp.dsl.source import read_source
+
     manifest = folder / "flowapp.yaml"
     if not folder.is_dir():
         raise LocalProblem(f"{folder} is not a folder")
@@ -73,6 +75,11 @@ def project_name(folder: Path) -> str:
 
 def upload(api: Any, name: str, archive: bytes) -> dict[str, Any]:
     """Send the archive and follow the stream; the deploy, or ``ApiError``."""
+    from rich.markup import escape
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from flowapp.cli.output import stderr
+
     path = f"/api/v1/apps/{name}/source"
     headers = {"Content-Type": "application/gzip"}
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

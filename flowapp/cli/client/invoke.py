@@ -12,13 +12,11 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from flowapp.cli.client.api import connect
 from flowapp.cli.client.config import LocalProblem
-from flowapp.cli.client.options import TokenOption, UrlOption
-from flowapp.cli.client.output import handled, print_json, stderr
+from flowapp.cli.failures import EXIT_FAULTED
+from flowapp.cli.options import TokenOption, UrlOption
 
 
 def invoke(
@@ -33,15 +31,17 @@ def invoke(
     token: TokenOption = None,
 ) -> None:
     """Start an execution of an app and print its outcome (or its id, if still running)."""
-    with handled():
-        value = read_input(input_text)
-        params = {"wait": f"{wait:g}"} if wait > 0 else {}
-        timeout = httpx.Timeout(30.0 + wait)
-        with connect(url, token, timeout=timeout) as api:
-            path = f"/api/v1/apps/{app_name}/executions"
-            response = api.request("POST", path, json=value, params=params, faults=True)
-        answer = response.json()
-    report(response.status_code, answer)
+    import httpx
+
+    from flowapp.cli.client.api import connect
+
+    value = read_input(input_text)
+    params = {"wait": f"{wait:g}"} if wait > 0 else {}
+    timeout = httpx.Timeout(30.0 + wait)
+    with connect(url, token, timeout=timeout) as api:
+        path = f"/api/v1/apps/{app_name}/executions"
+        response = api.request("POST", path, json=value, params=params, faults=True)
+    report(response.status_code, response.json())
 
 
 def read_input(text: str) -> Any:
@@ -60,12 +60,14 @@ def read_input(text: str) -> Any:
 
 
 def report(status: int, answer: dict[str, Any]) -> None:
+    from flowapp.cli.output import note, print_json
+
     if status == 200:
         print_json(answer.get("output"))
         return
     if status == 202:
         typer.echo(answer["id"])
-        stderr().print(f"still {answer.get('status')}; see `flowapp execution {answer['id']}`")
+        note(f"still {answer.get('status')}; see `flowapp execution {answer['id']}`")
         return
     print_json(answer.get("error"))
-    raise typer.Exit(1)
+    raise typer.Exit(EXIT_FAULTED)

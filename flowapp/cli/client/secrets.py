@@ -17,13 +17,13 @@ from typing import Annotated, Any
 
 import typer
 
-from flowapp.cli.client.api import connect
 from flowapp.cli.client.config import LocalProblem
-from flowapp.cli.client.options import JsonOption, TokenOption, UrlOption
-from flowapp.cli.client.output import handled, print_json, stderr
+from flowapp.cli.options import JsonOption, TokenOption, UrlOption
 
 secret_app = typer.Typer(
-    help="An app's secrets, read by its workflows through $secrets.", no_args_is_help=True
+    help="An app's secrets, read by its workflows through $secrets.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 AppArgument = Annotated[str, typer.Argument(help="The app.")]
@@ -57,15 +57,17 @@ def set_secret(
     token: TokenOption = None,
 ) -> None:
     """Set a secret from stdin (or a prompt that does not echo)."""
-    with handled():
-        value = _read_value(name, as_value_json)
-        with connect(url, token) as api:
-            path = f"/api/v1/apps/{app}/secrets/{name}"
-            info = api.request("PUT", path, json={"value": value}).json()
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import note
+
+    value = _read_value(name, as_value_json)
+    with connect(url, token) as api:
+        path = f"/api/v1/apps/{app}/secrets/{name}"
+        info = api.json("PUT", path, json={"value": value})
     message = f"secret {name} of {app} set"
     if info.get("source") != "store":
         message += f"; the {info['source']} given to flowapp up overrides it"
-    stderr().print(message)
+    note(message)
 
 
 @secret_app.command("list")
@@ -73,8 +75,11 @@ def list_secrets(
     app: AppArgument, url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False
 ) -> None:
     """The app's secrets: names and where each value comes from."""
-    with handled(), connect(url, token) as api:
-        items = api.request("GET", f"/api/v1/apps/{app}/secrets").json()["items"]
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import print_json
+
+    with connect(url, token) as api:
+        items = api.json("GET", f"/api/v1/apps/{app}/secrets")["items"]
     if as_json:
         print_json(items)
         return
@@ -88,6 +93,9 @@ def delete_secret(
     app: AppArgument, name: NameArgument, url: UrlOption = None, token: TokenOption = None
 ) -> None:
     """Delete a secret the server keeps."""
-    with handled(), connect(url, token) as api:
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import note
+
+    with connect(url, token) as api:
         api.request("DELETE", f"/api/v1/apps/{app}/secrets/{name}")
-    stderr().print(f"secret {name} of {app} deleted")
+    note(f"secret {name} of {app} deleted")

@@ -10,10 +10,6 @@ from typing import Annotated
 
 import typer
 
-from flowapp.cli.client.api import Api
-from flowapp.cli.client.config import Login, normalize_url, save_login
-from flowapp.cli.client.output import handled, stderr
-
 
 def login(
     url: Annotated[str, typer.Argument(help="The server, e.g. http://127.0.0.1:8080.")],
@@ -22,12 +18,15 @@ def login(
     ],
 ) -> None:
     """Log in to a flowapp server: later commands use it without --url."""
-    with handled():
-        server = Login(normalize_url(url), token)
-        api = Api(server)
-        try:
-            me = api.request("GET", "/api/v1/whoami").json()
-        finally:
-            api.close()
-        path = save_login(server)
-    stderr().print(f"Logged in to {server.url} as {me['name']} ({me['role']}); saved in {path}")
+    from flowapp.cli.client.api import Api
+    from flowapp.cli.client.config import Login, normalize_url, save_login
+    from flowapp.cli.output import note
+
+    server = Login(normalize_url(url), token)
+    api = Api(server)
+    try:
+        me = api.json("GET", "/api/v1/whoami")
+    finally:
+        api.close()
+    path = save_login(server)
+    note(f"Logged in to {server.url} as {me['name']} ({me['role']}); saved in {path}")

@@ -1,30 +1,37 @@
-"""``flowapp token create --name N --role R [--app A ...]``: a new API token, made by the
-server; with ``--app``, limited to those apps (their API routes, executions and git
-repositories).
+"""``flowapp token create | list | revoke``: the server's API tokens (needs an admin token).
 
-Needs an admin token. The new token is printed alone on stdout (it is shown once and
-never again), so ``TOKEN=$(flowapp token create ...)`` works; the rest goes to stderr.
+``create --name N --role R [--app A ...]`` makes a token, limited to those apps with
+``--app``. The new token is printed alone on stdout (it is shown once and never again),
+so ``TOKEN=$(flowapp token create ...)`` works; the rest goes to stderr. ``list`` shows
+every token without its secret; ``revoke ID`` stops one at once.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 
-from flowapp.cli.client.api import connect
-from flowapp.cli.client.options import JsonOption, TokenOption, UrlOption
-from flowapp.cli.client.output import handled, print_json, stderr
+from flowapp.cli.options import JsonOption, TokenOption, UrlOption
 
-token_app = typer.Typer(help="API tokens (needs an admin token).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens (needs an admin token).",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
-ROLES = ("viewer", "developer", "admin")
+
+class Role(StrEnum):
+    viewer = "viewer"
+    developer = "developer"
+    admin = "admin"
 
 
 @token_app.command("create")
 def create_token(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")],
-    role: Annotated[str, typer.Option("--role", help="viewer, developer or admin.")] = "developer",
+    role: Annotated[Role, typer.Option("--role", help="What it may do.")] = Role.developer,
     app: Annotated[
         list[str], typer.Option("--app", help="Limit the token to this app (repeatable).")
     ] = [],  # noqa: B006
@@ -33,17 +40,68 @@ def create_token(
     as_json: JsonOption = False,
 ) -> None:
     """Create an API token; it is printed once."""
-    if role not in ROLES:
-        typer.echo(f"Error: --role must be one of {', '.join(ROLES)}", err=True)
-        raise typer.Exit(2)
-    with handled(), connect(url, token) as api:
-        body = {"name": name, "role": role, "apps": app}
-        created = api.request("POST", "/api/v1/tokens", json=body).json()
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import note, print_json
+
+    with connect(url, token) as api:
+        body = {"name": name, "role": role.value, "apps": app}
+        created = api.json("POST", "/api/v1/tokens", json=body)
     if as_json:
         print_json(created)
         return
     typer.echo(created["token"])
     limited = f", limited to {', '.join(created['apps'])}" if created.get("apps") else ""
-    stderr().print(
-        f"token {created['prefix']}… ({created['role']}{limited}) created; it is not shown again"
-    )
+    note(f"token {created['prefix']}… ({created['role']}{limited}) created; it is not shown again")
+
+
+@token_app.command("list")
+def list_tokens(
+    url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False
+) -> None:
+    """List the tokens (never their secrets), revoked ones too."""
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import print_json, stdout
+
+    with connect(url, token) as api:
+        items = api.json("GET", "/api/v1/tokens")["items"]
+    if as_json:
+        print_json(items)
+    else:
+        stdout().print(tokens_table(items))
+
+
+@token_app.command("revoke")
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="As `token list` shows.")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Revoke a token: requests made with it are refused from now on."""
+    from flowapp.cli.client.api import connect
+    from flowapp.cli.output import note
+
+    with connect(url, token) as api:
+        api.request("DELETE", f"/api/v1/tokens/{token_id}")
+    note(f"token {token_id} revoked")
+
+
+def tokens_table(items: list[dict[str, Any]]) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Tokens", title_justify="left")
+    table.add_column("id", no_wrap=True)
+    for column in ("name", "role", "apps", "prefix", "created", "last used", "revoked"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            escape(item["name"]),
+            item["role"],
+            escape(", ".join(item.get("apps") or []) or "all"),
+            escape(item["prefix"]),
+            item.get("created_at") or "",
+            item.get("last_used_at") or "",
+            item.get("revoked_at") or "",
+        )
+    return table

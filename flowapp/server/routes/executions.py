@@ -129,6 +129,13 @@ async def list_executions(
     started_before: Moment = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor`")] = None,
+    id_prefix: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9A-Za-z_-]{1,64}$",
+            description="Only executions whose id starts with this (a short id).",
+        ),
+    ] = None,
 ) -> Any:
     """Executions, newest first, a page at a time (without their task runs)."""
     if cursor is not None:
@@ -139,6 +146,7 @@ async def list_executions(
         status=status,
         started_after=_epoch("started_after", started_after),
         started_before=_epoch("started_before", started_before),
+        id_prefix=id_prefix,
     )
     limit = min(limit, services.settings.max_list_limit)
     page = await blocking(services.store.list_executions, where, limit=limit, cursor=cursor)

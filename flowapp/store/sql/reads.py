@@ -101,6 +101,7 @@ def filter_conditions(where: ExecutionFilter) -> list[sa.ColumnElement[bool]]:
         (where.status, lambda v: c.status == v),
         (where.started_after, lambda v: c.created_at >= v),
         (where.started_before, lambda v: c.created_at < v),
+        (where.id_prefix, lambda v: c.id.startswith(v, autoescape=True)),
     ]
     return [condition(value) for value, condition in pairs if value is not None]
 

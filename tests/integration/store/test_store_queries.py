@@ -37,6 +37,10 @@ def some_executions(store: Store) -> Store:
         (ExecutionFilter(started_before=T0 + 3), ["a2", "a1"]),
         (ExecutionFilter(app="bank", status="completed", started_after=T0), ["b2"]),
         (ExecutionFilter(app="nobody"), []),
+        (ExecutionFilter(id_prefix="a"), ["a3", "a2", "a1"]),
+        (ExecutionFilter(id_prefix="b2"), ["b2"]),
+        (ExecutionFilter(id_prefix="%"), []),  # a LIKE wildcard matches only itself
+        (ExecutionFilter(id_prefix="_1"), []),
     ],
 )
 def test_list_and_count_with_each_filter(

@@ -19,7 +19,7 @@ from flowapp.cli.client.config import (
     save_login,
 )
 from flowapp.cli.client.invoke import read_input
-from flowapp.cli.client.output import problem_lines
+from flowapp.cli.failures import EnvironmentProblem, explain_problem
 
 
 @pytest.fixture(autouse=True)
@@ -59,10 +59,10 @@ def test_a_url_must_be_http(url: str) -> None:
         normalize_url(url)
 
 
-def test_a_broken_config_file_is_a_local_problem(home: Path) -> None:
+def test_a_broken_config_file_is_an_environment_problem(home: Path) -> None:
     home.mkdir()
     (home / "config.json").write_text("{oops")
-    with pytest.raises(LocalProblem):
+    with pytest.raises(EnvironmentProblem, match=r"config\.json"):
         resolve(None, None)
 
 
@@ -84,7 +84,7 @@ def test_problem_lines_show_every_location() -> None:
             {"file": "flowapp.yaml", "line": 4, "column": 13, "pointer": "/do", "message": "bad"}
         ],
     }
-    assert problem_lines(problem) == [
+    assert explain_problem(problem).lines == [
         "Error: Invalid FlowApp: the resource has 1 problem",
         "  flowapp.yaml:4:13: /do: bad",
     ]

@@ -216,6 +216,17 @@ async def test_list_by_start_time(client: httpx.AsyncClient, hello: dict[str, An
     assert bad.status_code == 422
 
 
+async def test_list_by_id_prefix(client: httpx.AsyncClient, hello: dict[str, Any]) -> None:
+    started = (await invoke(client, "hello", {"name": "x"}, wait=5)).json()["id"]
+    await invoke(client, "hello", {"name": "y"}, wait=5)
+    found = await client.get("/api/v1/executions", params={"id_prefix": started[:20]})
+    assert [item["id"] for item in found.json()["items"]] == [started]
+    none = await client.get("/api/v1/executions", params={"id_prefix": "zz"})
+    assert none.json()["items"] == []
+    wildcard = await client.get("/api/v1/executions", params={"id_prefix": "%"})
+    assert wildcard.status_code == 422
+
+
 async def test_a_foreign_cursor_is_422(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/executions", params={"cursor": "!!not-ours"})
     assert response.status_code == 422
