@@ -51,6 +51,7 @@ function CanvasInner(props: Props) {
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [layout, setLayout] = useState<Layout | null>(null);
   const [nodes, setNodes] = useState<Node[]>([]);
+  const [openMenu, setOpenMenu] = useState<string | null>(null);
   const latest = useRef(props);
   latest.current = props;
 
@@ -113,11 +114,13 @@ function CanvasInner(props: Props) {
         data: {
           edge,
           offset,
+          menuOpen: openMenu === edge.id,
+          onMenu: setOpenMenu,
           onAdd: (e: FlowEdge, kind: TaskKind) => latest.current.onAddOnEdge(e, { kind }),
           onDropNew: dropNew,
         },
       }));
-  }, [graph, built, dropNew]);
+  }, [graph, built, dropNew, openMenu]);
 
   const onNodesChange = useCallback((changes: NodeChange[]) => setNodes((current) => applyNodeChanges(changes, current)), []);
 

@@ -25,6 +25,8 @@ export interface TerminalData extends Record<string, unknown> {
 export interface EdgeData extends Record<string, unknown> {
   edge: FlowEdge;
   offset: number; // the how-manieth edge between the same two nodes
+  menuOpen: boolean; // its "+" menu is open (kept by the canvas: edges are redrawn often)
+  onMenu(edge: string | null): void;
   onAdd(edge: FlowEdge, kind: TaskKind): void;
   onDropNew(list: string, index: number | null, task: NewTask, edge: string | null): void;
 }
@@ -135,9 +137,10 @@ export function TerminalNodeView({ data }: NodeProps & { data: TerminalData }) {
 
 export function FlowEdgeView(props: EdgeProps & { data?: EdgeData }) {
   const [path, labelX, labelY] = getSmoothStepPath({ ...props, borderRadius: 8 });
-  const [menu, setMenu] = useState(false);
   const [over, setOver] = useState(false);
   const data = props.data!;
+  const menu = data.menuOpen;
+  const setMenu = (open: boolean) => data.onMenu(open ? data.edge.id : null);
   const edge = data.edge;
   return (
     <>
