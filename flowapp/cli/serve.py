@@ -35,7 +35,7 @@ from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
-from flowapp.runtime.secrets import AppSecrets, load_key_ring
+from flowapp.runtime.secrets import AppSecrets, load_key_ring, redacting_logs
 from flowapp.server.app import create_app
 from flowapp.server.auth import git_allows
 from flowapp.server.dashboard import Dashboard
@@ -147,17 +147,18 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         secrets,
         token,
     )
-    try:
-        yield running
-    finally:
-        for watcher in reversed(watchers):
-            await watcher.stop()
-        await secrets.stop()
-        await platform.stop()
-        await runtime.stop()
-        await broker.stop()
-        store.close()
-        platform_store.close()
+    with redacting_logs(secrets.known_everywhere):
+        try:
+            yield running
+        finally:
+            for watcher in reversed(watchers):
+                await watcher.stop()
+            await platform.stop()
+            await runtime.stop()
+            await secrets.stop()
+            await broker.stop()
+            store.close()
+            platform_store.close()
 
 
 async def _app_secrets(settings: UpSettings, platform_store: Any) -> AppSecrets:

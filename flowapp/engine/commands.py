@@ -45,7 +45,8 @@ class CallHttp(Command):
     headers: dict[str, str]
     body: Any = None
     has_body: bool = False
-    auth: dict[str, Any] | None = None  # schemes the runtime must negotiate (digest, oauth2)
+    # The authentication the runtime applies at send time: {"scheme", **settings}
+    auth: dict[str, Any] | None = None
     timeout: float | None = None
 
 
@@ -56,6 +57,7 @@ class FetchDocument(Command):
     kind: ClassVar[str] = "fetch-document"
     url: str
     headers: dict[str, str]
+    auth: dict[str, Any] | None = None  # as ``CallHttp.auth``
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -63,11 +63,14 @@ def with_query(url: str, query: Any) -> str:
 
 def resolve_authentication(
     m: Machine, auth: Authentication | None, frame: Frame, scope: FrameScope, where: str
-) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None]:
-    """Headers to add, the ``$authorization`` descriptor, and settings the runtime must
-    negotiate itself (digest, oauth2, oidc)."""
+) -> dict[str, Any] | None:
+    """The authentication the runtime applies when it sends the request: the scheme and its
+    settings, rendered, with secrets resolved. The runtime builds the credentials (a
+    ``Basic`` header, a digest answer, an OAuth2 token) at send time, so that a command
+    saved with the state never holds a resolved ``Authorization`` header, and answers
+    ``$authorization`` beside the response."""
     if auth is None:
-        return {}, None, None
+        return None
     if auth.secret is not None:
         secrets = m.secrets()
         if auth.secret not in secrets:
@@ -82,19 +85,15 @@ def resolve_authentication(
             raise TaskFault(errors.error(errors.CONFIGURATION, detail, instance=where))
     else:
         settings = m.render(auth.settings, frame.input, scope, where)
-    if auth.scheme == "basic":
-        pair = f"{settings.get('username', '')}:{settings.get('password', '')}"
-        token = base64.b64encode(pair.encode()).decode()
-        return {"Authorization": f"Basic {token}"}, {"scheme": "Basic", "parameter": token}, None
-    if auth.scheme == "bearer":
-        token = str(settings.get("token", ""))
-        return {"Authorization": f"Bearer {token}"}, {"scheme": "Bearer", "parameter": token}, None
-    return {}, None, {"scheme": auth.scheme, **settings}
+        if not isinstance(settings, dict):
+            detail = f"the {auth.scheme} settings must be an object"
+            raise TaskFault(errors.error(errors.CONFIGURATION, detail, instance=where))
+    return {"scheme": auth.scheme, **settings}
 
 
 def note_negotiated(frame: Frame, response: Any) -> None:
-    """``$authorization`` for a scheme the runtime negotiated (an OAuth2 token), which it
-    returns beside the response."""
+    """``$authorization``: the credentials the runtime sent (a ``Basic`` or ``Bearer``
+    parameter, an OAuth2 token), which it returns beside the response."""
     if isinstance(response, dict) and isinstance(response.get("authorization"), dict):
         frame.data["authorization"] = response["authorization"]
 

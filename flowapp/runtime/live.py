@@ -26,6 +26,7 @@ from flowapp.engine.records import Decision, TaskRun
 from flowapp.engine.signals import Signal
 from flowapp.engine.state import ExecutionState
 from flowapp.runtime.registry import LoadedWorkflow
+from flowapp.runtime.sealing import NONE, KnownSecrets, seal_state
 from flowapp.store.port import Checkpoint, SubscriptionRecord, TaskRunRecord, TimerRecord
 
 
@@ -51,7 +52,8 @@ def fire_and_forget(command: Command) -> bool:
     return isinstance(command, (StartWorkflow, RunProcess)) and not command.wait
 
 
-def task_run_record(execution_id: str, run: TaskRun) -> TaskRunRecord:
+def task_run_record(execution_id: str, run: TaskRun, known: KnownSecrets = NONE) -> TaskRunRecord:
+    """The record of a task run, with known secret values masked (``sealing.py``)."""
     return TaskRunRecord(
         execution_id=execution_id,
         id=run.id,
@@ -60,13 +62,18 @@ def task_run_record(execution_id: str, run: TaskRun) -> TaskRunRecord:
         occurrence=run.occurrence,
         name=run.name,
         status=run.status,
-        input=run.input,
+        input=known.mask(run.input),
         attempt=run.attempt,
         started_at=run.started_at,
-        output=run.output,
-        error=run.error,
+        output=known.mask(run.output),
+        error=known.mask(run.error),
         ended_at=run.ended_at,
     )
+
+
+def outbox_payload(command: Command, known: KnownSecrets) -> dict[str, Any]:
+    """A fire-and-forget command as the outbox keeps it: sealed, with its references."""
+    return seal_state(command.to_json(), known)
 
 
 def build_checkpoint(
@@ -76,27 +83,30 @@ def build_checkpoint(
     now: float,
     owner: str | None,
     signals_consumed: Sequence[int] = (),
+    known: KnownSecrets = NONE,
 ) -> Checkpoint:
-    """Everything the decisions changed, mirrored timers and subscriptions included."""
+    """Everything the decisions changed, mirrored timers and subscriptions included. The
+    values of ``known`` secrets are sealed in the state and the outbox, and masked in
+    task runs and in the execution's error."""
     state = live.state
     runs: dict[int, TaskRun] = {}
     outbox: list[dict[str, Any]] = []
     for decision in decisions:
         for run in decision.task_runs:
             runs[run.id] = run
-        outbox.extend(c.to_json() for c in decision.commands if fire_and_forget(c))
+        outbox.extend(outbox_payload(c, known) for c in decision.commands if fire_and_forget(c))
     timers_now = {k for k, e in state.effects.items() if e.command.kind == StartTimer.kind}
     subs_now = {k for k, e in state.effects.items() if e.command.kind == Subscribe.kind}
     checkpoint = Checkpoint(
         execution_id=state.execution_id,
         status=state.status,
-        state=state.to_json(),
+        state=seal_state(state.to_json(), known),
         updated_at=now,
         started_at=state.started_at or None,
-        output=state.output,
-        error=state.error,
+        output=state.output,  # what the workflow chose to return, as it returned it
+        error=known.mask(state.error),
         ended_at=state.ended_at,
-        task_runs=[task_run_record(state.execution_id, run) for run in runs.values()],
+        task_runs=[task_run_record(state.execution_id, run, known) for run in runs.values()],
         timers_added=[
             TimerRecord(state.execution_id, k, state.effects[k].command.due_at)  # type: ignore[attr-defined]
             for k in timers_now - live.timers

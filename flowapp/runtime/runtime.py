@@ -58,6 +58,7 @@ from flowapp.runtime.live import LiveExecution, build_checkpoint
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
+from flowapp.runtime.sealing import NONE, KnownSecrets, unseal_state
 from flowapp.runtime.timers import Timers
 from flowapp.runtime.turns import take_turn
 from flowapp.runtime.upkeep import UnknownExecution, Upkeep
@@ -139,6 +140,7 @@ class Runtime(Upkeep):
         self.shares_store = False
         # Each app's secrets (``flowapp up``); without it every workflow sees ``env.secrets``.
         self.secrets: Callable[[str | None], Mapping[str, Any]] | None = None
+        self._known: dict[str, tuple[Mapping[str, Any], KnownSecrets]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -189,6 +191,24 @@ class Runtime(Upkeep):
             return self.env
         return replace(self.env, secrets=self.secrets(workflow.app))
 
+    def known_secrets(self, workflow: LoadedWorkflow) -> KnownSecrets:
+        """The values of the secrets ``workflow`` declares, to keep out of what is saved
+        (``sealing.py``); built again only when its app's secrets change."""
+        secrets = self.env_for(workflow).secrets
+        kept = self._known.get(workflow.id)
+        if kept is not None and kept[0] is secrets:
+            return kept[1]
+        declared = {n: secrets[n] for n in workflow.model.secrets if n in secrets}
+        known = KnownSecrets(declared) if declared else NONE
+        self._known[workflow.id] = (secrets, known)
+        return known
+
+    def open_sealed(
+        self, workflow: LoadedWorkflow, data: dict[str, Any], missing: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A saved state or outbox command, with the secrets it refers to put back."""
+        return unseal_state(data, self.env_for(workflow).secrets, missing)
+
     # --- starting and signalling --------------------------------------------------------
 
     async def start_execution(
@@ -226,7 +246,9 @@ class Runtime(Upkeep):
             owner=self.owner,
             lease_until=now + self.lease_seconds,
         )
-        checkpoint = build_checkpoint(live, decisions, now=now, owner=None)
+        checkpoint = build_checkpoint(
+            live, decisions, now=now, owner=None, known=self.known_secrets(workflow)
+        )
         live.pumping = True  # answers queue up until the execution exists
         self.live[execution_id] = live
         try:
@@ -363,7 +385,12 @@ class Runtime(Upkeep):
                 announcements = self._announce(live, decisions, previous)
                 consumed = [signal_id for _, signal_id in items if signal_id is not None]
                 checkpoint = build_checkpoint(
-                    live, decisions, now=now, owner=self.owner, signals_consumed=consumed
+                    live,
+                    decisions,
+                    now=now,
+                    owner=self.owner,
+                    signals_consumed=consumed,
+                    known=self.known_secrets(live.workflow),
                 )
                 try:
                     await self.committer.commit(checkpoint)
@@ -390,7 +417,9 @@ class Runtime(Upkeep):
         state.error = errors.error(errors.RUNTIME, f"the execution could not be saved: {exc}")
         state.status = FAULTED
         state.ended_at = self.clock()
-        checkpoint = build_checkpoint(live, [], now=self.clock(), owner=self.owner)
+        checkpoint = build_checkpoint(
+            live, [], now=self.clock(), owner=self.owner, known=self.known_secrets(live.workflow)
+        )
         try:
             await self.committer.commit(checkpoint)
         except Exception:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from flowapp.dsl import errors
 from flowapp.engine.commands import StartTimer, Subscribe
 from flowapp.engine.decide import new_state
 from flowapp.engine.signals import Abort, Continue, Start, signal_from_json
@@ -27,8 +28,9 @@ from flowapp.engine.state import PENDING, ExecutionState
 from flowapp.runtime.journal import QUARANTINE_AFTER
 from flowapp.runtime.live import LiveExecution
 from flowapp.runtime.registry import LoadedWorkflow
+from flowapp.runtime.sealing import REFERENCES
 from flowapp.runtime.turns import busy_task, quarantine_error
-from flowapp.store.port import Checkpoint, ExecutionRecord, SignalRecord
+from flowapp.store.port import Checkpoint, ExecutionRecord, OutboxItem, SignalRecord
 from flowapp.store.rules import FINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -125,7 +127,10 @@ class Upkeep:
         if record.status in FINAL_STATUSES or execution_id in self.live:
             return  # it ended here after it was claimed, or was adopted meanwhile
         workflow = self._workflow(record.workflow_id)
-        state = ExecutionState.from_json(data) if data is not None else None
+        gone: list[str] = []
+        state = None
+        if data is not None:
+            state = ExecutionState.from_json(self.open_sealed(workflow, data, gone))
         if state is None or state.status == PENDING:  # submitted, never started: start it
             state = state or new_state(execution_id)
             state.limits = workflow.limits
@@ -136,7 +141,7 @@ class Upkeep:
             return
         live = LiveExecution(workflow, state)
         self.live[execution_id] = live
-        if self._quarantined(live):
+        if self._quarantined(live) or self._lost_secrets(live, gone):
             return
         self._redispatch(live)
         if state.has_pending_work:  # a turn left work when the process stopped
@@ -154,6 +159,17 @@ class Upkeep:
             "(killed, out of memory or crashed); it is not run again"
         )
         self.deliver(live.id, Abort(quarantine_error(detail, instance=busy_task(state))))
+        return True
+
+    def _lost_secrets(self: Runtime, live: LiveExecution, gone: list[str]) -> bool:
+        """Fault an execution whose saved state refers to secrets no longer supplied,
+        rather than carry out its calls with masked credentials."""
+        if not gone:
+            return False
+        self._mirror(live)
+        names = ", ".join(f"`{name}`" for name in sorted(set(gone)))
+        detail = f"the execution's saved state uses secrets no longer supplied: {names}"
+        self.deliver(live.id, Abort(errors.error(errors.AUTHORIZATION, detail)))
         return True
 
     def _mirror(self: Runtime, live: LiveExecution) -> None:
@@ -175,7 +191,8 @@ class Upkeep:
         data = await self.committer.run_in_writer(self.store.load_state, execution_id)
         if record is None or data is None:
             raise UnknownExecution(execution_id)
-        return record, ExecutionState.from_json(data)
+        workflow = self._workflow(record.workflow_id)
+        return record, ExecutionState.from_json(self.open_sealed(workflow, data, []))
 
     def _workflow(self: Runtime, workflow_id: str) -> LoadedWorkflow:
         workflow = self.registry.get(workflow_id)
@@ -260,10 +277,24 @@ class Upkeep:
                 return
             for item in items:
                 try:
-                    await self.dispatcher.carry_out(item.payload)
+                    await self.dispatcher.carry_out(await self._opened_outbox(item))
                 except Exception:
                     log.exception("outbox item %s failed; it will not be retried", item.id)
             await self.committer.run_in_writer(self.store.outbox_done, [i.id for i in items])
+
+    async def _opened_outbox(self: Runtime, item: OutboxItem) -> dict[str, Any]:
+        """An outbox command with the secrets it refers to put back (its execution may
+        have ended, and be known only to the store)."""
+        if REFERENCES not in item.payload:
+            return item.payload
+        live = self.live.get(item.execution_id)
+        workflow = live.workflow if live is not None else None
+        if workflow is None:
+            record = await self.committer.run_in_writer(self.store.get_execution, item.execution_id)
+            if record is None:
+                raise UnknownExecution(item.execution_id)
+            workflow = self._workflow(record.workflow_id)
+        return self.open_sealed(workflow, item.payload)
 
     async def _poll_signals(self: Runtime) -> None:
         failures = 0

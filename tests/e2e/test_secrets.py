@@ -1,16 +1,28 @@
 """Secrets end to end: what a workflow gets through ``$secrets`` on ``flowapp run`` and on
-``flowapp up``, and the spec's authorization error when a declared one was not supplied."""
+``flowapp up``, the spec's authorization error when a declared one was not supplied, and
+credentials built from secrets that never reach the data directory or the log."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
+from aiohttp import web
 
-from tests.e2e.platform_process import create_and_deploy, flowapp_up
+from tests.e2e.platform_process import (
+    create_and_deploy,
+    flowapp_up,
+    free_port,
+    wait_for_execution,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTHORIZATION = "https://serverlessworkflow.io/spec/1.0.0/errors/authorization"
@@ -139,3 +151,148 @@ def test_flowapp_up_refuses_a_bad_secrets_file_before_starting(tmp_path: Path) -
     result = flowapp("up", "--data-dir", str(tmp_path / "data"), "--secrets-file", str(bad))
     assert result.returncode == 2
     assert "secrets.yaml: /shop: an app's secrets are an object" in result.stderr
+
+
+# --- resolved credentials stay out of the data directory and the log --------------------
+
+TOKEN = "tok-ZTJlLXRva2Vu-e2e"
+PASSWORD = "pw-ZTJlLXBhc3N3b3Jk-e2e"
+CLIENT_SECRET = "cs-ZTJlLWNsaWVudA-e2e"
+ACCESS_TOKEN = "at-ZTJlLWFjY2Vzcw-e2e"
+BASIC = base64.b64encode(f"ada:{PASSWORD}".encode()).decode()
+NEEDLES = (TOKEN, PASSWORD, CLIENT_SECRET, ACCESS_TOKEN, BASIC)
+
+CALLS = """\
+document: {dsl: '1.0.3', namespace: test, name: calls, version: '1.0.0'}
+use:
+  secrets: [token, petStore, clientSecret]
+do:
+  - together:
+      fork:
+        branches:
+          - bearer:
+              call: http
+              with:
+                method: get
+                endpoint:
+                  uri: BASE/bearer
+                  authentication: {bearer: {token: '${ $secrets.token }'}}
+          - basic:
+              call: http
+              with:
+                method: get
+                endpoint:
+                  uri: BASE/basic
+                  authentication: {basic: {use: petStore}}
+          - oauth2:
+              call: http
+              with:
+                method: get
+                endpoint:
+                  uri: BASE/oauth
+                  authentication:
+                    oauth2:
+                      authority: BASE/realm
+                      grant: client_credentials
+                      client: {id: flowapp, secret: '${ $secrets.clientSecret }'}
+"""
+
+
+class Guarded:
+    """Resources on 127.0.0.1 that check credentials and answer once released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.seen: list[str] = []
+        self.refused: list[str] = []
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(self.app())
+        self.base = ""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/realm/oauth2/token", self.token)
+        for name in ("bearer", "basic", "oauth"):
+            app.router.add_get(f"/{name}", self.resource)
+        return app
+
+    async def token(self, request: web.Request) -> web.Response:
+        if parse_qs(await request.text()).get("client_secret") != [CLIENT_SECRET]:
+            return web.json_response({"error": "invalid_client"}, status=401)
+        return web.json_response({"access_token": ACCESS_TOKEN, "expires_in": 600})
+
+    async def resource(self, request: web.Request) -> web.Response:
+        name = request.path.strip("/")
+        expected = {"bearer": f"Bearer {TOKEN}", "basic": f"Basic {BASIC}"}
+        if request.headers.get("Authorization") != expected.get(name, f"Bearer {ACCESS_TOKEN}"):
+            self.refused.append(name)
+            return web.json_response({"error": "bad credentials"}, status=401)
+        self.seen.append(name)
+        await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
+        return web.json_response({"ok": name})
+
+    def __enter__(self) -> Guarded:
+        port = free_port()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_until_complete(self.runner.setup())
+            self.loop.run_until_complete(web.TCPSite(self.runner, "127.0.0.1", port).start())
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+        self.base = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def holding(folder: Path, log: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for path in [*folder.rglob("*"), log]:
+        if path.is_file():
+            content = path.read_bytes()
+            hits = [needle for needle in NEEDLES if needle.encode() in content]
+            if hits:
+                found[str(path.relative_to(folder.parent))] = hits
+    return found
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_credentials_from_stored_secrets_never_reach_the_data_dir_or_the_log(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    log = tmp_path / "data-up.log"
+    with Guarded() as guarded, flowapp_up(data) as platform, platform.client() as api:
+        create_and_deploy(api, CALLS.replace("BASE", guarded.base), "calls")
+        for name, value in (("token", TOKEN), ("clientSecret", CLIENT_SECRET)):
+            assert api.put(f"/api/v1/apps/calls/secrets/{name}", json={"value": value}).is_success
+        petstore = {"username": "ada", "password": PASSWORD}
+        assert api.put("/api/v1/apps/calls/secrets/petStore", json={"value": petstore}).is_success
+
+        started = api.post("/api/v1/apps/calls/executions", json={})
+        assert started.status_code == 202, started.text
+        wait_for(lambda: len(guarded.seen) == 3)
+        assert guarded.refused == []
+        assert holding(data, log) == {}  # three calls in flight
+        guarded.release.set()
+        done = wait_for_execution(api, started.json()["id"])
+        assert done["status"] == "completed", done
+        assert holding(data, log) == {}
+    assert holding(data, log) == {}  # the WAL checkpointed at stop

@@ -71,14 +71,10 @@ class CallHttpHandler(TaskHandler):
             headers = {
                 str(k): v if isinstance(v, str) else json.dumps(v) for k, v in rendered.items()
             }
-        extra, authorization, negotiated = resolve_authentication(
-            m, task.endpoint.authentication, frame, scope, where
-        )
-        headers.update(extra)
+        auth = resolve_authentication(m, task.endpoint.authentication, frame, scope, where)
         method = str(m.render(task.method, frame.input, scope, where)).upper()
         body = None if task.body is None else m.render(task.body, frame.input, scope, where)
-        send_http(m, frame, method, url, headers, body, task.body is not None, negotiated)
-        frame.data["authorization"] = authorization
+        send_http(m, frame, method, url, headers, body, task.body is not None, auth)
 
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         task = m.workflow.task(frame.reference)
@@ -102,7 +98,7 @@ def send_http(
     headers: dict[str, str],
     body: Any,
     has_body: bool,
-    negotiated: dict[str, Any] | None,
+    auth: dict[str, Any] | None,
 ) -> None:
     frame.data["request"] = {"method": method.lower(), "uri": url, "headers": headers}
     command = CallHttp(
@@ -112,7 +108,7 @@ def send_http(
         headers=headers,
         body=body,
         has_body=has_body,
-        auth=negotiated,
+        auth=auth,
     )
     m.issue(frame, command)
 

@@ -86,11 +86,9 @@ class CallOpenApiHandler(TaskHandler):
     def start(self, m: Machine, task: CallOpenApiTask, frame: Frame) -> None:
         scope = m.scope(frame, task)
         url = endpoint_url(m, task.document, frame, scope, task.reference)
-        headers, _, _ = resolve_authentication(
-            m, task.document.authentication, frame, scope, task.reference
-        )
+        auth = resolve_authentication(m, task.document.authentication, frame, scope, task.reference)
         frame.data["document_url"] = url
-        m.issue(frame, FetchDocument(effect_id=m.new_effect_id(), url=url, headers=headers))
+        m.issue(frame, FetchDocument(effect_id=m.new_effect_id(), url=url, headers={}, auth=auth))
 
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         task = m.workflow.task(frame.reference)
@@ -122,9 +120,5 @@ class CallOpenApiHandler(TaskHandler):
         except KeyError:
             detail = f"the OpenAPI document has no operation `{task.operation_id}`"
             raise TaskFault(errors.error(errors.CONFIGURATION, detail, instance=where)) from None
-        extra, authorization, negotiated = resolve_authentication(
-            m, task.authentication, frame, scope, where
-        )
-        headers.update(extra)
-        frame.data["authorization"] = authorization
-        send_http(m, frame, method, url, headers, body, has_body, negotiated)
+        auth = resolve_authentication(m, task.authentication, frame, scope, where)
+        send_http(m, frame, method, url, headers, body, has_body, auth)

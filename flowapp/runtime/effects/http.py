@@ -1,11 +1,13 @@
 """HTTP for ``call: http`` and ``call: openapi``: send what the engine built, answer with a
 JSON-able response. One pooled aiohttp session serves every call (keep-alive).
 
-Authentication the engine cannot resolve into a header by itself is negotiated here:
-``digest`` answers the server's challenge (aiohttp's digest middleware, kept per
-credentials so that later calls answer at once), ``oauth2`` and ``oidc`` fetch a token
-from the authority (``tokens.py``); a call answered 401 with a kept token is sent once
-more with a fresh one."""
+Credentials are built here, at send time, from the settings the engine hands over
+(``CallHttp.auth``), never by the engine, so that no resolved ``Authorization`` header is
+saved with an execution's state: ``basic`` and ``bearer`` make the header, ``digest``
+answers the server's challenge (aiohttp's digest middleware, kept per credentials so that
+later calls answer at once), ``oauth2`` and ``oidc`` fetch a token from the authority
+(``tokens.py``); a call answered 401 with a kept token is sent once more with a fresh one.
+The response carries ``authorization`` (the spec's ``$authorization``) beside it."""
 
 from __future__ import annotations
 
@@ -60,15 +62,31 @@ class HttpEffects:
                 kwargs["data"] = json.dumps(command.body)
                 kwargs["headers"].setdefault("Content-Type", "application/json")
         seconds = command.timeout or self.timeout
-        auth = command.auth
+        return await self._authorized(command.method, command.url, seconds, kwargs, command.auth)
+
+    async def _authorized(
+        self,
+        method: str,
+        url: str,
+        seconds: float,
+        kwargs: dict[str, Any],
+        auth: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Send with the credentials ``auth`` describes, built here at send time; the
+        response carries ``authorization`` (``$authorization``) when some were sent."""
         if not auth:
-            return await self._send(command.method, command.url, seconds, kwargs)
+            return await self._send(method, url, seconds, kwargs)
         scheme = auth.get("scheme")
+        if scheme in ("basic", "bearer"):
+            authorization = _static_authorization(auth)
+            kwargs["headers"]["Authorization"] = " ".join(authorization.values())
+            response = await self._send(method, url, seconds, kwargs)
+            return {**response, "authorization": authorization}
         if scheme == "digest":
             kwargs["middlewares"] = (self._digest(auth),)
-            return await self._send(command.method, command.url, seconds, kwargs)
+            return await self._send(method, url, seconds, kwargs)
         if scheme in ("oauth2", "oidc"):
-            return await self._send_with_token(command, seconds, kwargs, auth)
+            return await self._send_with_token(method, url, seconds, kwargs, auth)
         detail = f"{scheme} authentication is not supported by this runtime"
         raise EffectError(errors.error(errors.CONFIGURATION, detail))
 
@@ -80,12 +98,17 @@ class HttpEffects:
         return middleware
 
     async def _send_with_token(
-        self, command: CallHttp, seconds: float, kwargs: dict[str, Any], auth: dict[str, Any]
+        self,
+        method: str,
+        url: str,
+        seconds: float,
+        kwargs: dict[str, Any],
+        auth: dict[str, Any],
     ) -> dict[str, Any]:
         while True:
             header, kept = await self.tokens.authorization(auth)
             kwargs["headers"]["Authorization"] = header
-            response = await self._send(command.method, command.url, seconds, kwargs)
+            response = await self._send(method, url, seconds, kwargs)
             if response["status"] != 401 or not kept:
                 scheme, _, parameter = header.partition(" ")
                 return {**response, "authorization": {"scheme": scheme, "parameter": parameter}}
@@ -115,7 +138,8 @@ class HttpEffects:
         cached = self._documents.get(command.url)
         if cached is not None:
             return cached
-        response = await self._send("GET", command.url, self.timeout, {"headers": command.headers})
+        kwargs = {"headers": dict(command.headers)}
+        response = await self._authorized("GET", command.url, self.timeout, kwargs, command.auth)
         if not 200 <= response["status"] <= 299:
             raise _communication(
                 f"fetching {command.url} answered HTTP {response['status']}", response["status"]
@@ -123,6 +147,15 @@ class HttpEffects:
         document = _parse_document(response)
         self._documents[command.url] = document
         return document
+
+
+def _static_authorization(auth: dict[str, Any]) -> dict[str, str]:
+    """``basic`` and ``bearer``: the ``$authorization`` descriptor, whose scheme and
+    parameter make the ``Authorization`` header."""
+    if auth["scheme"] == "basic":
+        pair = f"{auth.get('username', '')}:{auth.get('password', '')}"
+        return {"scheme": "Basic", "parameter": base64.b64encode(pair.encode()).decode()}
+    return {"scheme": "Bearer", "parameter": str(auth.get("token", ""))}
 
 
 def _response(response: aiohttp.ClientResponse, body: bytes) -> dict[str, Any]:

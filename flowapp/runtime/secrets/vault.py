@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from flowapp.runtime.sealing import KnownSecrets
 from flowapp.runtime.secrets.box import KeyRing, SecretsKeyError
 from flowapp.runtime.secrets.supplied import Supplied
 from flowapp.store.platform import InvalidValue, PlatformStore, SecretRecord
@@ -64,6 +65,7 @@ class AppSecrets:
         self._supplied = {"environment": environment or {}, "file": file or {}}
         self._opened: dict[tuple[str, str], tuple[str, bytes, Any]] = {}
         self._merged = self._merge({})
+        self._everywhere = _known_of(self._merged)
         self._unopenable: set[tuple[str, str, str, bytes]] = set()
         self._refresher: asyncio.Task[None] | None = None
 
@@ -73,16 +75,23 @@ class AppSecrets:
         """The app's secrets by name (read-only); none for a workflow of no app."""
         return EMPTY if app is None else self._merged.get(app, EMPTY)
 
+    def known_everywhere(self) -> KnownSecrets:
+        """Every app's secret values, to mask in logs."""
+        return self._everywhere
+
     def _merge(self, stored: dict[str, dict[str, Any]]) -> dict[str, Mapping[str, Any]]:
         """Every app's merged secrets, built whole and swapped in at once (``for_app`` runs
         on the event loop while ``load`` runs in a worker thread)."""
         apps = set(stored).union(*self._supplied.values())
+        previous: dict[str, Mapping[str, Any]] = getattr(self, "_merged", {})
         merged: dict[str, Mapping[str, Any]] = {}
         for app in apps:
             values = {**stored.get(app, {})}
             values.update(self._supplied["file"].get(app, {}))
             values.update(self._supplied["environment"].get(app, {}))
-            merged[app] = MappingProxyType(values)
+            kept = previous.get(app)
+            # The same object while nothing changed: the runtime caches what it derives.
+            merged[app] = kept if kept == values else MappingProxyType(values)
         return merged
 
     # --- keeping up with the store -------------------------------------------------------
@@ -123,7 +132,10 @@ class AppSecrets:
         for (app, name), (_, _, value) in opened.items():
             stored.setdefault(app, {})[name] = value
         self._opened = opened
-        self._merged = self._merge(stored)
+        merged = self._merge(stored)
+        if merged != self._merged:
+            self._everywhere = _known_of(merged)
+        self._merged = merged
 
     def _open(self, record: SecretRecord) -> Any:
         try:
@@ -190,3 +202,7 @@ class AppSecrets:
 
 
 _UNOPENED = object()
+
+
+def _known_of(merged: Mapping[str, Mapping[str, Any]]) -> KnownSecrets:
+    return KnownSecrets({app: dict(values) for app, values in merged.items()})

@@ -244,7 +244,7 @@ Feature: Data flow and control beyond the kit
     """
     And given the secrets are:
     """yaml
-    other: supplied
+    other: x-other-value
     """
     When the workflow is executed
     Then the workflow should fault with error:

@@ -46,7 +46,9 @@ def test_http_call_request_building_and_response_output():
     assert cmd.method == "POST"
     assert cmd.url == "https://api.example.com/pets/a%20b?verbose=true"
     assert cmd.headers["X-Trace"] == "t1"
-    assert cmd.headers["Authorization"] == "Basic dTpzZWNyZXQ="
+    # Credentials are the runtime's to build at send time: no resolved header is saved.
+    assert "Authorization" not in cmd.headers
+    assert cmd.auth == {"scheme": "basic", "username": "u", "password": "secret"}
     assert cmd.body == {"name": "rex"}
     out = sim.output
     assert out["statusCode"] == 201 and out["content"] == {"id": 7}
