@@ -29,6 +29,7 @@ from flowapp.apps.functions import function_folder, read_functions
 from flowapp.apps.limits import read_limits
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND, FlowApp
 from flowapp.apps.project import (
+    DOCUMENT_LIMITS,
     FolderProject,
     MemoryProject,
     OutsideProject,
@@ -50,7 +51,7 @@ def load_app(path: str | os.PathLike[str], environment: str | None = None) -> Fl
     ``environment`` merges ``config/<environment>.yaml`` into the spec (``environments``);
     an environment without a config file, or a plain workflow, changes nothing."""
     file = resource_file(Path(path))
-    doc = read_source(file)
+    doc = read_source(file, limits=DOCUMENT_LIMITS)
     # Absolute, so function folders stay valid for a runtime that changes directory;
     # problems keep the file name as the user wrote it.
     return _load(doc, FolderProject(file.parent), environment)

@@ -21,12 +21,17 @@ Problems name files as ``show`` gives them: in memory, the path inside the proje
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.source import SourceDocument, parse_bytes
+from flowapp.dsl.source import Limits, SourceDocument, parse_bytes
+
+# What reading one document of a project may cost (``flowapp.dsl.source.Limits``): the
+# defaults of the core, and a time budget on the monotonic clock, which the core may not read.
+DOCUMENT_LIMITS = Limits(clock=time.monotonic)
 
 # Folders a build or a tool writes next to the code: never part of a project's content.
 IGNORED_DIRECTORIES = frozenset(
@@ -183,4 +188,4 @@ def read_project_source(
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise DefinitionError([Problem("", f"cannot read the file: {reason}", file)]) from None
-    return parse_bytes(raw, file, allow_empty=allow_empty, what=what)
+    return parse_bytes(raw, file, allow_empty=allow_empty, what=what, limits=DOCUMENT_LIMITS)

@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.model import FILE_NAME
 from flowapp.apps.names import function_name_problem, project_name_problem
+from flowapp.apps.project import DOCUMENT_LIMITS
 from flowapp.apps.templates import (
     EXECUTABLE,
     FUNCTION_FILES,
@@ -66,7 +67,7 @@ def read_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
         raise DefinitionError([Problem("", f"cannot read the file: {reason}", file)]) from None
     except UnicodeDecodeError:
         raise DefinitionError([Problem("", "the file is not UTF-8 text", file)]) from None
-    doc = parse_text(text, file)
+    doc = parse_text(text, file, limits=DOCUMENT_LIMITS)
     if not is_plain_workflow(doc.data):
         message = "expected a Serverless Workflow document (with `document` and `do`)"
         raise DefinitionError([doc.problem("", message)])

@@ -17,11 +17,11 @@ from flowapp.apps import FILE_NAME, FlowApp, function_names_called, is_plain_wor
 from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.functions import default_folder
 from flowapp.apps.names import dns_label_problem, function_name_problem, project_name_problem
-from flowapp.apps.project import OutsideProject, project_path
+from flowapp.apps.project import DOCUMENT_LIMITS, OutsideProject, project_path
 from flowapp.apps.scaffold import function_files, render_project
 from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.source import SourceDocument, parse_text
+from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
 from flowapp.dsl.validate import validate_source
 from flowapp.server import platform as p
 from flowapp.store.platform.records import AppExists
@@ -39,7 +39,10 @@ def _parse(text: str, filename: str) -> SourceDocument:
         detail = f"the document is not UTF-8 text: {exc.reason} at character {exc.start}"
         raise p.InvalidResource(detail) from None
     try:
-        doc = parse_text(text, filename)
+        doc = parse_text(text, filename, limits=DOCUMENT_LIMITS)
+    except DocumentTooLarge as error:
+        detail = error.problems[0].message
+        raise p.PayloadTooLarge(detail, problems=list(error.problems)) from None
     except DefinitionError as error:
         raise p.InvalidResource(
             "the document cannot be read", problems=list(error.problems)

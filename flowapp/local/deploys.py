@@ -16,6 +16,7 @@ from flowapp.apps import FlowApp, load_app
 from flowapp.apps.loader import check_files
 from flowapp.apps.sources import BadArchive, unpack_archive
 from flowapp.dsl.problems import DefinitionError
+from flowapp.dsl.source import DocumentTooLarge
 from flowapp.gitrepos.errors import GitRepoError
 from flowapp.local.revisions import ENVIRONMENT_RECORD, RevisionFailed
 from flowapp.server import platform as p
@@ -175,6 +176,9 @@ class Deploys:
         """Validate a project sent by a request, in memory, before anything of it is kept."""
         try:
             return await asyncio.to_thread(check_files, files, self.environment)
+        except DocumentTooLarge as error:
+            detail = error.problems[0].message
+            raise p.PayloadTooLarge(detail, problems=list(error.problems)) from None
         except DefinitionError as error:
             raise p.InvalidResource(
                 "the project is not a valid FlowApp", problems=list(error.problems)

@@ -12,8 +12,12 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -244,3 +248,98 @@ def test_the_platform_still_serves_after_every_attack(platform: RunningPlatform)
     assert answer.status_code == 200, answer.text
     assert httpx.get(f"{platform.url}/healthz").status_code == 200
     assert_no_traceback(platform)
+
+
+# Nine levels of nine aliases: 387 million strings once expanded (113 s and 2.9 GB before).
+BOMB = """\
+kind: Bomb
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def peak_memory(platform: RunningPlatform) -> int:
+    """The server process's peak resident memory, in KiB."""
+    status = Path(f"/proc/{platform.process.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+
+
+def test_the_alias_bomb_from_a_viewer_is_refused_at_once(platform: RunningPlatform) -> None:
+    before = peak_memory(platform)
+    with platform.client(token(platform, "viewer")) as viewer:
+        started = time.monotonic()
+        answer = viewer.post("/api/v1/validate", content=BOMB, headers=YAML)
+        elapsed = time.monotonic() - started
+    assert answer.status_code == 413, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    [problem] = answer.json()["problems"]
+    assert (problem["file"], problem["line"]) == ("flowapp.yaml", 7)
+    assert "more than 100,000 values" in problem["message"]
+    assert elapsed < 2.0  # was 113 s; the bound leaves room for a loaded machine
+    assert peak_memory(platform) - before < 50 * 1024  # was 2.9 GB
+    assert_no_traceback(platform)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [BOMB, "a: " + "[" * 1000 + "]" * 1000 + "\n", "a: " + "{a: " * 1000 + "}" * 1000 + "\n"],
+    ids=["aliases", "brackets", "braces"],
+)
+def test_every_entry_point_for_yaml_refuses_a_bomb(platform: RunningPlatform, text: str) -> None:
+    archive = tar_of(("flowapp.yaml", text.encode()))
+    with platform.client() as admin:
+        created = admin.post("/api/v1/apps", content=text, headers=YAML)
+        replaced = admin.put("/api/v1/apps/victim", content=text, headers=YAML)
+        uploaded = admin.put(
+            "/api/v1/apps/bombed/source",
+            content=archive,
+            headers={"content-type": "application/gzip"},
+        )
+    for answer in (created, replaced, uploaded):
+        assert answer.status_code == 413, answer.text
+        assert answer.json()["problems"][0]["file"] == "flowapp.yaml"
+    assert_no_traceback(platform)
+
+
+def test_healthz_answers_while_a_large_document_is_read(platform: RunningPlatform) -> None:
+    """A document near the value limit takes seconds to parse (ruamel is pure Python); it
+    is parsed in a worker thread with a time budget, so the server answers meanwhile."""
+    task = "  - t{0}:\n      set: {{a: [1, 2, 3], b: {{c: 'text'}}}}\n"
+    large = "document: {dsl: '1.0.3', namespace: d, name: large, version: '1.0.0'}\ndo:\n"
+    large += "".join(task.format(i) for i in range(6500))  # about 90,000 values
+    assert 300_000 < len(large) < 1 << 20
+    with ThreadPoolExecutor(1) as pool, platform.client() as admin:
+        parsing = pool.submit(admin.post, "/api/v1/validate", content=large, headers=YAML)
+        answered = []
+        while not parsing.done():
+            started = time.monotonic()
+            health = httpx.get(f"{platform.url}/healthz", timeout=5)
+            answered.append((health.status_code, time.monotonic() - started))
+            time.sleep(0.05)
+        result = parsing.result()
+    assert result.status_code in (200, 413), result.text  # 413: past the time budget
+    assert len(answered) >= 3 and all(status == 200 for status, _ in answered)
+    print(f"healthz during the parse: {len(answered)} answers, slowest {max(answered)[1]:.3f} s")
+
+
+def test_flowapp_validate_refuses_a_bomb_on_the_command_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "flowapp.yaml"
+    bomb.write_text(BOMB)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "flowapp.cli.main", "validate", str(bomb)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{bomb}:7:" in done.stderr and "more than 100,000 values" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30  # start-up included; the bomb took 113 s
