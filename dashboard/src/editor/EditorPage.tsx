@@ -9,6 +9,7 @@ import type { FunctionInfo, FunctionsView, WorkflowSource } from "../api/types";
 import { useSession } from "../auth/session";
 import { Banner } from "../components/Banner";
 import { insertOnEdge, insertTask, moveTask, pasteTask, copyTask, deleteTask, type Workflow } from "../graph/edits";
+import { warmUpLayout } from "../graph/layoutClient";
 import type { FlowEdge } from "../graph/model";
 import { pathOf } from "../graph/pointer";
 import { countByTask, placeProblems, type PlacedProblem } from "../graph/problems";
@@ -34,6 +35,7 @@ export function EditorPage(props: { app: string | null }) {
   const { client } = useSession();
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<string | null>(null);
+  useEffect(warmUpLayout, []);
 
   useEffect(() => {
     let current = true;

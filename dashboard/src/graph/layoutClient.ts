@@ -29,3 +29,9 @@ export function layoutInWorker(graph: ElkNode): Promise<{ layout: Layout; ms: nu
     theWorker().postMessage({ id, graph });
   });
 }
+
+/** Start the worker (and its ELK) early, while the page is still asking the API for the
+ * workflow: the first layout then waits for no start-up. */
+export function warmUpLayout(): void {
+  if (typeof Worker !== "undefined") theWorker();
+}
