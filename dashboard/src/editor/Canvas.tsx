@@ -30,7 +30,8 @@ interface Props {
   stale: boolean; // the text does not parse: this is the last good graph
   selection: string | null;
   problemCounts: Map<string, number>;
-  functions: Map<string, FunctionInfo>;
+  /** The app's functions; null for a workflow that is not an app yet. */
+  functions: Map<string, FunctionInfo> | null;
   onSelect(pointer: string | null): void;
   onAddOnEdge(edge: FlowEdge, task: NewTask): void;
   onAddInList(list: string, index: number | null, task: NewTask): void;
@@ -192,6 +193,7 @@ function buildNodes(
     const task = props.graph.tasks.get(box.id);
     if (!task) continue;
     const call = task.kind === "call" && typeof task.definition.call === "string" ? task.definition.call : null;
+    const info = call && props.functions && isProjectFunction(call) ? (props.functions.get(call) ?? undeclared(call)) : null;
     const container = task.lists.length > 0;
     nodes.push({
       ...base,
@@ -204,7 +206,7 @@ function buildNodes(
       data: {
         task,
         problems: props.problemCounts.get(task.id) ?? 0,
-        function: call ? (props.functions.get(call) ?? null) : null,
+        function: info,
         collapsed: collapsed.has(task.id),
         stale: props.stale,
         onToggle,
@@ -213,6 +215,17 @@ function buildNodes(
     });
   }
   return nodes;
+}
+
+const BUILTIN_CALLS = new Set(["http", "openapi", "grpc", "asyncapi", "a2a", "mcp"]);
+
+/** A call the app must have code for (not built in, not cataloged, not by URI). */
+function isProjectFunction(call: string): boolean {
+  return !BUILTIN_CALLS.has(call) && !call.includes("@") && !call.includes("://");
+}
+
+function undeclared(name: string): FunctionInfo {
+  return { name, runtime: null, path: null, declared: false, has_code: false, called_by: [] };
 }
 
 function depth(layout: Layout, id: string): number {

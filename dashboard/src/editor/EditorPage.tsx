@@ -96,10 +96,14 @@ function Editor(props: { app: string | null; loaded: Loaded; loadError: string |
     if (state.text !== (source?.text ?? (app ? null : STARTER))) saveDraft(app, state.text, source?.commit ?? null);
   }, [state.text, app, source]);
 
-  const validation = useValidation(state.text, !state.parseError, app && source ? { app, file: source.file } : null);
+  const [validationRound, setValidationRound] = useState(0);
+  const validation = useValidation(state.text, !state.parseError, app && source ? { app, file: source.file } : null, validationRound);
   const problems = useMemo(() => placeProblems(validation.problems, state.graph, basePointer), [validation.problems, state.graph, basePointer]);
   const counts = useMemo(() => countByTask(problems), [problems]);
-  const functionMap = useMemo(() => new Map<string, FunctionInfo>((functions?.items ?? []).map((f) => [f.name, f])), [functions]);
+  const functionMap = useMemo(
+    () => (functions ? new Map<string, FunctionInfo>(functions.items.map((f) => [f.name, f])) : null),
+    [functions],
+  );
 
   const apply = useCallback(
     (label: string, change: (w: Workflow) => string | { text: string; pointer?: string | null }) =>
@@ -237,9 +241,17 @@ function Editor(props: { app: string | null; loaded: Loaded; loadError: string |
               onCopy={setClipboard}
               onCreateFunction={async (name, runtime) => {
                 if (!app) return setFailure("Deploy the workflow as an app first; then its functions get folders.");
+                const inManifest = source?.file === "flowapp.yaml";
+                if (inManifest && state.text !== source?.text) {
+                  return setFailure("Save and deploy your changes first: the function is declared in flowapp.yaml, which holds this workflow.");
+                }
                 try {
                   setFunctions(await client.createFunction(app, name, runtime));
-                  setSource(await client.getWorkflow(app));
+                  const updated = await client.getWorkflow(app);
+                  setSource(updated);
+                  if (inManifest) state.edit(`declare function ${name}`, () => updated.text);
+                  setValidationRound((round) => round + 1);
+                  setNotice(`Created functions/${name} (${runtime}) in a commit of ${app}.`);
                 } catch (error) {
                   setFailure(describeError(error));
                 }

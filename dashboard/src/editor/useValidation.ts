@@ -6,7 +6,8 @@ import { describeError } from "../api/client";
 import type { Problem } from "../api/types";
 import { useSession } from "../auth/session";
 
-export function useValidation(text: string, parses: boolean, context: { app: string; file: string } | null) {
+/** ``round`` asks again without a change of text (the app's functions changed). */
+export function useValidation(text: string, parses: boolean, context: { app: string; file: string } | null, round = 0) {
   const { client } = useSession();
   const [problems, setProblems] = useState<Problem[]>([]);
   const [checking, setChecking] = useState(false);
@@ -32,6 +33,6 @@ export function useValidation(text: string, parses: boolean, context: { app: str
       controller.abort();
       window.clearTimeout(timer);
     };
-  }, [client, text, parses, app, file]);
+  }, [client, text, parses, app, file, round]);
   return { problems, checking, error };
 }

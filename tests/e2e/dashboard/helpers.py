@@ -10,7 +10,8 @@ from typing import Any
 def yaml_text(page: Any) -> str:
     """The text in the editor, line by line as CodeMirror shows it (all of it: the tests'
     workflows are short enough for every line to be drawn)."""
-    return "\n".join(page.locator(".cm-content .cm-line").all_inner_texts())
+    lines = page.locator(".cm-content .cm-line").all_inner_texts()
+    return "\n".join(line.removesuffix("\n") for line in lines)  # an empty line reads "\n"
 
 
 def replace_text(page: Any, text: str) -> None:
@@ -54,3 +55,12 @@ def task_pointers(page: Any) -> list[str]:
 
 def without_blank_lines(text: str) -> str:
     return re.sub(r"\n+", "\n", text).strip()
+
+
+def wait_for_text(page: Any, expected: str) -> None:
+    """Until the editor holds exactly ``expected`` (read as ``yaml_text`` reads it)."""
+    page.wait_for_function(
+        "(want) => [...document.querySelectorAll('.cm-content .cm-line')]"
+        ".map(l => l.innerText.replace(/\\n$/, '')).join('\\n') === want",
+        arg=expected,
+    )

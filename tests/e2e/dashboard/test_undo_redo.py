@@ -14,6 +14,7 @@ from tests.e2e.dashboard.helpers import (
     node,
     replace_text,
     select,
+    wait_for_text,
     yaml_text,
 )
 
@@ -64,28 +65,16 @@ def test_ten_edits_undone_and_redone(page: Any) -> None:
     redo = page.get_by_role("toolbar", name="Edit").get_by_role("button", name="Redo")
     for expected in reversed(texts[:-1]):
         undo.click()
-        page.wait_for_function(
-            "(want) => [...document.querySelectorAll('.cm-content .cm-line')]"
-            ".map(l => l.innerText).join('\\n') === want",
-            arg=expected,
-        )
+        wait_for_text(page, expected)
     assert undo.is_disabled()
     node(page, "/do/0/hello").wait_for()
     for expected in texts[1:]:
         redo.click()
-        page.wait_for_function(
-            "(want) => [...document.querySelectorAll('.cm-content .cm-line')]"
-            ".map(l => l.innerText).join('\\n') === want",
-            arg=expected,
-        )
+        wait_for_text(page, expected)
     assert redo.is_disabled()
     assert "name: typed" in yaml_text(page)
     # Keyboard undo outside the text works the same.
     page.locator(".editor-bar h1").click()
     page.keyboard.press("Control+z")
-    page.wait_for_function(
-        "(want) => [...document.querySelectorAll('.cm-content .cm-line')]"
-        ".map(l => l.innerText).join('\\n') === want",
-        arg=texts[-2],
-    )
+    wait_for_text(page, texts[-2])
     keep_screenshot(page, "scenario4-undo-redo")
