@@ -184,7 +184,7 @@ function buildNodes(
     const base = {
       id: box.id,
       position: { x: box.x, y: box.y },
-      ...(box.parent ? { parentId: box.parent, extent: "parent" as const } : {}),
+      ...(box.parent ? { parentId: box.parent } : {}),
     };
     if (isTerminal(box.id)) {
       nodes.push({ ...base, type: "terminal", draggable: false, selectable: false, data: { label: terminalLabel(props.graph, box.id) }, width: box.width, height: box.height });
