@@ -99,9 +99,20 @@ def _referenced(
     return ResolvedWorkflow(source, "", validate_source(source, known_functions=functions))
 
 
+# Top-level keys only a workflow has, and only a FlowApp resource has.
+WORKFLOW_KEYS = frozenset({"document", "do", "use", "input", "output", "schedule", "timeout"})
+RESOURCE_KEYS = frozenset({"apiVersion", "kind", "metadata", "spec"})
+
+
 def is_plain_workflow(data: Mapping[str, Any]) -> bool:
-    """A Serverless Workflow document rather than a FlowApp resource (which gets wrapped)."""
-    return "document" in data and "apiVersion" not in data and "kind" not in data
+    """A Serverless Workflow document rather than a FlowApp resource (which gets wrapped).
+
+    A document that has a workflow's keys and none of a resource's is a workflow, even
+    without ``document``: its problems are then a workflow's (``document`` is missing),
+    not a resource's (``apiVersion``, ``kind``, ``metadata`` and ``spec`` are)."""
+    if any(key in data for key in RESOURCE_KEYS):
+        return False
+    return any(key in data for key in WORKFLOW_KEYS)
 
 
 def function_names_called(document: Mapping[str, Any]) -> set[str]:

@@ -101,15 +101,16 @@ def _run_here(
 
 def _report(outcome: Any) -> None:
     from flowapp.cli.output import note, print_json
+    from flowapp.runtime.embedded import NO_MORE_EVENTS
 
     note(f"execution {outcome.id} {outcome.status}")
     if outcome.status == "completed":
         print_json(outcome.output)
         return
     print_json(outcome.error or {"status": outcome.status})
-    stuck = getattr(outcome, "waiting_for", None)
-    if stuck:
-        note(f"{stuck}\noffer them with --event '{{\"type\": …}}' or --event @event.json")
+    detail = str((outcome.error or {}).get("detail") or "")
+    if detail.endswith(NO_MORE_EVENTS):
+        note(f"{detail}: give them with --event JSON or --event @event.json")
     raise typer.Exit(EXIT_FAULTED)
 
 

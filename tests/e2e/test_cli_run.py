@@ -120,3 +120,97 @@ def test_executions_and_execution_show_what_ran(db: str) -> None:
     assert first["started_at"] <= first["ended_at"]
     table = flowapp("execution", listing[0]["id"], "--db", db)
     assert "/do/0/greet" in table.stdout and "completed" in table.stdout
+
+
+LISTENER = """\
+document: {dsl: '1.0.3', namespace: test, name: orders, version: '1.0.0'}
+do:
+  - placed:
+      listen:
+        to:
+          one:
+            with: {type: com.example.order.placed}
+  - shipped:
+      listen:
+        to:
+          any:
+            - with: {type: com.example.order.shipped, source: "https://warehouse.example"}
+            - with: {type: com.example.order.lost}
+"""
+
+
+def event(kind: str, number: int) -> str:
+    return json.dumps({"specversion": "1.0", "id": str(number), "source": "/t", "type": kind})
+
+
+def test_a_workflow_waiting_for_events_nobody_offers_says_which_and_exits_1(
+    tmp_path: Path, db: str
+) -> None:
+    workflow = tmp_path / "orders.yaml"
+    workflow.write_text(LISTENER)
+    none = flowapp("run", str(workflow), "--db", db)
+    assert none.returncode == 1
+    detail = json.loads(none.stdout)["detail"]
+    assert detail == (
+        "task /do/0/placed waits for an event with type=com.example.order.placed"
+        " and no event is left to offer"
+    )
+    assert "--event" in none.stderr
+    one = flowapp("run", str(workflow), "--db", db, "--event", event("com.example.order.placed", 1))
+    assert one.returncode == 1
+    assert json.loads(one.stdout)["detail"].startswith(
+        "task /do/1/shipped waits for an event with source=https://warehouse.example,"
+        " type=com.example.order.shipped or type=com.example.order.lost"
+    )
+    both = flowapp(
+        "run", str(workflow), "--db", db,
+        "--event", event("com.example.order.placed", 1),
+        "--event", event("com.example.order.lost", 2),
+    )  # fmt: skip
+    assert both.returncode == 0, both.stderr
+    statuses = [e["status"] for e in json.loads(flowapp("executions", "--db", db, "--json").stdout)]
+    assert statuses == ["completed", "cancelled", "cancelled"]
+
+
+def test_a_listener_that_also_waits_for_a_timer_or_its_own_emit_is_not_cancelled(
+    tmp_path: Path, db: str
+) -> None:
+    timed = tmp_path / "timed.yaml"
+    timed.write_text(
+        LISTENER.replace("  - placed:\n", "  - placed:\n      timeout: {after: PT1S}\n")
+    )
+    timed_out = flowapp("run", str(timed), "--db", db)
+    assert timed_out.returncode == 1
+    assert json.loads(timed_out.stdout)["type"].endswith("/timeout")
+    echo = tmp_path / "echo.yaml"
+    echo.write_text(
+        "document: {dsl: '1.0.3', namespace: test, name: echo, version: '1.0.0'}\n"
+        "do:\n"
+        "  - both:\n"
+        "      fork:\n"
+        "        branches:\n"
+        "          - hear:\n"
+        "              listen: {to: {one: {with: {type: com.example.ping}}}}\n"
+        "          - later:\n"
+        "              do:\n"
+        "                - pause: {wait: PT0.5S}\n"
+        "                - say:\n"
+        "                    emit:\n"
+        "                      event: {with: {type: com.example.ping, source: 'https://t.example'}}\n"
+    )
+    answered = flowapp("run", str(echo), "--db", db)
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+
+
+def test_run_prints_the_execution_id_on_stderr(db: str) -> None:
+    done = flowapp("run", str(HELLO), "--input", '{"name": "x"}', "--db", db)
+    listed = json.loads(flowapp("executions", "--db", db, "--json").stdout)
+    assert f"execution {listed[0]['id']} completed" in done.stderr
+
+
+def test_a_workflow_file_without_document_gets_the_workflows_error(tmp_path: Path) -> None:
+    workflow = tmp_path / "greet.yaml"
+    workflow.write_text("do:\n  - greet: {set: {greeting: hi}}\n")
+    done = flowapp("validate", str(workflow))
+    assert done.returncode == 2
+    assert done.stderr == f"{workflow}:1:1: /: missing required property 'document'\n"

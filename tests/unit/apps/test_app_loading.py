@@ -115,6 +115,32 @@ def test_a_wrapped_plain_workflow_is_validated_without_app_functions(tmp_path: P
     assert (problem.file, problem.pointer, problem.line) == (str(file), "/do/0/append/call", 4)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do:\n  - greet: {set: {greeting: hi}}\n",
+        "use: {}\ndo:\n  - greet: {set: {greeting: hi}}\n",
+        "input: {from: .x}\ndo: []\n",
+    ],
+)
+def test_a_workflow_without_document_gets_the_workflows_problem(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "hello.yaml"
+    file.write_text(text)
+    with pytest.raises(DefinitionError) as raised:
+        load_app(file)
+    [problem] = raised.value.problems
+    assert (problem.pointer, problem.message) == ("", "missing required property 'document'")
+
+
+def test_a_document_with_a_resources_keys_gets_the_resources_problems(tmp_path: Path) -> None:
+    file = tmp_path / "flowapp.yaml"
+    file.write_text("kind: FlowApp\ndo:\n  - greet: {set: {greeting: hi}}\n")
+    with pytest.raises(DefinitionError) as raised:
+        load_app(file)
+    messages = [problem.message for problem in raised.value.problems]
+    assert "missing required key `apiVersion`" in messages
+
+
 def test_a_folder_without_flowapp_yaml_is_a_definition_error(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError, match=r"no flowapp\.yaml in this folder"):
         load_app(tmp_path)
