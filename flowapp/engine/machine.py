@@ -32,7 +32,7 @@ from flowapp.engine.records import TaskRun, Transition
 from flowapp.engine.schemas import schema_problems
 from flowapp.engine.scope import Environment, FrameScope, datetime_descriptor
 from flowapp.engine.signals import Signal
-from flowapp.engine.state import COMPLETED, FAULTED, Effect, ExecutionState, Frame
+from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED, Effect, ExecutionState, Frame
 
 CONTINUE, EXIT, END = "continue", "exit", "end"
 
@@ -237,20 +237,21 @@ class Machine:
         if frame.id not in self.state.frames:
             return  # cancelled before it started
         handler = self.handlers.for_task(task)
-        if self.state.memo and frame.occurrence in self.state.memo:
-            # A retry of a faulted execution: this task completed before. Tasks with
-            # effects reuse their output; pure ones run again (deterministically) but
-            # quietly, so that no task run is recorded twice.
+        remembered = bool(self.state.memo) and frame.occurrence in self.state.memo
+        if remembered:
+            # A retry of a faulted execution: this task completed (or was skipped) before.
+            # Tasks with effects reuse their output; pure ones run again (deterministically)
+            # but quietly, so that no task run is recorded twice.
             frame.quiet = True
-            if getattr(handler, "replayable", False):
-                self.replay(task, frame, self.state.memo[frame.occurrence])
-                return
         try:
             if task.if_ is not None:
                 scope = self.scope(frame, task)
                 if not truthy(self.render_expression(task, frame, scope)):
                     self.skip(task, frame)
                     return
+            if remembered and getattr(handler, "replayable", False):
+                self.replay(task, frame, self.state.memo[frame.occurrence])
+                return
             self.record_start(task, frame)
             if task.input is not None:
                 self.validate(task.input.schema, frame.raw_input, task.reference, "task input")
@@ -289,7 +290,9 @@ class Machine:
             raise TaskFault(expression_error(exc, task.reference)) from None
 
     def skip(self, task: Task, frame: Frame) -> None:
-        """A task whose ``if`` is false: its raw input becomes its output."""
+        """A task whose ``if`` is false: its raw input becomes its output, and its run is
+        recorded as skipped, so that the history says why it did nothing."""
+        self.record_skip(task, frame)
         del self.state.frames[frame.id]
         self.notify_completed(frame, task, frame.raw_input, CONTINUE)
 
@@ -404,9 +407,9 @@ class Machine:
 
     # --- task runs ----------------------------------------------------------------------
 
-    def record_start(self, task: Task, frame: Frame) -> None:
-        if frame.quiet:
-            return
+    def next_run_id(self, task: Task) -> int:
+        """The id of one more task run, within the execution's limit (skipped runs are
+        recorded, so they count too)."""
         limit = self.state.limits.task_runs
         if self.state.run_sequence >= limit:
             detail = (
@@ -415,7 +418,12 @@ class Machine:
             )
             raise LimitExceeded(limit_error("taskRuns", detail, instance=task.reference))
         self.state.run_sequence += 1
-        frame.run = self.state.run_sequence
+        return self.state.run_sequence
+
+    def record_start(self, task: Task, frame: Frame) -> None:
+        if frame.quiet:
+            return
+        frame.run = self.next_run_id(task)
         parent = self.state.frames.get(frame.parent) if frame.parent is not None else None
         self.runs[frame.run] = TaskRun(
             id=frame.run,
@@ -429,6 +437,28 @@ class Machine:
             started_at=frame.started_at,
             retried=frame.attempt > 1,
             began=True,
+        )
+
+    def record_skip(self, task: Task, frame: Frame) -> None:
+        """A run that starts and ends at once as ``skipped`` (no lifecycle event says a
+        skipped task started: ``began`` stays false)."""
+        if frame.quiet:
+            return
+        run_id = self.next_run_id(task)
+        parent = self.state.frames.get(frame.parent) if frame.parent is not None else None
+        self.runs[run_id] = TaskRun(
+            id=run_id,
+            parent_id=parent.run if parent is not None and parent.run else None,
+            reference=task.reference,
+            occurrence=frame.occurrence,
+            name=task.name,
+            status=SKIPPED,
+            input=frame.raw_input,
+            attempt=frame.attempt,
+            started_at=frame.started_at,
+            output=frame.raw_input,
+            ended_at=self.now,
+            retried=frame.attempt > 1,
         )
 
     def record_end(

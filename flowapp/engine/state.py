@@ -35,6 +35,8 @@ FAULTED = "faulted"
 COMPLETED = "completed"
 
 FINAL_STATUSES = frozenset({CANCELLED, FAULTED, COMPLETED})
+# A task run's own status when its ``if`` was false: it did not run, its input passed on.
+SKIPPED = "skipped"
 
 
 class Frame:

@@ -45,7 +45,7 @@ from flowapp.engine.signals import (
     Suspend,
     signal_to_json,
 )
-from flowapp.engine.state import COMPLETED, FAULTED
+from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED
 from flowapp.runtime.committer import GroupCommitter
 from flowapp.runtime.deciders.base import Decider, DeciderClosed
 from flowapp.runtime.deciders.inprocess import InProcessDecider
@@ -296,7 +296,7 @@ class Runtime(Upkeep):
         if record.status != FAULTED:
             raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
         runs = await self.committer.run_in_writer(self.store.task_runs, execution_id)
-        memo = {run.occurrence: run.output for run in runs if run.status == COMPLETED}
+        memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
         workflow = self._workflow(record.workflow_id)
         live = LiveExecution(workflow, state)
         self.live[execution_id] = live

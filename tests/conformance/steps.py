@@ -195,7 +195,14 @@ def _task_attempts(world: World, step: Step, match: re.Match[str]) -> None:
 
 
 def _task_not_run(world: World, step: Step, match: re.Match[str]) -> None:
-    assert match.group(1) not in world.names(), f"tasks ran: {world.names()}"
+    """No run of the task, or only runs recorded as skipped (its ``if`` was false)."""
+    ran = [run.name for run in world.runs if run.status != "skipped"]
+    assert match.group(1) not in ran, f"tasks ran: {ran}"
+
+
+def _task_skipped(world: World, step: Step, match: re.Match[str]) -> None:
+    statuses = [run.status for run in world.runs if run.name == match.group(1)]
+    assert statuses == ["skipped"], f"{match.group(1)} runs: {statuses}"
 
 
 def _lifecycle(world: World, step: Step, match: re.Match[str]) -> None:
@@ -239,5 +246,6 @@ _STEPS = [
     (re.compile(r"(\S+) should have (completed|faulted|cancelled)"), _task_status),
     (re.compile(r"(\S+) should have run (\d+) times?"), _task_attempts),
     (re.compile(r"(\S+) should not have run"), _task_not_run),
+    (re.compile(r"(\S+) should have been skipped"), _task_skipped),
     (re.compile(r"the lifecycle events should include, in order:"), _lifecycle),
 ]

@@ -61,6 +61,7 @@ Feature: Data flow and control beyond the kit
     adult: false
     """
     And onlyForAdults should not have run
+    And onlyForAdults should have been skipped
 
   Scenario: Input schema rejects bad input with a validation error
     Given a workflow with definition:

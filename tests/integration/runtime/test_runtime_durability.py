@@ -143,11 +143,13 @@ async def test_retry_from_the_failed_task_keeps_earlier_outputs(store: Store) ->
     runtime = Runtime(store, effects=Effects(functions=FunctionEffects(fake)))
     await runtime.start()
     workflow = register(
-        store, "do:\n  - a: {call: one}\n  - b: {call: two}\n", frozenset({"one", "two"})
+        store,
+        "do:\n  - maybe: {if: .go, call: two}\n  - a: {call: one}\n  - b: {call: two}\n",
+        frozenset({"one", "two"}),
     )
-    execution_id = await runtime.start_execution(workflow, {})
+    execution_id = await runtime.start_execution(workflow, {"go": False})
     first = await runtime.wait_for(execution_id, timeout=10)
-    assert first.status == "faulted" and first.error["instance"] == "/do/1/b"
+    assert first.status == "faulted" and first.error["instance"] == "/do/2/b"
     broken["two"] = False
     await runtime.retry(execution_id)
     second = await runtime.wait_for(execution_id, timeout=10)
@@ -157,10 +159,12 @@ async def test_retry_from_the_failed_task_keeps_earlier_outputs(store: Store) ->
     assert store.get_execution(execution_id).error is None
     runs = store.task_runs(execution_id)
     assert [(r.name, r.status) for r in runs] == [
+        ("maybe", "skipped"),  # recorded once: the retry skips it again, quietly
         ("a", "completed"),
         ("b", "faulted"),
         ("b", "completed"),
     ]
+    assert (runs[0].input, runs[0].output) == ({"go": False}, {"go": False})
 
 
 async def test_submitted_executions_are_claimed_and_run_by_an_engine(store: Store) -> None:

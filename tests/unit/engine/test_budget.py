@@ -278,3 +278,16 @@ def test_where_decisions_are_cut_never_changes_the_outcome(name, budget):
     assert runs(cut) == runs(whole)
     assert [c.to_json() for c in cut.commands] == [c.to_json() for c in whole.commands]
     assert cut.decisions > whole.decisions or budget > 1  # one step at a time cuts always
+
+
+def test_skipped_runs_are_recorded_so_they_count_toward_the_task_run_limit():
+    wf = workflow("""
+    do:
+      - spin:
+          for: {in: '${ [range(100)] }', each: i}
+          do:
+            - never: {if: 'false', set: {x: 1}}
+    """)
+    sim = simulate(wf, {}, limits=ExecutionLimits(task_runs=50))
+    assert sim.status == "faulted" and sim.error["limit"] == "taskRuns"
+    assert len(sim.task_runs()) <= 50

@@ -313,6 +313,27 @@ def test_retry_from_failed_task_reuses_completed_outputs():
     assert [r.name for r in decision.task_runs] == ["b"]
 
 
+def test_a_retry_records_a_skipped_task_once():
+    wf = workflow(
+        "do:\n  - maybe: {if: .go, call: one}\n  - b: {call: two}\n",
+        app_functions=frozenset({"one", "two"}),
+    )
+
+    def functions(cmd):
+        raise SimulatedFailure({"type": "https://x/e", "status": 500, "title": "boom"})
+
+    first = simulate(wf, {"go": False}, functions=functions)
+    assert [(r.name, r.status) for r in first.task_runs()] == [
+        ("maybe", "skipped"),
+        ("b", "faulted"),
+    ]
+    done = ("completed", "skipped")
+    memo = {r.occurrence: r.output for r in first.task_runs() if r.status in done}
+    decision = decide(wf, first.state, RetryFailed(memo), 10.0)
+    assert [c.function for c in decision.commands if c.kind == "call-function"] == ["two"]
+    assert [(r.name, r.status) for r in decision.task_runs] == [("b", "running")]
+
+
 def test_run_without_await_starts_the_work_and_passes_its_input_on():
     sim = simulate(
         workflow("""

@@ -78,7 +78,38 @@ def test_if_false_skips_the_task_and_passes_input_through():
         {"go": False},
     )
     assert sim.output == {"go": False}
-    assert sim.names() == []
+    [run] = sim.task_runs()
+    assert (run.name, run.status, run.input, run.output) == (
+        "maybe", "skipped", {"go": False}, {"go": False}
+    )  # fmt: skip
+    assert run.ended_at is not None and not run.began
+
+
+def test_a_skipped_task_is_recorded_where_it_stands_and_issues_nothing():
+    sim = simulate(
+        workflow(
+            """
+        do:
+          - outer:
+              do:
+                - first: {set: {n: 1}}
+                - maybe: {if: '.n > 1', call: notify}
+                - last: {set: {n: 2}}
+        """,
+            app_functions=frozenset({"notify"}),
+        ),
+        {},
+    )
+    assert sim.status == "completed" and sim.output == {"n": 2}
+    assert [(r.name, r.status) for r in sim.task_runs()] == [
+        ("outer", "completed"),
+        ("first", "completed"),
+        ("maybe", "skipped"),
+        ("last", "completed"),
+    ]
+    outer, _, maybe, _ = sim.task_runs()
+    assert maybe.parent_id == outer.id and maybe.reference == "/do/0/outer/do/1/maybe"
+    assert not [c for c in sim.commands if c.kind == "call-function"]
 
 
 def test_input_from_output_as_and_export_as():
