@@ -66,7 +66,7 @@ async def _feed_events(runtime: Runtime, execution_id: str, events: list[dict[st
     stuck_since: float | None = None
     loop = asyncio.get_running_loop()
     while True:
-        waits = events_awaited(runtime.live.get(execution_id))
+        waits = await _waiting_for_events_only(runtime, execution_id)
         if not waits:
             stuck_since = None
         elif stuck_since is None:
@@ -75,6 +75,22 @@ async def _feed_events(runtime: Runtime, execution_id: str, events: list[dict[st
             await runtime.cancel(execution_id, f"{describe_waits(waits)} {NO_MORE_EVENTS}")
             return
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def _waiting_for_events_only(
+    runtime: Runtime, execution_id: str
+) -> list[tuple[str, list[dict[str, str]]]]:
+    """``events_awaited``, once no event the execution emitted is still in the outbox: an
+    emitted event is delivered (to the inbox) before its outbox row is marked done, so
+    with the outbox read first, an event on its way is seen in one place or the other."""
+    if not events_awaited(runtime.live.get(execution_id)):
+        return []
+    pending = await runtime.committer.run_in_writer(
+        lambda: runtime.store.pending_outbox(limit=1000, owner=runtime.owner)
+    )
+    if any(item.execution_id == execution_id for item in pending):
+        return []
+    return events_awaited(runtime.live.get(execution_id))
 
 
 def events_awaited(live: LiveExecution | None) -> list[tuple[str, list[dict[str, str]]]]:
