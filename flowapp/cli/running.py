@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, egress_policy
 from flowapp.cli.failures import EXIT_FAULTED
 from flowapp.cli.options import DbOption
 
@@ -66,6 +67,8 @@ def run(
     ] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
     environment: EnvironmentOption = None,
+    egress: Annotated[str, typer.Option("--egress", help=EGRESS_HELP)] = "open",
+    allow_egress: AllowEgressOption = [],  # noqa: B006
 ) -> None:
     """Run a workflow (or a FlowApp's, with its functions) and print its output as JSON."""
     from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
@@ -79,7 +82,8 @@ def run(
     env = Environment(secrets=read_secrets(secret))
     events = read_events(event)
     url = checked_url(choose_store(db))
-    _report(_run_here(app, extra, value, url, env, events, timeout))
+    policy = egress_policy(egress, allow_egress)
+    _report(_run_here(app, extra, value, url, env, events, timeout, policy))
 
 
 def _run_here(
@@ -90,13 +94,14 @@ def _run_here(
     env: Any,
     events: list[dict[str, Any]],
     timeout: float | None,
+    policy: Any,
 ) -> Any:
     import asyncio
     import logging
     import sys
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return asyncio.run(_run(app, extra, value, url, env, events, timeout))
+    return asyncio.run(_run(app, extra, value, url, env, events, timeout, policy))
 
 
 def _report(outcome: Any) -> None:
@@ -122,10 +127,12 @@ async def _run(
     env: Any,
     events: list[dict[str, Any]],
     timeout: float | None,
+    policy: Any,
 ) -> Any:
     from flowapp.functions.supervisor import Supervisor
     from flowapp.runtime.dispatch import Effects
     from flowapp.runtime.effects.functions import FunctionEffects
+    from flowapp.runtime.effects.http import HttpEffects
     from flowapp.runtime.embedded import run_to_completion
     from flowapp.runtime.registry import WorkflowRegistry
     from flowapp.store import open_store
@@ -144,10 +151,10 @@ async def _run(
             app=app.name if functions else None,
             limits=app.limits,
         )
-        effects = Effects()
+        effects = Effects(http=HttpEffects(policy=policy))
         if supervisor is not None:
             await supervisor.start()
-            effects = Effects(functions=FunctionEffects(supervisor, app=app.name))
+            effects.functions = FunctionEffects(supervisor, app=app.name)
         _, outcome = await run_to_completion(
             store,
             registry,

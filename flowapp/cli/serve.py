@@ -32,6 +32,8 @@ from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
+from flowapp.runtime.effects.http import HttpEffects
+from flowapp.runtime.egress import EgressPolicy
 from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
@@ -59,6 +61,8 @@ class UpSettings:
     # FLOWAPP_SECRETS_<APP> variables (already taken out of the environment).
     file_secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     environment_secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Which addresses workflows' calls and alert webhooks may reach; open unless given.
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
     @property
     def db_url(self) -> str:
@@ -105,7 +109,9 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     broker = open_broker(f"sqlite:///{settings.data_dir / 'bus.db'}")
     holder: dict[str, LocalPlatform] = {}
     router = FunctionRouter(lambda workflow: holder["platform"].functions_of(workflow))
-    effects = Effects(functions=router, publish=broker.publish)
+    effects = Effects(
+        http=HttpEffects(policy=settings.egress), functions=router, publish=broker.publish
+    )
     journal = DecisionJournal(settings.data_dir / "decisions.journal")
     runtime = Runtime(store, effects=effects, owner=settings.owner, journal=journal)
     runtime.metrics = RuntimeMetrics(metrics)
@@ -131,7 +137,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     watchers: list[Syncer | AlertEvaluator | NotificationSender] = [
         Syncer(platform_store, platform.observe),
         AlertEvaluator(store, platform_store, metrics),
-        NotificationSender(platform_store),
+        NotificationSender(platform_store, policy=settings.egress),
     ]
     for watcher in watchers:
         await watcher.start()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.settings import flowapp_home
 
@@ -113,6 +114,8 @@ def up(
         typer.Option("--env", "-e", help="Deploy every app with its config/ENV.yaml, if any."),
     ] = None,
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
+    egress: EnforcedByDefault = "enforce",
+    allow_egress: AllowEgressOption = [],  # noqa: B006
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions."""
     from flowapp.cli.logsetup import configure_logging
@@ -120,6 +123,7 @@ def up(
     from flowapp.local.datadir import PRIVATE_UMASK
 
     configure_logging(logging.WARNING)
+    policy = egress_policy(egress, allow_egress)
     file_secrets, environment_secrets = _given_secrets(secrets_file)
     _check_port(host, port)
     # Before anything is created: every file of the data directory is the server's alone.
@@ -135,6 +139,7 @@ def up(
         environment=environment,
         file_secrets=file_secrets,
         environment_secrets=environment_secrets,
+        egress=policy,
     )
     asyncio.run(_up(settings))
 
@@ -204,6 +209,8 @@ def dev(
         str, typer.Option("--env", "-e", help="Merge config/ENV.yaml into the spec, if any.")
     ] = "dev",
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
+    egress: Annotated[str, typer.Option("--egress", help=EGRESS_HELP)] = "open",
+    allow_egress: AllowEgressOption = [],  # noqa: B006
 ) -> None:
     """Run a project locally, reloaded when its code or YAML changes.
 
@@ -214,6 +221,7 @@ def dev(
 
     configure_logging(logging.INFO)
     folder = folder.resolve()
+    policy = egress_policy(egress, allow_egress)
     file_secrets, environment_secrets = _given_secrets(secrets_file)
     _check_port(host, port)
     settings = UpSettings(
@@ -223,6 +231,7 @@ def dev(
         environment=environment,
         file_secrets=file_secrets,
         environment_secrets=environment_secrets,
+        egress=policy,
     )
     asyncio.run(_dev(settings, folder))
 

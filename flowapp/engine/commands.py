@@ -48,6 +48,7 @@ class CallHttp(Command):
     # The authentication the runtime applies at send time: {"scheme", **settings}
     auth: dict[str, Any] | None = None
     timeout: float | None = None
+    follow_redirects: bool = False  # the task's ``redirect``: false answers the 3xx itself
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

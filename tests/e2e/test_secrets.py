@@ -279,7 +279,11 @@ def test_credentials_from_stored_secrets_never_reach_the_data_dir_or_the_log(
 ) -> None:
     data = tmp_path / "data"
     log = tmp_path / "data-up.log"
-    with Guarded() as guarded, flowapp_up(data) as platform, platform.client() as api:
+    with (
+        Guarded() as guarded,
+        flowapp_up(data, "--allow-egress", "127.0.0.1") as platform,
+        platform.client() as api,
+    ):
         create_and_deploy(api, CALLS.replace("BASE", guarded.base), "calls")
         for name, value in (("token", TOKEN), ("clientSecret", CLIENT_SECRET)):
             assert api.put(f"/api/v1/apps/calls/secrets/{name}", json={"value": value}).is_success

@@ -74,7 +74,8 @@ class CallHttpHandler(TaskHandler):
         auth = resolve_authentication(m, task.endpoint.authentication, frame, scope, where)
         method = str(m.render(task.method, frame.input, scope, where)).upper()
         body = None if task.body is None else m.render(task.body, frame.input, scope, where)
-        send_http(m, frame, method, url, headers, body, task.body is not None, auth)
+        has_body = task.body is not None
+        send_http(m, frame, method, url, headers, body, has_body, auth, redirect=task.redirect)
 
     def on_result(self, m: Machine, frame: Frame, effect: Effect, result: Any) -> None:
         task = m.workflow.task(frame.reference)
@@ -99,6 +100,8 @@ def send_http(
     body: Any,
     has_body: bool,
     auth: dict[str, Any] | None,
+    *,
+    redirect: bool = False,
 ) -> None:
     frame.data["request"] = {"method": method.lower(), "uri": url, "headers": headers}
     command = CallHttp(
@@ -109,6 +112,7 @@ def send_http(
         body=body,
         has_body=has_body,
         auth=auth,
+        follow_redirects=redirect,
     )
     m.issue(frame, command)
 

@@ -121,4 +121,4 @@ class CallOpenApiHandler(TaskHandler):
             detail = f"the OpenAPI document has no operation `{task.operation_id}`"
             raise TaskFault(errors.error(errors.CONFIGURATION, detail, instance=where)) from None
         auth = resolve_authentication(m, task.authentication, frame, scope, where)
-        send_http(m, frame, method, url, headers, body, has_body, auth)
+        send_http(m, frame, method, url, headers, body, has_body, auth, redirect=task.redirect)

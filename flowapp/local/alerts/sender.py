@@ -10,7 +10,9 @@ so a sender that crashes mid-POST leaves it to be retried when the lease ends, a
 receiver may see it twice. Every request carries ``X-Flowapp-Notification`` (the
 payload's ``id``, stable across retries and across re-decided transitions) so that a
 receiver can drop duplicates. Redirects are not followed: a webhook that answers 3xx is
-misconfigured, and that shows as a failed attempt with the status.
+misconfigured, and that shows as a failed attempt with the status. The webhook's address
+is checked against the egress policy (``flowapp.runtime.egress``) like a workflow's calls:
+a refused one is a failed attempt saying so.
 
 The webhook URL is read from the rule when the notification is claimed, not copied into
 the payload (URLs of chat webhooks often carry a secret). Store calls run in a worker
@@ -27,8 +29,10 @@ from dataclasses import dataclass
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from flowapp.local.alerts.periodic import Periodic
+from flowapp.runtime.egress import EgressPolicy, EgressRefused, PolicyResolver, refused_by_policy
 from flowapp.store import StoreError
 from flowapp.store.platform import NotFound, NotificationRecord, PlatformStore
 
@@ -74,6 +78,7 @@ class NotificationSender:
         batch: int = 16,
         lease_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
+        policy: EgressPolicy | None = None,
     ) -> None:
         if lease_seconds <= timeout:
             raise ValueError("lease_seconds must exceed timeout, or a slow POST is repeated")
@@ -83,6 +88,7 @@ class NotificationSender:
         self._batch = batch
         self._lease = lease_seconds
         self._clock = clock
+        self._policy = policy or EgressPolicy()
         self._session: aiohttp.ClientSession | None = None
         self._periodic = Periodic("notification sender", self.send_once, interval)
 
@@ -116,6 +122,7 @@ class NotificationSender:
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=PolicyResolver(self._policy)),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 headers={"User-Agent": USER_AGENT},
             )
@@ -139,6 +146,7 @@ class NotificationSender:
         }
         body = orjson.dumps(notification.payload)
         try:
+            self._policy.check_url(URL(url))
             async with session.post(url, data=body, headers=headers, allow_redirects=False) as r:
                 if 200 <= r.status < 300:
                     return None
@@ -146,8 +154,11 @@ class NotificationSender:
                 return f"HTTP {r.status}: {text}".strip()
         except TimeoutError:
             return f"no reply within {self._timeout:g} s"
+        except EgressRefused as refusal:
+            return str(refusal)
         except (aiohttp.ClientError, ValueError) as exc:  # ValueError: a URL aiohttp refuses
-            return f"{type(exc).__name__}: {exc}"
+            cause = refused_by_policy(exc)
+            return str(cause) if cause is not None else f"{type(exc).__name__}: {exc}"
 
     def _book(self, notification: NotificationRecord, error: str | None, now: float) -> None:
         """Record the attempt; a store error leaves the lease to bring it back."""

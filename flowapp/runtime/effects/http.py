@@ -11,19 +11,25 @@ The response carries ``authorization`` (the spec's ``$authorization``) beside it
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
 
 import aiohttp
 from ruamel.yaml import YAML
+from yarl import URL
 
 from flowapp.dsl import errors
 from flowapp.engine.commands import CallHttp, FetchDocument
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.tokens import TokenSource
+from flowapp.runtime.egress import EgressPolicy, EgressRefused, PolicyResolver, refused_by_policy
 
 _TEXTUAL = ("json", "text", "xml", "yaml", "javascript", "x-www-form-urlencoded")
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
+PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
 def _communication(detail: str, status: int = 503) -> EffectError:
@@ -35,9 +41,12 @@ def _timeout(detail: str) -> EffectError:
 
 
 class HttpEffects:
-    def __init__(self, *, timeout: float = 60.0, limit: int = 256) -> None:
+    def __init__(
+        self, *, timeout: float = 60.0, limit: int = 256, policy: EgressPolicy | None = None
+    ) -> None:
         self.timeout = timeout
         self.limit = limit
+        self.policy = policy or EgressPolicy()
         self._session: aiohttp.ClientSession | None = None
         self._documents: dict[str, Any] = {}
         self._digests: dict[tuple[str, str], aiohttp.DigestAuthMiddleware] = {}
@@ -45,7 +54,9 @@ class HttpEffects:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.limit, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(
+                limit=self.limit, ttl_dns_cache=300, resolver=PolicyResolver(self.policy)
+            )
             self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
@@ -62,6 +73,7 @@ class HttpEffects:
                 kwargs["data"] = json.dumps(command.body)
                 kwargs["headers"].setdefault("Content-Type", "application/json")
         seconds = command.timeout or self.timeout
+        kwargs["follow"] = command.follow_redirects
         return await self._authorized(command.method, command.url, seconds, kwargs, command.auth)
 
     async def _authorized(
@@ -117,28 +129,48 @@ class HttpEffects:
     async def _send(
         self, method: str, url: str, seconds: float, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
+        """One request, and with ``kwargs["follow"]`` its redirects (at most
+        ``MAX_REDIRECTS``), each hop checked against the egress policy; a 3xx that is not
+        followed is the answer."""
+        options = dict(kwargs)
+        follow = bool(options.pop("follow", False))
+        hops: list[URL] = []
         try:
-            async with self.session().request(
-                method,
-                url,
-                timeout=aiohttp.ClientTimeout(total=seconds),
-                allow_redirects=True,
-                **kwargs,
-            ) as response:
-                body = await response.read()
-                return _response(response, body)
+            async with asyncio.timeout(seconds):
+                return await self._hops(method, URL(url), options, follow, hops)
         except TimeoutError:
             raise _timeout(f"{method} {url} did not answer within {seconds:g} s") from None
         except aiohttp.InvalidURL as exc:
             raise EffectError(errors.error(errors.CONFIGURATION, f"invalid URL: {exc}")) from None
         except (aiohttp.ClientError, OSError) as exc:
+            refusal = refused_by_policy(exc)
+            if refusal is not None:
+                raise _egress(method, url, refusal, hops) from None
             raise _communication(f"{method} {url} failed: {exc or type(exc).__name__}") from None
+
+    async def _hops(
+        self, method: str, url: URL, options: dict[str, Any], follow: bool, hops: list[URL]
+    ) -> dict[str, Any]:
+        """``hops`` tells the caller which URL each request went to."""
+        for _ in range(MAX_REDIRECTS + 1):
+            hops.append(url)
+            self.policy.check_url(url)
+            async with self.session().request(
+                method, url, allow_redirects=False, **options
+            ) as response:
+                location = response.headers.get("Location")
+                if not follow or response.status not in REDIRECTS or not location:
+                    return _response(response, await response.read())
+                target = response.url.join(URL(location))
+                method, options = _redirected(method, options, response.status, url, target)
+                url = target
+        raise _communication(f"{method} {url}: more than {MAX_REDIRECTS} redirects", 502)
 
     async def fetch_document(self, command: FetchDocument) -> Any:
         cached = self._documents.get(command.url)
         if cached is not None:
             return cached
-        kwargs = {"headers": dict(command.headers)}
+        kwargs = {"headers": dict(command.headers), "follow": True}
         response = await self._authorized("GET", command.url, self.timeout, kwargs, command.auth)
         if not 200 <= response["status"] <= 299:
             raise _communication(
@@ -147,6 +179,33 @@ class HttpEffects:
         document = _parse_document(response)
         self._documents[command.url] = document
         return document
+
+
+def _redirected(
+    method: str, options: dict[str, Any], status: int, source: URL, target: URL
+) -> tuple[str, dict[str, Any]]:
+    """The next hop's method and options: 303 (and 301/302 after a POST) become a GET
+    without a body; credentials are not sent to another origin."""
+    options = {**options, "headers": dict(options.get("headers") or {})}
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        method = "GET"
+        options.pop("data", None)
+        options["headers"] = {
+            k: v for k, v in options["headers"].items() if k.lower() != "content-type"
+        }
+    if source.origin() != target.origin():
+        options["headers"] = {
+            k: v for k, v in options["headers"].items() if k.lower() not in PRIVATE_HEADERS
+        }
+        options.pop("middlewares", None)  # a digest answer is for its own origin
+    return method, options
+
+
+def _egress(method: str, url: str, refused: EgressRefused, hops: list[URL]) -> EffectError:
+    detail = f"{method} {url}: {refused}"
+    if len(hops) > 1:
+        detail += f" (redirected to {hops[-1]})"
+    return EffectError(errors.error(errors.AUTHORIZATION, detail, title="Egress Refused"))
 
 
 def _static_authorization(auth: dict[str, Any]) -> dict[str, str]:

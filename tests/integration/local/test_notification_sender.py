@@ -186,3 +186,31 @@ async def test_notifications_of_a_deleted_rule_are_not_sent(
         await send.stop()
 
     assert receiver.requests == []
+
+
+async def test_the_egress_policy_refuses_a_webhook_on_a_private_address(
+    stores: Stores, receiver: Receiver, clock: Clock
+) -> None:
+    from flowapp.runtime.egress import EgressPolicy
+
+    port = receiver.url.split(":")[2].split("/")[0]
+    queue(stores, rule_to(stores, receiver.url), key="by-address")
+    by_name = receiver.url.replace("127.0.0.1", "localhost")
+    queue(stores, make_rule(stores.platform, name="by-name", webhook_url=by_name), key="by-name")
+    send = sender(stores, clock, policy=EgressPolicy.enforcing())
+    try:
+        assert await send.send_once() == 0
+    finally:
+        await send.stop()
+    assert receiver.requests == []
+    for row in notifications(stores.platform):
+        assert "the egress policy refuses" in row.last_error and "loopback" in row.last_error
+
+    allowed = sender(stores, clock, policy=EgressPolicy.enforcing([f"127.0.0.1:{port}"]))
+    clock.now = T0 + 10
+    receiver.answers = [204, 204]
+    try:
+        # An address in the allow list admits it under any name that resolves to it.
+        assert await allowed.send_once() == 2
+    finally:
+        await allowed.stop()
