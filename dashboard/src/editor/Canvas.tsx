@@ -130,6 +130,15 @@ function CanvasInner(props: Props) {
       className={`canvas${props.stale ? " stale" : ""}`}
       aria-label="Workflow graph"
       role="region"
+      onKeyDown={(event) => {
+        // Enter or Space on a focused node (React Flow makes them focusable) selects it.
+        const focused = (event.target as HTMLElement).closest(".react-flow__node") as HTMLElement | null;
+        const id = focused?.dataset.id;
+        if ((event.key === "Enter" || event.key === " ") && id && !isTerminal(id)) {
+          event.preventDefault();
+          props.onSelect(id);
+        }
+      }}
       onDragOver={(event) => {
         if (event.dataTransfer.types.includes(DRAG_TYPE)) event.preventDefault();
       }}
@@ -147,6 +156,7 @@ function CanvasInner(props: Props) {
         edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
         onNodeClick={(_, node) => !isTerminal(node.id) && props.onSelect(node.id)}
+
         onPaneClick={() => props.onSelect(null)}
         onNodeDragStop={(event, node) => {
           const point = "changedTouches" in event ? event.changedTouches[0] : event;

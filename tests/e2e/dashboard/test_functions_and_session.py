@@ -65,6 +65,26 @@ def test_a_function_without_code_is_marked_and_created(
     assert functions["notify"]["has_code"] and functions["notify"]["declared"]
     keep_screenshot(page, "editor-function-created")
 
+    # A new revision from the editor: the text is committed, then deployed.
+    page.get_by_role("button", name="Save and deploy shop").click()
+    outcome = page.locator("[data-deploy-outcome]")
+    outcome.wait_for(timeout=90_000)
+    assert outcome.get_attribute("data-deploy-outcome") == "succeeded", outcome.inner_text()
+    with platform.client() as api:
+        saved = api.get("/api/v1/apps/shop/workflow").json()["text"]
+        app = api.get("/api/v1/apps/shop").json()
+    assert "call: notify" in saved and saved.startswith("# The shop's workflow")
+    assert app["deployed_revision"] == "shop-00001"
+
+
+def test_a_node_is_selected_from_the_keyboard(page: Any, platform: RunningPlatform) -> None:
+    page.goto(f"{platform.url}/new")
+    hello = page.locator('.react-flow__node[data-id="/do/0/hello"]')
+    hello.wait_for()
+    hello.focus()
+    page.keyboard.press("Enter")
+    page.locator('[data-inspector="/do/0/hello"]').wait_for()
+
 
 def test_an_expired_token_loses_nothing(page: Any, platform: RunningPlatform) -> None:
     with platform.client() as api:
