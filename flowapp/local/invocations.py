@@ -156,7 +156,7 @@ class Invocations:
         self: LocalPlatform, name: str, trigger: Any, request: p.WebhookRequest
     ) -> p.WebhookResponse:
         if request.method.upper() not in trigger.webhook.methods:
-            raise p.PlatformError(f"{request.method} is not accepted on {request.path}")
+            return method_not_allowed(request, trigger.webhook.methods)
         wait = parse_wait(request.query.get("wait"))
         if wait is None and trigger.webhook.mode == "sync":
             wait = 30.0
@@ -188,3 +188,11 @@ class Invocations:
 
 
 _PROBLEM = {"Content-Type": "application/problem+json"}
+
+
+def method_not_allowed(request: p.WebhookRequest, methods: tuple[str, ...]) -> p.WebhookResponse:
+    """405 with ``Allow``: the trigger takes other methods (RFC 9110 section 15.5.6)."""
+    allowed = ", ".join(methods)
+    detail = f"{request.method} is not accepted on {request.path}: use {allowed}"
+    problem = {**WebhookError(405, "Method Not Allowed", detail).problem(), "instance": request.path}
+    return p.WebhookResponse(405, problem, {**_PROBLEM, "Allow": allowed})

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
 from flowapp.runtime.secrets import AppSecrets
-from flowapp.server import errors, openapi
+from flowapp.server import apidocs, errors, openapi
 from flowapp.server.auth import AuthMiddleware
 from flowapp.server.dashboard import PUBLIC_PATHS as DASHBOARD_PATHS
 from flowapp.server.dashboard import PUBLIC_PREFIXES as DASHBOARD_PREFIXES
@@ -68,6 +68,8 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         generate_unique_id_function=openapi.operation_id,
+        docs_url=None,  # apidocs serves them, with their scripts (no CDN)
+        redoc_url=None,
     )
     app.state.services = Services(
         platform=platform,
@@ -80,6 +82,7 @@ def create_app(
     routers = (*ROUTERS, *extra_routes)
     for router in routers:
         app.include_router(router)
+    apidocs.install(app)
     for prefix, mounted in mounts.items():
         app.mount(prefix, mounted)
     public_prefixes, public_paths = list(mounts), frozenset[str]()

@@ -3,10 +3,10 @@
 Access rules live in one function, ``required_role``, so they can be read (and tested)
 at a glance instead of being spread over route decorators:
 
-- public: ``/healthz``, the OpenAPI document and its viewers, webhooks (``/hooks/...``,
-  checked by their trigger's own secret), the mounts the caller declares public (git
-  hosting: it authenticates on its own terms) and the dashboard's page and files (its
-  calls to the API carry the user's token);
+- public: ``/healthz``, the OpenAPI document and its viewers (with their files under
+  ``/docs/assets/``), webhooks (``/hooks/...``, checked by their trigger's own secret),
+  the mounts the caller declares public (git hosting: it authenticates on its own terms)
+  and the dashboard's page and files (its calls to the API carry the user's token);
 - ``/api/v1/tokens...``: admin;
 - reads (GET, HEAD, OPTIONS) and ``POST /api/v1/validate`` (which changes nothing): viewer;
 - every other request: developer. Anything not listed as public needs a token, so a
@@ -44,7 +44,7 @@ from flowapp.store.port import StoreError
 
 ROLES = ("viewer", "developer", "admin")
 PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-PUBLIC_PREFIXES = ("/hooks/",)
+PUBLIC_PREFIXES = ("/hooks/", "/docs/assets/")
 API_PATHS = ("/api", "/metrics")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # the safe methods
 READ_ONLY_POSTS = frozenset({"/api/v1/validate"})

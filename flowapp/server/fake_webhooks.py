@@ -25,6 +25,12 @@ SYNC_WAIT = 30.0
 
 async def answer_webhook(platform: FakePlatform, request: WebhookRequest) -> WebhookResponse:
     name, hook = _trigger(platform, request.path)
+    methods = [str(m).upper() for m in hook.get("methods") or ["POST"]]
+    if request.method.upper() not in methods:
+        allowed = ", ".join(methods)
+        detail = f"{request.method} is not accepted on {request.path}: use {allowed}"
+        body = problem_json(405, detail, instance=request.path)
+        return WebhookResponse(405, body, {**PROBLEM, "Allow": allowed})
     if not _authorized(hook, request):
         body = problem_json(401, "the webhook secret does not match", instance=request.path)
         return WebhookResponse(401, body, PROBLEM)

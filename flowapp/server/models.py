@@ -99,6 +99,27 @@ class TrafficSplit(Input):
     percent: int = Field(ge=0, le=100)
 
 
+class Condition(BaseModel):
+    """Kubernetes-style: ``last_transition_time`` is when ``status`` last changed."""
+
+    type: str
+    status: str
+    reason: str
+    message: str
+    last_transition_time: Time | None = None
+
+
+class Observation(BaseModel):
+    """What the syncer last saw where the app runs; ``observed_at`` is when."""
+
+    model_config = ConfigDict(extra="allow")
+
+    deployed_revision: str | None = None
+    functions: dict[str, Any] = {}
+    triggers: dict[str, Any] = {}
+    observed_at: Time | None = None
+
+
 class App(BaseModel):
     name: str
     namespace: str
@@ -107,8 +128,8 @@ class App(BaseModel):
     updated_at: Time
     deployed_revision: str | None
     traffic: list[TrafficSplit]
-    conditions: list[dict[str, Any]]
-    observation: dict[str, Any] | None
+    conditions: list[Condition]
+    observation: Observation | None
 
 
 class AppList(BaseModel):
@@ -120,8 +141,8 @@ class AppStatus(BaseModel):
     ready: bool
     deployed_revision: str | None
     traffic: list[TrafficSplit]
-    conditions: list[dict[str, Any]]
-    observation: dict[str, Any] | None
+    conditions: list[Condition]
+    observation: Observation | None
 
 
 class Revision(BaseModel):

@@ -36,8 +36,8 @@ def app_json(view: AppView) -> dict[str, Any]:
         "updated_at": iso(view.updated_at),
         "deployed_revision": view.deployed_revision,
         "traffic": traffic_json(view.traffic),
-        "conditions": view.conditions,
-        "observation": view.observation,
+        "conditions": conditions_json(view.conditions),
+        "observation": observation_json(view.observation),
     }
 
 
@@ -48,9 +48,29 @@ def status_json(view: AppView) -> dict[str, Any]:
         "ready": ready,
         "deployed_revision": view.deployed_revision,
         "traffic": traffic_json(view.traffic),
-        "conditions": view.conditions,
-        "observation": view.observation,
+        "conditions": conditions_json(view.conditions),
+        "observation": observation_json(view.observation),
     }
+
+
+def conditions_json(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The platform keeps times as epoch seconds; the API speaks ISO 8601 everywhere."""
+    return [
+        {**c, "last_transition_time": _moment(c.get("last_transition_time"))} for c in conditions
+    ]
+
+
+def observation_json(observation: dict[str, Any] | None) -> dict[str, Any] | None:
+    if observation is None:
+        return None
+    return {**observation, "observed_at": _moment(observation.get("observed_at"))}
+
+
+def _moment(value: Any) -> Any:
+    """Epoch seconds as ISO 8601; anything else (already a string, or missing) as it is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return iso(float(value))
+    return value
 
 
 def revision_json(view: RevisionView) -> dict[str, Any]:

@@ -114,6 +114,10 @@ async def test_webhooks_need_no_api_token(hooked: None, api: Any, fake: FakePlat
         assert allowed.status_code == 202
         missing = await anonymous.get("/hooks/nowhere")
         assert missing.status_code == 404
+        wrong = await anonymous.get("/hooks/open")
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST")
+        assert wrong.headers["content-type"] == "application/problem+json"
+        assert wrong.json()["detail"] == "GET is not accepted on /hooks/open: use POST"
 
 
 async def test_metrics_serve_the_registry(as_role: Any, registry: CollectorRegistry) -> None:
