@@ -194,5 +194,6 @@ def method_not_allowed(request: p.WebhookRequest, methods: tuple[str, ...]) -> p
     """405 with ``Allow``: the trigger takes other methods (RFC 9110 section 15.5.6)."""
     allowed = ", ".join(methods)
     detail = f"{request.method} is not accepted on {request.path}: use {allowed}"
-    problem = {**WebhookError(405, "Method Not Allowed", detail).problem(), "instance": request.path}
+    problem = WebhookError(405, "Method Not Allowed", detail).problem()
+    problem["instance"] = request.path
     return p.WebhookResponse(405, problem, {**_PROBLEM, "Allow": allowed})
