@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
+
 MASK = "********"
 MIN_LENGTH = 4  # shorter values would mask ordinary text everywhere
 REFERENCES = "sealedSecrets"  # the key under which a sealed state keeps its references
@@ -49,7 +51,7 @@ class SecretGone(Exception):
 class KnownSecrets:
     """The string values of some secrets, each with its JSON pointer in ``$secrets``."""
 
-    __slots__ = ("_pattern", "_pointers")
+    __slots__ = ("_in_json", "_pattern", "_pointers")
 
     def __init__(self, secrets: Mapping[str, Any]) -> None:
         found: dict[str, str] = {}
@@ -60,6 +62,8 @@ class KnownSecrets:
         # Longest first: a regex alternation takes the first alternative that matches.
         alternatives = sorted(found, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, alternatives))) if found else None
+        # The same values as JSON writes them, to tell at once that a value holds none.
+        self._in_json = tuple({orjson.dumps(text)[1:-1] for text in found})
 
     def __bool__(self) -> bool:
         return self._pattern is not None
@@ -67,25 +71,46 @@ class KnownSecrets:
     def seal(self, value: Any) -> tuple[Any, list[Reference]]:
         """``value`` with every known secret masked, and the references to undo it."""
         references: list[Reference] = []
-        if self._pattern is None:
+        if self._pattern is None or not self._may_hold(value):
             return value, references
-        return self._seal(value, "", references), references
+        return self._seal(value, [], references), references
 
     def mask(self, value: Any) -> Any:
         return self.seal(value)[0]
 
-    def _seal(self, value: Any, at: str, references: list[Reference]) -> Any:
+    def _may_hold(self, value: Any) -> bool:
+        """Whether a secret appears anywhere in ``value`` (keys included): one search of
+        its JSON text, much cheaper than a walk of every string in it."""
         if isinstance(value, str):
-            return self._seal_text(value, at, references)
-        if isinstance(value, dict):
-            return {
-                k: self._seal(v, f"{at}/{_escape(str(k))}", references) for k, v in value.items()
-            }
-        if isinstance(value, list):
-            return [self._seal(v, f"{at}/{i}", references) for i, v in enumerate(value)]
-        return value
+            return True
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return True
+        return any(written in text for written in self._in_json)
 
-    def _seal_text(self, text: str, at: str, references: list[Reference]) -> str:
+    def _seal(self, value: Any, path: list[str], references: list[Reference]) -> Any:
+        """The walk, into the containers that hold a secret only: ``path`` grows and
+        shrinks as it goes, and a pointer is written only for a string that holds one."""
+        if isinstance(value, str):
+            return self._seal_text(value, path, references)
+        if isinstance(value, dict):
+            items: Iterator[tuple[Any, Any]] = iter(value.items())
+        elif isinstance(value, list):
+            items = enumerate(value)
+        else:
+            return value
+        sealed = dict(value) if isinstance(value, dict) else list(value)
+        for key, item in items:
+            if isinstance(item, (dict, list)) and not self._may_hold(item):
+                continue
+            if isinstance(item, (dict, list, str)):
+                path.append(str(key))
+                sealed[key] = self._seal(item, path, references)
+                path.pop()
+        return sealed
+
+    def _seal_text(self, text: str, path: list[str], references: list[Reference]) -> str:
         assert self._pattern is not None
         spans: list[list[Any]] = []
         parts: list[str] = []
@@ -101,7 +126,7 @@ class KnownSecrets:
         if not spans:
             return text
         parts.append(text[position:])
-        references.append({"at": at, "spans": spans})
+        references.append({"at": "".join(f"/{_escape(p)}" for p in path), "spans": spans})
         return "".join(parts)
 
 
