@@ -11,6 +11,7 @@ X". Memory stays bounded (``capacity`` lines per function, oldest dropped); with
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,17 +49,26 @@ def execution_tags(text: str) -> tuple[str | None, str | None]:
 class LogStore:
     """Recent lines of every function, queryable by execution."""
 
-    def __init__(self, *, capacity: int = 2000, directory: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        capacity: int = 2000,
+        directory: Path | None = None,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         if capacity < 1:
             raise ValueError("log capacity must be at least 1 line")
         self._capacity = capacity
         self._directory = directory
+        self._redact = redact  # masks the app's secret values before a line is kept
         self._rings: dict[str, deque[LogLine]] = {}
         self._files: dict[str, IO[str]] = {}
 
     def append(
         self, *, function: str, instance: str, stream: Stream, text: str, time: float
     ) -> LogLine:
+        if self._redact is not None:
+            text = self._redact(text)
         execution_id, task_reference = execution_tags(text)
         line = LogLine(time, function, instance, stream, text, execution_id, task_reference)
         ring = self._rings.get(function)

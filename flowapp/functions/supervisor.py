@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -51,6 +51,7 @@ class Supervisor:
         max_failed_starts: int = 5,
         backoff: Backoff | None = None,
         pip_args: Iterable[str] = (),
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         specs = list(functions)
         names = [spec.name for spec in specs]
@@ -61,7 +62,7 @@ class Supervisor:
         if metrics is None:
             metrics = FunctionMetrics(registry if registry is not None else CollectorRegistry())
         self.metrics = metrics
-        self._logs = LogStore(capacity=log_capacity, directory=log_dir)
+        self._logs = LogStore(capacity=log_capacity, directory=log_dir, redact=redact)
         options = PoolOptions(
             app=app,
             grace_period=grace_period,

@@ -183,6 +183,7 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
                 self.runtime.registry,
                 metrics=self.function_metrics,
                 log_dir=self.data_dir / "logs" / revision_id,
+                redact=lambda text: self.runtime.app_secrets(name).mask(text),
             )
             self.hosts[(name, revision_id)] = host
         return host

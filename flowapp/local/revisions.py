@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +56,13 @@ async def start_revision(
     metrics: FunctionMetrics | None,
     log_dir: Path | None,
     ready_timeout: float = 120.0,
+    redact: Callable[[str], str] | None = None,
 ) -> RevisionHost:
     """Build and start the functions, wait until they are healthy, register the workflow.
     Raises ``RevisionFailed`` (after stopping what started) when a function fails."""
-    supervisor = Supervisor(app.functions.values(), app=app.name, metrics=metrics, log_dir=log_dir)
+    supervisor = Supervisor(
+        app.functions.values(), app=app.name, metrics=metrics, log_dir=log_dir, redact=redact
+    )
     try:
         await supervisor.start()
         await _settle(supervisor, ready_timeout)

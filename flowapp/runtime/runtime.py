@@ -203,6 +203,16 @@ class Runtime(Upkeep):
         self._known[workflow.id] = (secrets, known)
         return known
 
+    def app_secrets(self, app: str | None) -> KnownSecrets:
+        """The values of all of an app's secrets (to mask in its functions' logs)."""
+        secrets = self.secrets(app) if self.secrets is not None else self.env.secrets
+        kept = self._known.get(f"app:{app}")
+        if kept is not None and kept[0] is secrets:
+            return kept[1]
+        known = KnownSecrets(secrets) if secrets else NONE
+        self._known[f"app:{app}"] = (secrets, known)
+        return known
+
     def open_sealed(
         self, workflow: LoadedWorkflow, data: dict[str, Any], missing: list[str] | None = None
     ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -300,3 +301,34 @@ def test_credentials_from_stored_secrets_never_reach_the_data_dir_or_the_log(
         assert done["status"] == "completed", done
         assert holding(data, log) == {}
     assert holding(data, log) == {}  # the WAL checkpointed at stop
+
+
+def test_a_secret_a_function_logs_is_masked_in_its_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workflow passes a secret to its functions (its author's choice), which log it:
+    the lines kept and served carry ``********`` instead."""
+    project = tmp_path / "append-display"
+    shutil.copytree(ROOT / "examples" / "append-display", project)
+    manifest = project / "flowapp.yaml"
+    text = manifest.read_text()
+    text = text.replace("    do:\n", "    use: {secrets: [token]}\n    do:\n", 1).replace(
+        "message: '${ .message }'", "message: '${ $secrets.token }'"
+    )
+    manifest.write_text(text)
+    monkeypatch.setenv("FLOWAPP_SECRETS_APPEND_DISPLAY", json.dumps({"token": TOKEN}))
+    data = tmp_path / "data"
+    with flowapp_up(data, "--app", str(project)) as platform, platform.client() as api:
+        done = api.post("/api/v1/apps/append-display/executions?wait=60", json={})
+        assert done.status_code == 200, done.text
+        lines = []
+        for function in ("append", "display"):
+            answer = api.get("/api/v1/apps/append-display/logs", params={"function": function})
+            lines += [line["message"] for line in answer.json()["items"]]
+        assert any("********" in line for line in lines), lines
+        assert not any(TOKEN in line for line in lines)
+        assert [
+            p
+            for p in (data / "logs").rglob("*")
+            if p.is_file() and TOKEN.encode() in p.read_bytes()
+        ] == []
