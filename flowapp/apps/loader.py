@@ -145,7 +145,7 @@ def _load_resource(
     declared = header.spec.get("functions")
     names = frozenset(declared) if isinstance(declared, dict) else frozenset()
     functions = read_functions(declared, project, unlocated)
-    triggers = read_triggers(header.spec.get("triggers"), unlocated)
+    triggers = read_triggers(header.spec.get("triggers"), unlocated, app=header.name or None)
     delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
     limits = read_limits(header.spec.get("limits"), unlocated)
     # Unknown function names are reported by the workflow's checks; declared ones whose

@@ -88,14 +88,17 @@ def _labels(value: Any, problems: list[Problem]) -> dict[str, str]:
     return labels
 
 
-def read_triggers(value: Any, problems: list[Problem]) -> tuple[TriggerConfig, ...]:
-    """``spec.triggers``; trigger problems come relative to the list and are moved under it."""
+def read_triggers(
+    value: Any, problems: list[Problem], *, app: str | None = None
+) -> tuple[TriggerConfig, ...]:
+    """``spec.triggers`` of ``app``; trigger problems come relative to the list and are
+    moved under it."""
     if value is None:
         return ()
     if not isinstance(value, list):
         problems.append(Problem("/spec/triggers", "must be a list of triggers"))
         return ()
-    configs, found = parse_triggers(value)
+    configs, found = parse_triggers(value, app=app)
     problems += [Problem("/spec/triggers" + p.pointer, p.message) for p in found]
     return tuple(configs)
 

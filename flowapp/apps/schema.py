@@ -178,6 +178,7 @@ _TRIGGER_BODIES: dict[str, Schema] = {
             "mode": choice("async", "sync"),
             "methods": strings(),
             "idHeaders": strings(),
+            "public": BOOLEAN,
             "secret": obj(
                 {
                     "type": choice("token", "hmac-sha256"),

@@ -75,3 +75,12 @@ def parse_wait(value: str | None, *, limit: float) -> float | None:
     if not 0 <= seconds <= limit:  # also refuses nan
         raise BadParameter("wait", f"must be between 0 and {limit:g} seconds")
     return seconds
+
+
+def idempotency_scope(app: str, key: str | None) -> str | None:
+    """The dedupe key of an ``Idempotency-Key`` sent to ``app``: the caller's key within that
+    app only, so the same key sent to another app (by another team, or by a token limited
+    to that app) starts that app's own execution and never answers with this one's. The
+    ``:`` keeps these apart from the keys triggers make (``<app>/<trigger>/...``), since
+    an app name has none."""
+    return None if key is None else f"api:{app}:{key}"

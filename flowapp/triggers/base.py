@@ -87,6 +87,24 @@ class Backoff:
 
 
 @dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose trigger this is. Broker-side names a trigger makes up (queues, consumer
+    groups, durable consumers, client ids, dead-letter destinations) are derived from it,
+    so that triggers of one name in two apps never share one (two apps each with a
+    trigger named ``orders`` used to consume one queue, each message reaching one of them).
+
+    Without an app (a trigger used on its own) the names are the trigger's alone."""
+
+    trigger: str
+    app: str | None = None
+
+    def name(self, separator: str) -> str:
+        """``<app><separator><trigger>``. App and trigger names are DNS labels, so a
+        separator that is not a letter, a digit or ``-`` keeps every owner's name apart."""
+        return self.trigger if self.app is None else f"{self.app}{separator}{self.trigger}"
+
+
+@dataclass(frozen=True, slots=True)
 class TriggerConfig:
     """One parsed ``spec.triggers[i]`` item; ``source`` is the kind's own frozen config."""
 

@@ -8,7 +8,8 @@ common keys are read here; the kind's own mapping (and ``deadLetter``) by the ki
 Common keys (brokers: all of them; ``cron``: name, type, maxRedeliveries, backoff*;
 ``http``: name, type, maxBytes, read, nonJson):
 
-- ``name``: a DNS label, unique in the FlowApp; it names defaults (queues, groups, ...).
+- ``name``: a DNS label, unique in the FlowApp; with the app's name it names defaults
+  (queues, groups, durable consumers, client ids: ``Owner``).
 - ``maxInFlight`` (16), ``maxRedeliveries`` (5), ``maxBytes`` (1 MiB).
 - ``read``: ``data`` (default) or ``envelope``; ``nonJson``: ``text`` (default) or ``base64``.
 - ``type``: the CloudEvents type (default ``dev.flowapp.trigger.<kind>``).
@@ -30,6 +31,7 @@ from flowapp.triggers.base import (
     DEFAULT_MAX_REDELIVERIES,
     Backoff,
     BackoffPolicy,
+    Owner,
     TriggerConfig,
 )
 from flowapp.triggers.cron import parse_cron
@@ -63,7 +65,7 @@ _HTTP = frozenset({"type", "maxBytes", "read", "nonJson"})
 
 @dataclass(frozen=True, slots=True)
 class KindSpec:
-    parse: Callable[[Fields, Fields, str], Any]
+    parse: Callable[[Fields, Fields, Owner], Any]
     common: frozenset[str]
 
 
@@ -79,8 +81,9 @@ KINDS: dict[str, KindSpec] = {
 }
 
 
-def parse_trigger(item: Any) -> TriggerConfig | list[Problem]:
-    """A typed trigger configuration, or every problem found in ``item``."""
+def parse_trigger(item: Any, *, app: str | None = None) -> TriggerConfig | list[Problem]:
+    """A typed trigger configuration, or every problem found in ``item``; ``app`` is the
+    app it belongs to, whose name the broker-side names it makes up include (``Owner``)."""
     problems: list[Problem] = []
     fields = Fields(item, pointer="", problems=problems)
     name = fields.required("name", pattern=NAME)
@@ -94,7 +97,7 @@ def parse_trigger(item: Any) -> TriggerConfig | list[Problem]:
     if "deadLetter" in spec.common:
         dead_letter = fields.mapping("deadLetter")
     dead_letter = dead_letter or Fields({}, pointer="/deadLetter", problems=[])
-    source = spec.parse(body, dead_letter, name or kind)
+    source = spec.parse(body, dead_letter, Owner(name or kind, app))
     common = _common(fields, spec, kind)
     for part in (body, dead_letter, fields):
         part.finish()
@@ -103,21 +106,24 @@ def parse_trigger(item: Any) -> TriggerConfig | list[Problem]:
     return TriggerConfig(name=name, kind=kind, source=source, **common)
 
 
-def load_trigger(item: Any) -> TriggerConfig:
+def load_trigger(item: Any, *, app: str | None = None) -> TriggerConfig:
     """Like :func:`parse_trigger`, raising ``TriggerConfigError`` with every problem."""
-    parsed = parse_trigger(item)
+    parsed = parse_trigger(item, app=app)
     if isinstance(parsed, list):
         raise TriggerConfigError(parsed)
     return parsed
 
 
-def parse_triggers(items: Sequence[Any]) -> tuple[list[TriggerConfig], list[Problem]]:
-    """All of ``spec.triggers``; pointers are relative to the list (``/0/nats/subject``)."""
+def parse_triggers(
+    items: Sequence[Any], *, app: str | None = None
+) -> tuple[list[TriggerConfig], list[Problem]]:
+    """All of ``spec.triggers`` of ``app``; pointers are relative to the list
+    (``/0/nats/subject``)."""
     configs: list[TriggerConfig] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        parsed = parse_trigger(item)
+        parsed = parse_trigger(item, app=app)
         if isinstance(parsed, list):
             prefix = join_pointer("", index)
             problems += [Problem(prefix + p.pointer, p.message) for p in parsed]

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterError, croniter
 
 from flowapp.dsl.durations import format_iso_duration
-from flowapp.triggers.base import Event
+from flowapp.triggers.base import Event, Owner
 from flowapp.triggers.events import rfc3339
 from flowapp.triggers.fields import Fields
 
@@ -59,8 +59,8 @@ class CronConfig:
         return self.schedule or f"every {format_iso_duration(self.every or 0)}"
 
 
-def parse_cron(body: Fields, dead_letter: Fields, name: str) -> CronConfig:
-    del dead_letter, name  # cron has no dead-letter destination; names need no defaults
+def parse_cron(body: Fields, dead_letter: Fields, owner: Owner) -> CronConfig:
+    del dead_letter, owner  # cron has no dead-letter destination; names need no defaults
     if body.has("schedule") == body.has("every"):
         body.problem(None, "give exactly one of `schedule` and `every`")
     schedule = body.optional("schedule")

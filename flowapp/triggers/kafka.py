@@ -1,10 +1,10 @@
 """The ``kafka`` trigger: one topic read by a consumer group, offsets committed by hand.
 
 Keys: ``bootstrapServers`` (one or a list, default ``127.0.0.1:9092``), ``topic``
-(required), ``group`` (default ``flowapp-<name>``), ``startFrom`` (``earliest``, default,
+(required), ``group`` (default ``flowapp-<app>.<name>``), ``startFrom`` (``earliest``, default,
 or ``latest``: where a group without committed offsets starts), ``sessionTimeout``
 (default ``PT10S``; a group join waits up to about this long). ``deadLetter: {topic}``
-(default ``flowapp.dead-letter.<name>``).
+(default ``flowapp.dead-letter.<app>.<name>``).
 
 Event id: ``<topic>:<partition>:<offset>``; ``time`` is the record timestamp, the record key
 becomes the ``partitionkey`` extension, headers become extensions. Auto-commit is off:
@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from flowapp.triggers.base import DeadLetter, Incoming, TriggerConfig
+from flowapp.triggers.base import DeadLetter, Incoming, Owner, TriggerConfig
 from flowapp.triggers.errors import DeadLetterError, TriggerConnectionError
 from flowapp.triggers.events import from_millis
 from flowapp.triggers.fields import Fields
@@ -48,7 +48,8 @@ class KafkaConfig:
     dead_letter_topic: str
 
 
-def parse_kafka(body: Fields, dead_letter: Fields, name: str) -> KafkaConfig:
+def parse_kafka(body: Fields, dead_letter: Fields, owner: Owner) -> KafkaConfig:
+    name = owner.name(".")
     topic = body.required("topic", pattern=TOPIC)
     dl_topic = dead_letter.string("topic", default=f"flowapp.dead-letter.{name}", pattern=TOPIC)
     if dl_topic == topic:

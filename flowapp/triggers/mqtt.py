@@ -2,10 +2,10 @@
 
 Keys: ``url`` (default ``mqtt://127.0.0.1:1883``; user and password may be in it),
 ``topic`` (required; a filter, ``$share/<group>/...`` for several replicas), ``clientId``
-(default ``flowapp-<name>``: fixed, it names the session), ``sessionExpiry`` (default
+(default ``flowapp-<app>:<name>``: fixed, it names the session), ``sessionExpiry`` (default
 ``P7D``: how long the broker keeps the session and queues messages while the trigger is
 down), ``idProperty`` (a user property holding the message's id). ``deadLetter: {topic}``
-(default ``flowapp/dead-letter/<name>``; must not match ``topic``).
+(default ``flowapp/dead-letter/<app>/<name>``; must not match ``topic``).
 
 The session is persistent (clean start off, session expiry set), so QoS 1 messages
 published while the platform is down are delivered when it reconnects. aiomqtt 2.5 sends
@@ -35,7 +35,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from flowapp.triggers.base import DeadLetter, Incoming, TriggerConfig
+from flowapp.triggers.base import DeadLetter, Incoming, Owner, TriggerConfig
 from flowapp.triggers.errors import DeadLetterError, TriggerConnectionError
 from flowapp.triggers.events import digest_id, safe_url
 from flowapp.triggers.fields import Fields
@@ -53,9 +53,9 @@ class MqttConfig:
     dead_letter_topic: str
 
 
-def parse_mqtt(body: Fields, dead_letter: Fields, name: str) -> MqttConfig:
+def parse_mqtt(body: Fields, dead_letter: Fields, owner: Owner) -> MqttConfig:
     topic = body.required("topic")
-    dl_topic = dead_letter.string("topic", default=f"flowapp/dead-letter/{name}")
+    dl_topic = dead_letter.string("topic", default=f"flowapp/dead-letter/{owner.name('/')}")
     if "+" in dl_topic or "#" in dl_topic:
         dead_letter.problem("topic", "a dead-letter topic cannot contain wildcards")
     elif topic and paho.topic_matches_sub(_filter(topic), dl_topic):
@@ -63,7 +63,7 @@ def parse_mqtt(body: Fields, dead_letter: Fields, name: str) -> MqttConfig:
     return MqttConfig(
         url=body.string("url", default="mqtt://127.0.0.1:1883"),
         topic=topic,
-        client_id=body.string("clientId", default=f"flowapp-{name}"),
+        client_id=body.string("clientId", default=f"flowapp-{owner.name(':')}"),
         session_expiry=body.duration("sessionExpiry", default=7 * 86400.0, minimum=1),
         id_property=body.optional("idProperty"),
         dead_letter_topic=dl_topic,

@@ -1,8 +1,8 @@
 """The ``nats`` trigger: a JetStream durable pull consumer on one subject of a stream.
 
 Keys: ``url`` (one or a list, default ``nats://127.0.0.1:4222``), ``subject`` (required;
-wildcards allowed), ``stream`` (default ``FLOWAPP_<NAME>``), ``durable`` (default
-``flowapp-<name>``), ``createStream`` (default true: the stream, and the dead-letter
+wildcards allowed), ``stream`` (default ``FLOWAPP_<APP>_<NAME>``, or the stream that already
+captures the subject), ``durable`` (default ``flowapp-<app>_<name>``), ``createStream`` (default true: the stream, and the dead-letter
 stream, are created if missing), ``ackWait`` (default ``PT30S``).
 ``deadLetter: {subject, stream}`` (defaults ``flowapp.dead-letter.<stream>`` and
 ``<STREAM>_DEAD_LETTER``).
@@ -32,7 +32,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from flowapp.triggers.base import DeadLetter, Incoming, TriggerConfig
+from flowapp.triggers.base import DeadLetter, Incoming, Owner, TriggerConfig
 from flowapp.triggers.errors import DeadLetterError, TriggerConnectionError
 from flowapp.triggers.events import safe_url
 from flowapp.triggers.fields import Fields
@@ -57,13 +57,13 @@ class NatsConfig:
     dead_letter_stream: str
 
 
-def parse_nats(body: Fields, dead_letter: Fields, name: str) -> NatsConfig:
-    stream = body.string("stream", default=default_stream(name), pattern=NAME)
+def parse_nats(body: Fields, dead_letter: Fields, owner: Owner) -> NatsConfig:
+    stream = body.string("stream", default=default_stream(owner), pattern=NAME)
     return NatsConfig(
         servers=body.strings("url", default=("nats://127.0.0.1:4222",)),
         subject=body.required("subject", pattern=SUBJECT),
         stream=stream,
-        durable=body.string("durable", default=f"flowapp-{name}", pattern=NAME),
+        durable=body.string("durable", default=f"flowapp-{owner.name('_')}", pattern=NAME),
         create_stream=body.boolean("createStream", default=True),
         ack_wait=body.duration("ackWait", default=30.0, minimum=0.1),
         dead_letter_subject=dead_letter.string(
@@ -75,8 +75,11 @@ def parse_nats(body: Fields, dead_letter: Fields, name: str) -> NatsConfig:
     )
 
 
-def default_stream(name: str) -> str:
-    return "FLOWAPP_" + name.upper().replace("-", "_")
+def default_stream(owner: Owner) -> str:
+    """``FLOWAPP_<APP>_<TRIGGER>``: dashes are kept, so ``_`` only separates the two."""
+    if owner.app is None:
+        return "FLOWAPP_" + owner.trigger.upper().replace("-", "_")
+    return "FLOWAPP_" + owner.name("_").upper()
 
 
 def nats_incoming(
@@ -129,12 +132,12 @@ class NatsSource:
                 error_cb=_ignore_error,
             )
             self._js = self._nc.jetstream()
-            await self._ensure_stream(self._s.stream, self._s.subject)
+            stream = await self._ensure_stream(self._s.stream, self._s.subject)
             await self._ensure_stream(self._s.dead_letter_stream, self._s.dead_letter_subject)
             self._sub = await self._jetstream.pull_subscribe(
                 self._s.subject,
                 durable=self._s.durable,
-                stream=self._s.stream,
+                stream=stream,
                 config=self._consumer_config(),
                 pending_msgs_limit=self._config.max_in_flight * 4,
             )
@@ -155,13 +158,24 @@ class NatsSource:
             raise TriggerConnectionError("nats connection closed")
         return self._js
 
-    async def _ensure_stream(self, stream: str, subject: str) -> None:
+    async def _ensure_stream(self, stream: str, subject: str) -> str:
+        """The stream to consume ``subject`` from: ``stream``, created if missing, unless
+        another stream captures the subject already (JetStream lets one stream only
+        capture a subject): that one is used, with this trigger's own durable consumer,
+        so triggers of two apps on one subject each get every message."""
         try:
             await self._jetstream.stream_info(stream)
+            return stream
         except nats.js.errors.NotFoundError:
-            if not self._s.create_stream:
-                raise TriggerConnectionError(f"nats stream {stream} does not exist") from None
-            await self._jetstream.add_stream(name=stream, subjects=[subject])
+            pass
+        try:
+            return await self._jetstream.find_stream_name_by_subject(subject)
+        except nats.js.errors.NotFoundError:
+            pass
+        if not self._s.create_stream:
+            raise TriggerConnectionError(f"nats stream {stream} does not exist")
+        await self._jetstream.add_stream(name=stream, subjects=[subject])
+        return stream
 
     async def receive(self, limit: int) -> Sequence[Msg]:
         if self._sub is None or self._nc is None or self._nc.is_closed:

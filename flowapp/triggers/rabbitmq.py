@@ -1,11 +1,11 @@
 """The ``rabbitmq`` trigger: consume one queue, optionally bound to an exchange.
 
 Keys: ``url`` (default ``amqp://guest:guest@127.0.0.1:5672/``), ``queue`` (default
-``flowapp.<name>``), ``exchange`` + ``routingKey`` + ``exchangeType`` (bind the queue to an
+``flowapp.<app>.<name>``), ``exchange`` + ``routingKey`` + ``exchangeType`` (bind the queue to an
 exchange; type default ``topic``), ``queueType`` (``quorum``, default, or ``classic``),
 ``declare`` (default true: declare what is missing; existing entities are used as they
 are, so their arguments never clash). ``deadLetter: {queue}`` (default
-``flowapp.dead-letter.<name>``, declared) or ``deadLetter: {exchange, routingKey}``.
+``flowapp.dead-letter.<app>.<name>``, declared) or ``deadLetter: {exchange, routingKey}``.
 
 Event id: the ``message_id`` property, else a digest of body and headers (two identical
 messages without an id are then one event). ``subject`` is the routing key, ``time`` the
@@ -38,7 +38,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from flowapp.triggers.base import DeadLetter, Incoming, TriggerConfig
+from flowapp.triggers.base import DeadLetter, Incoming, Owner, TriggerConfig
 from flowapp.triggers.errors import DeadLetterError, TriggerConnectionError
 from flowapp.triggers.events import digest_id, safe_url
 from flowapp.triggers.fields import Fields
@@ -69,7 +69,8 @@ class RabbitConfig:
     dead_letter_routing_key: str | None
 
 
-def parse_rabbitmq(body: Fields, dead_letter: Fields, name: str) -> RabbitConfig:
+def parse_rabbitmq(body: Fields, dead_letter: Fields, owner: Owner) -> RabbitConfig:
+    name = owner.name(".")
     exchange = body.optional("exchange")
     exchange_type = body.choice("exchangeType", _EXCHANGE_TYPES, default="topic")
     if body.has("routingKey") and exchange is None:

@@ -1,12 +1,12 @@
 """The ``redis`` trigger: a Redis Stream read through a consumer group.
 
 Keys: ``url`` (default ``redis://127.0.0.1:6379/0``), ``stream`` (required), ``group``
-(default ``flowapp-<name>``, created with MKSTREAM if missing), ``consumer`` (default the
+(default ``flowapp-<app>:<name>``, created with MKSTREAM if missing), ``consumer`` (default the
 host name: stable across restarts, so a restarted trigger finds its own pending entries),
 ``startFrom`` (``earliest``, default, or ``latest``: where a new group starts),
 ``claimIdle`` (default ``PT1M``: entries pending that long on a consumer that vanished are
 claimed), ``dataField`` (default ``data``). ``deadLetter: {stream}`` (default
-``flowapp:dead-letter:<name>``).
+``flowapp:dead-letter:<app>:<name>``).
 
 Event id: ``<stream>:<entry id>``; ``time`` comes from the entry id's milliseconds. The
 ``dataField`` value is the body and the other fields become extension attributes; an
@@ -33,7 +33,7 @@ import orjson
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from flowapp.triggers.base import DeadLetter, Incoming, TriggerConfig
+from flowapp.triggers.base import DeadLetter, Incoming, Owner, TriggerConfig
 from flowapp.triggers.errors import DeadLetterError, TriggerConnectionError
 from flowapp.triggers.events import from_millis, safe_url
 from flowapp.triggers.fields import Fields
@@ -53,7 +53,8 @@ class RedisConfig:
     dead_letter_stream: str
 
 
-def parse_redis(body: Fields, dead_letter: Fields, name: str) -> RedisConfig:
+def parse_redis(body: Fields, dead_letter: Fields, owner: Owner) -> RedisConfig:
+    name = owner.name(":")
     return RedisConfig(
         url=body.string("url", default="redis://127.0.0.1:6379/0"),
         stream=body.required("stream"),

@@ -1,10 +1,10 @@
 """The ``rocketmq`` trigger: a RocketMQ 5.x SimpleConsumer on one topic.
 
 Keys: ``endpoints`` (proxy address, default ``127.0.0.1:8081``), ``topic`` (required),
-``group`` (default ``flowapp-<name>``), ``tag`` (filter expression, default ``*``),
+``group`` (default ``flowapp-<app>_<name>``), ``tag`` (filter expression, default ``*``),
 ``invisibleDuration`` (default ``PT30S``: how long a received message stays hidden from
 other consumers), ``awaitDuration`` (long-polling time, default ``PT5S``), ``namespace``.
-``deadLetter: {topic}`` (default ``flowapp-dead-letter-<name>``).
+``deadLetter: {topic}`` (default ``flowapp-dead-letter-<app>_<name>``).
 
 The adapter talks to :class:`RocketConsumer`/:class:`RocketPublisher`, the few calls it
 needs from the 5.x Python client (``rocketmq-python-client``, the optional ``rocketmq``
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
-from flowapp.triggers.base import DeadLetter, Incoming, TriggerConfig
+from flowapp.triggers.base import DeadLetter, Incoming, Owner, TriggerConfig
 from flowapp.triggers.errors import DeadLetterError, TriggerConnectionError
 from flowapp.triggers.fields import Fields
 
@@ -49,7 +49,8 @@ class RocketConfig:
     dead_letter_topic: str
 
 
-def parse_rocketmq(body: Fields, dead_letter: Fields, name: str) -> RocketConfig:
+def parse_rocketmq(body: Fields, dead_letter: Fields, owner: Owner) -> RocketConfig:
+    name = owner.name("_")
     return RocketConfig(
         endpoints=body.string("endpoints", default="127.0.0.1:8081"),
         topic=body.required("topic", pattern=NAME),

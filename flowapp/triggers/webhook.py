@@ -3,7 +3,9 @@
 Keys: ``path`` (required, e.g. ``/hooks/orders``), ``mode`` (``async``, default: answer 202
 once the execution exists; ``sync``: the server waits for the execution's output),
 ``methods`` (default ``[POST]``), ``idHeaders`` (headers that carry a delivery id, default
-``Idempotency-Key``, ``X-Request-Id``, ``X-GitHub-Delivery``), ``secret`` (below).
+``Idempotency-Key``, ``X-Request-Id``, ``X-GitHub-Delivery``), ``secret`` (below), or
+``public: true``: a webhook without a secret must say so, since anyone who can reach the
+server can then start its workflow.
 
 ``secret: {type: token | hmac-sha256, header, prefix, value | env}``: ``token`` compares
 the header (after ``prefix``) with the secret; ``hmac-sha256`` (default) expects
@@ -29,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from flowapp.triggers.base import Event, TriggerConfig
+from flowapp.triggers.base import Event, Owner, TriggerConfig
 from flowapp.triggers.errors import EventMappingError, WebhookError
 from flowapp.triggers.events import (
     check_envelope,
@@ -68,6 +70,7 @@ class WebhookConfig:
     methods: tuple[str, ...] = ("POST",)
     id_headers: tuple[str, ...] = ID_HEADERS
     secret: WebhookSecret | None = None
+    public: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +81,33 @@ class HttpRequest:
     body: bytes = b""
 
 
-def parse_http(body: Fields, dead_letter: Fields, name: str) -> WebhookConfig:
-    del dead_letter, name  # webhooks answer the caller instead of dead-lettering
+def parse_http(body: Fields, dead_letter: Fields, owner: Owner) -> WebhookConfig:
+    del dead_letter, owner  # webhooks answer the caller instead of dead-lettering
     methods = tuple(m.upper() for m in body.strings("methods", default=("POST",)))
     for method in methods:
         if method not in METHODS:
             body.problem("methods", f"`{method}` is not one of {', '.join(METHODS)}")
     secret = body.mapping("secret")
+    public = body.boolean("public", default=False)
+    if secret is None and not public and body.has("path"):
+        body.problem(None, _NO_SECRET)
+    if secret is not None and public:
+        body.problem("public", "a webhook with a `secret` is not public: remove `public: true`")
     return WebhookConfig(
         path=body.required("path", pattern=PATH),
         mode=body.choice("mode", ("async", "sync"), default="async"),
         methods=methods,
         id_headers=body.strings("idHeaders", default=ID_HEADERS),
         secret=_parse_secret(secret) if secret is not None else None,
+        public=public,
     )
+
+
+_NO_SECRET = (
+    "a webhook without a `secret` starts the workflow for anyone who can reach the server: "
+    "give it a `secret` ({type: token | hmac-sha256, env: NAME}), or say `public: true` "
+    "if that is what you want"
+)
 
 
 def _parse_secret(fields: Fields) -> WebhookSecret:

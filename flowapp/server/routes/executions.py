@@ -17,7 +17,7 @@ from flowapp.server import models
 from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import json_body
 from flowapp.server.deps import ServicesDep, blocking
-from flowapp.server.invocations import BadParameter, answer, parse_wait
+from flowapp.server.invocations import BadParameter, answer, idempotency_scope, parse_wait
 from flowapp.server.openapi import errors, faulted_or_problem, links
 from flowapp.server.params import AppName, ExecutionId
 from flowapp.server.platform import NotFound
@@ -48,7 +48,11 @@ Moment = Annotated[
 ]
 IdempotencyKey = Annotated[
     str | None,
-    Header(max_length=200, description="Invocations with the same key start one execution."),
+    Header(
+        min_length=1,
+        max_length=200,
+        description="Invocations of this app with the same key start one execution.",
+    ),
 ]
 INPUT_BODY: dict[str, Any] = {
     "requestBody": {
@@ -102,7 +106,8 @@ async def invoke(
     """Start an execution; with `wait`, answer with its outcome if it ends in time."""
     seconds = parse_wait(wait, limit=services.settings.max_wait_seconds)
     value = await json_body(request)
-    result = await services.platform.invoke(name, value, wait=seconds, dedupe_key=idempotency_key)
+    key = idempotency_scope(name, idempotency_key)
+    result = await services.platform.invoke(name, value, wait=seconds, dedupe_key=key)
     reply = answer(result, waited=seconds is not None)
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 

@@ -145,7 +145,8 @@ def test_a_function_name_must_be_a_dns_label(make_project: MakeProject) -> None:
 def test_two_triggers_with_one_name(make_project: MakeProject) -> None:
     text = VALID.replace(
         "      nats: {subject: orders.created}\n",
-        "      nats: {subject: orders.created}\n    - name: orders\n      http: {path: /o}\n",
+        "      nats: {subject: orders.created}\n"
+        "    - name: orders\n      http: {path: /o, public: true}\n",
     )
     problem = only(make_project(text, BOTH))
     assert (problem.pointer, problem.line) == ("/spec/triggers/1/name", 8)

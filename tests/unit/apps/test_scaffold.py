@@ -74,7 +74,8 @@ def test_a_bare_project_has_every_file_and_one_example_function(tmp_path: Path) 
     app = load_app(project)
     assert (app.name, list(app.functions)) == ("shop", ["hello"])
     assert app.workflow_file == project / "workflow.yaml"
-    assert [t.kind for t in app.triggers] == ["http"]
+    assert app.triggers == ()  # no trigger the user did not ask for (a webhook is shown)
+    assert "# - name: api" in (project / "flowapp.yaml").read_text().replace("#   -", "# -")
 
 
 def test_the_generated_python_test_passes(tmp_path: Path) -> None:

@@ -100,3 +100,35 @@ def test_the_scope_rule_and_git() -> None:
     ops, _ = store.create_token("ops", role="developer", now=0.0)
     assert git_allows(ci, "shop") and not git_allows(ci, "cart")
     assert git_allows(ops, "cart") and not git_allows(reader, "shop")
+
+
+async def test_an_idempotency_key_is_scoped_to_its_app(
+    api: FastAPI, platform_store: MemoryPlatformStore, admin: httpx.AsyncClient
+) -> None:
+    """The same key sent to another app starts that app's execution: a token limited to
+    ``slow`` never gets ``hello``'s execution (and its output) by guessing its key."""
+    await create_and_deploy(admin, HELLO)
+    await create_and_deploy(admin, SLOW)
+    key = {"Idempotency-Key": "order-42"}
+    hello = await admin.post(
+        "/api/v1/apps/hello/executions?wait=5", json={"name": "a"}, headers=key
+    )
+    assert hello.status_code == 200 and hello.json()["output"]
+    async with limited(api, platform_store, "slow") as ci:
+        slow = await ci.post("/api/v1/apps/slow/executions", json={}, headers=key)
+        again = await ci.post("/api/v1/apps/slow/executions", json={}, headers=key)
+    assert slow.status_code == 202, slow.text
+    assert slow.json()["id"] != hello.json()["id"] and "output" not in slow.json()
+    assert again.json()["id"] == slow.json()["id"]  # within its app, the key still dedupes
+    shown = await admin.get(f"/api/v1/executions/{slow.json()['id']}")
+    assert shown.json()["app"] == "slow"
+
+
+async def test_an_empty_idempotency_key_is_refused(admin: httpx.AsyncClient) -> None:
+    await create_and_deploy(admin, HELLO)
+    answer = await admin.post(
+        "/api/v1/apps/hello/executions", json={}, headers={"Idempotency-Key": ""}
+    )
+    assert answer.status_code == 422, answer.text
+    [problem] = answer.json()["problems"]
+    assert problem["file"] == "<header>" and problem["pointer"] == "/idempotency-key"

@@ -26,7 +26,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "kafka": {"topic": "orders"},
     "rocketmq": {"topic": "orders"},
     "cron": {"schedule": "0 2 * * *", "timezone": "Asia/Shanghai"},
-    "http": {"path": "/hooks/orders"},
+    "http": {"path": "/hooks/orders", "public": True},
 }
 CONFIG_TYPES = {
     "nats": NatsConfig,
@@ -234,7 +234,7 @@ def test_parse_triggers_prefixes_pointers_and_checks_unique_names() -> None:
     configs, problems = parse_triggers(
         [
             {"name": "a", "cron": {"every": "PT1M"}},
-            {"name": "a", "http": {"path": "/hooks/a"}},
+            {"name": "a", "http": {"path": "/hooks/a", "public": True}},
             {"name": "b", "nats": {}},
         ]
     )
@@ -243,3 +243,37 @@ def test_parse_triggers_prefixes_pointers_and_checks_unique_names() -> None:
         ("/1/name", "trigger name `a` is already used by /0"),
         ("/2/nats", "missing required key `subject`"),
     ]
+
+
+def test_broker_names_belong_to_the_app_and_the_trigger() -> None:
+    def names(app: str, trigger: str) -> tuple[str, ...]:
+        items = [
+            {"name": trigger, "nats": {"subject": "a"}},
+            {"name": trigger, "rabbitmq": {}},
+            {"name": trigger, "redis": {"stream": "s"}},
+            {"name": trigger, "mqtt": {"topic": "a/#"}},
+            {"name": trigger, "kafka": {"topic": "t"}},
+            {"name": trigger, "rocketmq": {"topic": "t"}},
+        ]
+        nats, rabbit, redis, mqtt, kafka, rocket = (
+            load_trigger(item, app=app).source for item in items
+        )
+        return (
+            nats.stream, nats.durable, nats.dead_letter_stream, rabbit.queue,
+            rabbit.dead_letter_queue, redis.group, redis.dead_letter_stream, mqtt.client_id,
+            mqtt.dead_letter_topic, kafka.group, kafka.dead_letter_topic, rocket.group,
+            rocket.dead_letter_topic,
+        )  # fmt: skip
+
+    shop = names("shop", "orders")
+    assert shop[:6] == (
+        "FLOWAPP_SHOP_ORDERS",
+        "flowapp-shop_orders",
+        "FLOWAPP_SHOP_ORDERS_DEAD_LETTER",
+        "flowapp.shop.orders",
+        "flowapp.dead-letter.shop.orders",
+        "flowapp-shop:orders",
+    )
+    others = [names("billing", "orders"), names("a-b", "c"), names("a", "b-c")]
+    for other in [shop, *others]:
+        assert all(set(other).isdisjoint(o) for o in [shop, *others] if o is not other)

@@ -21,7 +21,8 @@ TOKEN = WebhookSecret(scheme="token", header="X-Webhook-Token", prefix="")
 
 
 def hook(**http: object) -> TriggerConfig:
-    item = {"name": "orders", "http": {"path": "/hooks/orders", **http}}
+    public = {} if "secret" in http else {"public": True}
+    item = {"name": "orders", "http": {"path": "/hooks/orders", **public, **http}}
     parsed = parse_trigger(item)
     assert isinstance(parsed, TriggerConfig), parsed
     return parsed
@@ -165,7 +166,8 @@ def test_refused_requests(request_: HttpRequest, status: int) -> None:
 
 
 def test_envelope_mode_refuses_plain_requests() -> None:
-    config = parse_trigger({"name": "n", "http": {"path": "/h"}, "read": "envelope"})
+    item = {"name": "n", "http": {"path": "/h", "public": True}, "read": "envelope"}
+    config = parse_trigger(item)
     assert isinstance(config, TriggerConfig)
     with pytest.raises(WebhookError, match="CloudEvents only"):
         request_to_event(config, post())
@@ -173,10 +175,29 @@ def test_envelope_mode_refuses_plain_requests() -> None:
 
 def test_webhook_config_problems() -> None:
     found = parse_trigger(
-        {"name": "n", "http": {"path": "hooks", "mode": "later", "methods": ["FETCH"]}}
+        {
+            "name": "n",
+            "http": {"path": "hooks", "mode": "later", "methods": ["FETCH"], "public": True},
+        }
     )
     assert isinstance(found, list)
     assert sorted(p.pointer for p in found) == ["/http/methods", "/http/mode", "/http/path"]
+
+
+def test_a_webhook_without_a_secret_must_say_it_is_public() -> None:
+    found = parse_trigger({"name": "n", "http": {"path": "/hooks/n"}})
+    assert isinstance(found, list)
+    [problem] = found
+    assert problem.pointer == "/http" and "`public: true`" in problem.message
+    config = parse_trigger({"name": "n", "http": {"path": "/hooks/n", "public": True}})
+    assert isinstance(config, TriggerConfig) and config.source.public
+
+
+def test_a_webhook_with_a_secret_is_not_public() -> None:
+    secret = {"type": "token", "env": "HOOK"}
+    found = parse_trigger({"name": "n", "http": {"path": "/h", "secret": secret, "public": True}})
+    assert isinstance(found, list)
+    assert [p.pointer for p in found] == ["/http/public"]
 
 
 async def test_the_webhook_trigger_verifies_and_delivers() -> None:
