@@ -23,6 +23,7 @@ from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
 from flowapp.dsl.validate import validate_source
+from flowapp.local.webhooks import check_webhook_paths
 from flowapp.server import platform as p
 from flowapp.store.platform.records import AppExists
 
@@ -138,6 +139,7 @@ class Catalog:
         app = await self._check_project(files)
         if await self._store(self.platform_store.get_app, app.name) is not None:
             raise p.Conflict(f"an app named {app.name} exists already")
+        await self._check_webhook_paths(app)
         await self._ensure_app_record(app)
         await self._commit_source(app.name, files, "Scaffolded by flowapp")
         return await self.get_app(app.name)
@@ -151,6 +153,7 @@ class Catalog:
         app = await self._check_project(merged)
         if app.name != name:
             raise p.Conflict(f"the resource names app {app.name!r}; the URL names {name!r}")
+        await self._check_webhook_paths(app)
         await self._commit_source(name, merged, "Resource updated through the API")
         await self._store(
             self.platform_store.update_app, name, resource=app.resource, now=self._now()
@@ -170,6 +173,7 @@ class Catalog:
         triggers = self.triggers.pop(name, None)
         if triggers is not None:
             await triggers.stop()
+        self.webhook_routes.release(name)
         for key in [k for k in self.hosts if k[0] == name]:
             await self.hosts.pop(key).stop()
         self.serving.pop(name, None)
@@ -198,6 +202,10 @@ class Catalog:
             conditions=[_condition(c) for c in conditions],
             observation=_observation(observation),
         )
+
+    async def _check_webhook_paths(self: LocalPlatform, app: FlowApp) -> None:
+        """409 naming the holder if another app holds a webhook path ``app`` declares."""
+        await self._store(check_webhook_paths, self.platform_store, app.name, app.resource)
 
     async def _require_app(self: LocalPlatform, name: str) -> Any:
         record = await self._store(self.platform_store.get_app, name)

@@ -62,6 +62,7 @@ class Deploys:
             ) from None
         if app.name != name:
             raise p.DeployFailed(f"the source declares app {app.name!r}, not {name!r}")
+        await self._check_webhook_paths(app)
         return app
 
     async def _deploy_staged(
@@ -168,6 +169,7 @@ class Deploys:
         app = await self._check_project(files)
         if app.name != name:
             raise p.PlatformError(f"the project declares app {app.name!r}, not {name!r}")
+        await self._check_webhook_paths(app)
         await self._ensure_app_record(app)
         await self._commit_source(name, files, "Upload from flowapp deploy")
         return await self.deploy(name, progress=progress)

@@ -146,11 +146,12 @@ class Invocations:
         await self.runtime.publish_event(event)
 
     async def handle_webhook(self: LocalPlatform, request: p.WebhookRequest) -> p.WebhookResponse:
-        for name, triggers in self.triggers.items():
-            trigger = triggers.webhooks().get(request.path)
-            if trigger is not None:
-                return await self._webhook(name, trigger, request)
-        raise p.NotFound(f"no http trigger listens on {request.path}")
+        name = self.webhook_routes.owner(request.path)
+        triggers = self.triggers.get(name) if name is not None else None
+        trigger = triggers.webhooks().get(request.path) if triggers is not None else None
+        if name is None or trigger is None:
+            raise p.NotFound(f"no http trigger listens on {request.path}")
+        return await self._webhook(name, trigger, request)
 
     async def _webhook(
         self: LocalPlatform, name: str, trigger: Any, request: p.WebhookRequest

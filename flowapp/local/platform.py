@@ -43,6 +43,7 @@ from flowapp.local.revisions import (
 from flowapp.local.schedules import EventSchedule, after_delay, schedule_again
 from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
+from flowapp.local.webhooks import WebhookRoutes
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
 from flowapp.store.platform import PlatformStore
@@ -115,6 +116,7 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
         self.function_metrics = FunctionMetrics(metrics) if metrics is not None else None
         self.hosts: dict[tuple[str, str], RevisionHost] = {}
         self.triggers: dict[str, AppTriggers] = {}
+        self.webhook_routes = WebhookRoutes()
         self.cron_state = FileCronState(data_dir / "cron-state.json")
         # What the syncer reports, kept in memory so that observing needs no I/O.
         self.serving: dict[str, str] = {}
@@ -129,7 +131,9 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
         """Start every revision that has traffic, and the apps' triggers."""
         self.runtime.on_finished.append(self._after_finished)
         try:
-            for app in await self._store(self.platform_store.list_apps):
+            apps = await self._store(self.platform_store.list_apps)
+            # Oldest first: an app that held a webhook path before another keeps it.
+            for app in sorted(apps, key=lambda record: (record.created_at, record.name)):
                 for revision_id, percent in await self._store(
                     self.platform_store.get_traffic, app.name
                 ):
@@ -233,6 +237,7 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
         previous = self.triggers.pop(name, None)
         if previous is not None:
             await previous.stop()
+        self.webhook_routes.release(name)
         schedule = self.event_schedules.pop(name, None)
         if schedule is not None:
             await schedule.stop()
@@ -247,7 +252,9 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
         async def start(input: Any, key: str | None) -> str:
             return await self.start_for_app(name, input, key)
 
-        triggers = AppTriggers(app, start, cron_state=self.cron_state)
+        hooks = {t.source.path: t.name for t in app.triggers if t.kind == "http"}
+        refused = self.webhook_routes.claim(name, hooks)
+        triggers = AppTriggers(app, start, cron_state=self.cron_state, refused=refused)
         await triggers.start()
         self.triggers[name] = triggers
         if self.broker is not None:

@@ -47,6 +47,7 @@ class Projects:
         app = await self._check_project(files)
         if app.name != name:
             raise p.Conflict(f"the project names app {app.name!r}; the URL names {name!r}")
+        await self._check_webhook_paths(app)
         head = await asyncio.to_thread(self.repositories.head, name)
         if parent is not None and head != parent:
             raise p.Conflict(_moved(name, parent, head))

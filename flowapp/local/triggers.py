@@ -19,7 +19,7 @@ from typing import Any
 
 from flowapp.apps.model import FlowApp
 from flowapp.dsl.durations import duration_seconds, format_iso_duration
-from flowapp.triggers.base import Trigger, TriggerConfig, TriggerStatus
+from flowapp.triggers.base import Trigger, TriggerConfig, TriggerState, TriggerStatus
 from flowapp.triggers.config import load_trigger
 from flowapp.triggers.cron_trigger import CronState, MemoryCronState
 from flowapp.triggers.registry import build_trigger
@@ -82,9 +82,17 @@ def schedule_triggers(app: FlowApp) -> list[TriggerConfig]:
 
 class AppTriggers:
     def __init__(
-        self, app: FlowApp, start: Starter, *, cron_state: CronState | None = None
+        self,
+        app: FlowApp,
+        start: Starter,
+        *,
+        cron_state: CronState | None = None,
+        refused: dict[str, str] | None = None,
     ) -> None:
+        """``refused``: triggers not to start, ``name -> why`` (a webhook path another
+        app holds), reported as stopped with the reason."""
         self.app = app
+        self.refused = dict(refused or {})
         self.start_execution = start
         self.cron_state = cron_state or MemoryCronState()
         self.triggers: dict[str, Trigger] = {}
@@ -93,6 +101,8 @@ class AppTriggers:
 
     async def start(self) -> None:
         for config in [*self.app.triggers, *schedule_triggers(self.app)]:
+            if config.name in self.refused:
+                continue
             trigger = build_trigger(config, cron_state=_Prefixed(self.cron_state, self.app.name))
             self.configs[config.name] = config
             await trigger.start(self._sink(config))
@@ -119,7 +129,8 @@ class AppTriggers:
         return {t.webhook.path: t for t in self.triggers.values() if isinstance(t, WebhookTrigger)}
 
     def status(self) -> dict[str, TriggerStatus]:
-        return {name: trigger.status() for name, trigger in self.triggers.items()}
+        refused = {n: TriggerStatus(TriggerState.STOPPED, why) for n, why in self.refused.items()}
+        return refused | {name: trigger.status() for name, trigger in self.triggers.items()}
 
 
 class _Prefixed:

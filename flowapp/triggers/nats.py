@@ -1,9 +1,10 @@
 """The ``nats`` trigger: a JetStream durable pull consumer on one subject of a stream.
 
 Keys: ``url`` (one or a list, default ``nats://127.0.0.1:4222``), ``subject`` (required;
-wildcards allowed), ``stream`` (default ``FLOWAPP_<APP>_<NAME>``, or the stream that already
-captures the subject), ``durable`` (default ``flowapp-<app>_<name>``), ``createStream`` (default true: the stream, and the dead-letter
-stream, are created if missing), ``ackWait`` (default ``PT30S``).
+wildcards allowed), ``stream`` (default ``FLOWAPP_<APP>_<NAME>``, or the stream that
+already captures the subject), ``durable`` (default ``flowapp-<app>_<name>``),
+``createStream`` (default true: the stream, and the dead-letter stream, are created if
+missing), ``ackWait`` (default ``PT30S``).
 ``deadLetter: {subject, stream}`` (defaults ``flowapp.dead-letter.<stream>`` and
 ``<STREAM>_DEAD_LETTER``).
 

@@ -343,3 +343,97 @@ def test_flowapp_validate_refuses_a_bomb_on_the_command_line(tmp_path: Path) -> 
     assert f"{bomb}:7:" in done.stderr and "more than 100,000 values" in done.stderr
     assert "Traceback" not in done.stderr
     assert time.monotonic() - started < 30  # start-up included; the bomb took 113 s
+
+
+PAYMENTS = """\
+apiVersion: flowapp.dev/v1alpha1
+kind: FlowApp
+metadata: {name: NAME}
+spec:
+  triggers:
+    - name: api
+      http: HOOK
+  workflow:
+    document: {dsl: '1.0.3', namespace: default, name: NAME, version: '1.0.0'}
+    do:
+      - answer: {set: {app: NAME, got: '${ . }'}}
+"""
+GUARDED = "{path: /hooks/pay, secret: {type: token, header: X-Token, value: s3cret}}"
+
+
+def hooked(name: str, hook: str) -> str:
+    return PAYMENTS.replace("NAME", name).replace("HOOK", hook)
+
+
+def test_a_webhook_path_cannot_be_taken_from_the_app_that_holds_it(
+    platform: RunningPlatform,
+) -> None:
+    with platform.client() as admin:
+        create_and_deploy(admin, hooked("payments", GUARDED), "payments")
+    stolen = hooked("thief", "{path: /hooks/pay, public: true}")
+    with platform.client(token(platform, "developer")) as developer:
+        created = developer.post("/api/v1/apps", content=stolen, headers=YAML)
+        uploaded = developer.put(
+            "/api/v1/apps/thief/source",
+            content=tar_of(("flowapp.yaml", stolen.encode())),
+            headers={"content-type": "application/gzip"},
+        )
+    for answer in (created, uploaded):
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["detail"].startswith("webhook path /hooks/pay is held by app payments")
+        assert answer.json()["problems"][0]["pointer"] == "/spec/triggers/0/http/path"
+    assert httpx.post(f"{platform.url}/hooks/pay", json={"n": 1}).status_code == 401
+    paid = httpx.post(
+        f"{platform.url}/hooks/pay?wait=30", json={"n": 1}, headers={"X-Token": "s3cret"}
+    )
+    assert paid.status_code == 200 and paid.json()["app"] == "payments", paid.text
+    assert_no_traceback(platform)
+
+
+def test_an_idempotency_key_never_answers_with_another_apps_execution(
+    platform: RunningPlatform,
+) -> None:
+    with platform.client() as admin:
+        create_and_deploy(admin, hooked("ledger", "{path: /hooks/ledger, public: true}"), "ledger")
+        create_and_deploy(admin, hooked("notes", "{path: /hooks/notes, public: true}"), "notes")
+        key = {"Idempotency-Key": "invoice-7"}
+        first = admin.post("/api/v1/apps/ledger/executions?wait=30", json="secret", headers=key)
+    assert first.status_code == 200 and first.json()["output"]["got"] == "secret"
+    with platform.client(token(platform, "developer", ["notes"])) as team:
+        mine = team.post("/api/v1/apps/notes/executions?wait=30", json="mine", headers=key)
+        empty = team.post("/api/v1/apps/notes/executions", json=1, headers={"Idempotency-Key": ""})
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["id"] != first.json()["id"]
+    assert mine.json()["output"] == {"app": "notes", "got": "mine"}
+    assert empty.status_code == 422, empty.text
+    assert_no_traceback(platform)
+
+
+def test_an_environment_that_moves_a_webhook_path_holds_the_moved_path(
+    tmp_path: Path,
+) -> None:
+    """On a platform running an environment, the paths held are those of the resources
+    with that environment's config merged: config/prod.yaml may move a path."""
+    shop = hooked("shop", "{path: /hooks/shop, public: true}")
+    prod = b"triggers:\n  api: {http: {path: /hooks/orders}}\n"
+    archive = tar_of(("flowapp.yaml", shop.encode()), ("config/prod.yaml", prod))
+    with flowapp_up(tmp_path / "data", "--env", "prod") as up, up.client() as admin:
+        uploaded = admin.put(
+            "/api/v1/apps/shop/source",
+            content=archive,
+            headers={"content-type": "application/gzip"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        taken = admin.post(
+            "/api/v1/apps",
+            content=hooked("copy", "{path: /hooks/orders, public: true}"),
+            headers=YAML,
+        )
+        free = admin.post(
+            "/api/v1/apps",
+            content=hooked("other", "{path: /hooks/shop, public: true}"),
+            headers=YAML,
+        )
+        assert httpx.post(f"{up.url}/hooks/orders", json={}).status_code == 202
+    assert taken.status_code == 409 and "held by app shop" in taken.json()["detail"]
+    assert free.status_code == 201, free.text  # /hooks/shop is not served under prod
