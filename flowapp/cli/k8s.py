@@ -126,7 +126,7 @@ def resource(
     image_prefix: Prefix = "",
 ) -> None:
     """Print the app as a FlowApp object for the operator (workflow inline, images named)."""
-    from flowapp.operator.engine import engine_resource
+    from flowapp.operator.engine import flowapp_object
     from flowapp.operator.images import function_images
     from flowapp.operator.render import MissingImages
 
@@ -136,10 +136,7 @@ def resource(
     if missing:
         _say(f"flowapp: {MissingImages(missing)}")
         raise typer.Exit(2)
-    obj = engine_resource(app, images)
-    obj["spec"]["triggers"] = app.resource["spec"].get("triggers") or []
-    if not obj["spec"]["triggers"]:
-        del obj["spec"]["triggers"]
+    obj = flowapp_object(app, images)
     if namespace:
         obj["metadata"]["namespace"] = namespace
     print_documents([obj])

@@ -25,6 +25,7 @@ from flowapp.cli import (
     failures,
     history,
     k8s,
+    operator,
     platform,
     running,
     scaffold,
@@ -82,6 +83,7 @@ client.register(app, panel=SERVER)
 platform.register(app, panel=SERVER)
 engine.register(app, panel=PLATFORM)
 k8s.register(app, panel=PLATFORM)
+operator.register(app, panel=PLATFORM)
 completion.register(app, panel=PLATFORM)
 
 

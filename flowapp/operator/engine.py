@@ -1,8 +1,8 @@
 """The flowapp engine of one app on the cluster: a ConfigMap, a Deployment and a Service.
 
 - ConfigMap ``<app>-flowapp``: the FlowApp as the engine runs it (``flowapp.yaml``), with
-  the workflow inline, each function's image, and only the triggers the engine runs
-  itself (those that became Knative sources are left out, or they would fire twice);
+  the workflow inline and only the triggers the engine runs itself (those that became
+  Knative sources are left out, or they would fire twice);
 - Deployment ``<app>-engine``: ``engine_replicas`` replicas of the engine and API sharing
   one PostgreSQL database, whose URL comes from a Secret (``database_secret``, key
   ``database_key``) and never appears in an object the operator writes; each replica is
@@ -33,20 +33,17 @@ CONFIG_DIR = "/etc/flowapp"
 BROKER_INGRESS = "http://broker-ingress.knative-eventing.svc.cluster.local"
 
 
-def engine_resource(app: FlowApp, images: dict[str, str]) -> Obj:
-    """The FlowApp the engine runs: workflow inline, images named, engine-run triggers."""
+def flowapp_object(app: FlowApp, images: dict[str, str]) -> Obj:
+    """The app as a ``FlowApp`` object for a cluster: workflow inline, each function's
+    image named and its folder left out, every trigger kept."""
     spec = dict(app.resource.get("spec") or {})
     spec.pop("workflowRef", None)
     spec["workflow"] = app.workflow
-    functions = {}
-    for name, entry in (spec.get("functions") or {}).items():
-        function = {key: value for key, value in entry.items() if key != "path"}
-        functions[name] = function | {"image": images[name]}
-    spec["functions"] = functions
-    kept = {t.name for t in app.triggers if knative_kind(t) is None}
-    spec["triggers"] = [t for t in spec.get("triggers") or [] if t.get("name") in kept]
-    if not spec["triggers"]:
-        del spec["triggers"]
+    spec["functions"] = {
+        name: {key: value for key, value in entry.items() if key != "path"}
+        | {"image": images[name]}
+        for name, entry in (spec.get("functions") or {}).items()
+    }
     metadata: Obj = {"name": app.name, "namespace": app.namespace}
     if app.labels:
         metadata["labels"] = dict(app.labels)
@@ -58,12 +55,27 @@ def engine_resource(app: FlowApp, images: dict[str, str]) -> Obj:
     }
 
 
-def config_map(app: FlowApp, namespace: str, images: dict[str, str]) -> Obj:
+def engine_resource(app: FlowApp) -> Obj:
+    """The FlowApp the engine runs: as on the cluster, but without images (the engine
+    calls functions by their Services' addresses) and with only the triggers it runs
+    itself, so that a change of image or of a Knative source leaves the engine alone."""
+    resource = flowapp_object(app, {name: "" for name in app.functions})
+    spec = resource["spec"]
+    for entry in spec["functions"].values():
+        del entry["image"]
+    kept = {t.name for t in app.triggers if knative_kind(t) is None}
+    spec["triggers"] = [t for t in spec.get("triggers") or [] if t.get("name") in kept]
+    if not spec["triggers"]:
+        del spec["triggers"]
+    return resource
+
+
+def config_map(app: FlowApp, namespace: str) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(names.app_config(app.name), namespace, app.name),
-        "data": {CONFIG_FILE: dump_yaml(engine_resource(app, images))},
+        "data": {CONFIG_FILE: dump_yaml(engine_resource(app))},
     }
 
 

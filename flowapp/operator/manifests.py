@@ -17,7 +17,6 @@ from flowapp.operator.target import Target
 Obj = dict[str, Any]
 NAME = "flowapp-operator"
 METRICS_PORT = 9090
-HEALTH_PORT = 8081
 WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 READ = ["get", "list", "watch"]
 
@@ -100,14 +99,10 @@ def _deployment(metadata: Obj, labels: dict[str, str], target: Target) -> Obj:
             "operator",
             "--all-namespaces",
             f"--metrics-port={METRICS_PORT}",
-            f"--health-port={HEALTH_PORT}",
             f"--database-secret={target.database_secret}",
         ],
-        "ports": [
-            {"name": "metrics", "containerPort": METRICS_PORT},
-            {"name": "health", "containerPort": HEALTH_PORT},
-        ],
-        "livenessProbe": {"httpGet": {"path": "/healthz", "port": HEALTH_PORT}},
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": METRICS_PORT}},
         "securityContext": {
             "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,

@@ -71,7 +71,7 @@ def render(app: FlowApp, target: Target, images: Mapping[str, str]) -> Rendering
         objects += [route.source(t.name, into) for t in sourced]
         objects.append(route.invoke(into))
     else:
-        objects = _engine_objects(app, namespace, target, broker_name, images) + objects
+        objects = _engine_objects(app, namespace, target, broker_name) + objects
         objects += [
             route.source(
                 t.name,
@@ -87,11 +87,9 @@ def render(app: FlowApp, target: Target, images: Mapping[str, str]) -> Rendering
     return Rendering(app.name, namespace, choice.mode, choice.reasons, objects)
 
 
-def _engine_objects(
-    app: FlowApp, namespace: str, target: Target, broker_name: str, images: dict[str, str]
-) -> list[Obj]:
+def _engine_objects(app: FlowApp, namespace: str, target: Target, broker_name: str) -> list[Obj]:
     return [
-        engine.config_map(app, namespace, images),
+        engine.config_map(app, namespace),
         engine.service(app.name, namespace),
         engine.deployment(app, namespace, target, broker_name),
     ]

@@ -17,7 +17,7 @@ import yaml
 from flowapp.apps.loader import load_app, load_resource_data
 from flowapp.dsl.problems import DefinitionError
 from flowapp.operator.crd import flowapp_crd
-from flowapp.operator.engine import engine_resource
+from flowapp.operator.engine import flowapp_object
 from tests.k8s.schemas import problems
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -58,9 +58,7 @@ def test_the_crd_is_structural() -> None:
 def as_object(folder: Path) -> dict[str, Any]:
     app = load_app(folder)
     images = {name: f"reg.example/{name}:1" for name in app.functions}
-    resource = engine_resource(app, images)
-    resource["spec"]["triggers"] = app.resource["spec"].get("triggers") or []
-    return resource
+    return flowapp_object(app, images)
 
 
 @pytest.mark.parametrize("folder", APPS, ids=lambda p: p.name)

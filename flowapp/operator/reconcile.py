@@ -1,0 +1,389 @@
+"""Reconciling one FlowApp: make its children what ``render`` says, then report status.
+
+    FlowApp object ──load_resource_data──> FlowApp ──render──> desired objects (+ owner ref)
+    list children (label flowapp.dev/app) ──> create missing, replace drifted, delete extra
+    children's own conditions ──status.conditions_for──> FlowApp status (only if changed)
+
+Level-triggered and idempotent: every call converges on the same objects from whatever the
+cluster holds, and a call that finds nothing to do writes nothing (an object counts as
+drifted only when a desired field differs, so fields the API server or Knative's webhooks
+default never cause a write). Calls for one app are serialized; calls asked for while one
+runs (a burst of child events) are coalesced into one more.
+
+Outcomes: an invalid spec (``InvalidSpec``) or a function without image (``MissingImage``)
+changes no object; a missing database Secret or an object the API refuses is reported in
+the conditions and raised as :class:`RetryLater`, which the handlers turn into kopf's
+retry with back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from flowapp.apps.loader import load_resource_data
+from flowapp.dsl.problems import DefinitionError
+from flowapp.operator import names
+from flowapp.operator.client import ApiError, Client
+from flowapp.operator.engine import api_url
+from flowapp.operator.metrics import OperatorMetrics
+from flowapp.operator.render import MissingImages, Rendering, render
+from flowapp.operator.status import Condition, conditions_for, failed, with_transitions
+from flowapp.operator.target import BROKER_ANNOTATION, MODE_ANNOTATION, Target
+
+log = logging.getLogger("flowapp.operator")
+Obj = dict[str, Any]
+API_VERSION = "flowapp.dev/v1alpha1"
+# Every kind an app may own (the operator's RBAC in manifests.py lists the same).
+CHILD_KINDS = [
+    ("v1", "ConfigMap"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("serving.knative.dev/v1", "Service"),
+    ("eventing.knative.dev/v1", "Broker"),
+    ("eventing.knative.dev/v1", "Trigger"),
+    ("sources.knative.dev/v1", "PingSource"),
+    ("sources.knative.dev/v1beta1", "KafkaSource"),
+    ("sources.knative.dev/v1alpha1", "RedisStreamSource"),
+    ("flows.knative.dev/v1", "Sequence"),
+    ("flows.knative.dev/v1", "Parallel"),
+]
+
+
+class RetryLater(Exception):
+    """The app is partly realised; try again after a back-off."""
+
+
+@dataclass
+class Outcome:
+    result: str  # ok, invalid, retry
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+EventPoster = Callable[[Obj, str, str, bool], None]
+
+
+class Reconciler:
+    def __init__(
+        self,
+        client: Client,
+        target: Target,
+        metrics: OperatorMetrics,
+        *,
+        post_event: EventPoster | None = None,
+    ) -> None:
+        self.client = client
+        self.target = target
+        self.metrics = metrics
+        self.post_event = post_event or (lambda body, reason, message, warning: None)
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._again: dict[tuple[str, str], bool] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- entry points --------------------------------------------------------------------
+
+    async def reconcile(self, body: Obj) -> Outcome:
+        key = (body["metadata"]["namespace"], body["metadata"]["name"])
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            fresh = await self.client.get(API_VERSION, "FlowApp", *key)
+            if fresh is None or fresh["metadata"].get("deletionTimestamp"):
+                return Outcome("gone")
+            return await self._timed(fresh)
+
+    def request(self, namespace: str, name: str) -> None:
+        """Reconcile soon (a child changed); requests while one runs coalesce into one."""
+        key = (namespace, name)
+        if key in self._again:
+            self._again[key] = True
+            return
+        self._again[key] = False
+        task = asyncio.create_task(self._requested(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _requested(self, key: tuple[str, str]) -> None:
+        try:
+            while True:
+                stub = {"metadata": {"namespace": key[0], "name": key[1]}}
+                try:
+                    await self.reconcile(stub)
+                except RetryLater:
+                    pass  # reported in the status; kopf's handler retries with back-off
+                except Exception:
+                    log.exception("reconciling %s/%s failed", *key)
+                if not self._again.get(key):
+                    return
+                self._again[key] = False
+        finally:
+            self._again.pop(key, None)
+
+    async def _timed(self, body: Obj) -> Outcome:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            outcome = await self._reconcile(body)
+        except RetryLater:
+            self.metrics.reconciled("retry", loop.time() - started)
+            raise
+        except Exception:
+            self.metrics.reconciled("error", loop.time() - started)
+            raise
+        self.metrics.reconciled(outcome.result, loop.time() - started)
+        return outcome
+
+    # --- one pass ------------------------------------------------------------------------
+
+    async def _reconcile(self, body: Obj) -> Outcome:
+        meta = body["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        try:
+            app = load_resource_data(_as_resource(body), file=f"{namespace}/{name}")
+            target = self._target(body)
+            rendering = render(app, target, _images(body))
+        except DefinitionError as error:
+            message = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in error.problems)
+            await self._report(body, failed("InvalidSpec", message))
+            self.post_event(body, "InvalidSpec", message, True)
+            self.metrics.error("InvalidSpec")
+            return Outcome("invalid", problems=[message])
+        except MissingImages as error:
+            await self._report(body, failed("MissingImage", str(error)))
+            self.post_event(body, "MissingImage", str(error), True)
+            self.metrics.error("MissingImage")
+            return Outcome("invalid", problems=[str(error)])
+        except ValueError as error:  # a forced Flows mode the app does not fit
+            await self._report(body, failed("InvalidSpec", str(error)))
+            self.metrics.error("InvalidSpec")
+            return Outcome("invalid", problems=[str(error)])
+        outcome, children = await self._apply(body, rendering)
+        engine_problem = (
+            await self._engine_problem(rendering) if rendering.mode == "engine" else None
+        )
+        conditions = conditions_for(children, mode=rendering.mode, engine_problem=engine_problem)
+        if outcome.problems:
+            message = "; ".join(outcome.problems)
+            conditions = [
+                Condition("Ready", "False", "ApplyFailed", message[:1000]),
+                *conditions[1:],
+            ]
+        extra = {
+            "url": api_url(name, namespace) if rendering.mode == "engine" else "",
+            "mode": rendering.mode,
+            "revision": app.digest.removeprefix("sha256:")[:12],
+        }
+        await self._report(body, conditions, extra)
+        changes = outcome.created + outcome.updated + outcome.deleted
+        if changes:
+            message = (
+                f"created {outcome.created}, updated {outcome.updated}, "
+                f"deleted {outcome.deleted} objects"
+            )
+            self.post_event(body, "Applied", message, False)
+        if outcome.problems or engine_problem is not None:
+            reason = "ApplyFailed" if outcome.problems else engine_problem.reason  # type: ignore[union-attr]
+            self.metrics.error(reason)
+            raise RetryLater(conditions[0].message)
+        return outcome
+
+    def _target(self, body: Obj) -> Target:
+        annotations = body["metadata"].get("annotations") or {}
+        mode = annotations.get(MODE_ANNOTATION, self.target.mode)
+        if mode not in ("auto", "engine", "flows"):
+            mode = self.target.mode
+        return replace(
+            self.target,
+            namespace=body["metadata"]["namespace"],
+            mode=mode,
+            broker=annotations.get(BROKER_ANNOTATION, self.target.broker),
+        )
+
+    async def _apply(self, body: Obj, rendering: Rendering) -> tuple[Outcome, list[Obj]]:
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        owner = {
+            "apiVersion": API_VERSION,
+            "kind": "FlowApp",
+            "name": name,
+            "uid": body["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+        actual = {_identity(obj): obj for obj in await self.children(namespace, name)}
+        outcome = Outcome("ok")
+        children = []
+        for desired in rendering.objects:
+            desired = copy.deepcopy(desired)
+            desired["metadata"]["ownerReferences"] = [owner]
+            current = actual.pop(_identity(desired), None)
+            try:
+                children.append(await self._converge(desired, current, outcome))
+            except ApiError as error:
+                outcome.problems.append(
+                    f"{desired['kind']} {desired['metadata']['name']}: {error.message}"
+                )
+        for extra in actual.values():
+            await self.client.delete(extra)
+            outcome.deleted += 1
+            self.metrics.applied("deleted")
+        return outcome, children
+
+    async def _converge(self, desired: Obj, current: Obj | None, outcome: Outcome) -> Obj:
+        if current is None:
+            outcome.created += 1
+            self.metrics.applied("created")
+            return await self.client.create(desired)
+        if is_subset(desired, current):
+            return current
+        body = _replacement(desired, current)
+        outcome.updated += 1
+        self.metrics.applied("updated")
+        return await self.client.replace(body)
+
+    async def children(self, namespace: str, app: str) -> list[Obj]:
+        selector = f"{names.APP_LABEL}={app},{names.MANAGED_BY}={names.OPERATOR}"
+        found = await asyncio.gather(
+            *(
+                self.client.list(api_version, kind, namespace, selector)
+                for api_version, kind in CHILD_KINDS
+            )
+        )
+        return [
+            obj
+            | {"apiVersion": obj.get("apiVersion") or api_version, "kind": obj.get("kind") or kind}
+            for (api_version, kind), items in zip(CHILD_KINDS, found, strict=True)
+            for obj in items
+        ]
+
+    async def _engine_problem(self, rendering: Rendering) -> Condition | None:
+        secret = await self.client.get(
+            "v1", "Secret", rendering.namespace, self.target.database_secret
+        )
+        if secret is None:
+            return Condition(
+                "EngineReady",
+                "False",
+                "MissingSecret",
+                f"Secret {self.target.database_secret} (key {self.target.database_key}) with the "
+                f"engine's PostgreSQL URL is not in namespace {rendering.namespace}",
+            )
+        if self.target.database_key not in (secret.get("data") or {}) | (
+            secret.get("stringData") or {}
+        ):
+            return Condition(
+                "EngineReady",
+                "False",
+                "MissingSecret",
+                f"Secret {self.target.database_secret} has no key {self.target.database_key}",
+            )
+        return None
+
+    async def _report(
+        self, body: Obj, conditions: list[Condition], extra: Obj | None = None
+    ) -> None:
+        """Patch the status, unless it would not change (then nothing is written)."""
+        old = body.get("status") or {}
+        generation = body["metadata"].get("generation", 1)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = {
+            "observedGeneration": generation,
+            "conditions": with_transitions(
+                conditions, old.get("conditions") or [], now=now, generation=generation
+            ),
+            **(
+                extra
+                or {
+                    "url": "",
+                    "mode": old.get("mode", "engine"),
+                    "revision": old.get("revision", ""),
+                }
+            ),
+        }
+        if {k: old.get(k) for k in status} == status and len(old.get("conditions") or []) == len(
+            status["conditions"]
+        ):
+            return
+        # A merge patch replaces the list, dropping conditions no longer reported.
+        await self.client.patch_status(
+            API_VERSION, "FlowApp", body["metadata"]["namespace"], body["metadata"]["name"], status
+        )
+
+    async def cleanup(self, body: Obj, *, timeout: float = 60.0) -> None:
+        """Delete every child and wait until none is left (the finalizer's work)."""
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        for child in await self.children(namespace, name):
+            await self.client.delete(child)
+            self.metrics.applied("deleted")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await self.children(namespace, name):
+            if loop.time() > deadline:
+                raise RetryLater(f"children of {namespace}/{name} are still being deleted")
+            await asyncio.sleep(0.05)
+
+
+def _as_resource(body: Obj) -> Obj:
+    meta = body["metadata"]
+    metadata = {"name": meta["name"], "namespace": meta["namespace"]}
+    if meta.get("labels"):
+        metadata["labels"] = meta["labels"]
+    return {
+        "apiVersion": body.get("apiVersion", API_VERSION),
+        "kind": "FlowApp",
+        "metadata": metadata,
+        "spec": body.get("spec") or {},
+    }
+
+
+def _images(body: Obj) -> dict[str, str]:
+    functions = (body.get("spec") or {}).get("functions") or {}
+    return {
+        name: entry["image"]
+        for name, entry in functions.items()
+        if isinstance(entry, dict) and entry.get("image")
+    }
+
+
+def _identity(obj: Obj) -> tuple[str, str, str]:
+    return (str(obj["apiVersion"]).rpartition("/")[0], obj["kind"], obj["metadata"]["name"])
+
+
+def is_subset(desired: Any, actual: Any) -> bool:
+    """Whether ``actual`` holds every value ``desired`` states (it may hold more: defaults)."""
+    if isinstance(desired, dict):
+        return isinstance(actual, dict) and all(
+            key in actual and is_subset(value, actual[key]) for key, value in desired.items()
+        )
+    if isinstance(desired, list):
+        return (
+            isinstance(actual, list)
+            and len(desired) == len(actual)
+            and all(is_subset(d, a) for d, a in zip(desired, actual, strict=True))
+        )
+    return bool(desired == actual)
+
+
+def _replacement(desired: Obj, current: Obj) -> Obj:
+    """The body that replaces ``current``: the desired object, with the server's identity
+    and what others keep in metadata (labels and annotations we do not set, such as
+    Knative's creator annotations), and the cluster IP a Service cannot change."""
+    body = copy.deepcopy(desired)
+    meta, old = body["metadata"], current["metadata"]
+    meta["resourceVersion"] = old["resourceVersion"]
+    for key in ("labels", "annotations"):
+        merged = {**(old.get(key) or {}), **(meta.get(key) or {})}
+        if merged:
+            meta[key] = merged
+    if old.get("finalizers"):
+        meta["finalizers"] = old["finalizers"]
+    if body["kind"] == "Service" and body["apiVersion"] == "v1":
+        for key in ("clusterIP", "clusterIPs"):
+            if key in (current.get("spec") or {}):
+                body["spec"][key] = current["spec"][key]
+    return body
