@@ -163,34 +163,24 @@ class ApiServer:
             )
         if name is None and method == "POST":
             body = await request.json()
-            async with self._writing():
-                obj = self.store.create(kind, version, namespace, body, strict=strict)
+            obj = self.store.create(kind, version, namespace, body, strict=strict)
             return web.json_response(self._shown(obj, version), status=201)
         if name is None:
             raise ApiError(405, "MethodNotAllowed", f"{method} on a collection")
         if method == "GET":
             return web.json_response(self._shown(self.store.get(kind, namespace, name), version))
         if method == "DELETE":
-            async with self._writing():
-                obj = self.store.delete(kind, namespace, name)
+            obj = self.store.delete(kind, namespace, name)
             return web.json_response(self._shown(obj, version))
         body = await request.json()
-        async with self._writing():
-            current = self.store.get(kind, namespace, name)
-            if method == "PATCH":
-                body = _patched(current, body, request.content_type)
-            elif method != "PUT":
-                raise ApiError(405, "MethodNotAllowed", method)
-            obj = self.store.update(
-                kind, version, namespace, name, body, status=status, strict=strict
-            )
+        # No await between reading and writing: one request's update is atomic.
+        current = self.store.get(kind, namespace, name)
+        if method == "PATCH":
+            body = _patched(current, body, request.content_type)
+        elif method != "PUT":
+            raise ApiError(405, "MethodNotAllowed", method)
+        obj = self.store.update(kind, version, namespace, name, body, status=status, strict=strict)
         return web.json_response(self._shown(obj, version))
-
-    @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
-        async with self.store.changed:
-            yield
-            self.store.changed.notify_all()
 
     def _shown(self, obj: Obj, version: str) -> Obj:
         return obj | {
@@ -208,12 +198,11 @@ class ApiServer:
         timeout = float(query.get("timeoutSeconds") or 300)
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
-        position = 0
-        if since == 0:  # the current state first, as ADDED events
-            for obj in self.store.list(kind, namespace):
-                if matches(obj, wanted):
-                    await _send(response, "ADDED", self._shown(obj, version))
+        if since == 0:  # the current state first, as ADDED events, then what follows it
             position = len(self.store.history)
+            current = [obj for obj in self.store.list(kind, namespace) if matches(obj, wanted)]
+            for obj in current:
+                await _send(response, "ADDED", self._shown(obj, version))
         else:
             position = next(
                 (i for i, c in enumerate(self.store.history) if c.version > since),
@@ -228,13 +217,11 @@ class ApiServer:
                     position += 1
                     if _concerns(change, kind, namespace, wanted):
                         await _send(response, change.type, self._shown(change.obj, version))
-                async with self.store.changed:
-                    if position >= len(self.store.history):
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(
-                                self.store.changed.wait(),
-                                max(0.0, min(5.0, deadline - loop.time())),
-                            )
+                changed = self.store.changed  # taken before looking, so no change is missed
+                if position >= len(self.store.history):
+                    with contextlib.suppress(TimeoutError):
+                        wait = max(0.0, min(5.0, deadline - loop.time()))
+                        await asyncio.wait_for(changed.wait(), wait)
         except (ConnectionResetError, asyncio.CancelledError):
             return response
         with contextlib.suppress(ConnectionResetError):

@@ -123,7 +123,7 @@ def condition(obj: Obj | None, type_: str = "Ready") -> Obj:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, what: str = ""
+    check: Callable[[], Awaitable[T]], *, timeout: float = 30.0, what: str = ""
 ) -> T:
     """``check()``'s first truthy result, polling; fails the test after ``timeout``."""
     loop = asyncio.get_running_loop()
@@ -157,9 +157,26 @@ async def running_cluster(
         task = asyncio.create_task(run(running, stop_flag=stop, ready_flag=ready))
         await asyncio.wait_for(ready.wait(), 30)
         kubectl = Client(kopf.ConnectionInfo(server=server.url, insecure=True))  # type: ignore[attr-defined]
+        # A test stuck past this is cancelled, so that it fails instead of hanging (kopf's
+        # guarded tasks would swallow a timeout raised from a signal handler).
+        test = asyncio.current_task()
+        watchdog = asyncio.get_running_loop().call_later(WATCHDOG, test.cancel) if test else None
         try:
             yield Cluster(server, running, kubectl)
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             await kubectl.close()
             stop.set()
-            await asyncio.wait_for(task, 30)
+            await _stopped(task)
+
+
+WATCHDOG = 100.0
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
+    """Wait for the operator to stop; cancel it if it does not, never wait forever."""
+    done, _ = await asyncio.wait({task}, timeout=30)
+    if not done:
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)

@@ -64,7 +64,8 @@ class Store:
         self.objects: dict[Key, Obj] = {}
         self.history: list[Change] = []
         self.version = 0
-        self.changed = asyncio.Condition()
+        # Set (and replaced by a fresh one) at every change: what watch streams wait on.
+        self.changed = asyncio.Event()
         self.requests = 0
 
     # --- types ------------------------------------------------------------------------
@@ -234,6 +235,8 @@ class Store:
         if type_ != "DELETED":
             obj["metadata"]["resourceVersion"] = str(self.version)
         self.history.append(Change(self.version, type_, kind, copy.deepcopy(obj)))
+        self.changed.set()
+        self.changed = asyncio.Event()
 
 
 def _payload(obj: Obj) -> Obj:
