@@ -21,6 +21,7 @@ from flowapp.cli.options import DbOption
 
 if TYPE_CHECKING:
     from flowapp.apps import FlowApp
+    from flowapp.sandbox import Sandbox
 
 ENVIRONMENT_HELP = "Merge config/ENV.yaml into the FlowApp's spec."
 FileArgument = Annotated[
@@ -69,6 +70,14 @@ def run(
     environment: EnvironmentOption = None,
     egress: Annotated[str, typer.Option("--egress", help=EGRESS_HELP)] = "open",
     allow_egress: AllowEgressOption = [],  # noqa: B006
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Confine functions and run: shell/script processes as flowapp up does "
+            "(off by default: it is your own code on your own machine).",
+        ),
+    ] = False,
 ) -> None:
     """Run a workflow (or a FlowApp's, with its functions) and print its output as JSON."""
     from flowapp.cli.inputs import read_events, read_json_argument, read_secrets
@@ -83,7 +92,8 @@ def run(
     events = read_events(event)
     url = checked_url(choose_store(db))
     policy = egress_policy(egress, allow_egress)
-    _report(_run_here(app, extra, value, url, env, events, timeout, policy))
+    confined = _open_sandbox(sandbox)
+    _report(_run_here(app, extra, value, url, env, events, timeout, policy, confined))
 
 
 def _run_here(
@@ -95,13 +105,14 @@ def _run_here(
     events: list[dict[str, Any]],
     timeout: float | None,
     policy: Any,
+    sandbox: Sandbox,
 ) -> Any:
     import asyncio
     import logging
     import sys
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return asyncio.run(_run(app, extra, value, url, env, events, timeout, policy))
+    return asyncio.run(_run(app, extra, value, url, env, events, timeout, policy, sandbox))
 
 
 def _report(outcome: Any) -> None:
@@ -128,17 +139,21 @@ async def _run(
     events: list[dict[str, Any]],
     timeout: float | None,
     policy: Any,
+    sandbox: Sandbox,
 ) -> Any:
     from flowapp.functions.supervisor import Supervisor
     from flowapp.runtime.dispatch import Effects
     from flowapp.runtime.effects.functions import FunctionEffects
     from flowapp.runtime.effects.http import HttpEffects
+    from flowapp.runtime.effects.process import ProcessEffects
     from flowapp.runtime.embedded import run_to_completion
     from flowapp.runtime.registry import WorkflowRegistry
     from flowapp.store import open_store
 
     store = open_store(url)
-    supervisor = Supervisor(app.functions.values(), app=app.name) if app.functions else None
+    supervisor = (
+        Supervisor(app.functions.values(), app=app.name, sandbox=sandbox) if app.functions else None
+    )
     try:
         store.migrate()
         registry = WorkflowRegistry(store)
@@ -151,7 +166,8 @@ async def _run(
             app=app.name if functions else None,
             limits=app.limits,
         )
-        effects = Effects(http=HttpEffects(policy=policy))
+        processes = ProcessEffects(sandbox=sandbox)
+        effects = Effects(http=HttpEffects(policy=policy), processes=processes)
         if supervisor is not None:
             await supervisor.start()
             effects.functions = FunctionEffects(supervisor, app=app.name)
@@ -170,6 +186,24 @@ async def _run(
         if supervisor is not None:
             await supervisor.stop()
         store.close()
+
+
+def _open_sandbox(wanted: bool) -> Sandbox:
+    """Off unless asked; asked, the strongest that works here (its warnings on stderr)."""
+    from flowapp.cli.failures import EnvironmentProblem
+    from flowapp.cli.output import note
+    from flowapp.cli.settings import flowapp_home
+    from flowapp.sandbox import Sandbox, SandboxSettings, SandboxUnavailable, open_sandbox
+
+    if not wanted:
+        return Sandbox("off")
+    try:
+        sandbox, warnings = open_sandbox(SandboxSettings(hidden=(flowapp_home(),)))
+    except SandboxUnavailable as exc:
+        raise EnvironmentProblem(str(exc)) from None
+    for warning in warnings:
+        note(f"warning: {warning}")
+    return sandbox
 
 
 def register(app: typer.Typer, *, panel: str) -> None:

@@ -17,7 +17,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,13 @@ from flowapp.local.syncer import Syncer
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.effects.http import HttpEffects
+from flowapp.runtime.effects.process import ProcessEffects
 from flowapp.runtime.egress import EgressPolicy
 from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.runtime import Runtime
 from flowapp.runtime.secrets import AppSecrets, load_key_ring, redacting_logs
+from flowapp.sandbox import Sandbox, SandboxSettings, open_sandbox
 from flowapp.server.app import create_app
 from flowapp.server.auth import git_allows
 from flowapp.server.dashboard import Dashboard
@@ -63,6 +65,9 @@ class UpSettings:
     environment_secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Which addresses workflows' calls and alert webhooks may reach; open unless given.
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    # How untrusted code is confined, and which run processes every app may start.
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    allow_run: frozenset[str] = frozenset()
 
     @property
     def db_url(self) -> str:
@@ -85,6 +90,7 @@ class Platform:
     repositories: Repositories
     secrets: AppSecrets
     admin_token: str | None = None
+    sandbox: Sandbox | None = None
 
 
 def ensure_admin_token(platform_store: Any, now: float) -> str | None:
@@ -100,6 +106,10 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     tightened = await asyncio.to_thread(secure_data_dir, settings.data_dir)
     if (warning := tightened.warning()) is not None:
         log.warning("%s", warning)
+    sandbox_settings = replace(settings.sandbox, hidden=(settings.data_dir,))
+    sandbox, warnings = await asyncio.to_thread(open_sandbox, sandbox_settings)
+    for warning in warnings:
+        log.warning("%s", warning)
     store = open_store(settings.db_url)
     platform_store = open_platform_store(settings.db_url)
     await asyncio.to_thread(store.migrate)
@@ -109,8 +119,16 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     broker = open_broker(f"sqlite:///{settings.data_dir / 'bus.db'}")
     holder: dict[str, LocalPlatform] = {}
     router = FunctionRouter(lambda workflow: holder["platform"].functions_of(workflow))
+
+    async def allowed_runs(app: str | None) -> frozenset[str]:
+        return await holder["platform"].allowed_runs(app)
+
+    processes = ProcessEffects(sandbox=sandbox, allowed=allowed_runs)
     effects = Effects(
-        http=HttpEffects(policy=settings.egress), functions=router, publish=broker.publish
+        http=HttpEffects(policy=settings.egress),
+        functions=router,
+        publish=broker.publish,
+        processes=processes,
     )
     journal = DecisionJournal(settings.data_dir / "decisions.journal")
     runtime = Runtime(store, effects=effects, owner=settings.owner, journal=journal)
@@ -126,6 +144,8 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         metrics=metrics,
         broker=broker,
         environment=settings.environment,
+        sandbox=sandbox,
+        allow_run=settings.allow_run,
     )
     holder["platform"] = platform
     await broker.start()
@@ -152,6 +172,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         repositories,
         secrets,
         token,
+        sandbox,
     )
     with redacting_logs(secrets.known_everywhere):
         try:

@@ -13,6 +13,18 @@ import typer
 
 from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
+from flowapp.cli.sandboxing import (
+    DEFAULT_UID_BASE,
+    AllowRun,
+    BwrapPath,
+    SandboxBind,
+    SandboxLimits,
+    SandboxMode,
+    SandboxPassEnv,
+    SandboxUidBase,
+    allowed_runs,
+    sandbox_settings,
+)
 from flowapp.cli.settings import flowapp_home
 
 if TYPE_CHECKING:
@@ -42,6 +54,10 @@ def _banner(running: Platform, apps: list[str]) -> None:
     url = f"http://{settings.host}:{settings.port}"
     token_file = settings.data_dir / "admin-token"
     _say(f"\nflowapp is up on {url}  (data in {settings.data_dir})")
+    if running.sandbox is not None:
+        _say(f"sandbox: {running.sandbox.description()}")
+        allowed = ", ".join(sorted(settings.allow_run)) or "none (flowapp allow-run APP KINDS)"
+        _say(f"run processes allowed to every app: {allowed}")
     if Dashboard().built:
         _say(f"dashboard: {url}/  (log in with the admin token)")
     else:
@@ -116,8 +132,19 @@ def up(
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
     egress: EnforcedByDefault = "enforce",
     allow_egress: AllowEgressOption = [],  # noqa: B006
+    sandbox: SandboxMode = "auto",
+    allow_run: AllowRun = "",
+    sandbox_limits: SandboxLimits = "",
+    sandbox_bind: SandboxBind = [],  # noqa: B006
+    sandbox_pass_env: SandboxPassEnv = [],  # noqa: B006
+    sandbox_uid_base: SandboxUidBase = DEFAULT_UID_BASE,
+    bwrap: BwrapPath = "/usr/bin/bwrap",
 ) -> None:
-    """Start the platform: API, engine, event bus, triggers and functions."""
+    """Start the platform: API, engine, event bus, triggers and functions. Functions,
+    their dependency builds and run: shell/script processes are sandboxed: bubblewrap, a
+    user of their own per app, only the environment their app declares, no access to the
+    data directory, resource limits. run: shell, script and container are off unless
+    --allow-run (every app) or `flowapp allow-run APP KINDS` (one app, by an admin)."""
     from flowapp.cli.logsetup import configure_logging
     from flowapp.cli.serve import UpSettings
     from flowapp.local.datadir import PRIVATE_UMASK
@@ -140,8 +167,27 @@ def up(
         file_secrets=file_secrets,
         environment_secrets=environment_secrets,
         egress=policy,
+        sandbox=sandbox_settings(
+            sandbox,
+            bwrap=bwrap,
+            limits=sandbox_limits,
+            binds=sandbox_bind,
+            pass_env=sandbox_pass_env,
+            uid_base=sandbox_uid_base,
+        ),
+        allow_run=allowed_runs(allow_run),
     )
-    asyncio.run(_up(settings))
+    _serve(_up(settings))
+
+
+def _serve(main: Any) -> None:
+    """Run the server; a sandbox that cannot run here is the environment's problem."""
+    from flowapp.sandbox import SandboxUnavailable
+
+    try:
+        asyncio.run(main)
+    except SandboxUnavailable as exc:
+        raise EnvironmentProblem(str(exc)) from None
 
 
 def _check_port(host: str, port: int) -> None:
@@ -211,10 +257,19 @@ def dev(
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
     egress: Annotated[str, typer.Option("--egress", help=EGRESS_HELP)] = "open",
     allow_egress: AllowEgressOption = [],  # noqa: B006
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Confine the functions and run processes as flowapp up does (off by "
+            "default: it is your own code on your own machine).",
+        ),
+    ] = False,
 ) -> None:
     """Run a project locally, reloaded when its code or YAML changes.
 
     Its functions, the engine on SQLite in FOLDER/.flowapp, its triggers, and the API.
+    run: shell, script and container are allowed.
     """
     from flowapp.cli.logsetup import configure_logging
     from flowapp.cli.serve import UpSettings
@@ -232,8 +287,10 @@ def dev(
         file_secrets=file_secrets,
         environment_secrets=environment_secrets,
         egress=policy,
+        sandbox=sandbox_settings("auto" if sandbox else "off"),
+        allow_run=allowed_runs("shell,script,container"),
     )
-    asyncio.run(_dev(settings, folder))
+    _serve(_dev(settings, folder))
 
 
 def register(app: typer.Typer, *, panel: str) -> None:

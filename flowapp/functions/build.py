@@ -11,6 +11,10 @@
 Each build writes a stamp holding a digest of its inputs (the dependency file, the
 interpreter, flowapp's path); an unchanged digest skips the build. Builds are blocking
 (they run for seconds): the supervisor runs them in a thread.
+
+Installing packages runs their code (``setup.py``, npm ``install`` scripts), so a
+:class:`Builder` runs pip and npm in the supervisor's sandbox, as the app's user, with the
+function's folder writable and the network shared (the package index must be reachable).
 """
 
 from __future__ import annotations
@@ -22,60 +26,95 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import flowapp
+from flowapp.sandbox import Sandbox, run_blocking
 
 STAMP = ".flowapp-build"
 _OUTPUT_TAIL = 20
+_BUILD_TIMEOUT = 900.0
 
 
 class BuildError(Exception):
     """Installing a function's dependencies failed; the message ends with the tool's output."""
 
 
-def python_interpreter(folder: Path, *, pip_args: Sequence[str] = ()) -> str:
-    """The interpreter to run the Python function in ``folder`` with, building if needed."""
-    requirements = folder / "requirements.txt"
-    if not _has_requirements(requirements):
-        return sys.executable
-    venv = folder / ".venv"
-    python = venv / "bin" / "python"
-    digest = _digest(requirements.read_bytes(), sys.version, *flowapp_path())
-    if python.exists() and _stamp(venv) == digest:
+@dataclass(frozen=True, slots=True)
+class Builder:
+    """Builds for one app, in ``sandbox``; ``readable`` are the folders the tools read."""
+
+    sandbox: Sandbox = field(default_factory=lambda: Sandbox("off"))
+    app: str = "default"
+    readable: tuple[Path, ...] = ()
+
+    def python_interpreter(self, folder: Path, *, pip_args: Sequence[str] = ()) -> str:
+        """The interpreter to run the Python function in ``folder`` with, building if
+        needed."""
+        requirements = folder / "requirements.txt"
+        if not _has_requirements(requirements):
+            return sys.executable
+        venv = folder / ".venv"
+        python = venv / "bin" / "python"
+        digest = _digest(requirements.read_bytes(), sys.version, *flowapp_path())
+        if python.exists() and _stamp(venv) == digest:
+            return str(python)
+        shutil.rmtree(venv, ignore_errors=True)
+        self._run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=folder)
+        _link_flowapp(venv)
+        pip = [sys.executable, "-m", "pip", "--python", str(python), "install"]
+        options = ["--disable-pip-version-check", "--no-input", "-r", requirements.name]
+        self._run([*pip, *options, *pip_args], cwd=folder)
+        (venv / STAMP).write_text(digest)
+        self.sandbox.hand_over(folder, self.app, again=True)  # the files written as root
         return str(python)
-    shutil.rmtree(venv, ignore_errors=True)
-    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=folder)
-    _link_flowapp(venv)
-    pip = [sys.executable, "-m", "pip", "--python", str(python), "install"]
-    _run(
-        [*pip, "--disable-pip-version-check", "--no-input", "-r", requirements.name, *pip_args],
-        cwd=folder,
-    )
-    (venv / STAMP).write_text(digest)
-    return str(python)
+
+    def node_modules(self, folder: Path) -> None:
+        """Run ``npm install`` in ``folder`` if its package.json declares dependencies."""
+        manifest = folder / "package.json"
+        if not manifest.is_file():
+            return
+        try:
+            dependencies = json.loads(manifest.read_text()).get("dependencies") or {}
+        except (ValueError, AttributeError) as exc:
+            raise BuildError(f"{manifest} is not a JSON object: {exc}") from exc
+        if not dependencies:
+            return
+        lock = folder / "package-lock.json"
+        digest = _digest(manifest.read_bytes(), lock.read_bytes() if lock.is_file() else b"")
+        if _stamp(folder / "node_modules") == digest:
+            return
+        npm = shutil.which("npm", path=self.sandbox.search_path())
+        if npm is None:
+            raise BuildError(f"{manifest} declares dependencies but npm is not on PATH")
+        self._run([npm, "install", "--no-audit", "--no-fund"], cwd=folder)
+        (folder / "node_modules" / STAMP).write_text(digest)
+        self.sandbox.hand_over(folder, self.app, again=True)
+
+    def _run(self, argv: list[str], *, cwd: Path) -> None:
+        spawn = self.sandbox.spawn(
+            argv, app=self.app, env={}, cwd=cwd, readable=self.readable, writable=[cwd]
+        )
+        try:
+            result = run_blocking(spawn, timeout=_BUILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise BuildError(f"`{' '.join(argv)}` ran past {_BUILD_TIMEOUT:g} s in {cwd}") from None
+        except OSError as exc:
+            raise BuildError(f"cannot run `{argv[0]}`: {exc}") from exc
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip().splitlines()[-_OUTPUT_TAIL:]
+            raise BuildError(f"`{' '.join(argv)}` failed in {cwd}:\n" + "\n".join(output))
+
+
+def python_interpreter(folder: Path, *, pip_args: Sequence[str] = ()) -> str:
+    """:meth:`Builder.python_interpreter`, unconfined."""
+    return Builder().python_interpreter(folder, pip_args=pip_args)
 
 
 def node_modules(folder: Path) -> None:
-    """Run ``npm install`` in ``folder`` if its package.json declares dependencies."""
-    manifest = folder / "package.json"
-    if not manifest.is_file():
-        return
-    try:
-        dependencies = json.loads(manifest.read_text()).get("dependencies") or {}
-    except (ValueError, AttributeError) as exc:
-        raise BuildError(f"{manifest} is not a JSON object: {exc}") from exc
-    if not dependencies:
-        return
-    lock = folder / "package-lock.json"
-    digest = _digest(manifest.read_bytes(), lock.read_bytes() if lock.is_file() else b"")
-    if _stamp(folder / "node_modules") == digest:
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError(f"{manifest} declares dependencies but npm is not on PATH")
-    _run([npm, "install", "--no-audit", "--no-fund"], cwd=folder)
-    (folder / "node_modules" / STAMP).write_text(digest)
+    """:meth:`Builder.node_modules`, unconfined."""
+    Builder().node_modules(folder)
 
 
 def flowapp_path() -> list[str]:
@@ -115,10 +154,3 @@ def _stamp(directory: Path) -> str | None:
         return (directory / STAMP).read_text().strip()
     except OSError:
         return None
-
-
-def _run(argv: list[str], *, cwd: Path) -> None:
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()[-_OUTPUT_TAIL:]
-        raise BuildError(f"`{' '.join(argv)}` failed in {cwd}:\n" + "\n".join(output))

@@ -11,6 +11,7 @@ A :class:`~flowapp.functions.sdk.FunctionError` becomes its status with a proble
 any other exception a 500 problem carrying its message; a request that is not a
 CloudEvent a 400 problem. ``GET /healthz`` answers 200 once ``main.py`` is imported.
 SIGTERM stops accepting, lets in-flight calls finish (up to the grace period), exits 0.
+SIGXCPU (the sandbox's CPU time limit) does the same, then exits with status 152.
 
 The server is aiohttp's low-level ``web.Server`` (no router: two paths do not need one):
 measured on loopback it adds ~0.1-0.2 ms per round trip over a hand-written asyncio
@@ -143,12 +144,30 @@ async def serve(config: HostConfig) -> None:
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    over_cpu = asyncio.Event()
+
+    def cpu_used_up() -> None:
+        over_cpu.set()
+        stopping.set()
+
+    loop.add_signal_handler(signal.SIGXCPU, cpu_used_up)
     log = logging.getLogger("flowapp.host")
     log.info("serving %s on http://%s:%d", config.function, config.host, config.port)
     await stopping.wait()
+    if over_cpu.is_set():
+        log.warning("this instance used up its CPU time limit: it stops and is replaced")
     log.info("stopping: finishing in-flight calls (up to %gs)", config.grace_period)
     await runner.cleanup()  # closes the listener, waits for in-flight handlers
     invoker.shutdown()
+    if over_cpu.is_set():
+        raise CpuLimitReached
+
+
+class CpuLimitReached(Exception):
+    """The sandbox's CPU time limit (SIGXCPU) stopped the host after a drain; it exits with
+    the status a process killed by SIGXCPU has in a shell, so the supervisor names it."""
+
+    exit_code = 128 + signal.SIGXCPU
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -157,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     code = 0
     try:
         asyncio.run(serve(config))
+    except CpuLimitReached:
+        code = CpuLimitReached.exit_code
     except Exception as exc:
         # Plain text, not JSON: the supervisor shows these last lines as the reason.
         traceback.print_exc()

@@ -4,7 +4,10 @@ An :class:`Instance` knows nothing about scaling; the pool decides when to creat
 retire them and keeps the routing counters (``state``, ``in_flight``, ``last_active``)
 on them. Each process runs in its own session (process group) so that stopping it also
 stops whatever it spawned (``npm``, a shell script's children), and so that a Ctrl-C in
-the terminal reaches the supervisor only, which then stops instances gracefully.
+the terminal reaches the supervisor only, which then stops instances gracefully. In the
+bubblewrap sandbox, SIGTERM goes to the function's process itself (bwrap would die of it
+and kill the function without a drain); when the function exits, its PID namespace ends
+and everything it started with it.
 
 Output is read line by line into the :class:`~flowapp.functions.logs.LogStore`; the last
 lines are kept on the instance too, to explain a failed start or a crash.
@@ -14,35 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import socket
-import sys
 import time
 from collections import deque
 from typing import Literal
 
 import aiohttp
 
-from flowapp.functions.launch import Launch
 from flowapp.functions.logs import LogStore, Stream
+from flowapp.sandbox import Spawn, code_pids
 
 # checking: a call's connection to it failed; out of routing until it answers /healthz.
 InstanceState = Literal["starting", "ready", "checking", "stopping"]
 _TAIL_LINES = 15
-_PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 _LINE_LIMIT = 1 << 20  # longer lines are dropped rather than stalling the pipe
 _HEALTH_TIMEOUT = aiohttp.ClientTimeout(total=1.0)
-
-
-def die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when its parent dies, so a
-    supervisor killed with SIGKILL leaves no function processes behind. Elsewhere a no-op."""
-    if sys.platform != "linux":
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class InstanceStartError(Exception):
@@ -67,6 +58,7 @@ class Instance:
         self.last_active = 0.0
         self._logs = logs
         self._process: asyncio.subprocess.Process | None = None
+        self._nested = False  # under bubblewrap's init (see the module's docstring)
         self._pumps: list[asyncio.Task[None]] = []
         self._tail: deque[str] = deque(maxlen=_TAIL_LINES)
 
@@ -78,21 +70,18 @@ class Instance:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    async def start(
-        self, launch: Launch, *, session: aiohttp.ClientSession, timeout: float
-    ) -> None:
+    async def start(self, launch: Spawn, *, session: aiohttp.ClientSession, timeout: float) -> None:
         """Spawn the process and return once it answers ``/healthz`` with 200."""
+        self._nested = launch.nested
         try:
             self._process = process = await asyncio.create_subprocess_exec(
                 *launch.argv,
-                cwd=launch.cwd,
-                env=launch.env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
-                preexec_fn=die_with_parent,
                 limit=_LINE_LIMIT,
+                **launch.popen_args(),
             )
         except OSError as exc:
             raise InstanceStartError(f"cannot run `{launch.argv[0]}`: {exc}") from exc
@@ -161,6 +150,11 @@ class Instance:
 
     def _signal(self, signum: signal.Signals) -> None:
         if self._process is None:
+            return
+        if self._nested and signum != signal.SIGKILL:
+            for pid in code_pids(self._process.pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signum)
             return
         # The whole process group: a command's children must not outlive it.
         with contextlib.suppress(ProcessLookupError, PermissionError):

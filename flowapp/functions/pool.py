@@ -33,7 +33,7 @@ import aiohttp
 from flowapp.functions.build import BuildError
 from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.instance import Instance, InstanceStartError, free_port
-from flowapp.functions.launch import Launcher, prepare
+from flowapp.functions.launch import UNCONFINED, Launcher, prepare
 from flowapp.functions.logs import LogStore
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.scaling import (
@@ -47,6 +47,7 @@ from flowapp.functions.scaling import (
 )
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.waiters import Waiters, claimed
+from flowapp.sandbox import Sandbox, stopped_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class PoolOptions:
     max_failed_starts: int = 5
     backoff: Backoff = field(default_factory=Backoff)
     pip_args: tuple[str, ...] = ()
+    sandbox: Sandbox = UNCONFINED
 
 
 class FunctionPool:
@@ -120,6 +122,7 @@ class FunctionPool:
                 app=options.app,
                 grace_period=options.grace_period,
                 pip_args=options.pip_args,
+                sandbox=options.sandbox,
             )
         except BuildError as exc:
             # Retrying cannot help until the files change (reload), so fail at once.
@@ -289,7 +292,12 @@ class FunctionPool:
         if instance.state == "stopping":
             return  # retired: the exit was asked for
         tail = await instance.output_tail()
-        self._lost(instance, f"instance {instance.id} exited with code {code}{tail}", start=False)
+        limits = self._options.sandbox.limits
+        limit = stopped_by(code, tail, limits) if limits is not None else None
+        why = f" (stopped by {limit})" if limit else ""
+        self._lost(
+            instance, f"instance {instance.id} exited with code {code}{why}{tail}", start=False
+        )
 
     def _lost(self, instance: Instance, reason: str, *, start: bool) -> None:
         """An instance crashed or failed to start: back off, maybe fail, start again."""

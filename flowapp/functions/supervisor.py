@@ -28,11 +28,13 @@ from prometheus_client import CollectorRegistry
 
 from flowapp.functions import client
 from flowapp.functions.errors import FunctionError, FunctionTimeout, FunctionUnavailable
+from flowapp.functions.launch import UNCONFINED
 from flowapp.functions.logs import LogLine, LogStore
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.pool import FunctionPool, PoolOptions
 from flowapp.functions.scaling import Backoff, FunctionStatus
 from flowapp.functions.spec import FunctionSpec
+from flowapp.sandbox import Sandbox
 
 
 class Supervisor:
@@ -52,6 +54,7 @@ class Supervisor:
         backoff: Backoff | None = None,
         pip_args: Iterable[str] = (),
         redact: Callable[[str], str] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         specs = list(functions)
         names = [spec.name for spec in specs]
@@ -69,6 +72,7 @@ class Supervisor:
             max_failed_starts=max_failed_starts,
             backoff=backoff or Backoff(),
             pip_args=tuple(pip_args),
+            sandbox=sandbox or UNCONFINED,
         )
         self._pools = {
             spec.name: FunctionPool(spec, options=options, logs=self._logs, metrics=self.metrics)

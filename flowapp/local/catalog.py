@@ -129,8 +129,9 @@ class Catalog:
     ) -> list[Any]:
         try:
             files = await asyncio.to_thread(project_files, text, filename)
-            await self._check_project(files)
-        except p.InvalidResource as error:
+            app = await self._check_project(files)
+            await self.check_runs(app)
+        except (p.InvalidResource, p.RunNotAllowed) as error:
             return error.problems or [Problem("", error.detail)]
         return []
 

@@ -20,6 +20,9 @@ from pathlib import Path
 
 PRIVATE_UMASK = 0o077
 _OPEN_BITS = stat.S_IRWXG | stat.S_IRWXO
+# A folder others may only traverse (0711) lists nothing and opens nothing by itself: the
+# sandbox's fallback opens the way to function folders so (``flowapp.sandbox``).
+_TRAVERSE_BITS = stat.S_IXGRP | stat.S_IXOTH
 
 
 @dataclass
@@ -63,6 +66,8 @@ def _tighten(path: Path, shown: str, report: Tightened) -> None:
     except FileNotFoundError:  # removed while we walked (a finished build, a rotated log)
         return
     if stat.S_ISLNK(mode) or not mode & _OPEN_BITS:
+        return
+    if stat.S_ISDIR(mode) and not mode & _OPEN_BITS & ~_TRAVERSE_BITS:
         return
     os.chmod(path, stat.S_IMODE(mode) & ~_OPEN_BITS)
     report.fixed.append((shown, stat.S_IMODE(mode)))

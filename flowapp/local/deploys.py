@@ -63,6 +63,7 @@ class Deploys:
         if app.name != name:
             raise p.DeployFailed(f"the source declares app {app.name!r}, not {name!r}")
         await self._check_webhook_paths(app)
+        await self.check_runs(app)
         return app
 
     async def _deploy_staged(
@@ -95,6 +96,7 @@ class Deploys:
         except DefinitionError as error:
             raise p.InvalidResource("not a valid FlowApp", problems=list(error.problems)) from None
         await self._ensure_app_record(app)
+        await self.check_runs(app)
         now = self._now()
         digest = f"dev:{folder}:{uuid.uuid4().hex}"
         revision = await self._store(

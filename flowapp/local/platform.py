@@ -17,13 +17,14 @@ import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
 from flowapp.apps import FlowApp, load_app
+from flowapp.apps.runs import PROCESS_KINDS
 from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
 from flowapp.events import Broker
@@ -40,12 +41,14 @@ from flowapp.local.revisions import (
     RevisionHost,
     start_revision,
 )
+from flowapp.local.runpolicy import RunPolicies
 from flowapp.local.schedules import EventSchedule, after_delay, schedule_again
 from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
 from flowapp.local.webhooks import WebhookRoutes
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
+from flowapp.sandbox import Sandbox
 from flowapp.store.platform import PlatformStore
 
 log = logging.getLogger(__name__)
@@ -90,7 +93,7 @@ class FolderSources:
         shutil.rmtree(self.root / app, ignore_errors=True)
 
 
-class LocalPlatform(Catalog, Deploys, Invocations, Projects):
+class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
     """Implements ``flowapp.server.platform.Platform`` on this machine."""
 
     def __init__(
@@ -103,8 +106,13 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
         metrics: CollectorRegistry | None = None,
         broker: Broker | None = None,
         environment: str | None = None,
+        sandbox: Sandbox | None = None,
+        allow_run: Iterable[str] = PROCESS_KINDS,
     ) -> None:
         self.data_dir = data_dir
+        # How function processes are confined, and which run processes apps may start.
+        self.sandbox = sandbox
+        self.allow_run = frozenset(allow_run)
         # Whose config/<environment>.yaml every deploy merges into its app's spec.
         self.environment = environment
         self.runtime = runtime
@@ -188,6 +196,7 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects):
                 metrics=self.function_metrics,
                 log_dir=self.data_dir / "logs" / revision_id,
                 redact=lambda text: self.runtime.app_secrets(name).mask(text),
+                sandbox=self.sandbox,
             )
             self.hosts[(name, revision_id)] = host
         return host

@@ -14,6 +14,7 @@ from flowapp.apps.model import FlowApp
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.supervisor import Supervisor
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
+from flowapp.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,17 @@ async def start_revision(
     log_dir: Path | None,
     ready_timeout: float = 120.0,
     redact: Callable[[str], str] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> RevisionHost:
     """Build and start the functions, wait until they are healthy, register the workflow.
     Raises ``RevisionFailed`` (after stopping what started) when a function fails."""
     supervisor = Supervisor(
-        app.functions.values(), app=app.name, metrics=metrics, log_dir=log_dir, redact=redact
+        app.functions.values(),
+        app=app.name,
+        metrics=metrics,
+        log_dir=log_dir,
+        redact=redact,
+        sandbox=sandbox,
     )
     try:
         await supervisor.start()

@@ -75,7 +75,8 @@ class Dispatcher:
         elif isinstance(command, c.CallFunction):
             self.spawn(live, command.effect_id, self.call_function(command, live.workflow))
         elif isinstance(command, c.RunProcess) and command.wait:
-            self.spawn(live, command.effect_id, self.effects.processes.run(command))
+            run = self.effects.processes.run(command, app=live.workflow.app)
+            self.spawn(live, command.effect_id, run)
         elif isinstance(command, c.StartWorkflow) and command.wait:
             self.spawn(live, command.effect_id, runtime.run_child(command))
         # everything else is fire-and-forget: the outbox relay carries it out
@@ -118,12 +119,25 @@ class Dispatcher:
             if task is not None:
                 task.cancel()
 
-    async def carry_out(self, payload: dict[str, Any]) -> None:
-        """A fire-and-forget command from the outbox."""
+    async def carry_out(self, payload: dict[str, Any], execution_id: str | None = None) -> None:
+        """A fire-and-forget command from the outbox, of execution ``execution_id``."""
         command = c.command_from_json(payload)
         if isinstance(command, c.EmitEvent):
             await self.runtime.publish_event(command.event)
         elif isinstance(command, c.StartWorkflow):
             await self.runtime.run_child(command, wait=False)
         elif isinstance(command, c.RunProcess):
-            await self.effects.processes.run(command)
+            await self.effects.processes.run(command, app=await self._app_of(execution_id))
+
+    async def _app_of(self, execution_id: str | None) -> str | None:
+        """The app an execution belongs to, live or (already finished) in the store."""
+        if execution_id is None:
+            return None
+        live = self.runtime.live.get(execution_id)
+        if live is not None:
+            return live.workflow.app
+        store = self.runtime.store
+        record = await self.runtime.committer.run_in_writer(
+            lambda: store.get_execution(execution_id)
+        )
+        return record.app if record is not None else None

@@ -277,7 +277,8 @@ class Upkeep:
                 return
             for item in items:
                 try:
-                    await self.dispatcher.carry_out(await self._opened_outbox(item))
+                    payload = await self._opened_outbox(item)
+                    await self.dispatcher.carry_out(payload, item.execution_id)
                 except Exception:
                     log.exception("outbox item %s failed; it will not be retried", item.id)
             await self.committer.run_in_writer(self.store.outbox_done, [i.id for i in items])

@@ -7,7 +7,9 @@ at a glance instead of being spread over route decorators:
   ``/docs/assets/``), webhooks (``/hooks/...``, checked by their trigger's own secret),
   the mounts the caller declares public (git hosting: it authenticates on its own terms)
   and the dashboard's page and files (its calls to the API carry the user's token);
-- ``/api/v1/tokens...``: admin;
+- ``/api/v1/tokens...`` and changing an app's run policy (``PUT
+  /api/v1/apps/{name}/run-policy``: which processes its code may start on the server's
+  machine): admin;
 - reads (GET, HEAD, OPTIONS) and ``POST /api/v1/validate`` (which changes nothing): viewer;
 - every other request: developer. Anything not listed as public needs a token, so a
   route added later is protected until someone decides otherwise.
@@ -28,6 +30,7 @@ answers 403.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -52,6 +55,8 @@ TOKENS = "/api/v1/tokens"
 APPS = "/api/v1/apps"
 EXECUTIONS = "/api/v1/executions"  # the routes check the execution's app
 OPEN_TO_LIMITED = frozenset({"/api/v1/whoami", "/api/v1/validate"})
+# An app's settings that widen what its code may do on the machine.
+ADMIN_APP_SETTINGS = re.compile(r"/api/v1/apps/[^/]+/run-policy/?")
 
 
 def required_role(
@@ -71,6 +76,8 @@ def required_role(
     if public and not _under(path, API_PATHS):
         return None
     if path == TOKENS or path.startswith(TOKENS + "/"):
+        return "admin"
+    if method not in READ_METHODS and ADMIN_APP_SETTINGS.fullmatch(path):
         return "admin"
     if method in READ_METHODS or (method == "POST" and path in READ_ONLY_POSTS):
         return "viewer"

@@ -36,6 +36,8 @@ class AppState:
         self.commit = hashlib.sha1(content.encode()).hexdigest()
         return self.commit
 
+    allowed_runs: tuple[str, ...] = ()  # kinds of run process an admin allowed it
+
     @property
     def name(self) -> str:
         return self.resource.name

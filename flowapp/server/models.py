@@ -89,6 +89,27 @@ class NewFunction(Input):
 # --- apps, revisions, deploys -------------------------------------------------------------
 
 
+RunKind = Literal["shell", "script", "container"]
+
+
+class RunPolicyUpdate(Input):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"allowed": ["shell", "script"]}]}
+    )
+
+    allowed: list[RunKind] = Field(max_length=3)
+
+
+class RunPolicy(BaseModel):
+    """``allowed``: by an admin for this app; ``platform``: for every app (``flowapp up
+    --allow-run``); ``effective``: what the app's workflows may start."""
+
+    app: str
+    allowed: list[RunKind]
+    platform: list[RunKind]
+    effective: list[RunKind]
+
+
 class TrafficSplit(Input):
     model_config = ConfigDict(
         extra="forbid",

@@ -74,6 +74,28 @@ class DeployFailed(PlatformError):
     title = "Deploy Failed"
 
 
+class RunNotAllowed(PlatformError):
+    """The workflow uses a kind of ``run`` process (shell, script, container) that the
+    platform does not allow the app; ``problems`` point at each such task."""
+
+    status = 403
+    title = "Process Kind Not Allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPolicyView:
+    """The kinds of ``run`` process an app may use: those an admin allowed it, and those
+    the platform allows every app (``flowapp up --allow-run``)."""
+
+    app: str
+    allowed: tuple[str, ...]
+    platform: tuple[str, ...]
+
+    @property
+    def effective(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.platform, *self.allowed)))
+
+
 @dataclass(frozen=True, slots=True)
 class RevisionView:
     id: str
@@ -179,6 +201,12 @@ class Platform(Protocol):
         """Raises ``NotFound``."""
 
     # --- revisions, deploys, traffic ------------------------------------------------------
+    async def get_run_policy(self, name: str) -> RunPolicyView: ...
+
+    async def set_run_policy(self, name: str, allowed: list[str]) -> RunPolicyView:
+        """Replace the kinds of ``run`` process an admin allows the app (the route checks
+        the admin role); ``PlatformError`` for an unknown kind."""
+
     async def deploy(self, name: str, *, progress: Progress | None = None) -> DeployView:
         """Build the app's current code into a new immutable revision (or reuse the
         latest when nothing changed), start its functions, and send it all traffic.

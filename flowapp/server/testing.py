@@ -12,7 +12,9 @@ with the real parser and workflow checks (``fake_resources.py``).
 
 Knobs for tests: ``functions`` answers ``call: <function>`` (a dict, changeable
 between calls); ``fail_deploys`` makes
-every deploy fail with that message (the previous revision keeps serving); ``events``
+every deploy fail with that message (the previous revision keeps serving); ``allow_run``
+the kinds of run process every app may start (each app's own are set through the API,
+as on the real platform); ``events``
 holds what was published; ``log_lines`` what functions "printed".
 """
 
@@ -36,15 +38,18 @@ from flowapp.server.platform import (
     InvocationResult,
     LogLine,
     NotFound,
+    PlatformError,
     Progress,
     RevisionView,
+    RunPolicyView,
     SourceView,
     WebhookRequest,
     WebhookResponse,
     archive_refused,
 )
 from flowapp.store.memory import MemoryStore
-from flowapp.store.platform import PlatformStore
+from flowapp.store.platform import InvalidValue, PlatformStore
+from flowapp.store.platform.rules import check_run_kinds
 from flowapp.store.port import Store
 
 __all__ = ["FakePlatform", "FunctionFailed"]
@@ -68,6 +73,7 @@ class FakePlatform:
         self.events: list[dict[str, Any]] = []
         self.log_lines: list[LogLine] = []
         self.fail_deploys: str | None = None
+        self.allow_run: tuple[str, ...] = ()  # kinds of run process every app may start
         self.functions: dict[str, FunctionHandler] = dict(functions or {})
         self.runs = FakeRuns(self.store, functions=self.functions, clock=clock, log=self._log_call)
         self._deploy_ids = 0
@@ -108,6 +114,17 @@ class FakePlatform:
 
     async def get_app(self, name: str) -> AppView:
         return self._view(name)
+
+    async def get_run_policy(self, name: str) -> RunPolicyView:
+        return RunPolicyView(name, self._app(name).allowed_runs, self.allow_run)
+
+    async def set_run_policy(self, name: str, allowed: list[str]) -> RunPolicyView:
+        app = self._app(name)
+        try:
+            app.allowed_runs = check_run_kinds(allowed)
+        except InvalidValue as exc:
+            raise PlatformError(str(exc)) from None
+        return await self.get_run_policy(name)
 
     # --- revisions, deploys, traffic ----------------------------------------------------
 

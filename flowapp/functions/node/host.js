@@ -12,6 +12,7 @@
 //   throw an error with a numeric `status` (4xx/5xx) -> that status, RFC 7807 body;
 //   any other throw -> 500 problem with its message; not a CloudEvent -> 400 problem
 //   SIGTERM -> stop accepting, finish in-flight calls (up to the grace period), exit 0
+//   SIGXCPU (the sandbox's CPU time limit) -> the same, exit 152
 //
 // Logs: context.logger.{debug,info,warn,error} write one JSON line per record on stderr
 // with execution_id and task_reference, which the supervisor uses to split logs.
@@ -243,17 +244,23 @@ function main() {
   server.keepAliveTimeout = 65000;
   server.headersTimeout = 66000;
   server.listen(cfg.port, cfg.host, () => log('INFO', { ...base, logger: 'flowapp.host' }, [`serving ${cfg.fn} on http://${cfg.host}:${cfg.port}`]));
-  const stop = () => {
+  const stop = (code = 0) => {
     if (stopping) return;
     stopping = true;
     log('INFO', { ...base, logger: 'flowapp.host' }, [`stopping: finishing in-flight calls (up to ${cfg.grace}s)`]);
-    server.close(() => process.exit(0));
+    server.close(() => process.exit(code));
     server.closeIdleConnections();
-    if (inFlight === 0) process.exit(0);
-    setTimeout(() => process.exit(0), cfg.grace * 1000).unref();
+    if (inFlight === 0) process.exit(code);
+    setTimeout(() => process.exit(code), cfg.grace * 1000).unref();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop());
+  process.on('SIGINT', () => stop());
+  // The sandbox's CPU time limit: drain and stop like SIGTERM, with the status a process
+  // killed by SIGXCPU has (128 + 24), so the supervisor names the limit.
+  process.on('SIGXCPU', () => {
+    log('WARN', { ...base, logger: 'flowapp.host' }, ['this instance used up its CPU time limit: it stops and is replaced']);
+    stop(152);
+  });
 }
 
 main();

@@ -1,22 +1,40 @@
 """``run: shell`` and ``run: script``: a process on this machine, answered with
-``{code, stdout, stderr}``. Scripts run with ``node`` (js) or this Python (python)."""
+``{code, stdout, stderr}``. Scripts run with ``node`` (js) or this Python (python).
+
+On ``flowapp up`` the process runs in the sandbox (``flowapp.sandbox``) as its app's user,
+and only if the platform or an admin allowed that kind of process for the app
+(``allowed``); otherwise the task faults with an authorization error (403) that says how
+to allow it. Its stdout and stderr are read as they come and each is bounded
+(``output_bytes``): past the bound the process is killed and the task faults, so that a
+runaway writer neither fills the server's memory nor the database. A process stopped by
+one of the sandbox's limits faults the task with an error naming the limit.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from flowapp.dsl import errors
 from flowapp.engine.commands import RunProcess
 from flowapp.runtime.effects.base import EffectError
+from flowapp.sandbox import Limits, Sandbox, stopped_by
 
 _INTERPRETERS = {
     "js": ["node", "-e"],
     "javascript": ["node", "-e"],
     "python": [sys.executable, "-c"],
 }
+_CHUNK = 1 << 16
+NO_APP = "flowapp-workflows"  # the user of workflows that belong to no app
+# The kinds of process an app may run, given its name (None: a workflow of no app).
+AllowedRuns = Callable[[str | None], Awaitable[frozenset[str]]]
 
 
 def argv_for(command: RunProcess) -> list[str]:
@@ -32,19 +50,47 @@ def argv_for(command: RunProcess) -> list[str]:
     return [*interpreter, command.code, *command.arguments]
 
 
-class ProcessEffects:
-    def __init__(self, *, timeout: float = 300.0) -> None:
-        self.timeout = timeout
+def refusal(kind: str, app: str | None) -> dict[str, Any]:
+    """The error of a ``run: <kind>`` that its app may not run."""
+    where = f"for app {app}" if app else "for workflows outside an app"
+    detail = (
+        f"run: {kind} is disabled on this platform {where}: an admin can allow it for every "
+        f"app (flowapp up --allow-run {kind}) or for this one (flowapp allow-run APP {kind})"
+    )
+    return errors.error(errors.AUTHORIZATION, detail, title="Process Kind Not Allowed")
 
-    async def run(self, command: RunProcess) -> dict[str, Any]:
+
+class ProcessEffects:
+    def __init__(
+        self,
+        *,
+        timeout: float = 300.0,
+        sandbox: Sandbox | None = None,
+        allowed: AllowedRuns | None = None,
+        output_bytes: int | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.sandbox = sandbox or Sandbox("off")
+        self.allowed = allowed
+        limits = self.sandbox.limits or Limits()
+        self.output_bytes = output_bytes or limits.output_bytes
+
+    async def run(self, command: RunProcess, *, app: str | None = None) -> dict[str, Any]:
+        if self.allowed is not None and command.process not in await self.allowed(app):
+            raise EffectError(refusal(command.process, app))
         argv = argv_for(command)
+        readable = [Path(sys.prefix), Path(sys.base_prefix)] if argv[0] == sys.executable else []
+        spawn = self.sandbox.spawn(
+            argv, app=app or NO_APP, env=command.environment, readable=readable
+        )
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                *spawn.argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                env={**os.environ, **command.environment},
+                start_new_session=True,
+                **spawn.popen_args(),
             )
         except OSError as exc:
             raise EffectError(
@@ -52,15 +98,67 @@ class ProcessEffects:
             ) from None
         stdin = command.stdin.encode() if command.stdin is not None else None
         try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(stdin), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                stdout, stderr = await self._communicate(process, stdin)
         except TimeoutError:
-            process.kill()
-            await process.wait()
             raise EffectError(
                 errors.error(errors.TIMEOUT, f"the process ran past {self.timeout:g} s")
             ) from None
-        return {
-            "code": process.returncode,
-            "stdout": stdout.decode("utf-8", "replace"),
-            "stderr": stderr.decode("utf-8", "replace"),
-        }
+        finally:
+            await _kill(process)
+        return self._answer(process.returncode, stdout, stderr)
+
+    async def _communicate(
+        self, process: asyncio.subprocess.Process, stdin: bytes | None
+    ) -> tuple[str, str]:
+        assert process.stdin and process.stdout and process.stderr  # PIPE above
+        readers = [
+            asyncio.create_task(self._read(process.stdout, "stdout")),
+            asyncio.create_task(self._read(process.stderr, "stderr")),
+        ]
+        work: list[asyncio.Task[Any]] = [*readers, asyncio.create_task(_feed(process.stdin, stdin))]
+        try:
+            stdout, stderr = await asyncio.gather(*readers)
+            await process.wait()
+        finally:  # one stream over its limit, or a timeout: the others stop too
+            for task in work:
+                task.cancel()
+            await asyncio.gather(*work, return_exceptions=True)
+        return stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+    async def _read(self, stream: asyncio.StreamReader, name: str) -> bytes:
+        data = bytearray()
+        while chunk := await stream.read(_CHUNK):
+            data += chunk
+            if len(data) > self.output_bytes:
+                detail = (
+                    f"the process wrote more than {self.output_bytes:,} bytes to {name} "
+                    "(the output limit of run processes): it was stopped"
+                )
+                raise EffectError(errors.error(errors.RUNTIME, detail, status=413))
+        return bytes(data)
+
+    def _answer(self, code: int | None, stdout: str, stderr: str) -> dict[str, Any]:
+        limits = self.sandbox.limits
+        reason = stopped_by(code, stderr, limits) if limits is not None else None
+        if reason is not None:
+            tail = stderr.strip()[-500:]
+            detail = f"the process was stopped by {reason}" + (f": {tail}" if tail else "")
+            raise EffectError(errors.error(errors.RUNTIME, detail))
+        return {"code": code, "stdout": stdout, "stderr": stderr}
+
+
+async def _feed(pipe: asyncio.StreamWriter, data: bytes | None) -> None:
+    with contextlib.suppress(ConnectionError):
+        if data:
+            pipe.write(data)
+            await pipe.drain()
+        pipe.close()
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    """Whatever is left of the process and its session: gone (in bubblewrap, bwrap's death
+    also ends the PID namespace, and every process in it)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()

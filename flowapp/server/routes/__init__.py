@@ -20,6 +20,7 @@ from flowapp.server.routes import (
     hooks,
     observe,
     projects,
+    runpolicy,
     secrets,
     tokens,
 )
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     apps.router,
     projects.router,
+    runpolicy.router,
     deploys.router,
     executions.router,
     control.router,

@@ -81,6 +81,13 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
             self._tables.apps[name] = app
             return copy_app(app)
 
+    def set_allowed_runs(self, name: str, kinds: Sequence[str], *, now: float) -> AppRecord:
+        allowed = rules.check_run_kinds(kinds)
+        with self._lock:
+            app = replace(self._tables.need_app(name), allowed_runs=allowed, updated_at=now)
+            self._tables.apps[name] = app
+            return copy_app(app)
+
     def delete_app(self, name: str, *, now: float) -> None:
         with self._lock:
             app = self._tables.need_app(name)

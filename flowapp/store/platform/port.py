@@ -66,6 +66,10 @@ class PlatformStore(Protocol):
         """Soft delete: the row stays (``deleted_at``) with its revisions and deploys;
         traffic, conditions, the observation and alert rules go."""
 
+    def set_allowed_runs(self, name: str, kinds: Sequence[str], *, now: float) -> AppRecord:
+        """Replace the kinds of ``run`` process the app may use beyond the platform's
+        (``rules.RUN_KINDS``); ``InvalidValue`` for another kind."""
+
     # --- revisions ----------------------------------------------------------------
     def create_revision(
         self, app: str, *, digest: str, resource: dict[str, Any], now: float

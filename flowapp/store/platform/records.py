@@ -60,6 +60,9 @@ class AppRecord:
     created_at: float
     updated_at: float
     deleted_at: float | None = None
+    # The kinds of `run` process (shell, script, container) an admin allowed this app
+    # beyond what the platform allows every app.
+    allowed_runs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ CONDITION_TYPE = re.compile(r"[A-Z][A-Za-z0-9]{0,315}")
 CONDITION_REASON = re.compile(r"[A-Za-z]([A-Za-z0-9_,:]{0,1022}[A-Za-z0-9_])?")
 
 REVISION_STATUSES = ("building", "ready", "failed")
+RUN_KINDS = ("shell", "script", "container")
 DEPLOY_STATUSES = ("running", "succeeded", "failed")
 FINAL_DEPLOY_STATUSES = ("succeeded", "failed")
 ROLES = ("viewer", "developer", "admin")
@@ -226,3 +227,10 @@ def marked(
     if delivered:
         return replace(record, attempts=attempts, delivered_at=now, next_attempt_at=None)
     return replace(record, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at)
+
+
+def check_run_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    """Kinds of ``run`` process, each once, in the order of ``RUN_KINDS``."""
+    for kind in kinds:
+        check_choice(kind, RUN_KINDS, "process kind")
+    return tuple(kind for kind in RUN_KINDS if kind in kinds)

@@ -49,6 +49,39 @@ def test_names_must_be_dns_labels(platform_store: PlatformStore, name: str) -> N
     assert platform_store.list_apps() == []
 
 
+def test_an_admin_allows_kinds_of_run_process_per_app(platform_store: PlatformStore) -> None:
+    make_app(platform_store, "shop")
+    make_app(platform_store, "billing")
+    assert platform_store.get_app("shop").allowed_runs == ()  # type: ignore[union-attr]
+
+    allowed = platform_store.set_allowed_runs("shop", ["script", "shell", "shell"], now=T0 + 5)
+
+    assert allowed.allowed_runs == ("shell", "script") and allowed.updated_at == T0 + 5
+    assert platform_store.get_app("shop") == allowed
+    assert platform_store.get_app("billing").allowed_runs == ()  # type: ignore[union-attr]
+    updated = platform_store.update_app("shop", resource=resource("shop"), now=T0 + 6)
+    assert updated.allowed_runs == ("shell", "script")  # a new resource keeps the switch
+    assert platform_store.set_allowed_runs("shop", [], now=T0 + 7).allowed_runs == ()
+
+
+def test_only_known_kinds_of_run_process_are_allowed(platform_store: PlatformStore) -> None:
+    make_app(platform_store, "shop")
+    with pytest.raises(InvalidValue):
+        platform_store.set_allowed_runs("shop", ["shell", "rm -rf /"], now=T0)
+    with pytest.raises(NotFound):
+        platform_store.set_allowed_runs("nope", ["shell"], now=T0)
+    assert platform_store.get_app("shop").allowed_runs == ()  # type: ignore[union-attr]
+
+
+def test_a_deleted_and_recreated_app_starts_without_the_switch(
+    platform_store: PlatformStore,
+) -> None:
+    make_app(platform_store, "shop")
+    platform_store.set_allowed_runs("shop", ["shell"], now=T0)
+    platform_store.delete_app("shop", now=T0 + 1)
+    assert make_app(platform_store, "shop", now=T0 + 2).allowed_runs == ()
+
+
 def test_the_resource_is_copied_in_and_out(platform_store: PlatformStore) -> None:
     given = resource("shop")
     platform_store.create_app("shop", namespace="default", resource=given, now=T0)

@@ -65,7 +65,7 @@ def test_the_migrations_build_exactly_both_tables_modules(
     with sql_platform_store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert current_revision(conn) == head_revision() == "0005"
+        assert current_revision(conn) == head_revision() == "0006"
 
 
 def test_either_store_migrates_both_in_any_order_repeatedly(empty_database: str) -> None:
@@ -91,7 +91,7 @@ def test_concurrent_migrations_of_both_stores_are_safe(empty_database: str) -> N
     stores[0].engine.connect().close()
     run_together(len(stores), lambda index: stores[index].migrate())
     with stores[0].engine.connect() as conn:
-        assert current_revision(conn) == "0005"
+        assert current_revision(conn) == "0006"
     for store in stores:
         store.close()
 
@@ -134,6 +134,27 @@ def test_0003_keeps_the_tokens_of_a_0002_database_unlimited(empty_database: str)
     with platform.engine.connect() as conn:
         columns = {column["name"] for column in sa.inspect(conn).get_columns("api_tokens")}
     assert "apps" not in columns and "name" in columns
+    platform.close()
+
+
+def test_0006_gives_the_apps_of_a_0005_database_no_allowed_runs(empty_database: str) -> None:
+    platform = SqlPlatformStore(empty_database)
+    upgrade(platform.engine, "0005")
+    with platform.engine.connect() as conn, conn.begin():
+        conn.execute(
+            sa.text(
+                "INSERT INTO apps (name, namespace, resource, created_at, updated_at) "
+                "VALUES ('old', 'default', '{}', 1.0, 1.0)"
+            )
+        )
+    platform.migrate()
+    assert platform.get_app("old").allowed_runs == ()  # type: ignore[union-attr]
+    assert platform.set_allowed_runs("old", ["shell"], now=2.0).allowed_runs == ("shell",)
+    with platform.engine.connect() as conn, conn.begin():
+        command.downgrade(alembic_config(conn), "0005")
+    with platform.engine.connect() as conn:
+        columns = {column["name"] for column in sa.inspect(conn).get_columns("apps")}
+    assert "allowed_runs" not in columns and "resource" in columns
     platform.close()
 
 

@@ -47,6 +47,10 @@ ADMIN = [
         ("PUT", "/api/v1/apps/a/traffic", "developer"),
         ("GET", "/api/v1/tokens", "admin"),
         ("DELETE", "/api/v1/tokens/3", "admin"),
+        ("GET", "/api/v1/apps/a/run-policy", "viewer"),
+        ("PUT", "/api/v1/apps/a/run-policy", "admin"),
+        ("PUT", "/api/v1/apps/a/run-policy/", "admin"),
+        ("POST", "/api/v1/apps/a/run-policy", "admin"),
         ("GET", "/metrics", "viewer"),
         ("GET", "/somewhere/else", "viewer"),  # not public unless declared: default deny
         ("POST", "/somewhere/else", "developer"),

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from flowapp.store.platform import rules
 from flowapp.store.platform.records import AppExists, AppRecord, NotFound, RevisionRecord
-from flowapp.store.platform.sql.common import as_row, need_app
+from flowapp.store.platform.sql.common import app_record, app_row, as_row, need_app
 from flowapp.store.platform.sql.tables import (
     alert_rules,
     app_conditions,
@@ -36,11 +36,11 @@ def create_app(conn: Connection, app: AppRecord) -> None:
     query = sa.select(apps.c.deleted_at).where(apps.c.name == app.name).with_for_update()
     existing = conn.execute(query).first()
     if existing is None:
-        conn.execute(sa.insert(apps).values(as_row(app)))
+        conn.execute(sa.insert(apps).values(app_row(app)))
     elif existing.deleted_at is None:
         raise AppExists(app.name)
     else:
-        conn.execute(sa.update(apps).where(apps.c.name == app.name).values(as_row(app)))
+        conn.execute(sa.update(apps).where(apps.c.name == app.name).values(app_row(app)))
 
 
 def get_app(conn: Connection, name: str, *, include_deleted: bool) -> AppRecord | None:
@@ -48,19 +48,27 @@ def get_app(conn: Connection, name: str, *, include_deleted: bool) -> AppRecord 
     if not include_deleted:
         query = query.where(apps.c.deleted_at.is_(None))
     row = conn.execute(query).first()
-    return None if row is None else AppRecord(**row._mapping)
+    return None if row is None else app_record(row)
 
 
 def list_apps(conn: Connection, *, include_deleted: bool) -> list[AppRecord]:
     query = sa.select(apps).order_by(apps.c.name)
     if not include_deleted:
         query = query.where(apps.c.deleted_at.is_(None))
-    return [AppRecord(**row._mapping) for row in conn.execute(query)]
+    return [app_record(row) for row in conn.execute(query)]
 
 
 def update_app(conn: Connection, name: str, *, resource: dict[str, Any], now: float) -> AppRecord:
     app = replace(need_app(conn, name, lock=True), resource=resource, updated_at=now)
-    conn.execute(sa.update(apps).where(apps.c.name == name).values(as_row(app)))
+    conn.execute(sa.update(apps).where(apps.c.name == name).values(app_row(app)))
+    return app
+
+
+def set_allowed_runs(
+    conn: Connection, name: str, kinds: tuple[str, ...], *, now: float
+) -> AppRecord:
+    app = replace(need_app(conn, name, lock=True), allowed_runs=kinds, updated_at=now)
+    conn.execute(sa.update(apps).where(apps.c.name == name).values(app_row(app)))
     return app
 
 

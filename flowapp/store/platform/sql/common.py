@@ -38,12 +38,23 @@ def upsert(conn: Connection, table: sa.Table, row: dict[str, Any], keys: Iterabl
     conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
 
 
+def app_row(app: AppRecord) -> dict[str, Any]:
+    """``allowed_runs`` is a short list of fixed words: stored as text, comma-separated."""
+    return {**as_row(app), "allowed_runs": ",".join(app.allowed_runs)}
+
+
+def app_record(row: Any) -> AppRecord:
+    values = dict(row._mapping)
+    values["allowed_runs"] = tuple(k for k in (values.get("allowed_runs") or "").split(",") if k)
+    return AppRecord(**values)
+
+
 def need_app(conn: Connection, name: str, *, lock: bool = False) -> AppRecord:
     query = sa.select(apps).where(apps.c.name == name, apps.c.deleted_at.is_(None))
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("app", name)
-    return AppRecord(**row._mapping)
+    return app_record(row)
 
 
 def need_rule(conn: Connection, rule_id: int) -> AlertRuleRecord:

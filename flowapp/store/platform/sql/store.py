@@ -80,6 +80,12 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
             return apps.update_app(conn, name, resource=json_copy(resource), now=now)
 
     @translated
+    def set_allowed_runs(self, name: str, kinds: Sequence[str], *, now: float) -> AppRecord:
+        allowed = rules.check_run_kinds(kinds)
+        with self._write() as conn:
+            return apps.set_allowed_runs(conn, name, allowed, now=now)
+
+    @translated
     def delete_app(self, name: str, *, now: float) -> None:
         with self._write() as conn:
             apps.delete_app(conn, name, now=now)

@@ -48,6 +48,7 @@ apps = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
     sa.Column("deleted_at", Time),
+    sa.Column("allowed_runs", sa.Text, nullable=False, server_default=""),  # 0006
 )
 
 app_revisions = sa.Table(
