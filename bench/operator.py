@@ -46,7 +46,7 @@ async def _wait(predicate: object, timeout: float = 600.0) -> None:
 
 async def measure(apps: int) -> list[str]:
     lines = []
-    async with running_cluster(resync=3600.0) as cluster:
+    async with running_cluster(resync=3600.0, watchdog=None) as cluster:
         await cluster.database_secret()
         template = app_object(ROOT / "examples" / "append-display")
         names = [f"app-{index:03d}" for index in range(apps)]

@@ -105,7 +105,7 @@ def build_registry(running: Running) -> kopf.OperatorRegistry:
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         if running.reconciler is not None:
-            await running.reconciler.client.close()
+            await running.reconciler.close()
         if running.metrics_runner is not None:
             await running.metrics_runner.cleanup()
 
@@ -152,10 +152,8 @@ def build_registry(running: Running) -> kopf.OperatorRegistry:
 
 
 def _on_child(reconciler: Any) -> Any:
-    async def child_changed(body: kopf.Body, **_: Any) -> None:
-        app = (body["metadata"].get("labels") or {}).get(names.APP_LABEL)
-        if app:
-            reconciler().request(body["metadata"]["namespace"], app)
+    async def child_changed(body: kopf.Body, type: str | None, **_: Any) -> None:
+        reconciler().child_changed(dict(body), deleted=type == "DELETED")
 
     return child_changed
 

@@ -85,6 +85,10 @@ class Reconciler:
         self.metrics = metrics
         self.post_event = post_event or (lambda body, reason, message, warning: None)
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # The resourceVersion of each object as this operator last wrote it: the watch
+        # event of one's own write is no news, and reconciling for it would be wasted.
+        self._written: dict[tuple[str, str, str, str], str] = {}
+        self._deleted: set[tuple[str, str, str, str]] = set()
         self._again: dict[tuple[str, str], bool] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -97,6 +101,29 @@ class Reconciler:
             if fresh is None or fresh["metadata"].get("deletionTimestamp"):
                 return Outcome("gone")
             return await self._timed(fresh)
+
+    def child_changed(self, obj: Obj, deleted: bool = False) -> None:
+        """A child's watch event: reconcile its app, unless the event is our own write."""
+        meta = obj["metadata"]
+        app = (meta.get("labels") or {}).get(names.APP_LABEL)
+        if not app:
+            return
+        key = _written_key(obj)
+        if deleted:  # its last version is often ours: only our own deletions are no news
+            self._written.pop(key, None)
+            mine = key in self._deleted
+            self._deleted.discard(key)
+        else:
+            mine = self._written.get(key) == meta.get("resourceVersion")
+        if not mine:
+            self.request(meta["namespace"], app)
+
+    async def close(self) -> None:
+        """Stop pending reconciles, then close the client."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()
 
     def request(self, namespace: str, name: str) -> None:
         """Reconcile soon (a child changed); requests while one runs coalesce into one."""
@@ -229,6 +256,7 @@ class Reconciler:
                     f"{desired['kind']} {desired['metadata']['name']}: {error.message}"
                 )
         for extra in actual.values():
+            self._deleted.add(_written_key(extra))
             await self.client.delete(extra)
             outcome.deleted += 1
             self.metrics.applied("deleted")
@@ -238,13 +266,18 @@ class Reconciler:
         if current is None:
             outcome.created += 1
             self.metrics.applied("created")
-            return await self.client.create(desired)
+            return self._wrote(await self.client.create(desired), desired)
         if is_subset(desired, current):
             return current
         body = _replacement(desired, current)
         outcome.updated += 1
         self.metrics.applied("updated")
-        return await self.client.replace(body)
+        return self._wrote(await self.client.replace(body), desired)
+
+    def _wrote(self, written: Obj, desired: Obj) -> Obj:
+        written = written | {"apiVersion": desired["apiVersion"], "kind": desired["kind"]}
+        self._written[_written_key(written)] = written["metadata"].get("resourceVersion", "")
+        return written
 
     async def children(self, namespace: str, app: str) -> list[Obj]:
         selector = f"{names.APP_LABEL}={app},{names.MANAGED_BY}={names.OPERATOR}"
@@ -318,6 +351,7 @@ class Reconciler:
         """Delete every child and wait until none is left (the finalizer's work)."""
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         for child in await self.children(namespace, name):
+            self._deleted.add(_written_key(child))
             await self.client.delete(child)
             self.metrics.applied("deleted")
         loop = asyncio.get_running_loop()
@@ -348,6 +382,11 @@ def _images(body: Obj) -> dict[str, str]:
         for name, entry in functions.items()
         if isinstance(entry, dict) and entry.get("image")
     }
+
+
+def _written_key(obj: Obj) -> tuple[str, str, str, str]:
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    return (group, obj.get("kind", ""), obj["metadata"]["namespace"], obj["metadata"]["name"])
 
 
 def _identity(obj: Obj) -> tuple[str, str, str]:

@@ -139,7 +139,11 @@ async def eventually(
 
 @contextlib.asynccontextmanager
 async def running_cluster(
-    *, target: Target | None = None, resync: float = 3600.0, knative: bool = True
+    *,
+    target: Target | None = None,
+    resync: float = 3600.0,
+    knative: bool = True,
+    watchdog: float | None = 100.0,
 ) -> AsyncIterator[Cluster]:
     """The API server with the CRDs, and the operator running against it until exit."""
     logging.getLogger("kopf").setLevel(logging.WARNING)
@@ -160,18 +164,17 @@ async def running_cluster(
         # A test stuck past this is cancelled, so that it fails instead of hanging (kopf's
         # guarded tasks would swallow a timeout raised from a signal handler).
         test = asyncio.current_task()
-        watchdog = asyncio.get_running_loop().call_later(WATCHDOG, test.cancel) if test else None
+        guard = None
+        if test is not None and watchdog is not None:
+            guard = asyncio.get_running_loop().call_later(watchdog, test.cancel)
         try:
             yield Cluster(server, running, kubectl)
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            if guard is not None:
+                guard.cancel()
             await kubectl.close()
             stop.set()
             await _stopped(task)
-
-
-WATCHDOG = 100.0
 
 
 async def _stopped(task: asyncio.Task[None]) -> None:
