@@ -79,8 +79,12 @@ class Reconciler:
         metrics: OperatorMetrics,
         *,
         post_event: EventPoster | None = None,
+        settle: float = 0.1,
     ) -> None:
         self.client = client
+        # A requested reconcile waits this long first, so that a burst of child events
+        # (Knative marking an app's objects ready one by one) costs one pass, not many.
+        self.settle = settle
         self.target = target
         self.metrics = metrics
         self.post_event = post_event or (lambda body, reason, message, warning: None)
@@ -139,6 +143,8 @@ class Reconciler:
     async def _requested(self, key: tuple[str, str]) -> None:
         try:
             while True:
+                await asyncio.sleep(self.settle)
+                self._again[key] = False
                 stub = {"metadata": {"namespace": key[0], "name": key[1]}}
                 try:
                     await self.reconcile(stub)
