@@ -21,8 +21,8 @@ export function Layout(props: { children: React.ReactNode }) {
       </header>
       {!session.reachable && (
         <p className="banner error" role="alert">
-          The flowapp server cannot be reached. Your work is kept in this browser; it will be
-          sent when the server answers again.
+          The flowapp server cannot be reached. Your work is kept in this browser (a reload
+          keeps it too); try again once the server is back.
         </p>
       )}
       {props.children}

@@ -147,6 +147,7 @@ function Editor(props: { app: string | null; loaded: Loaded; loadError: string |
   );
 
   useEditorKeys(state, apply, clipboard, setClipboard, base);
+  useTaskInUrl(state.selection, state.select);
 
   const save = useCallback(async () => {
     if (app && source) {
@@ -266,6 +267,21 @@ function Editor(props: { app: string | null; loaded: Loaded; loadError: string |
       </div>
     </main>
   );
+}
+
+/** ``?task=<pointer>`` in the address: selects that task when the page opens, and
+ * follows the selection (replacing the history entry: selecting is not navigating). */
+function useTaskInUrl(selection: string | null, select: (pointer: string | null) => void) {
+  useEffect(() => {
+    const opened = new URLSearchParams(window.location.search).get("task");
+    if (opened) select(opened);
+  }, [select]);
+  useEffect(() => {
+    const url = new URL(window.location.href);
+    if (selection) url.searchParams.set("task", selection);
+    else url.searchParams.delete("task");
+    window.history.replaceState(null, "", url.pathname + url.search);
+  }, [selection]);
 }
 
 /** Undo/redo, copy/paste and delete from the keyboard, when the focus is not in a field

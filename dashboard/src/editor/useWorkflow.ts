@@ -3,7 +3,6 @@
 // selected task. Canvas edits come in as functions from text to text.
 
 import { useCallback, useMemo, useRef, useState } from "react";
-import { EditError } from "../graph/edits";
 import { buildGraph, type WorkflowGraph } from "../graph/model";
 import { parse } from "../graph/textedit";
 import * as h from "./history";
@@ -56,21 +55,32 @@ export function useWorkflow(initial: string, base: (string | number)[]): Workflo
     setHistory((current) => h.record(current, { text: next, selection: current.present.selection, label: "typing" }, { typing: true }));
   }, []);
 
-  const edit = useCallback<WorkflowState["edit"]>((label, change) => {
-    setHistory((current) => {
-      try {
-        const result = change(current.present.text);
-        const next = typeof result === "string" ? { text: result, pointer: undefined } : result;
-        setEditError(null);
-        const selected = next.pointer === undefined ? current.present.selection : next.pointer;
-        return h.record(current, { text: next.text, selection: selected, label });
-      } catch (failure) {
-        if (!(failure instanceof EditError) && !(failure instanceof Error)) throw failure;
-        setEditError(`${label}: ${failure.message}`);
-        return current;
-      }
-    });
+  // The newest history, for edits made before React renders again (two in one handler).
+  const latest = useRef(history);
+  latest.current = history;
+  const commit = useCallback((next: h.History) => {
+    latest.current = next;
+    setHistory(next);
   }, []);
+
+  const edit = useCallback<WorkflowState["edit"]>(
+    (label, change) => {
+      const current = latest.current;
+      let result: ReturnType<typeof change>;
+      try {
+        result = change(current.present.text);
+      } catch (failure) {
+        if (!(failure instanceof Error)) throw failure;
+        setEditError(`${label}: ${failure.message}`);
+        return;
+      }
+      const next = typeof result === "string" ? { text: result, pointer: undefined } : result;
+      const selected = next.pointer === undefined ? current.present.selection : next.pointer;
+      setEditError(null);
+      commit(h.record(current, { text: next.text, selection: selected, label }));
+    },
+    [commit],
+  );
 
   const select = useCallback((pointer: string | null) => {
     setHistory((current) => ({ ...current, present: { ...current.present, selection: pointer } }));

@@ -55,6 +55,11 @@ def test_text_edits_redraw_and_canvas_edits_rewrite_keeping_comments(page: Any) 
     replace_text(page, COMMENTED + "  - wave:\n      wait: PT1S\n")
     node(page, "/do/2/wave").wait_for()
     assert page.locator('[data-inspector="/do/1/shout"]').is_visible()
+    # The selection is a deep link: a reload opens the same draft with the same task.
+    assert page.url.endswith("/new?task=%2Fdo%2F1%2Fshout")
+    page.reload()
+    page.locator('[data-inspector="/do/1/shout"]').wait_for()
+    assert "- wave:" in yaml_text(page)
 
     # Text that does not parse: the last good graph stays, greyed, with the error's line.
     replace_text(page, COMMENTED.replace("  - shout:", "  - shout: [unclosed"))
