@@ -9,6 +9,7 @@ import {
   ReactFlow,
   ReactFlowProvider,
   applyNodeChanges,
+  useReactFlow,
   type Edge,
   type Node,
   type NodeChange,
@@ -55,6 +56,8 @@ function CanvasInner(props: Props) {
   const [openMenu, setOpenMenu] = useState<string | null>(null);
   const latest = useRef(props);
   latest.current = props;
+  const flow = useReactFlow();
+  const shownCount = useRef(-1);
 
   // Lay out in the worker whenever the graph or the folding changes; newest wins.
   useEffect(() => {
@@ -94,6 +97,13 @@ function CanvasInner(props: Props) {
     [graph, layout, collapsed, props.selection, props.problemCounts, props.functions, props.stale],
   );
   useEffect(() => setNodes(built), [built]);
+  // When tasks come or go, fit the view again so that every task stays in sight.
+  useEffect(() => {
+    if (!built.length || built.length === shownCount.current) return;
+    shownCount.current = built.length;
+    const frame = window.requestAnimationFrame(() => void flow.fitView({ maxZoom: 1, padding: 0.1 }));
+    return () => window.cancelAnimationFrame(frame);
+  }, [built, flow]);
 
   const edges = useMemo<Edge[]>(() => {
     const shown = new Set(built.map((node) => node.id));

@@ -12,6 +12,7 @@ import { insertOnEdge, insertTask, moveTask, pasteTask, copyTask, deleteTask, ty
 import { warmUpLayout } from "../graph/layoutClient";
 import type { FlowEdge } from "../graph/model";
 import { pathOf } from "../graph/pointer";
+import { parse } from "../graph/textedit";
 import { countByTask, placeProblems, type PlacedProblem } from "../graph/problems";
 import { appPath } from "../router";
 import { Canvas } from "./Canvas";
@@ -107,7 +108,11 @@ function Editor(props: { app: string | null; loaded: Loaded; loadError: string |
 
   const apply = useCallback(
     (label: string, change: (w: Workflow) => string | { text: string; pointer?: string | null }) =>
-      state.edit(label, (text) => change({ text, base })),
+      state.edit(label, (text) => {
+        // The graph shown is the last one that parsed: it is no base for an edit.
+        if (parse(text).errors.length) throw new Error("fix the YAML first: it does not parse");
+        return change({ text, base });
+      }),
     [state, base],
   );
 

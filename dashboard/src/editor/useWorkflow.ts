@@ -51,9 +51,6 @@ export function useWorkflow(initial: string, base: (string | number)[]): Workflo
   if (!error) lastGood.current = graph;
   const selection = history.present.selection && graph.tasks.has(history.present.selection) ? history.present.selection : null;
 
-  const type = useCallback((next: string) => {
-    setHistory((current) => h.record(current, { text: next, selection: current.present.selection, label: "typing" }, { typing: true }));
-  }, []);
 
   // The newest history, for edits made before React renders again (two in one handler).
   const latest = useRef(history);
@@ -78,6 +75,15 @@ export function useWorkflow(initial: string, base: (string | number)[]): Workflo
       const selected = next.pointer === undefined ? current.present.selection : next.pointer;
       setEditError(null);
       commit(h.record(current, { text: next.text, selection: selected, label }));
+    },
+    [commit],
+  );
+
+  const type = useCallback(
+    (next: string) => {
+      const current = latest.current;
+      setEditError(null);
+      commit(h.record(current, { text: next, selection: current.present.selection, label: "typing" }, { typing: true }));
     },
     [commit],
   );

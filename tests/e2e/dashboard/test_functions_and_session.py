@@ -96,12 +96,17 @@ def test_an_expired_token_loses_nothing(page: Any, platform: RunningPlatform) ->
 
     page.goto(f"{platform.url}/new")
     node(page, "/do/0/hello").wait_for()
-    replace_text(page, yaml_text(page).replace("my-workflow", "kept-draft"))
-    page.locator('.problems [data-count="0"]').wait_for()
+    # Each change is validated (debounced): wait for that answer before going on, so
+    # that the token is revoked between two validations, not during one.
+    with page.expect_response(lambda answer: "/api/v1/validate" in answer.url) as checked:
+        replace_text(page, yaml_text(page).replace("my-workflow", "kept-draft"))
+    assert checked.value.status == 200
     with platform.client() as api:
         assert api.delete(f"/api/v1/tokens/{made['id']}").status_code == 204
 
-    replace_text(page, yaml_text(page).replace("kept-draft", "kept-draft-2"))
+    with page.expect_response(lambda answer: "/api/v1/validate" in answer.url) as refused:
+        replace_text(page, yaml_text(page).replace("kept-draft", "kept-draft-2"))
+    assert refused.value.status == 401
     page.get_by_text("Your token no longer works").wait_for()
     keep_screenshot(page, "session-expired")
     page.reload()
