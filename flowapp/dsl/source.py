@@ -137,6 +137,8 @@ class _CountingComposer(Composer):
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
         self.sizes: dict[int, int] = {}  # id(node) -> the values it holds, aliases expanded
+        # YAML lets a later anchor of the same name replace an earlier one: not a problem.
+        self.warn_double_anchors = False
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
@@ -327,9 +329,28 @@ class _Converter:
             if not math.isfinite(node):
                 self._fail(pointer, f"`{node}` is not a JSON number")
             return float(node)
-        if isinstance(node, str) or node is None:
-            return None if node is None else str(node)
+        if node is None:
+            return None
+        if isinstance(node, str):
+            return self._text(node, pointer)
         self._fail(pointer, f"a {type(node).__name__} value cannot be represented in JSON")
+
+    def _text(self, text: str, pointer: str) -> str:
+        """Escapes (``"\\ud83d\\ude00"``, as JSON writes characters outside the BMP) may
+        come as surrogate pairs, which are joined; half a pair (``"\\ud800"``) is not
+        Unicode text, and nothing downstream (a digest, a store, a response) can encode it."""
+        if text.isascii():
+            return str(text)
+        try:
+            text.encode("utf-8")
+            return str(text)
+        except UnicodeEncodeError:
+            pass
+        try:
+            return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError as exc:
+            code = int.from_bytes(exc.object[exc.start : exc.start + 2], "little")
+            self._fail(pointer, f"the text holds a lone surrogate (\\u{code:04x})")
 
     def _mapping(self, node: CommentedMap, pointer: str, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -358,7 +379,7 @@ class _Converter:
     def _key(self, key: Any, pointer: str) -> str:
         # JSON object keys are strings; scalar keys are written as JSON would write them.
         if isinstance(key, str):
-            return str(key)
+            return self._text(key, pointer)
         if isinstance(key, ScalarBoolean | bool):
             return "true" if key else "false"
         if key is None:

@@ -30,8 +30,6 @@ from flowapp.store.platform.records import AppExists
 if TYPE_CHECKING:
     from flowapp.local.platform import LocalPlatform
 
-_SCAFFOLDABLE = frozenset({"python", "node"})
-
 
 def _parse(text: str, filename: str) -> SourceDocument:
     try:
@@ -91,7 +89,7 @@ def project_files(text: str, filename: str) -> dict[str, bytes]:
 def _starter_code(app: str, function: str, entry: Any) -> dict[str, bytes]:
     settings = _mapping(entry)
     runtime = settings.get("runtime", "python")
-    if function_name_problem(function) is not None or runtime not in _SCAFFOLDABLE:
+    if function_name_problem(function) is not None or runtime not in ("python", "node"):
         return {}
     try:
         folder = project_path(settings.get("path", default_folder(function)))

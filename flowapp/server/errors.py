@@ -58,6 +58,10 @@ async def handle(request: Request, exc: Exception) -> Response:
     """The problem answering ``exc`` (registered for every exception type above)."""
     path = request.url.path
     if isinstance(exc, PlatformError):
+        # One line, never a traceback: a refusal is the request's doing, not the server's.
+        # Over a limit is worth seeing at the default level (it may be someone probing).
+        level = logging.WARNING if exc.status == 413 else logging.INFO
+        log.log(level, "%s %s refused (%d): %s", request.method, path, exc.status, exc.detail)
         body = problem_json(
             exc.status, exc.detail, instance=path, title=exc.title, problems=exc.problems
         )

@@ -284,6 +284,9 @@ def test_the_alias_bomb_from_a_viewer_is_refused_at_once(platform: RunningPlatfo
     assert "more than 100,000 values" in problem["message"]
     assert elapsed < 2.0  # was 113 s; the bound leaves room for a loaded machine
     assert peak_memory(platform) - before < 50 * 1024  # was 2.9 GB
+    log = (platform.data_dir.parent / f"{platform.data_dir.name}-up.log").read_text()
+    refusals = [line for line in log.splitlines() if "POST /api/v1/validate refused (413)" in line]
+    assert refusals and "more than 100,000 values" in refusals[0]  # one line, no traceback
     assert_no_traceback(platform)
 
 
