@@ -440,3 +440,31 @@ def test_an_environment_that_moves_a_webhook_path_holds_the_moved_path(
         assert httpx.post(f"{up.url}/hooks/orders", json={}).status_code == 202
     assert taken.status_code == 409 and "held by app shop" in taken.json()["detail"]
     assert free.status_code == 201, free.text  # /hooks/shop is not served under prod
+
+
+def git(*args: str, cwd: Path) -> None:
+    env = {"GIT_TERMINAL_PROMPT": "0", "HOME": str(cwd.parent), "PATH": "/usr/bin:/bin"}
+    identity = ["-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    subprocess.run(["git", *identity, *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def test_a_pushed_bomb_fails_its_deploy_and_the_app_keeps_serving(
+    platform: RunningPlatform, tmp_path: Path
+) -> None:
+    """Pushed content is read by the deploy under the same limits as a request's."""
+    before = peak_memory(platform)
+    host = platform.url.removeprefix("http://")
+    clone = tmp_path / "clone"
+    git("clone", f"http://admin:{platform.token}@{host}/git/victim.git", str(clone), cwd=tmp_path)
+    (clone / "flowapp.yaml").write_text(BOMB)
+    git("commit", "-am", "Bomb", cwd=clone)
+    started = time.monotonic()
+    git("push", "origin", "main", cwd=clone)
+    time.sleep(2)  # the deploy runs after the push: give it the time it would have taken
+    with platform.client() as admin:
+        assert admin.get("/api/v1/apps/victim").json()["deployed_revision"] == "victim-00001"
+        done = admin.post("/api/v1/apps/victim/executions?wait=30", json={"name": "Ada"})
+    assert done.status_code == 200, done.text
+    assert time.monotonic() - started < 30
+    assert peak_memory(platform) - before < 50 * 1024
+    assert_no_traceback(platform)
