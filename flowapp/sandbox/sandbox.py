@@ -139,13 +139,17 @@ class Sandbox:
     def hand_over(self, folder: Path, app: str, *, again: bool = False) -> None:
         """Give ``folder`` (a function's, in a revision) to the app's user (``again``: even
         if it was, for files written since); in the fallback also open the way to it
-        (folders above it inside the data directory become 0711)."""
+        (folders above it inside the data directory become 0711). Only folders inside the
+        data directory change hands: a project served in place (``flowapp dev``) stays
+        its owner's, and must be readable (and, for a build, writable) by the app's user."""
         user = self.user_of(app)
-        if user is None:
+        real = _real(folder)
+        inside = _parents_inside(real, [_real(h) for h in self.settings.hidden])
+        if user is None or not inside:
             return
-        hand_over(folder, user, again=again)
+        hand_over(real, user, again=again)
         if self.mode == "user":
-            for parent in _parents_inside(_real(folder), [_real(h) for h in self.settings.hidden]):
+            for parent in inside:
                 parent.chmod(parent.stat().st_mode | 0o111)
 
     def description(self) -> str:

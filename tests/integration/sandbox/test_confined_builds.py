@@ -87,3 +87,19 @@ def test_a_build_writes_its_folder_and_nothing_else(
     assert f"cat: {token}: No such file or directory" in result.stderr
     assert f"cannot create {token}: Permission denied" in result.stderr
     assert "Read-only file system" in result.stderr
+
+
+def test_only_folders_inside_the_data_directory_change_hands(
+    open_confined: Callable[..., Sandbox], deployed: Any, tmp_path: Path
+) -> None:
+    revision = deployed("echo", "echo")
+    project = tmp_path / "project" / "echo"  # `flowapp dev` serves a project in place
+    project.mkdir(parents=True)
+    (project / "main.py").write_text("def handle(data, context):\n    return data\n")
+    sandbox = open_confined()
+
+    sandbox.hand_over(revision, "shop")
+    sandbox.hand_over(project, "shop")
+
+    assert owners(revision) == {app_user("shop").uid}
+    assert owners(project) == {0}
