@@ -31,6 +31,7 @@ FUNCTION_FILES = {
         "main.py": "python/main.py.tmpl",
         "test_main.py": "python/test_main.py.tmpl",
         "requirements.txt": "python/requirements.txt.tmpl",
+        "pytest.ini": "python/pytest.ini.tmpl",
     },
     "node": {
         "index.js": "node/index.js.tmpl",

@@ -68,6 +68,7 @@ def test_a_bare_project_has_every_file_and_one_example_function(tmp_path: Path) 
         "functions/hello/main.py",
         "functions/hello/test_main.py",
         "functions/hello/requirements.txt",
+        "functions/hello/pytest.ini",
     }
     assert files_of(project) == expected
     assert os.access(project / ".ci" / "test.sh", os.X_OK)
@@ -83,6 +84,35 @@ def test_the_generated_python_test_passes(tmp_path: Path) -> None:
     result = run_pytest(project / "functions" / "hello")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+HOSTILE_CONFTEST = 'raise RuntimeError("the conftest of the repository around was loaded")\n'
+HOSTILE_PYPROJECT = """\
+[tool.pytest.ini_options]
+addopts = "--import-mode=importlib --strict-markers -p no:python"
+testpaths = ["tests"]
+filterwarnings = ["error"]
+"""
+
+
+def test_the_generated_tests_run_inside_a_checkout_with_its_own_pytest_setup(
+    tmp_path: Path,
+) -> None:
+    """A project made inside another repository (its parent has a pytest configuration
+    and a conftest.py that would break it) still runs its function tests as generated."""
+    (tmp_path / "pyproject.toml").write_text(HOSTILE_PYPROJECT)
+    (tmp_path / "conftest.py").write_text(HOSTILE_CONFTEST)
+    project = init_project(tmp_path / "shop", "shop")
+    new_function(project, "notify", "python")
+    in_folder = run_pytest(project / "functions" / "hello")
+    assert in_folder.returncode == 0, in_folder.stdout + in_folder.stderr
+    assert "1 passed" in in_folder.stdout
+    from_root = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                     "functions/hello"], project)  # fmt: skip
+    assert from_root.returncode == 0, from_root.stdout + from_root.stderr
+    script = run(["sh", ".ci/test.sh"], project, SKIP_INSTALL="1", PYTHON=sys.executable)
+    assert script.returncode == 0, script.stdout + script.stderr
+    assert "== hello (python)" in script.stdout and "== notify (python)" in script.stdout
 
 
 @needs_node
