@@ -24,17 +24,22 @@ dashboard:
 	fi
 
 $(NODE_STAMP): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	@echo "make: installing the dashboard's npm packages (dashboard/node_modules)"
 	cd $(DASHBOARD) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(ASSETS): $(NODE_STAMP) $(DASHBOARD_SOURCES)
+	@echo "make: building the dashboard (flowapp/server/dashboard_assets)"
 	cd $(DASHBOARD) && $(NPM) run --silent build
 
+# pip lists each package as it goes: a first install takes a minute or two.
 $(STAMP): pyproject.toml
+	@echo "make: creating $(VENV) and installing flowapp with its dependencies (a minute or two the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+	@echo "make: flowapp is installed: $(BIN)/flowapp"
 
 test: install lint typecheck layers dashboard-test pytest
 
@@ -70,7 +75,10 @@ pytest: install
 # Runs an example workflow once, then starts the platform with examples/append-display
 # deployed, and prints what to open and what to try. Ctrl-C stops it.
 demo: install
+	@mkdir -p .flowapp/demo
+	@echo "make: running examples/hello once (flowapp run)"
 	$(BIN)/flowapp run examples/hello/workflow.yaml --input '{"name": "world"}' --db sqlite:///.flowapp/demo/hello.db
+	@echo "make: starting the platform with examples/append-display (flowapp up)"
 	$(BIN)/flowapp up --data-dir .flowapp/demo --app examples/append-display
 
 bench: install

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from flowapp.cli.banner import banner
+from flowapp.cli.banner import say as _say
 from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.sandboxing import (
@@ -36,53 +38,6 @@ SECRETS_FILE_HELP = (
 )
 
 
-def _say(message: str = "") -> None:
-    typer.echo(message, err=True)
-
-
-def _save_token(data_dir: Path, token: str) -> Path:
-    path = data_dir / "admin-token"
-    path.write_text(token + "\n")
-    os.chmod(path, 0o600)
-    return path
-
-
-def _banner(running: Platform, apps: list[str]) -> None:
-    from flowapp.server.dashboard import Dashboard
-
-    settings = running.settings
-    url = f"http://{settings.host}:{settings.port}"
-    token_file = settings.data_dir / "admin-token"
-    _say(f"\nflowapp is up on {url}  (data in {settings.data_dir})")
-    if running.sandbox is not None:
-        _say(f"sandbox: {running.sandbox.description()}")
-        allowed = ", ".join(sorted(settings.allow_run)) or "none (flowapp allow-run APP KINDS)"
-        _say(f"run processes allowed to every app: {allowed}")
-    if Dashboard().built:
-        _say(f"dashboard: {url}/  (log in with the admin token)")
-    else:
-        _say("dashboard: not built (`make install` builds it when npm is installed)")
-    if running.admin_token:
-        saved = _save_token(settings.data_dir, running.admin_token)
-        _say(f"admin token (shown once; also saved to {saved}):")
-        _say(f"  {running.admin_token}")
-    elif token_file.exists():
-        _say(f"admin token: in {token_file}")
-    _say("\nwhat to try:")
-    _say(f"  export FLOWAPP_TOKEN=$(cat {token_file})")
-    _say(f"  curl -s {url}/healthz")
-    auth = '-H "Authorization: Bearer $FLOWAPP_TOKEN"'
-    for name in apps:
-        body = """-H 'content-type: application/json' -d '{"message": "hello"}'"""
-        _say(f"  curl -s {auth} {body} '{url}/api/v1/apps/{name}/executions?wait=10'")
-        _say(f"  flowapp login {url} --token $FLOWAPP_TOKEN")
-        _say(f"""  flowapp invoke {name} --input '{{"message": "hi"}}' --wait 10""")
-        _say(
-            f"  git clone http://admin:$FLOWAPP_TOKEN@{settings.host}:{settings.port}/git/{name}.git"
-        )
-    _say("  (Ctrl-C stops it)\n")
-
-
 async def _deploy_folders(running: Platform, folders: list[Path]) -> list[str]:
     from flowapp.apps import load_app
     from flowapp.apps.sources import pack_folder
@@ -105,7 +60,7 @@ async def _up(settings: UpSettings) -> None:
 
     async with platform_running(settings) as running:
         names = await _deploy_folders(running, settings.apps)
-        _banner(running, names)
+        banner(running, names)
         await serve_http(api_app(running), settings.host, settings.port)
 
 
@@ -228,7 +183,7 @@ async def _dev(settings: UpSettings, folder: Path) -> None:
         view = await running.platform.deploy_in_place(folder)
         name = (await asyncio.to_thread(load_app, folder)).name
         _say(f"{name}: {view.message}; watching {folder} for changes")
-        _banner(running, [name])
+        banner(running, [name])
         watcher = asyncio.create_task(_watch(running, name))
         try:
             await serve_http(api_app(running), settings.host, settings.port)
