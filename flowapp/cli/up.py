@@ -177,29 +177,25 @@ def _given_secrets(
 
 async def _dev(settings: UpSettings, folder: Path) -> None:
     from flowapp.apps import load_app
+    from flowapp.cli.devloop import watch_project
     from flowapp.cli.serve import api_app, platform_running, serve_http
 
     async with platform_running(settings) as running:
         view = await running.platform.deploy_in_place(folder)
         name = (await asyncio.to_thread(load_app, folder)).name
+        ready = asyncio.Event()
+        watcher = asyncio.create_task(
+            watch_project(running, folder, name, settings.environment, ready=ready)
+        )
+        await ready.wait()
         _say(f"{name}: {view.message}; watching {folder} for changes")
         banner(running, [name])
-        watcher = asyncio.create_task(_watch(running, name))
         try:
             await serve_http(api_app(running), settings.host, settings.port)
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-
-
-async def _watch(running: Platform, name: str) -> None:
-    """Reload a function when its files change (the revision serves the folder itself)."""
-    from flowapp.functions.watch import watch
-
-    for (app, _), host in list(running.platform.hosts.items()):
-        if app == name:
-            await watch(host.supervisor)
 
 
 def dev(
