@@ -34,7 +34,8 @@ from flowapp.operator import names
 from flowapp.operator.client import PLURALS, Client
 from flowapp.operator.crd import GROUP, PLURAL, VERSION
 from flowapp.operator.metrics import OperatorMetrics
-from flowapp.operator.reconcile import CHILD_KINDS, Reconciler, RetryLater
+from flowapp.operator.objects import CHILD_KINDS
+from flowapp.operator.reconcile import Reconciler, RetryLater
 from flowapp.operator.target import Target
 
 log = logging.getLogger("flowapp.operator")

@@ -32,27 +32,22 @@ from flowapp.operator import names
 from flowapp.operator.client import ApiError, Client
 from flowapp.operator.engine import api_url
 from flowapp.operator.metrics import OperatorMetrics
+from flowapp.operator.objects import (
+    API_VERSION,
+    CHILD_KINDS,
+    as_resource,
+    declared_images,
+    identity,
+    is_subset,
+    replacement,
+    written_key,
+)
 from flowapp.operator.render import MissingImages, Rendering, render
 from flowapp.operator.status import Condition, conditions_for, failed, with_transitions
 from flowapp.operator.target import BROKER_ANNOTATION, MODE_ANNOTATION, Target
 
 log = logging.getLogger("flowapp.operator")
 Obj = dict[str, Any]
-API_VERSION = "flowapp.dev/v1alpha1"
-# Every kind an app may own (the operator's RBAC in manifests.py lists the same).
-CHILD_KINDS = [
-    ("v1", "ConfigMap"),
-    ("v1", "Service"),
-    ("apps/v1", "Deployment"),
-    ("serving.knative.dev/v1", "Service"),
-    ("eventing.knative.dev/v1", "Broker"),
-    ("eventing.knative.dev/v1", "Trigger"),
-    ("sources.knative.dev/v1", "PingSource"),
-    ("sources.knative.dev/v1beta1", "KafkaSource"),
-    ("sources.knative.dev/v1alpha1", "RedisStreamSource"),
-    ("flows.knative.dev/v1", "Sequence"),
-    ("flows.knative.dev/v1", "Parallel"),
-]
 
 
 class RetryLater(Exception):
@@ -112,7 +107,7 @@ class Reconciler:
         app = (meta.get("labels") or {}).get(names.APP_LABEL)
         if not app:
             return
-        key = _written_key(obj)
+        key = written_key(obj)
         if deleted:  # its last version is often ours: only our own deletions are no news
             self._written.pop(key, None)
             mine = key in self._deleted
@@ -178,9 +173,9 @@ class Reconciler:
         meta = body["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         try:
-            app = load_resource_data(_as_resource(body), file=f"{namespace}/{name}")
+            app = load_resource_data(as_resource(body), file=f"{namespace}/{name}")
             target = self._target(body)
-            rendering = render(app, target, _images(body))
+            rendering = render(app, target, declared_images(body))
         except DefinitionError as error:
             message = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in error.problems)
             await self._report(body, failed("InvalidSpec", message))
@@ -248,13 +243,13 @@ class Reconciler:
             "controller": True,
             "blockOwnerDeletion": True,
         }
-        actual = {_identity(obj): obj for obj in await self.children(namespace, name)}
+        actual = {identity(obj): obj for obj in await self.children(namespace, name)}
         outcome = Outcome("ok")
         children = []
         for desired in rendering.objects:
             desired = copy.deepcopy(desired)
             desired["metadata"]["ownerReferences"] = [owner]
-            current = actual.pop(_identity(desired), None)
+            current = actual.pop(identity(desired), None)
             try:
                 children.append(await self._converge(desired, current, outcome))
             except ApiError as error:
@@ -262,7 +257,7 @@ class Reconciler:
                     f"{desired['kind']} {desired['metadata']['name']}: {error.message}"
                 )
         for extra in actual.values():
-            self._deleted.add(_written_key(extra))
+            self._deleted.add(written_key(extra))
             await self.client.delete(extra)
             outcome.deleted += 1
             self.metrics.applied("deleted")
@@ -275,14 +270,14 @@ class Reconciler:
             return self._wrote(await self.client.create(desired), desired)
         if is_subset(desired, current):
             return current
-        body = _replacement(desired, current)
+        body = replacement(desired, current)
         outcome.updated += 1
         self.metrics.applied("updated")
         return self._wrote(await self.client.replace(body), desired)
 
     def _wrote(self, written: Obj, desired: Obj) -> Obj:
         written = written | {"apiVersion": desired["apiVersion"], "kind": desired["kind"]}
-        self._written[_written_key(written)] = written["metadata"].get("resourceVersion", "")
+        self._written[written_key(written)] = written["metadata"].get("resourceVersion", "")
         return written
 
     async def children(self, namespace: str, app: str) -> list[Obj]:
@@ -357,7 +352,7 @@ class Reconciler:
         """Delete every child and wait until none is left (the finalizer's work)."""
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         for child in await self.children(namespace, name):
-            self._deleted.add(_written_key(child))
+            self._deleted.add(written_key(child))
             await self.client.delete(child)
             self.metrics.applied("deleted")
         loop = asyncio.get_running_loop()
@@ -366,69 +361,3 @@ class Reconciler:
             if loop.time() > deadline:
                 raise RetryLater(f"children of {namespace}/{name} are still being deleted")
             await asyncio.sleep(0.05)
-
-
-def _as_resource(body: Obj) -> Obj:
-    meta = body["metadata"]
-    metadata = {"name": meta["name"], "namespace": meta["namespace"]}
-    if meta.get("labels"):
-        metadata["labels"] = meta["labels"]
-    return {
-        "apiVersion": body.get("apiVersion", API_VERSION),
-        "kind": "FlowApp",
-        "metadata": metadata,
-        "spec": body.get("spec") or {},
-    }
-
-
-def _images(body: Obj) -> dict[str, str]:
-    functions = (body.get("spec") or {}).get("functions") or {}
-    return {
-        name: entry["image"]
-        for name, entry in functions.items()
-        if isinstance(entry, dict) and entry.get("image")
-    }
-
-
-def _written_key(obj: Obj) -> tuple[str, str, str, str]:
-    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-    return (group, obj.get("kind", ""), obj["metadata"]["namespace"], obj["metadata"]["name"])
-
-
-def _identity(obj: Obj) -> tuple[str, str, str]:
-    return (str(obj["apiVersion"]).rpartition("/")[0], obj["kind"], obj["metadata"]["name"])
-
-
-def is_subset(desired: Any, actual: Any) -> bool:
-    """Whether ``actual`` holds every value ``desired`` states (it may hold more: defaults)."""
-    if isinstance(desired, dict):
-        return isinstance(actual, dict) and all(
-            key in actual and is_subset(value, actual[key]) for key, value in desired.items()
-        )
-    if isinstance(desired, list):
-        return (
-            isinstance(actual, list)
-            and len(desired) == len(actual)
-            and all(is_subset(d, a) for d, a in zip(desired, actual, strict=True))
-        )
-    return bool(desired == actual)
-
-
-def _replacement(desired: Obj, current: Obj) -> Obj:
-    """The body that replaces ``current``: the desired object, with the server's identity
-    and what others keep in metadata (labels and annotations we do not set, such as
-    Knative's creator annotations), and the cluster IP a Service cannot change."""
-    body = copy.deepcopy(desired)
-    meta, old = body["metadata"], current["metadata"]
-    meta["resourceVersion"] = old["resourceVersion"]
-    for key in ("labels", "annotations"):
-        merged = {**(old.get(key) or {}), **(meta.get(key) or {})}
-        if merged:
-            meta[key] = merged
-    if old.get("finalizers"):
-        meta["finalizers"] = old["finalizers"]
-    if body["kind"] == "Service" and body["apiVersion"] == "v1":
-        for key in ("clusterIP", "clusterIPs"):
-            if key in (current.get("spec") or {}):
-                body["spec"][key] = current["spec"][key]
-    return body

@@ -23,7 +23,7 @@ from flowapp.apps.loader import load_app
 from flowapp.operator.client import ApiError, Client
 from flowapp.operator.engine import flowapp_object
 from flowapp.operator.handlers import OperatorConfig, Running, run
-from flowapp.operator.reconcile import CHILD_KINDS
+from flowapp.operator.objects import CHILD_KINDS
 from flowapp.operator.target import Target
 from tests.k8s.apiserver import ApiServer, serving
 from tests.k8s.schemas import crds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowapp.operator.reconcile import is_subset
+from flowapp.operator.objects import is_subset
 from flowapp.operator.status import Condition, conditions_for, with_transitions
 
 Obj = dict[str, Any]
