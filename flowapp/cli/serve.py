@@ -68,6 +68,7 @@ class UpSettings:
     # How untrusted code is confined, and which run processes every app may start.
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     allow_run: frozenset[str] = frozenset()
+    own_code: bool = False  # flowapp dev: one's own project on one's own machine
 
     @property
     def db_url(self) -> str:
@@ -108,8 +109,9 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         log.warning("%s", warning)
     sandbox_settings = replace(settings.sandbox, hidden=(settings.data_dir,))
     sandbox, warnings = await asyncio.to_thread(open_sandbox, sandbox_settings)
-    for warning in warnings:
-        log.warning("%s", warning)
+    if not (settings.own_code and sandbox.mode == "off"):  # flowapp dev: no alarm for it
+        for warning in warnings:
+            log.warning("%s", warning)
     store = open_store(settings.db_url)
     platform_store = open_platform_store(settings.db_url)
     await asyncio.to_thread(store.migrate)

@@ -240,6 +240,7 @@ def dev(
         egress=policy,
         sandbox=sandbox_settings("auto" if sandbox else "off"),
         allow_run=allowed_runs("shell,script,container"),
+        own_code=True,
     )
     _serve(_dev(settings, folder))
 
