@@ -137,6 +137,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     runtime.metrics = RuntimeMetrics(metrics)
     secrets = await _app_secrets(settings, platform_store)
     runtime.secrets = secrets.for_app
+    sandbox.secrets = secrets.environment_for  # what an app's processes get of its secrets
     repositories = _repositories(settings.data_dir)
     platform = LocalPlatform(
         data_dir=settings.data_dir,

@@ -113,8 +113,9 @@ class Sandbox:
         """``argv`` confined for ``app``, with ``env`` (the declared and contract
         variables) on top of the base environment; ``readable`` and ``writable`` are
         the folders it needs besides the system's (interpreters, its own folder)."""
-        if self.mode == "off":
-            return Spawn(tuple(argv), cwd or Path.cwd(), {**os.environ, **env}, _die_with_parent)
+        if self.mode == "off":  # the app's secrets still, as with every other mode
+            unconfined = compose(os.environ, env, app=app, secrets=self.secrets)
+            return Spawn(tuple(argv), cwd or Path.cwd(), unconfined, _die_with_parent)
         settings = self.settings
         full_env = compose(base_environment(settings.pass_env), env, app=app, secrets=self.secrets)
         user = self.user_of(app)

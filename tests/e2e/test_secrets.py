@@ -303,10 +303,11 @@ def test_credentials_from_stored_secrets_never_reach_the_data_dir_or_the_log(
     assert holding(data, log) == {}  # the WAL checkpointed at stop
 
 
-def test_a_secret_a_function_logs_is_masked_in_its_logs(
+def test_functions_see_their_apps_secrets_and_what_they_log_of_them_is_masked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The workflow passes a secret to its functions (its author's choice), which log it:
+    """A function finds its app's secrets in its environment (``FLOWAPP_SECRET_<name>``);
+    the workflow also passes one to its functions (its author's choice), which log it:
     the lines kept and served carry ``********`` instead."""
     project = tmp_path / "append-display"
     shutil.copytree(ROOT / "examples" / "append-display", project)
@@ -316,11 +317,25 @@ def test_a_secret_a_function_logs_is_masked_in_its_logs(
         "message: '${ .message }'", "message: '${ $secrets.token }'"
     )
     manifest.write_text(text)
+    main = project / "functions" / "append" / "main.py"
+    main.write_text(
+        main.read_text().replace(
+            '    return {"message": message + suffix}',
+            "    import os\n"
+            '    seen = os.environ.get("FLOWAPP_SECRET_token", "")\n'
+            '    return {"message": message + suffix, "start": seen[:4], "length": len(seen)}',
+        )
+    )
     monkeypatch.setenv("FLOWAPP_SECRETS_APPEND_DISPLAY", json.dumps({"token": TOKEN}))
     data = tmp_path / "data"
     with flowapp_up(data, "--app", str(project)) as platform, platform.client() as api:
         done = api.post("/api/v1/apps/append-display/executions?wait=60", json={})
         assert done.status_code == 200, done.text
+        # The function's process has its app's secrets in its environment.
+        tasks = api.get(f"/api/v1/executions/{done.json()['id']}").json()["tasks"]
+        append = next(task for task in tasks if task["name"] == "append")
+        assert append["output"]["start"] == TOKEN[:4]
+        assert append["output"]["length"] == len(TOKEN)
         lines = []
         for function in ("append", "display"):
             answer = api.get("/api/v1/apps/append-display/logs", params={"function": function})

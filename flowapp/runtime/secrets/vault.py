@@ -33,6 +33,7 @@ from flowapp.store.platform import InvalidValue, PlatformStore, SecretRecord
 log = logging.getLogger(__name__)
 
 MAX_SECRET_BYTES = 65_536  # of a value's JSON
+ENVIRONMENT_PREFIX = "FLOWAPP_SECRET_"  # how an app's processes see its secrets
 SOURCES = ("environment", "file", "store")  # the first that has a name wins
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -74,6 +75,14 @@ class AppSecrets:
     def for_app(self, app: str | None) -> Mapping[str, Any]:
         """The app's secrets by name (read-only); none for a workflow of no app."""
         return EMPTY if app is None else self._merged.get(app, EMPTY)
+
+    def environment_for(self, app: str) -> dict[str, str]:
+        """The app's secrets as its processes see them (functions, ``run: shell``):
+        ``FLOWAPP_SECRET_<name>``, a string as it is, any other value as JSON."""
+        return {
+            f"{ENVIRONMENT_PREFIX}{name}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in self.for_app(app).items()
+        }
 
     def known_everywhere(self) -> KnownSecrets:
         """Every app's secret values, to mask in logs."""

@@ -113,3 +113,15 @@ def test_values_that_are_too_large_or_not_json_are_refused(
 ) -> None:
     with pytest.raises(InvalidValue):
         vault(store).set("shop", "apiKey", value)
+
+
+def test_an_apps_processes_see_its_secrets_as_environment_variables(
+    store: MemoryPlatformStore,
+) -> None:
+    secrets = vault(store, file={"shop": {"petStore": {"username": "ada"}}})
+    secrets.set("shop", "apiKey", "k-123")
+    assert secrets.environment_for("shop") == {
+        "FLOWAPP_SECRET_apiKey": "k-123",
+        "FLOWAPP_SECRET_petStore": '{"username": "ada"}',
+    }
+    assert secrets.environment_for("billing") == {}
