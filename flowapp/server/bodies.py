@@ -11,6 +11,7 @@ it is not, says what is wrong and where (line and column) with a ``BadBody`` (40
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
 from starlette.requests import Request
@@ -77,29 +78,39 @@ def parse_json(raw: bytes) -> Any:
         _bad(f"the body is not JSON: {exc}", 1, 1)
     except RecursionError:
         _bad(f"the body is not usable JSON: it is nested deeper than {MAX_JSON_DEPTH} levels", 1, 1)
-    _check_value(value)
+    texts = _SURROGATE_ESCAPE.search(text) is not None
+    # Nesting deeper than the limit needs more brackets than the limit: most bodies have
+    # fewer, and are not walked at all.
+    if texts or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        _check_value(value, texts=texts)
     return value
 
 
+# Only an escape can put a surrogate in a decoded string (UTF-8 text cannot hold one), so
+# strings are looked at only when the body has one: most bodies are walked for depth only.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _Place = tuple[Any, "_Place | None"] | None  # (key, parent place): a pointer built on demand
 
 
-def _check_value(value: Any) -> None:
+def _check_value(value: Any, *, texts: bool) -> None:
     """Walks the value without recursion (a deep value must not exhaust the stack here),
-    building a value's pointer only if it is refused."""
+    building a value's pointer only if it is refused; strings too if ``texts``."""
     too_deep = f"the body is not usable JSON: it is nested deeper than {MAX_JSON_DEPTH} levels"
+    if not isinstance(value, dict | list | str):
+        return
     pending: list[tuple[Any, int, _Place]] = [(value, 0, None)]
     while pending:
         item, depth, place = pending.pop()
         if isinstance(item, str):
             _check_text(item, place)
-        elif isinstance(item, dict | list):
-            if depth >= MAX_JSON_DEPTH:
-                _bad_at(_pointer(place), too_deep)
-            pairs = item.items() if isinstance(item, dict) else enumerate(item)
-            for key, child in pairs:
-                if isinstance(key, str):  # located at its object: the key is not text
-                    _check_text(key, place)
+            continue
+        if depth >= MAX_JSON_DEPTH:
+            _bad_at(_pointer(place), too_deep)
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in pairs:
+            if texts and isinstance(key, str):  # located at its object: the key is not text
+                _check_text(key, place)
+            if isinstance(child, dict | list) or (texts and isinstance(child, str)):
                 pending.append((child, depth + 1, (key, place)))
 
 
