@@ -46,16 +46,21 @@ def task_runs_table(execution: dict[str, Any]) -> Table:
         title += f" (revision {escape(execution['revision'])})"
     table = Table(title=title, title_justify="left")
     table.add_column("#", no_wrap=True)
-    for column in ("task", "status", "attempt", "duration", "output / error"):
+    # A retry may have moved the execution to a newer revision: say which task ran where.
+    moved = len({run.get("revision") for run in execution["tasks"]}) > 1
+    columns = ("task", "status", "attempt", *(("revision",) if moved else ()), "duration")
+    for column in (*columns, "output / error"):
         table.add_column(column, overflow="fold")
     for number, run in enumerate(execution["tasks"], start=1):
         error = run.get("error")
         shown = (error.get("title") or error.get("type")) if error else short(run.get("output"))
+        where = (escape(run.get("revision") or "-"),) if moved else ()
         table.add_row(
             str(number),
             escape(run["reference"]),
             status_text(run["status"]),
             str(run["attempt"]),
+            *where,
             duration(run.get("started_at"), run.get("ended_at")),
             escape(str(shown)),
         )

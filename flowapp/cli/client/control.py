@@ -42,17 +42,21 @@ def retry_remote(
         ended_before = api.json("GET", path).get("ended_at") if action == "retry" else None
         answer = api.json("POST", f"{path}/{action}")
         followed = answer.get("id", execution_id) if action == "rerun" else execution_id
-        note(_started(action, execution_id, followed, answer))
+        note(started_note(action, execution_id, followed, answer))
         found, ended = _follow(api, followed, wait, ended_before)
     _report(found, answer, ended=ended)
 
 
-def _started(action: str, execution_id: str, followed: str, answer: dict[str, Any]) -> str:
-    said = (
-        f"retrying {execution_id}" if action == "retry" else f"re-run of {execution_id}: {followed}"
-    )
-    if answer.get("revision"):
-        said += f" on revision {answer['revision']}"
+def started_note(action: str, execution_id: str, followed: str, answer: dict[str, Any]) -> str:
+    """What stderr says: which execution, and the revision the API says it runs on."""
+    said = f"retrying {execution_id}"
+    if action == "rerun":
+        said = f"re-run of {execution_id}: {followed}"
+    revision, previous = answer.get("revision"), answer.get("previous_revision")
+    if revision and previous and previous != revision:
+        said += f" on revision {revision} (it ran on {previous})"
+    elif revision:
+        said += f" on revision {revision}"
     return said
 
 
