@@ -95,11 +95,14 @@ def up(
     sandbox_uid_base: SandboxUidBase = DEFAULT_UID_BASE,
     bwrap: BwrapPath = "/usr/bin/bwrap",
 ) -> None:
-    """Start the platform: API, engine, event bus, triggers and functions. Functions,
-    their dependency builds and run: shell/script processes are sandboxed: bubblewrap, a
-    user of their own per app, only the environment their app declares, no access to the
-    data directory, resource limits. run: shell, script and container are off unless
-    --allow-run (every app) or `flowapp allow-run APP KINDS` (one app, by an admin)."""
+    """Start the platform: API, engine, event bus, triggers and functions.
+
+    Functions, their dependency builds and run: shell/script processes are sandboxed:
+    bubblewrap, a user of their own per app, only the environment their app declares, no
+    access to the data directory, resource limits. run: shell, script and container are
+    off unless --allow-run (every app) or `flowapp allow-run APP KINDS` (one app, by an
+    admin).
+    """
     from flowapp.cli.logsetup import configure_logging
     from flowapp.cli.serve import UpSettings
     from flowapp.local.datadir import PRIVATE_UMASK
