@@ -290,7 +290,7 @@ def test_executions_execution_and_logs(hello: Server, flowapp: Flowapp, tmp_path
         ("execution", "nope"),
         ("executions", "--db", local, "--json"),
         ("logs", "hello", "greet"),
-        ("logs", "hello", "--execution", execution_id, "--json"),
+        ("logs", "hello", "--execution", execution_id[:20], "--json"),
         ("logs", "ghost"),
     )
     assert execution_id in {item["id"] for item in json.loads(listed.stdout)}

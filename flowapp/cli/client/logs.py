@@ -29,7 +29,8 @@ def logs(
     app_name: Annotated[str, typer.Argument(metavar="APP", help="The app.")],
     function: Annotated[str | None, typer.Argument(help="Only this function's lines.")] = None,
     execution: Annotated[
-        str | None, typer.Option("--execution", help="Only lines of this execution.")
+        str | None,
+        typer.Option("--execution", help="Only lines of this execution (its id or a prefix)."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="The last this many.")] = 200,
     follow: Annotated[
@@ -41,15 +42,16 @@ def logs(
 ) -> None:
     """Show the logs of an app's functions, oldest first."""
     from flowapp.cli.client.api import connect
+    from flowapp.cli.shortids import resolve_remote
 
     params: dict[str, str | int] = {"limit": limit}
     if function:
         params["function"] = function
-    if execution:
-        params["execution"] = execution
     path = f"/api/v1/apps/{app_name}/logs"
     show = _json_line if as_json else _text_line()
     with connect(url, token) as api:
+        if execution:
+            params["execution"] = resolve_remote(api, execution)
         lines = api.json("GET", path, params=params)["items"]
         if as_json and not follow:
             from flowapp.cli.output import print_json
