@@ -18,6 +18,7 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    benchmark: { include: ["test/**/*.bench.ts"] },
     environment: "node",
   },
 });

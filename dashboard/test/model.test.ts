@@ -179,3 +179,16 @@ spec:
     });
   });
 });
+
+describe("an empty list", () => {
+  it("gets its first task as a block, and becomes [] again when it is deleted", () => {
+    const text = "document: {dsl: '1.0.3', namespace: d, name: n, version: '1.0.0'}\n# tasks\ndo: []\n";
+    const added = insertTask({ text, base: [] }, "/do", 0, "set");
+    expect(added.text).toBe(
+      "document: {dsl: '1.0.3', namespace: d, name: n, version: '1.0.0'}\n# tasks\ndo:\n  - setValues:\n      set:\n        value: ${ . }\n",
+    );
+    const second = insertTask({ text: added.text, base: [] }, "/do", 1, "wait");
+    expect(second.text).toContain("  - setValues:\n      set:\n        value: ${ . }\n  - pause:\n      wait: PT1S\n");
+    expect(deleteTask({ text: added.text, base: [] }, added.pointer)).toBe(text);
+  });
+});

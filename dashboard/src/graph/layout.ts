@@ -36,7 +36,12 @@ const ROOT_OPTIONS: Record<string, string> = {
   "elk.layered.spacing.nodeNodeBetweenLayers": "34",
   "elk.spacing.nodeNode": "28",
   "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
-  "elk.edgeRouting": "ORTHOGONAL",
+  // The canvas draws its own edges, so ELK's routes are not used: polyline routing and
+  // one pass of crossing minimisation, in document order, lay out 500 tasks about 2-3
+  // times faster than orthogonal routing at the default thoroughness (layout.bench.ts).
+  "elk.edgeRouting": "POLYLINE",
+  "elk.layered.thoroughness": "1",
+  "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
 };
 const CONTAINER_OPTIONS: Record<string, string> = {
   "elk.padding": `[top=${CONTAINER_HEADER},left=16,bottom=16,right=16]`,

@@ -247,7 +247,9 @@ function replaceNode(
   valueStart?: number,
 ): string {
   const [start, end] = node?.range ?? [valueStart!, valueStart!];
-  const inline = !isPlainObject(value) || (node !== null && isFlow(node)) || isEmptyCollection(value);
+  // An empty `[]` or `{}` that receives content becomes a block, as a person would write it.
+  const flowWithContent = node !== null && isFlow(node) && !(isCollection(node) && node.items.length === 0);
+  const inline = !isPlainObject(value) || flowWithContent || isEmptyCollection(value);
   if (inline) {
     const rendered = renderFlow(value);
     const from = node?.range ? start : valueStart!;
