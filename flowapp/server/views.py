@@ -1,9 +1,9 @@
 """What the platform's views and the stores' records look like on the wire.
 
 Plain functions from frozen dataclasses to JSON-ready dicts (the shapes ``models.py``
-documents). Executions and task runs keep the shape ``flowapp execution --json`` prints
-(``flowapp.cli.render``), which the server may not import (the CLI is the outer ring),
-so the few lines are repeated here.
+documents). ``flowapp execution --json`` prints these same shapes: on a local store the
+CLI turns the store's records into JSON with them, so a server and a local store look
+alike.
 """
 
 from __future__ import annotations

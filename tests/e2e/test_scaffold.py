@@ -1,8 +1,4 @@
-"""``flowapp init`` and ``flowapp new function`` through real CLI processes.
-
-The commands run from ``flowapp.cli.scaffold`` on its own until they are registered in
-``flowapp.cli.main``; then ``CLI`` becomes ``flowapp.cli.main``.
-"""
+"""``flowapp init`` and ``flowapp new function`` through real CLI processes."""
 
 from __future__ import annotations
 
