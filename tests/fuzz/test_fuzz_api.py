@@ -58,7 +58,11 @@ def client_of(platform: Any, store: Any, platform_store: MemoryPlatformStore) ->
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
     app = create_app(platform=platform, store=store, platform_store=platform_store)
     headers = {"Authorization": f"Bearer {admin}"}
-    with ThreadedServer(app) as server, Client(base_url=server.url, headers=headers) as client:
+    # A generous timeout: a loaded machine may take seconds to answer.
+    with (
+        ThreadedServer(app) as server,
+        Client(base_url=server.url, headers=headers, timeout=60) as client,
+    ):
         yield client
 
 
