@@ -153,6 +153,10 @@ class MemoryTables:
             row.state = patch.state
         if patch.started_at is not None:
             record.started_at = patch.started_at
+        if patch.workflow_id is not None:
+            record.workflow_id = patch.workflow_id
+        if patch.revision is not None:
+            record.revision = patch.revision
 
     def _apply_effects(self, plan: CommitPlan, subs: list[SubscriptionRecord]) -> None:
         for key in plan.timers_dropped():

@@ -9,8 +9,9 @@ a bulk upsert from touching the same row twice, which PostgreSQL refuses.
 Rules (the same for every adapter):
 - An execution's ``status``, ``updated_at``, ``output``, ``error`` and ``ended_at`` are
   always written (a checkpoint carries the execution's whole result: a retried execution
-  that completes must lose its earlier error); ``state`` and ``started_at`` only when not
-  None (None keeps the stored value, so a checkpoint can leave the snapshot alone).
+  that completes must lose its earlier error); ``state``, ``started_at``, ``workflow_id``
+  and ``revision`` only when not None (None keeps the stored value, so a checkpoint can
+  leave the snapshot alone).
 - Inside one checkpoint, additions apply before removals: an effect both armed and
   dropped by one decision is gone. Across checkpoints, later ones win.
 - Leases are checked against the owner stored *before* the batch (``check_leases``).
@@ -46,6 +47,8 @@ class ExecutionPatch:
     output: Any = None
     error: dict[str, Any] | None = None
     ended_at: float | None = None
+    workflow_id: str | None = None
+    revision: str | None = None
 
     def merge(self, checkpoint: Checkpoint) -> None:
         self.status = checkpoint.status
@@ -53,7 +56,7 @@ class ExecutionPatch:
         self.output = checkpoint.output
         self.error = checkpoint.error
         self.ended_at = checkpoint.ended_at
-        for name in ("state", "started_at"):
+        for name in ("state", "started_at", "workflow_id", "revision"):
             value = getattr(checkpoint, name)
             if value is not None:
                 setattr(self, name, value)

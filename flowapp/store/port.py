@@ -88,6 +88,7 @@ class TaskRunRecord:
     output: Any = None
     error: dict[str, Any] | None = None
     ended_at: float | None = None
+    revision: str | None = None  # the app revision it ran on (a retry may move on to another)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +128,10 @@ class SignalRecord:
 @dataclass(slots=True)
 class Checkpoint:
     """What one decision changed for one execution; applied in ``commit``. ``output``,
-    ``error`` and ``ended_at`` are always written; ``state`` and ``started_at`` only when
-    not None (None keeps the stored value)."""
+    ``error`` and ``ended_at`` are always written; ``state``, ``started_at``,
+    ``workflow_id`` and ``revision`` only when not None (None keeps the stored value).
+    A retry on another revision of the app sets the last two: the execution goes on
+    with that revision's workflow."""
 
     execution_id: str
     status: str
@@ -146,6 +149,8 @@ class Checkpoint:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     signals_consumed: list[int] = field(default_factory=list)
     owner: str | None = None  # the committing process must hold the lease (None: no check)
+    workflow_id: str | None = None
+    revision: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,22 +56,20 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
         rules.check_object(resource, "resource")
         app = AppRecord(name, namespace, json_copy(resource), created_at=now, updated_at=now)
         with self._lock:
-            if self._tables.live_app(name) is not None:
+            if name in self._tables.apps:
                 raise AppExists(name)
             self._tables.apps[name] = app
             return copy_app(app)
 
-    def get_app(self, name: str, *, include_deleted: bool = False) -> AppRecord | None:
+    def get_app(self, name: str) -> AppRecord | None:
         with self._lock:
             app = self._tables.apps.get(name)
-        if app is None or (app.deleted_at is not None and not include_deleted):
-            return None
-        return copy_app(app)
+        return None if app is None else copy_app(app)
 
-    def list_apps(self, *, include_deleted: bool = False) -> list[AppRecord]:
+    def list_apps(self) -> list[AppRecord]:
         with self._lock:
             apps = sorted(self._tables.apps.values(), key=lambda app: app.name)
-        return [copy_app(a) for a in apps if include_deleted or a.deleted_at is None]
+        return [copy_app(app) for app in apps]
 
     def update_app(self, name: str, *, resource: dict[str, Any], now: float) -> AppRecord:
         rules.check_object(resource, "resource")
@@ -90,9 +88,8 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
 
     def delete_app(self, name: str, *, now: float) -> None:
         with self._lock:
-            app = self._tables.need_app(name)
-            self._tables.apps[name] = replace(app, deleted_at=now, updated_at=now)
-            self._tables.forget_live_state(name)
+            self._tables.need_app(name)
+            self._tables.forget_app(name)
 
     # --- revisions ----------------------------------------------------------------
     def create_revision(
@@ -152,15 +149,36 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
         with self._lock:
             return list(self._tables.traffic.get(app, []))
 
-    def create_deploy(self, app: str, *, revision_id: str, now: float) -> DeployRecord:
+    def create_deploy(
+        self, app: str, *, revision_id: str, now: float, owner: str | None = None
+    ) -> DeployRecord:
         with self._lock:
             self._tables.need_app(app)
             revision = self._tables.revisions.get(revision_id)
             if revision is None or revision.app != app:
                 raise NotFound("revision", revision_id)
-            deploy = DeployRecord(next(self._tables.deploy_ids), app, revision_id, now, "running")
+            deploy_id = next(self._tables.deploy_ids)
+            deploy = DeployRecord(deploy_id, app, revision_id, now, "running", owner=owner)
             self._tables.deploys[deploy.id] = deploy
             return deploy
+
+    def fail_interrupted_deploys(
+        self, owner: str, *, now: float, message: str
+    ) -> list[DeployRecord]:
+        with self._lock:
+            cut = [d for d in self._tables.deploys.values() if rules.interrupted(d, owner)]
+            failed = []
+            for deploy in sorted(cut, key=lambda deploy: deploy.id):
+                done = rules.updated_deploy(
+                    deploy, now=now, status="failed", message=message, more_log=message + "\n"
+                )
+                self._tables.deploys[deploy.id] = done
+                revision = self._tables.revisions.get(deploy.revision_id)
+                if revision is not None and revision.status == "building":
+                    failed_revision = replace(revision, status="failed", message=message)
+                    self._tables.revisions[revision.id] = failed_revision
+                failed.append(done)
+            return failed
 
     def update_deploy(
         self,

@@ -52,12 +52,8 @@ class MemoryTables:
     rule_ids: itertools.count[int] = field(default_factory=_ids)
     notification_ids: itertools.count[int] = field(default_factory=_ids)
 
-    def live_app(self, name: str) -> AppRecord | None:
-        app = self.apps.get(name)
-        return None if app is None or app.deleted_at is not None else app
-
     def need_app(self, name: str) -> AppRecord:
-        app = self.live_app(name)
+        app = self.apps.get(name)
         if app is None:
             raise NotFound("app", name)
         return app
@@ -72,9 +68,14 @@ class MemoryTables:
             raise NotFound("alert rule", rule_id)
         return rule
 
-    def forget_live_state(self, app: str) -> None:
-        """What a deleted app loses: traffic, conditions, observation, alert rules,
-        secrets."""
+    def forget_app(self, app: str) -> None:
+        """Everything of a deleted app, its secrets included (foreign keys cascade so
+        on SQL)."""
+        self.apps.pop(app, None)
+        for revision in [r for r in self.revisions.values() if r.app == app]:
+            del self.revisions[revision.id]
+        for deploy in [d for d in self.deploys.values() if d.app == app]:
+            del self.deploys[deploy.id]
         self.traffic.pop(app, None)
         for key in [key for key in self.secrets if key[0] == app]:
             del self.secrets[key]

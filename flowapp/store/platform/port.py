@@ -52,19 +52,20 @@ class PlatformStore(Protocol):
     def create_app(
         self, name: str, *, namespace: str, resource: dict[str, Any], now: float
     ) -> AppRecord:
-        """Raises ``AppExists`` when a live app has the name; a deleted app's name is
-        taken over (its revisions and deploys stay, numbering continues)."""
+        """Raises ``AppExists`` when an app has the name."""
 
-    def get_app(self, name: str, *, include_deleted: bool = False) -> AppRecord | None: ...
+    def get_app(self, name: str) -> AppRecord | None: ...
 
-    def list_apps(self, *, include_deleted: bool = False) -> list[AppRecord]:
+    def list_apps(self) -> list[AppRecord]:
         """Sorted by name."""
 
     def update_app(self, name: str, *, resource: dict[str, Any], now: float) -> AppRecord: ...
 
     def delete_app(self, name: str, *, now: float) -> None:
-        """Soft delete: the row stays (``deleted_at``) with its revisions and deploys;
-        traffic, conditions, the observation and alert rules go."""
+        """The app and everything of it goes: revisions, traffic, deploys, conditions,
+        the observation, alert rules. An app created later with the name starts again
+        from revision 1 and cannot reach the deleted app's revisions. (Executions are
+        the execution store's: they stay, naming the app and revision they ran on.)"""
 
     def set_allowed_runs(self, name: str, kinds: Sequence[str], *, now: float) -> AppRecord:
         """Replace the kinds of ``run`` process the app may use beyond the platform's
@@ -94,7 +95,18 @@ class PlatformStore(Protocol):
     def get_traffic(self, app: str) -> list[TrafficSplit]:
         """In the order they were set; [] before the first ``set_traffic``."""
 
-    def create_deploy(self, app: str, *, revision_id: str, now: float) -> DeployRecord: ...
+    def create_deploy(
+        self, app: str, *, revision_id: str, now: float, owner: str | None = None
+    ) -> DeployRecord:
+        """A ``running`` deploy of ``owner`` (the engine process that carries it out)."""
+
+    def fail_interrupted_deploys(
+        self, owner: str, *, now: float, message: str
+    ) -> list[DeployRecord]:
+        """At the start of ``owner``: its deploys still ``running`` were cut short (it
+        stopped or crashed during them). Each is marked ``failed`` with ``message``,
+        and its revision, if still ``building``, too. Deploys with no owner (made
+        before owners were kept) count as this owner's. Returns them, failed."""
 
     def update_deploy(
         self,

@@ -21,7 +21,7 @@ from flowapp.store.port import StoreError
 
 class NotFound(StoreError):
     """The operation names an app, revision, deploy, token or alert rule that does not
-    exist (a deleted app does not exist for anything but reads that ask for it)."""
+    exist."""
 
     def __init__(self, what: str, key: object) -> None:
         super().__init__(f"{what} not found: {key}")
@@ -37,7 +37,7 @@ class AlreadyExists(StoreError):
 
 
 class AppExists(AlreadyExists):
-    """A live app has this name (a deleted app's name may be taken again)."""
+    """An app has this name (a deleted app's name may be taken again)."""
 
     def __init__(self, name: str) -> None:
         super().__init__("app", name)
@@ -59,7 +59,6 @@ class AppRecord:
     resource: dict[str, Any]  # the FlowApp resource as last applied
     created_at: float
     updated_at: float
-    deleted_at: float | None = None
     # The kinds of `run` process (shell, script, container) an admin allowed this app
     # beyond what the platform allows every app.
     allowed_runs: tuple[str, ...] = ()
@@ -70,7 +69,7 @@ class RevisionRecord:
     """An immutable snapshot of an app; only ``status`` and ``message`` change."""
 
     app: str
-    number: int  # 1, 2, 3 ... per app, never reused (not even after a delete)
+    number: int  # 1, 2, 3 ... per app; an app created again after a delete starts at 1
     id: str  # f"{app}-{number:05d}"
     digest: str  # sha256 of the spec and the function code
     resource: dict[str, Any]
@@ -97,6 +96,7 @@ class DeployRecord:
     message: str = ""
     log: str = ""  # the tail of the deploy's log (see rules.MAX_DEPLOY_LOG)
     ended_at: float | None = None
+    owner: str | None = None  # the engine process that runs it (``flowapp up --owner``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,12 @@ def updated_deploy(
     )
 
 
+def interrupted(deploy: DeployRecord, owner: str) -> bool:
+    """A deploy ``owner`` left running when it stopped (no owner: made before owners
+    were kept, by whoever ran then)."""
+    return deploy.status == "running" and deploy.owner in (owner, None)
+
+
 def needs_touch(last_used_at: float | None, now: float) -> bool:
     return last_used_at is None or now - last_used_at >= TOKEN_TOUCH_SECONDS
 

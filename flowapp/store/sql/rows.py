@@ -60,6 +60,8 @@ def patch_params(patch: ExecutionPatch) -> dict[str, Any]:
         "p_output": patch.output,
         "p_error": patch.error,
         "p_ended_at": patch.ended_at,
+        "p_workflow_id": patch.workflow_id,
+        "p_revision": patch.revision,
     }
 
 

@@ -77,7 +77,8 @@ def _lock_executions() -> sa.Select[Any]:
 
 
 def _update_execution() -> sa.Update:
-    """Status, times and results always; state and started_at only when given."""
+    """Status, times and results always; state, started_at, workflow and revision only
+    when given."""
     c = executions.c
 
     def keep(name: str, type_: Any = None) -> Any:
@@ -94,6 +95,8 @@ def _update_execution() -> sa.Update:
             output=sa.bindparam("p_output", type_=JSONValue),
             error=sa.bindparam("p_error", type_=JSONValue),
             ended_at=sa.bindparam("p_ended_at"),
+            workflow_id=keep("workflow_id"),
+            revision=keep("revision"),
         )
     )
 

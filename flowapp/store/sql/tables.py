@@ -130,6 +130,7 @@ task_runs = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("started_at", Time, nullable=False),
     sa.Column("ended_at", Time),
+    sa.Column("revision", sa.Text),  # 0007
 )
 
 timers = sa.Table(

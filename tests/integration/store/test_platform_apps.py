@@ -27,7 +27,7 @@ def test_an_app_is_created_read_and_listed_by_name(platform_store: PlatformStore
     created = make_app(platform_store, "shop")
     make_app(platform_store, "billing", now=T0 + 1)
     assert created.name == "shop" and created.namespace == "default"
-    assert created.created_at == created.updated_at == T0 and created.deleted_at is None
+    assert created.created_at == created.updated_at == T0
     assert platform_store.get_app("shop") == created
     assert [app.name for app in platform_store.list_apps()] == ["billing", "shop"]
     assert platform_store.get_app("nope") is None
@@ -102,14 +102,11 @@ def test_update_replaces_the_resource(platform_store: PlatformStore) -> None:
         platform_store.update_app("nope", resource={}, now=T0)
 
 
-def test_a_deleted_app_is_gone_but_kept_as_a_tombstone(platform_store: PlatformStore) -> None:
+def test_a_deleted_app_is_gone(platform_store: PlatformStore) -> None:
     make_app(platform_store, "shop")
     platform_store.delete_app("shop", now=T0 + 9)
     assert platform_store.get_app("shop") is None
     assert platform_store.list_apps() == []
-    tombstone = platform_store.get_app("shop", include_deleted=True)
-    assert tombstone is not None and tombstone.deleted_at == T0 + 9
-    assert platform_store.list_apps(include_deleted=True) == [tombstone]
     for change in (
         lambda: platform_store.delete_app("shop", now=T0),
         lambda: platform_store.update_app("shop", resource={}, now=T0),
@@ -119,20 +116,22 @@ def test_a_deleted_app_is_gone_but_kept_as_a_tombstone(platform_store: PlatformS
             change()
 
 
-def test_a_deleted_name_is_reused_and_its_revision_numbers_continue(
+def test_a_deleted_name_is_reused_and_starts_again_from_revision_1(
     platform_store: PlatformStore,
 ) -> None:
     make_app(platform_store, "shop")
-    old = make_revision(platform_store, "shop", "sha256:old")
+    make_revision(platform_store, "shop", "sha256:old")
+    make_revision(platform_store, "shop", "sha256:older")
     platform_store.delete_app("shop", now=T0 + 1)
     again = make_app(platform_store, "shop", now=T0 + 2)
-    assert again.created_at == T0 + 2 and again.deleted_at is None
+    assert again.created_at == T0 + 2
+    assert platform_store.list_revisions("shop") == []  # nothing to roll back to
     new = make_revision(platform_store, "shop", "sha256:new")
-    assert (old.id, new.id) == ("shop-00001", "shop-00002")  # an old id never names new code
-    assert platform_store.get_revision(old.id) == old
+    assert (new.number, new.id, new.digest) == (1, "shop-00001", "sha256:new")
+    assert platform_store.get_revision("shop-00002") is None
 
 
-def test_deleting_drops_what_only_a_live_app_has(platform_store: PlatformStore) -> None:
+def test_deleting_drops_everything_of_the_app(platform_store: PlatformStore) -> None:
     make_app(platform_store, "shop")
     revision = make_revision(platform_store, "shop")
     platform_store.set_traffic("shop", [(revision.id, 100)])
@@ -146,8 +145,10 @@ def test_deleting_drops_what_only_a_live_app_has(platform_store: PlatformStore) 
     assert platform_store.get_conditions("shop") == []
     assert platform_store.get_observation("shop") is None
     assert platform_store.get_alert_rule(rule.id) is None
-    assert platform_store.list_revisions("shop") == [revision]  # history stays
-    assert platform_store.list_deploys("shop") == [deploy]
+    assert platform_store.list_revisions("shop") == []
+    assert platform_store.get_revision(revision.id) is None
+    assert platform_store.list_deploys("shop") == []
+    assert platform_store.get_deploy(deploy.id) is None
 
 
 def test_revisions_are_numbered_per_app(platform_store: PlatformStore) -> None:

@@ -136,3 +136,31 @@ def test_deploy_errors(platform_store: PlatformStore, revisions: list[str]) -> N
         platform_store.update_deploy(deploy.id, now=T0, status="done")
     with pytest.raises(InvalidValue):
         platform_store.list_deploys("shop", limit=-1)
+
+
+def test_a_restart_fails_the_deploys_its_owner_left_running(
+    platform_store: PlatformStore, revisions: list[str]
+) -> None:
+    """A crash during a deploy: at the next start the deploy fails with the reason and its
+    revision is no longer ``building``; other owners' deploys and finished ones stay."""
+    cut = platform_store.create_deploy("shop", revision_id=revisions[0], now=T0, owner="local")
+    unowned = platform_store.create_deploy("shop", revision_id=revisions[1], now=T0)
+    other = platform_store.create_deploy("shop", revision_id=revisions[2], now=T0, owner="b")
+    done = platform_store.create_deploy("shop", revision_id=revisions[2], now=T0, owner="local")
+    platform_store.update_deploy(done.id, now=T0 + 1, status="succeeded")
+    platform_store.set_revision_status(revisions[2], status="ready")
+    reason = "interrupted: flowapp stopped during this deploy"
+    failed = platform_store.fail_interrupted_deploys("local", now=T0 + 5, message=reason)
+    assert [d.id for d in failed] == [cut.id, unowned.id]
+    for deploy_id in (cut.id, unowned.id):
+        deploy = platform_store.get_deploy(deploy_id)
+        assert deploy is not None
+        assert (deploy.status, deploy.message, deploy.ended_at) == ("failed", reason, T0 + 5)
+        assert reason in deploy.log
+    for revision_id in revisions[:2]:
+        revision = platform_store.get_revision(revision_id)
+        assert revision is not None and (revision.status, revision.message) == ("failed", reason)
+    assert platform_store.get_deploy(other.id).status == "running"  # type: ignore[union-attr]
+    assert platform_store.get_deploy(done.id).status == "succeeded"  # type: ignore[union-attr]
+    assert platform_store.get_revision(revisions[2]).status == "ready"  # type: ignore[union-attr]
+    assert platform_store.fail_interrupted_deploys("local", now=T0 + 6, message=reason) == []

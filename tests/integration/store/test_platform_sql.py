@@ -65,7 +65,7 @@ def test_the_migrations_build_exactly_both_tables_modules(
     with sql_platform_store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert current_revision(conn) == head_revision() == "0006"
+        assert current_revision(conn) == head_revision() == "0007"
 
 
 def test_either_store_migrates_both_in_any_order_repeatedly(empty_database: str) -> None:
@@ -91,7 +91,7 @@ def test_concurrent_migrations_of_both_stores_are_safe(empty_database: str) -> N
     stores[0].engine.connect().close()
     run_together(len(stores), lambda index: stores[index].migrate())
     with stores[0].engine.connect() as conn:
-        assert current_revision(conn) == "0006"
+        assert current_revision(conn) == "0007"
     for store in stores:
         store.close()
 
@@ -246,3 +246,39 @@ def test_concurrent_deliverers_never_claim_one_notification(
     assert sorted(taken) == ids  # every one claimed, none twice
     for store in stores:
         store.close()
+
+
+def test_0007_removes_the_tombstones_of_deleted_apps_with_their_children(
+    empty_database: str,
+) -> None:
+    platform = SqlPlatformStore(empty_database)
+    upgrade(platform.engine, "0006")
+    with platform.engine.begin() as conn:
+        for name, deleted_at in (("gone", "2.0"), ("kept", "NULL")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO apps (name, namespace, resource, created_at, updated_at,"
+                    f" deleted_at) VALUES ('{name}', 'default', '{{}}', 1.0, 1.0, {deleted_at})"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO app_revisions (app, number, id, digest, resource, created_at,"
+                    f" status, message) VALUES ('{name}', 1, '{name}-00001', 'd', '{{}}', 1.0,"
+                    " 'ready', '')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO app_deploys (app, revision_id, status, message, log,"
+                    f" started_at) VALUES ('{name}', '{name}-00001', 'succeeded', '', '', 1.0)"
+                )
+            )
+    platform.migrate()
+    assert [app.name for app in platform.list_apps()] == ["kept"]
+    assert platform.get_revision("gone-00001") is None
+    assert platform.list_deploys("gone") == []
+    assert [r.id for r in platform.list_revisions("kept")] == ["kept-00001"]
+    make_app(platform, "gone")  # the name is free, and numbering starts again
+    assert make_revision(platform, "gone", "sha256:new").id == "gone-00001"
+    platform.close()

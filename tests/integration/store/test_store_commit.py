@@ -195,3 +195,25 @@ def test_stored_values_do_not_alias_the_callers(store: Store) -> None:
     assert loaded == {"items": [1]}
     loaded["items"].append(3)
     assert store.load_state("e1") == {"items": [1]}
+
+
+def test_task_runs_keep_the_revision_they_ran_on(store: Store) -> None:
+    create(store, "e1", revision="shop-00001")
+    first = task_run("e1", 1, status="completed", revision="shop-00001")
+    store.commit([checkpoint("e1", task_runs=[first])])
+    second = task_run("e1", 2, status="completed", revision="shop-00002")
+    store.commit([checkpoint("e1", task_runs=[second])])
+    assert [run.revision for run in store.task_runs("e1")] == ["shop-00001", "shop-00002"]
+
+
+def test_a_checkpoint_moves_an_execution_to_another_workflow_and_revision(store: Store) -> None:
+    """A retry on a newer revision: the execution goes on with that revision's workflow
+    (and recovery loads that one); a checkpoint that names neither keeps them."""
+    create(store, "e1", revision="shop-00001")
+    store.commit([checkpoint("e1", workflow_id="wf-2", revision="shop-00002")])
+    store.commit([checkpoint("e1", status="completed")])
+    found = store.get_execution("e1")
+    assert found is not None
+    assert (found.workflow_id, found.revision, found.status) == ("wf-2", "shop-00002", "completed")
+    ((loaded, _),) = store.load_executions(["e1"])
+    assert (loaded.workflow_id, loaded.revision) == ("wf-2", "shop-00002")

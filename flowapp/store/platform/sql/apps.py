@@ -1,9 +1,8 @@
 """Apps and their revisions on SQL, inside the caller's transaction.
 
-An app is soft-deleted: its row stays with ``deleted_at`` set, so its revisions (and
-the executions and workflows that name them) keep pointing at the right code, and a
-new app of the same name continues the numbering instead of reusing revision ids.
-Taking over a deleted name updates that row in place.
+Deleting an app deletes its row; foreign keys (``ON DELETE CASCADE``) take its
+revisions, traffic, deploys, conditions, observation and alert rules with it, so an app
+created again with the name starts from revision 1.
 
 Revision numbers are allocated under the app row's lock (``common.need_app``): read
 the latest revision, return it if the digest is unchanged, else insert number + 1. The
@@ -24,6 +23,7 @@ from flowapp.store.platform.sql.common import app_record, app_row, as_row, need_
 from flowapp.store.platform.sql.tables import (
     alert_rules,
     app_conditions,
+    app_deploys,
     app_observations,
     app_revisions,
     app_secrets,
@@ -33,28 +33,19 @@ from flowapp.store.platform.sql.tables import (
 
 
 def create_app(conn: Connection, app: AppRecord) -> None:
-    query = sa.select(apps.c.deleted_at).where(apps.c.name == app.name).with_for_update()
-    existing = conn.execute(query).first()
-    if existing is None:
-        conn.execute(sa.insert(apps).values(app_row(app)))
-    elif existing.deleted_at is None:
+    query = sa.select(apps.c.name).where(apps.c.name == app.name).with_for_update()
+    if conn.execute(query).first() is not None:
         raise AppExists(app.name)
-    else:
-        conn.execute(sa.update(apps).where(apps.c.name == app.name).values(app_row(app)))
+    conn.execute(sa.insert(apps).values(app_row(app)))
 
 
-def get_app(conn: Connection, name: str, *, include_deleted: bool) -> AppRecord | None:
-    query = sa.select(apps).where(apps.c.name == name)
-    if not include_deleted:
-        query = query.where(apps.c.deleted_at.is_(None))
-    row = conn.execute(query).first()
+def get_app(conn: Connection, name: str) -> AppRecord | None:
+    row = conn.execute(sa.select(apps).where(apps.c.name == name)).first()
     return None if row is None else app_record(row)
 
 
-def list_apps(conn: Connection, *, include_deleted: bool) -> list[AppRecord]:
+def list_apps(conn: Connection) -> list[AppRecord]:
     query = sa.select(apps).order_by(apps.c.name)
-    if not include_deleted:
-        query = query.where(apps.c.deleted_at.is_(None))
     return [app_record(row) for row in conn.execute(query)]
 
 
@@ -72,13 +63,16 @@ def set_allowed_runs(
     return app
 
 
-def delete_app(conn: Connection, name: str, *, now: float) -> None:
-    """Keep the row, revisions and deploys; drop what only a live app has (secrets
-    included). Deleting the alert rules cascades to their states and notifications."""
+def delete_app(conn: Connection, name: str) -> None:
+    """The app and its children, deleted explicitly (traffic and deploys before the
+    revisions they name); alert rules take their states and notifications along by
+    cascade."""
     need_app(conn, name, lock=True)
-    conn.execute(sa.update(apps).where(apps.c.name == name).values(deleted_at=now, updated_at=now))
-    for table in (app_traffic, app_conditions, app_observations, app_secrets, alert_rules):
+    children = (app_traffic, app_deploys, app_conditions, app_observations, app_secrets)
+    for table in (*children, alert_rules):
         conn.execute(sa.delete(table).where(table.c.app == name))
+    conn.execute(sa.delete(app_revisions).where(app_revisions.c.app == name))
+    conn.execute(sa.delete(apps).where(apps.c.name == name))
 
 
 def create_revision(

@@ -50,7 +50,7 @@ def app_record(row: Any) -> AppRecord:
 
 
 def need_app(conn: Connection, name: str, *, lock: bool = False) -> AppRecord:
-    query = sa.select(apps).where(apps.c.name == name, apps.c.deleted_at.is_(None))
+    query = sa.select(apps).where(apps.c.name == name)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFound("app", name)

@@ -1,5 +1,8 @@
 """Traffic splits and deploys on SQL, inside the caller's transaction.
 
+``fail_interrupted`` runs when an engine process starts: the deploys it left running
+(it stopped or crashed during them) fail, and their revisions stop being ``building``.
+
 ``set_traffic`` replaces an app's splits as a whole (delete, then insert with their
 position) under the app row's lock, after checking that every revision belongs to the
 app; foreign keys back that check up. A deploy's log grows by appending, read and
@@ -40,7 +43,9 @@ def get_traffic(conn: Connection, app: str) -> list[TrafficSplit]:
     return [TrafficSplit(row.revision_id, row.percent) for row in conn.execute(query)]
 
 
-def create_deploy(conn: Connection, app: str, *, revision_id: str, now: float) -> DeployRecord:
+def create_deploy(
+    conn: Connection, app: str, *, revision_id: str, now: float, owner: str | None
+) -> DeployRecord:
     need_app(conn, app)
     c = app_revisions.c
     owned = sa.select(c.id).where(c.id == revision_id, c.app == app)
@@ -53,9 +58,42 @@ def create_deploy(conn: Connection, app: str, *, revision_id: str, now: float) -
         "message": "",
         "log": "",
         "started_at": now,
+        "owner": owner,
     }
     inserted = conn.execute(sa.insert(app_deploys).values(row).returning(app_deploys.c.id))
-    return DeployRecord(int(inserted.scalar_one()), app, revision_id, now, "running")
+    return DeployRecord(int(inserted.scalar_one()), app, revision_id, now, "running", owner=owner)
+
+
+def fail_interrupted(
+    conn: Connection, owner: str, *, now: float, message: str
+) -> list[DeployRecord]:
+    c = app_deploys.c
+    query = (
+        sa.select(app_deploys)
+        .where(c.status == "running", sa.or_(c.owner == owner, c.owner.is_(None)))
+        .order_by(c.id)
+        .with_for_update()
+    )
+    cut = [DeployRecord(**row._mapping) for row in conn.execute(query)]
+    failed = []
+    for deploy in cut:
+        failed.append(
+            update_deploy(
+                conn,
+                deploy.id,
+                now=now,
+                status="failed",
+                message=message,
+                append_log=message + "\n",
+            )
+        )
+        r = app_revisions.c
+        conn.execute(
+            sa.update(app_revisions)
+            .where(r.id == deploy.revision_id, r.status == "building")
+            .values(status="failed", message=message)
+        )
+    return failed
 
 
 def update_deploy(

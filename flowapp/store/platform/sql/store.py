@@ -64,14 +64,14 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
         return app
 
     @translated
-    def get_app(self, name: str, *, include_deleted: bool = False) -> AppRecord | None:
+    def get_app(self, name: str) -> AppRecord | None:
         with self._read() as conn:
-            return apps.get_app(conn, name, include_deleted=include_deleted)
+            return apps.get_app(conn, name)
 
     @translated
-    def list_apps(self, *, include_deleted: bool = False) -> list[AppRecord]:
+    def list_apps(self) -> list[AppRecord]:
         with self._read() as conn:
-            return apps.list_apps(conn, include_deleted=include_deleted)
+            return apps.list_apps(conn)
 
     @translated
     def update_app(self, name: str, *, resource: dict[str, Any], now: float) -> AppRecord:
@@ -88,7 +88,7 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
     @translated
     def delete_app(self, name: str, *, now: float) -> None:
         with self._write() as conn:
-            apps.delete_app(conn, name, now=now)
+            apps.delete_app(conn, name)
 
     # --- revisions ----------------------------------------------------------------
     @translated
@@ -135,9 +135,18 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
             return rollout.get_traffic(conn, app)
 
     @translated
-    def create_deploy(self, app: str, *, revision_id: str, now: float) -> DeployRecord:
+    def create_deploy(
+        self, app: str, *, revision_id: str, now: float, owner: str | None = None
+    ) -> DeployRecord:
         with self._write() as conn:
-            return rollout.create_deploy(conn, app, revision_id=revision_id, now=now)
+            return rollout.create_deploy(conn, app, revision_id=revision_id, now=now, owner=owner)
+
+    @translated
+    def fail_interrupted_deploys(
+        self, owner: str, *, now: float, message: str
+    ) -> list[DeployRecord]:
+        with self._write() as conn:
+            return rollout.fail_interrupted(conn, owner, now=now, message=message)
 
     @translated
     def update_deploy(

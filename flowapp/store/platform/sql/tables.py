@@ -6,8 +6,8 @@ serve both stores. Column names equal the record fields of ``records.py``, so a 
 becomes a record by keyword. Column types are the execution store's (``Key``: byte-wise
 text; ``Time``: seconds since the epoch; ``JSONValue``; ``Serial``: ids that grow).
 
-- ``apps``: one row per name, soft-deleted (``deleted_at``) so that revisions, deploys
-  and executions keep pointing at it and revision numbers are never reused;
+- ``apps``: one row per app; deleting it deletes its revisions, traffic, deploys,
+  status and alert rules (executions, in the execution store, keep naming it);
 - ``app_revisions``: immutable snapshots, keyed by (app, number), ``id`` unique;
 - ``app_traffic``: the current splits per app (``position`` keeps their order);
 - ``app_deploys``: one row per deploy attempt with its log;
@@ -47,7 +47,6 @@ apps = sa.Table(
     sa.Column("resource", JSONValue, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
-    sa.Column("deleted_at", Time),
     sa.Column("allowed_runs", sa.Text, nullable=False, server_default=""),  # 0006
 )
 
@@ -84,6 +83,7 @@ app_deploys = sa.Table(
     sa.Column("log", sa.Text, nullable=False),
     sa.Column("started_at", Time, nullable=False),
     sa.Column("ended_at", Time),
+    sa.Column("owner", sa.Text),  # the engine process that runs it (0007)
     # An app's deploys, newest first, read one index backwards.
     sa.Index("ix_app_deploys_app_id", "app", "id"),
     sqlite_autoincrement=True,
