@@ -9,6 +9,8 @@ functions whose folders are missing get the starter code of their runtime.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +26,11 @@ from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
 from flowapp.dsl.validate import validate_source
 from flowapp.local.webhooks import check_webhook_paths
+from flowapp.runtime.upkeep import UnknownExecution
 from flowapp.server import platform as p
 from flowapp.store.platform.records import AppExists
+from flowapp.store.port import ExecutionFilter
+from flowapp.store.rules import UNFINISHED_STATUSES
 
 if TYPE_CHECKING:
     from flowapp.local.platform import LocalPlatform
@@ -168,17 +173,26 @@ class Catalog:
             return read_tree(Path(folder))
 
     async def delete_app(self: LocalPlatform, name: str) -> None:
+        """Everything of the app goes: its unfinished executions are cancelled (their
+        code goes too), its triggers, ``schedule.on`` subscription and pending
+        ``schedule.after`` start stop, its revisions stop and their folders and function
+        logs are removed, with its records, repository and cron state. Its finished
+        executions stay in the history."""
         await self._require_app(name)
-        triggers = self.triggers.pop(name, None)
-        if triggers is not None:
-            await triggers.stop()
+        await cancel_unfinished(self.runtime, name)
+        await self._stop_triggers(name)
         self.webhook_routes.release(name)
         for key in [k for k in self.hosts if k[0] == name]:
             await self.hosts.pop(key).stop()
-        self.serving.pop(name, None)
-        self.rollouts.pop(name, None)
+        self.serving.forget(name)
+        self._deploying.pop(name, None)
+        revisions = await self._store(self.platform_store.list_revisions, name)
         await self._store(self.platform_store.delete_app, name, now=self._now())
         await asyncio.to_thread(self.repositories.delete, name)
+        for revision in revisions:
+            await asyncio.to_thread(_remove, self.revision_dir(revision.id))
+            await asyncio.to_thread(_remove, self.data_dir / "logs" / revision.id)
+        await self.cron_state.forget(f"{name}/")
 
     async def list_apps(self: LocalPlatform) -> list[p.AppView]:
         records = await self._store(self.platform_store.list_apps)
@@ -225,6 +239,32 @@ class Catalog:
             await self._store(
                 self.platform_store.update_app, app.name, resource=app.resource, now=self._now()
             )
+
+
+async def cancel_unfinished(runtime: Any, app: str) -> None:
+    """Cancel every unfinished execution of ``app`` (a page of each status at a time)."""
+    for status in UNFINISHED_STATUSES:
+        cursor = None
+        while True:
+            where = ExecutionFilter(app=app, status=status)
+            page = await asyncio.to_thread(
+                runtime.store.list_executions, where, limit=500, cursor=cursor
+            )
+            for record in page.items:
+                with contextlib.suppress(UnknownExecution):
+                    await runtime.cancel(record.id, f"the app {app} was deleted")
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+
+
+def _remove(path: Path) -> None:
+    """A revision folder or a log folder; ``flowapp dev``'s revision is a link to the
+    project, which is unlinked, never emptied."""
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _condition(record: Any) -> dict[str, Any]:

@@ -78,7 +78,11 @@ class Deploys:
             now=now,
         )
         deploy = await self._store(
-            self.platform_store.create_deploy, name, revision_id=revision.id, now=now
+            self.platform_store.create_deploy,
+            name,
+            revision_id=revision.id,
+            now=now,
+            owner=self.owner,
         )
         folder = self.revision_dir(revision.id)
         if not folder.exists():
@@ -111,7 +115,11 @@ class Deploys:
         if not link.exists():
             link.symlink_to(folder.resolve(), target_is_directory=True)
         deploy = await self._store(
-            self.platform_store.create_deploy, app.name, revision_id=revision.id, now=now
+            self.platform_store.create_deploy,
+            app.name,
+            revision_id=revision.id,
+            now=now,
+            owner=self.owner,
         )
         return await self._switch_to(app.name, revision.id, deploy.id)
 
@@ -123,13 +131,13 @@ class Deploys:
         narration: _Narration | None = None,
     ) -> p.DeployView:
         narration = narration or _Narration(None)
-        self.rollouts[name] = (revision_id, "building", None)
+        self.serving.roll_out(name, revision_id, "building")
         try:
             host = await self._host(name, revision_id)
         except (RevisionFailed, DefinitionError, OSError) as exc:
             message = f"revision {revision_id} failed: {exc}"
             await narration.say(message)
-            self.rollouts[name] = (revision_id, "failed", message)
+            self.serving.roll_out(name, revision_id, "failed", message)
             await self._store(
                 self.platform_store.set_revision_status,
                 revision_id,
@@ -147,8 +155,8 @@ class Deploys:
             raise p.DeployFailed(message + "; the previous revision keeps serving") from None
         await self._store(self.platform_store.set_revision_status, revision_id, status="ready")
         await self._store(self.platform_store.set_traffic, name, [(revision_id, 100)])
-        self.rollouts[name] = (revision_id, "ready", None)
-        self.serving[name] = revision_id
+        self.serving.roll_out(name, revision_id, "ready")
+        self.serving.set_traffic(name, [(revision_id, 100)])
         await self._restart_triggers(name, host.app)
         await narration.say(f"traffic switched to {revision_id}")
         record = await self._store(
@@ -231,8 +239,10 @@ class Deploys:
         except ValueError as exc:
             raise p.PlatformError(str(exc)) from None
         shares = [(split[0], split[1]) for split in result]
-        if shares:
-            self.serving[name] = max(shares, key=lambda split: split[1])[0]
+        leading = self.serving.primary(name)
+        self.serving.set_traffic(name, shares)
+        if self.serving.primary(name) != leading:  # triggers run with the leader's resource
+            await self._restart_triggers(name)
         return shares
 
     async def rollback(self: LocalPlatform, name: str) -> list[tuple[str, int]]:
@@ -291,5 +301,10 @@ def _deploy_view(r: DeployRecord) -> p.DeployView:
 
 
 def _keep_revision(staging: Path, folder: Path, environment: str | None) -> None:
-    shutil.copytree(staging, folder)
-    (folder / ENVIRONMENT_RECORD).write_text(environment or "", encoding="utf-8")
+    """Copy, then rename into place: a crash mid-copy leaves a scratch folder (removed at
+    the next start), never a half revision that a later deploy of the same code reuses."""
+    incoming = folder.with_name(f".incoming-{folder.name}")
+    shutil.rmtree(incoming, ignore_errors=True)
+    shutil.copytree(staging, incoming)
+    (incoming / ENVIRONMENT_RECORD).write_text(environment or "", encoding="utf-8")
+    incoming.rename(folder)

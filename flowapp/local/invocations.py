@@ -3,22 +3,26 @@ events published. Part of ``LocalPlatform`` (a mixin, see ``platform.py``)."""
 
 from __future__ import annotations
 
-import random
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from flowapp.dsl.durations import DurationError, parse_iso_duration
+from flowapp.dsl.problems import DefinitionError
 from flowapp.engine.signals import Cancel, Resume, Suspend
+from flowapp.local.retrying import keeps_completed_tasks
+from flowapp.local.revisions import RevisionFailed
 from flowapp.local.triggers import trigger_key
 from flowapp.runtime.limits import PayloadTooLarge as InputTooLarge
 from flowapp.runtime.runtime import UnknownExecution
 from flowapp.server import platform as p
-from flowapp.store.port import DuplicateExecution
+from flowapp.store.port import DuplicateExecution, ExecutionRecord
 from flowapp.triggers.errors import WebhookError
 from flowapp.triggers.webhook import HttpRequest
 
 if TYPE_CHECKING:
     from flowapp.local.platform import LocalPlatform
     from flowapp.local.revisions import RevisionHost
+    from flowapp.runtime.registry import LoadedWorkflow
 
 
 def parse_wait(value: str | None) -> float | None:
@@ -44,11 +48,13 @@ CONTROLLABLE = {
 
 class Invocations:
     async def _serving_host(self: LocalPlatform, name: str) -> RevisionHost:
-        traffic = [s for s in await self._store(self.platform_store.get_traffic, name) if s[1] > 0]
-        if not traffic:
+        """A revision for a new execution, by the app's traffic (read again from the
+        store: another process sharing it may have deployed since)."""
+        await self._store(self.serving.refresh, self.platform_store, name)
+        revision = self.serving.pick(name)
+        if revision is None:
             await self._require_app(name)
             raise p.Conflict(f"app {name} has no deployed revision: deploy it first")
-        revision = random.choices([s[0] for s in traffic], weights=[s[1] for s in traffic])[0]
         return await self._host(name, revision)
 
     async def start_for_app(self: LocalPlatform, name: str, input: Any, key: str | None) -> str:
@@ -98,19 +104,68 @@ class Invocations:
     async def resume(self: LocalPlatform, execution_id: str) -> None:
         await self._control(execution_id, Resume(), "resumed")
 
-    async def retry(self: LocalPlatform, execution_id: str) -> None:
+    async def retry(self: LocalPlatform, execution_id: str) -> p.RetryStarted:
+        record = await self._execution(execution_id)
+        if record.status != "faulted":
+            raise p.Conflict(f"execution {execution_id} is {record.status}, not faulted")
+        target = await self._retry_target(record)
         try:
-            await self.runtime.retry(execution_id)
+            await self.runtime.retry(execution_id, target)
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
         except ValueError as exc:
             raise p.Conflict(str(exc)) from None
+        revision = target.revision if target is not None else record.revision
+        return p.RetryStarted(execution_id, revision, record.revision)
 
-    async def rerun(self: LocalPlatform, execution_id: str) -> str:
+    async def rerun(self: LocalPlatform, execution_id: str) -> p.RerunStarted:
+        record = await self._execution(execution_id)
+        workflow = None
+        if record.app is not None:
+            await self._require_app_of(record)
+            revision = self.serving.primary(record.app)
+            if revision is not None:
+                workflow = (await self._host(record.app, revision)).workflow
         try:
-            return await self.runtime.rerun(execution_id)
+            new_id = await self.runtime.rerun(execution_id, workflow)
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
+        revision = workflow.revision if workflow is not None else record.revision
+        return p.RerunStarted(new_id, execution_id, revision)
+
+    async def _execution(self: LocalPlatform, execution_id: str) -> ExecutionRecord:
+        record = await asyncio.to_thread(self.runtime.store.get_execution, execution_id)
+        if record is None:
+            raise p.NotFound(f"no execution {execution_id}")
+        return record
+
+    async def _require_app_of(self: LocalPlatform, record: ExecutionRecord) -> None:
+        """The execution's app must be the one that exists now, not a deleted one whose
+        name was taken again: its code and revisions are gone."""
+        app = await self._store(self.platform_store.get_app, record.app)
+        if app is None or app.created_at > record.created_at:
+            raise p.Conflict(
+                f"the app {record.app} of execution {record.id} was deleted: it cannot run again"
+            )
+
+    async def _retry_target(self: LocalPlatform, record: ExecutionRecord) -> LoadedWorkflow | None:
+        """The serving revision's workflow when the retry may move on to it; None for
+        the execution's own (see ``retrying.py``)."""
+        if record.app is None:
+            return None
+        await self._require_app_of(record)
+        serving = self.serving.primary(record.app)
+        if serving is None or serving == record.revision:
+            return None
+        try:
+            host = await self._host(record.app, serving)
+        except (RevisionFailed, DefinitionError, OSError):
+            return None  # its own revision, started on demand, then
+        runs = await asyncio.to_thread(self.runtime.store.task_runs, record.id)
+        completed = [run.reference for run in runs if run.status == "completed"]
+        if keeps_completed_tasks(host.workflow.document, completed):
+            return host.workflow
+        return None
 
     def logs(
         self: LocalPlatform,

@@ -6,7 +6,10 @@
 Revisions are immutable folders under ``<data>/revisions/<revision id>``; each running one
 has its own supervisor (``revisions.RevisionHost``). A failed deploy stops what it started
 and leaves the serving revision alone. Revisions without traffic keep running until no
-execution of theirs is unfinished, then stop.
+execution of theirs is unfinished, then stop; an execution that calls a function of a
+revision that is not running (recovered after a restart, or retried on its own revision)
+starts it again on demand. Which revision serves each app is ``serving.Serving``'s to say,
+rebuilt from the store at start.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ from flowapp.apps.runs import PROCESS_KINDS
 from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
 from flowapp.events import Broker
-from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.port import FunctionCaller
 from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
+from flowapp.local.on_demand import RevisionCaller
 from flowapp.local.projects import Projects
 from flowapp.local.revisions import (
     ENVIRONMENT_RECORD,
@@ -43,6 +46,7 @@ from flowapp.local.revisions import (
 )
 from flowapp.local.runpolicy import RunPolicies
 from flowapp.local.schedules import EventSchedule, after_delay, schedule_again
+from flowapp.local.serving import Serving
 from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
 from flowapp.local.webhooks import WebhookRoutes
@@ -50,6 +54,7 @@ from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
 from flowapp.sandbox import Sandbox
 from flowapp.store.platform import PlatformStore
+from flowapp.store.port import ExecutionFilter
 
 log = logging.getLogger(__name__)
 
@@ -126,43 +131,76 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         self.triggers: dict[str, AppTriggers] = {}
         self.webhook_routes = WebhookRoutes()
         self.cron_state = FileCronState(data_dir / "cron-state.json")
-        # What the syncer reports, kept in memory so that observing needs no I/O.
-        self.serving: dict[str, str] = {}
-        self.rollouts: dict[str, tuple[str, str, str | None]] = {}  # revision, status, error
+        # Which revision serves each app, and each app's last rollout (for the syncer).
+        self.serving = Serving()
+        # The engine process this is (``flowapp up --owner``): its deploys are its own.
+        self.owner = str(getattr(runtime, "owner", "local"))
         self._deploying: dict[str, asyncio.Lock] = {}
+        self._starting: dict[tuple[str, str], asyncio.Lock] = {}
+        self._after: dict[str, asyncio.TimerHandle] = {}  # pending schedule.after starts
         self._janitor: asyncio.Task[None] | None = None
         self._started = asyncio.Event()  # set once start() has started the revisions
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start every revision that has traffic, and the apps' triggers."""
+        """Fail the deploys a crash cut short, then start every revision that has
+        traffic, the apps' triggers, and the ``schedule.after`` chains that were due."""
         self.runtime.on_finished.append(self._after_finished)
         try:
-            apps = await self._store(self.platform_store.list_apps)
-            # Oldest first: an app that held a webhook path before another keeps it.
-            for app in sorted(apps, key=lambda record: (record.created_at, record.name)):
-                for revision_id, percent in await self._store(
-                    self.platform_store.get_traffic, app.name
-                ):
-                    if percent > 0:
-                        with contextlib.suppress(
-                            RevisionFailed, DefinitionError, FileNotFoundError
-                        ):
-                            await self._host(app.name, revision_id)
-                await self._restart_triggers(app.name)
+            await asyncio.to_thread(_remove_scratch_folders, self.data_dir / "revisions")
+            await self._fail_interrupted_deploys()
+            await self._store(self.serving.load, self.platform_store)
+            for name in await self._oldest_first(self.serving.apps()):
+                await self._start_serving(name)
+                await self._restart_triggers(name)
         finally:
-            self._started.set()  # calls waiting in _AfterStart go on (or fail) now
+            self._started.set()  # calls waiting in RevisionCaller go on now
+        for name in sorted(self.serving.apps()):
+            await self._resume_after_chain(name)
         self._janitor = asyncio.create_task(self._stop_idle_revisions())
 
     async def stop(self) -> None:
         if self._janitor is not None:
             self._janitor.cancel()
+        for handle in self._after.values():
+            handle.cancel()
         for triggers in self.triggers.values():
             await triggers.stop()
+        for schedule in self.event_schedules.values():
+            await schedule.stop()
         for host in self.hosts.values():
             await host.stop()
         self.hosts.clear()
+
+    async def _oldest_first(self, names: set[str]) -> list[str]:
+        """Oldest app first: an app that held a webhook path before another keeps it."""
+        apps = await self._store(self.platform_store.list_apps)
+        ordered = sorted(apps, key=lambda record: (record.created_at, record.name))
+        return [record.name for record in ordered if record.name in names]
+
+    async def _fail_interrupted_deploys(self) -> None:
+        failed = await self._store(
+            self.platform_store.fail_interrupted_deploys,
+            self.owner,
+            now=self._now(),
+            message=INTERRUPTED,
+        )
+        for deploy in failed:
+            message = f"deploy {deploy.id} of {deploy.revision_id} {INTERRUPTED}"
+            log.warning("%s: %s", deploy.app, message)
+            self.serving.roll_out(deploy.app, deploy.revision_id, "failed", message)
+
+    async def _start_serving(self, name: str) -> None:
+        """Start the revisions with a share of the app's traffic; one that cannot start
+        is reported on the app (its conditions), not fatal to the platform."""
+        for revision_id, _ in self.serving.splits(name):
+            try:
+                await self._host(name, revision_id)
+            except (RevisionFailed, DefinitionError, OSError) as exc:
+                message = f"revision {revision_id} could not be started: {exc}"
+                log.warning("%s: %s", name, message)
+                self.serving.roll_out(name, revision_id, "failed", message)
 
     async def _store(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -185,61 +223,102 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         return self.environment
 
     async def _host(self, name: str, revision_id: str) -> RevisionHost:
-        host = self.hosts.get((name, revision_id))
-        if host is None:
-            folder = self.revision_dir(revision_id)
-            app = await asyncio.to_thread(load_app, folder, self._environment_of(folder))
-            host = await start_revision(
-                app,
-                revision_id,
-                self.runtime.registry,
-                metrics=self.function_metrics,
-                log_dir=self.data_dir / "logs" / revision_id,
-                redact=lambda text: self.runtime.app_secrets(name).mask(text),
-                sandbox=self.sandbox,
-            )
-            self.hosts[(name, revision_id)] = host
+        """The revision running here, started if it is not (one start at a time)."""
+        key = (name, revision_id)
+        async with self._starting.setdefault(key, asyncio.Lock()):
+            host = self.hosts.get(key)
+            if host is None:
+                folder = self.revision_dir(revision_id)
+                app = await asyncio.to_thread(load_app, folder, self._environment_of(folder))
+                host = await start_revision(
+                    app,
+                    revision_id,
+                    self.runtime.registry,
+                    metrics=self.function_metrics,
+                    log_dir=self.data_dir / "logs" / revision_id,
+                    redact=lambda text: self.runtime.app_secrets(name).mask(text),
+                    sandbox=self.sandbox,
+                )
+                self.hosts[key] = host
         return host
 
     def observe(self) -> dict[str, Observed]:
         """Each app as it runs here now (for the syncer: no I/O)."""
         seen: dict[str, Observed] = {}
-        for name in {*self.serving, *self.rollouts}:
-            revision = self.serving.get(name)
+        for name in self.serving.apps():
+            revision = self.serving.primary(name)
             host = self.hosts.get((name, revision)) if revision else None
-            _, status, error = self.rollouts.get(name, (revision, "ready", None))
+            rollout = self.serving.rollout(name)
             triggers = self.triggers.get(name)
             seen[name] = Observed(
                 deployed_revision=revision,
-                revision_status=status,
+                revision_status=rollout.status if rollout else "ready",
                 functions=host.supervisor.status() if host else {},
                 triggers=triggers.status() if triggers else {},
-                deploy_error=error,
+                deploy_error=rollout.error if rollout else None,
             )
         return seen
 
     def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
         """Which functions an execution calls: those of the revision it runs on.
 
-        Before ``start()`` has started the revisions, a caller that waits for it: the
-        runtime recovers unfinished executions first (``flowapp up`` after a crash) and
-        re-dispatches their calls at once, which must not fault for want of a process.
+        When that revision is not running here (it lost its traffic and stopped, or
+        ``start()`` has not started the revisions yet: the runtime recovers unfinished
+        executions first and re-dispatches their calls at once), a caller that waits for
+        ``start()`` and then starts the revision on demand; the janitor stops it again
+        once none of its executions is unfinished.
         """
-        host = self.hosts.get((workflow.app or "", workflow.revision or ""))
+        if not workflow.app or not workflow.revision:
+            return None
+        host = self.hosts.get((workflow.app, workflow.revision))
         if host is not None:
             return host.supervisor
-        return None if self._started.is_set() else _AfterStart(self, workflow)
+        app, revision = workflow.app, workflow.revision
+        return RevisionCaller(app, revision, self._started, lambda: self._host(app, revision))
 
     def _after_finished(self, live: Any) -> None:
         """``schedule.after``: a completed execution starts the next one later."""
         name = live.workflow.app
-        revision = self.serving.get(name or "")
-        host = self.hosts.get((name or "", revision or ""))
-        if host is None or live.state.status != "completed":
+        if not name or live.state.status != "completed":
             return
-        delay = after_delay(host.app)
-        if delay is not None:
-            schedule_again(delay, lambda: self.start_for_app(host.app.name, None, None))
+        self._schedule_after(name, live.id, 0.0)
+
+    def _schedule_after(self, name: str, previous: str, elapsed: float) -> None:
+        """Start the app again ``schedule.after`` after ``previous`` completed (``elapsed``
+        seconds ago). Keyed by ``previous``: it starts one next execution, however many
+        processes schedule it."""
+        revision = self.serving.primary(name)
+        host = self.hosts.get((name, revision)) if revision else None
+        delay = after_delay(host.app) if host is not None else None
+        if delay is None:
+            return
+        key = f"{name}/schedule-after/{previous}"
+        self._after[name] = schedule_again(
+            max(0.0, delay - elapsed), lambda: self.start_for_app(name, None, key)
+        )
+
+    async def _resume_after_chain(self, name: str) -> None:
+        """After a restart: the chain's next start, if its last execution completed
+        and the start it scheduled was lost with the process that scheduled it."""
+        page = await asyncio.to_thread(
+            self.runtime.store.list_executions, ExecutionFilter(app=name), limit=1
+        )
+        if page.items and page.items[0].status == "completed":
+            latest = page.items[0]
+            self._schedule_after(name, latest.id, self._now() - (latest.ended_at or 0.0))
+
+    async def _stop_triggers(self, name: str) -> None:
+        """The app's triggers, its ``schedule.on`` subscription, its pending
+        ``schedule.after`` start."""
+        previous = self.triggers.pop(name, None)
+        if previous is not None:
+            await previous.stop()
+        schedule = self.event_schedules.pop(name, None)
+        if schedule is not None:
+            await schedule.stop()
+        after = self._after.pop(name, None)
+        if after is not None:
+            after.cancel()
 
     async def _restart_triggers(self, name: str, app: FlowApp | None = None) -> None:
         """Triggers belong to the app: restarted with the serving revision's resource."""
@@ -251,9 +330,8 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         if schedule is not None:
             await schedule.stop()
         if app is None:
-            traffic = await self._store(self.platform_store.get_traffic, name)
-            serving = max(traffic, key=lambda split: split[1])[0] if traffic else None
-            host = self.hosts.get((name, serving)) if serving else None
+            revision = self.serving.primary(name)
+            host = self.hosts.get((name, revision)) if revision else None
             if host is None:
                 return
             app = host.app
@@ -280,46 +358,16 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
     async def stop_idle_revisions(self) -> None:
         busy = {(lv.workflow.app, lv.workflow.revision) for lv in self.runtime.live.values()}
         for key, host in list(self.hosts.items()):
-            traffic = await self._store(self.platform_store.get_traffic, key[0])
-            serving = any(rev == key[1] and pct > 0 for rev, pct in traffic)
-            if not serving and key not in busy:
+            if not self.serving.is_serving(*key) and key not in busy:
                 del self.hosts[key]
                 await host.stop()
 
 
-class _AfterStart:
-    """A ``FunctionCaller`` for calls made before ``LocalPlatform.start()``: waits for it,
-    then calls the revision's functions, or fails as a call to a revision that is not
-    running does (503, retryable)."""
+INTERRUPTED = "was interrupted: flowapp stopped before it finished (deploy again)"
 
-    def __init__(self, platform: LocalPlatform, workflow: LoadedWorkflow) -> None:
-        self.platform = platform
-        self.key = (workflow.app or "", workflow.revision or "")
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        await self.platform._started.wait()
-        host = self.platform.hosts.get(self.key)
-        if host is None:
-            app_name, revision = self.key
-            raise FunctionUnavailable(name, f"revision {revision} of {app_name} is not running")
-        return await host.supervisor.call(
-            name,
-            data,
-            execution_id=execution_id,
-            task_reference=task_reference,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-            app=app,
-            timeout=timeout,
-        )
+def _remove_scratch_folders(revisions: Path) -> None:
+    """Staging and checking folders a stopped deploy or upload left behind."""
+    for pattern in (".staging-*", ".check-*", ".incoming-*"):
+        for folder in revisions.glob(pattern):
+            shutil.rmtree(folder, ignore_errors=True)

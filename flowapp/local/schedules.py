@@ -7,8 +7,10 @@ spec says (deduplicated by the event's source and id). ``all`` would have to cor
 several events before starting one execution: not supported, and reported at start.
 Filters on ``data`` expressions are not applied here (only exact attributes).
 
-``after``: when an execution of the app completes, another starts that long after (kept
-in memory: a restart in between forgets the pending start).
+``after``: when an execution of the app completes, another starts that long after. The
+pending start is kept in memory; after a restart the platform schedules it again from
+the app's latest execution, if that one completed (``LocalPlatform.start``), keyed by
+that execution so that it starts once.
 """
 
 from __future__ import annotations
@@ -75,15 +77,18 @@ def after_delay(app: FlowApp) -> float | None:
     return duration_seconds(after) if after is not None else None
 
 
-def schedule_again(delay: float, start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
-    """Start the workflow again ``delay`` seconds from now (``schedule.after``)."""
+def schedule_again(
+    delay: float, start: Callable[[], Coroutine[Any, Any, Any]]
+) -> asyncio.TimerHandle:
+    """Start the workflow again ``delay`` seconds from now (``schedule.after``); the
+    handle cancels it (the app was deleted or the platform stops)."""
     loop = asyncio.get_running_loop()
 
     def fire() -> None:
         task = loop.create_task(start())
         task.add_done_callback(_log_failure)
 
-    loop.call_later(delay, fire)
+    return loop.call_later(delay, fire)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -49,6 +49,17 @@ class FileCronState:
     async def save(self, trigger: str, instant: datetime) -> None:
         data = self._read()
         data[trigger] = instant.isoformat()
+        self._write(data)
+
+    async def forget(self, prefix: str) -> None:
+        """Drop the instants of every trigger whose key starts with ``prefix`` (an app's
+        ``"<app>/"``, when the app is deleted)."""
+        data = self._read()
+        kept = {key: value for key, value in data.items() if not key.startswith(prefix)}
+        if kept != data:
+            self._write(kept)
+
+    def _write(self, data: dict[str, str]) -> None:
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data))
         temporary.replace(self.path)

@@ -39,6 +39,9 @@ class LiveExecution:
     inflight: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     timers: set[str] = field(default_factory=set)
     subscriptions: set[str] = field(default_factory=set)
+    # Set when a retry moved the execution to another revision's workflow: the next
+    # checkpoint records the move (the stored row still names the old one).
+    moved: bool = False
 
     @property
     def id(self) -> str:
@@ -52,8 +55,15 @@ def fire_and_forget(command: Command) -> bool:
     return isinstance(command, (StartWorkflow, RunProcess)) and not command.wait
 
 
-def task_run_record(execution_id: str, run: TaskRun, known: KnownSecrets = NONE) -> TaskRunRecord:
-    """The record of a task run, with known secret values masked (``sealing.py``)."""
+def task_run_record(
+    execution_id: str,
+    run: TaskRun,
+    known: KnownSecrets = NONE,
+    *,
+    revision: str | None = None,
+) -> TaskRunRecord:
+    """The record of a task run, with known secret values masked (``sealing.py``), naming
+    the app ``revision`` it ran on."""
     return TaskRunRecord(
         execution_id=execution_id,
         id=run.id,
@@ -68,6 +78,7 @@ def task_run_record(execution_id: str, run: TaskRun, known: KnownSecrets = NONE)
         output=known.mask(run.output),
         error=known.mask(run.error),
         ended_at=run.ended_at,
+        revision=revision,
     )
 
 
@@ -106,7 +117,10 @@ def build_checkpoint(
         output=state.output,  # what the workflow chose to return, as it returned it
         error=known.mask(state.error),
         ended_at=state.ended_at,
-        task_runs=[task_run_record(state.execution_id, run, known) for run in runs.values()],
+        task_runs=[
+            task_run_record(state.execution_id, run, known, revision=live.workflow.revision)
+            for run in runs.values()
+        ],
         timers_added=[
             TimerRecord(state.execution_id, k, state.effects[k].command.due_at)  # type: ignore[attr-defined]
             for k in timers_now - live.timers
@@ -120,7 +134,10 @@ def build_checkpoint(
         outbox=outbox,
         signals_consumed=list(signals_consumed),
         owner=owner,
+        workflow_id=live.workflow.id if live.moved else None,
+        revision=live.workflow.revision if live.moved else None,
     )
+    live.moved = False
     live.timers = timers_now
     live.subscriptions = subs_now
     return checkpoint

@@ -300,26 +300,37 @@ class Runtime(Upkeep):
     async def resume(self, execution_id: str) -> None:
         await self.send(execution_id, Resume())
 
-    async def retry(self, execution_id: str) -> None:
-        """Run a faulted execution again from the task that failed."""
+    async def retry(self, execution_id: str, workflow: LoadedWorkflow | None = None) -> None:
+        """Run a faulted execution again from the task that failed: the tasks that
+        completed (or were skipped) are not run again: their outputs are replayed by
+        occurrence.
+
+        ``workflow``: go on with this workflow instead of the execution's own (a newer
+        revision of its app, whose document still has every completed task at the same
+        place; the caller checks that). Task runs from then on name its revision."""
         record, state = await self._load(execution_id)
         if record.status != FAULTED:
             raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
         runs = await self.committer.run_in_writer(self.store.task_runs, execution_id)
         memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
-        workflow = self._workflow(record.workflow_id)
-        live = LiveExecution(workflow, state)
+        own = self._workflow(record.workflow_id)
+        live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
         self.live[execution_id] = live
         self.deliver(execution_id, RetryFailed(memo))
 
-    async def rerun(self, execution_id: str) -> str:
-        """Start a new execution of the same workflow with the same input."""
+    async def rerun(self, execution_id: str, workflow: LoadedWorkflow | None = None) -> str:
+        """Start a new execution with the same input, of the same workflow or of
+        ``workflow`` (the app's revision that serves now)."""
         record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
         if record is None:
             raise UnknownExecution(execution_id)
-        workflow = self._workflow(record.workflow_id)
+        chosen = workflow or self._workflow(record.workflow_id)
         return await self.start_execution(
-            workflow, record.input, app=record.app, revision=record.revision, rerun_of=execution_id
+            chosen,
+            record.input,
+            app=record.app,
+            revision=chosen.revision if workflow is not None else record.revision,
+            rerun_of=execution_id,
         )
 
     async def wait_for(self, execution_id: str, timeout: float | None = None) -> Outcome:

@@ -30,7 +30,13 @@ from flowapp.engine.commands import CallFunction
 from flowapp.engine.testing import SimulatedFailure, Simulation, simulate
 from flowapp.runtime.ids import new_execution_id
 from flowapp.runtime.live import task_run_record
-from flowapp.server.platform import Conflict, InvocationResult, NotFound
+from flowapp.server.platform import (
+    Conflict,
+    InvocationResult,
+    NotFound,
+    RerunStarted,
+    RetryStarted,
+)
 from flowapp.store.port import Checkpoint, ExecutionRecord, Store, WorkflowRecord
 from flowapp.store.rules import FINAL_STATUSES
 
@@ -176,7 +182,9 @@ class FakeRuns:
     def _finish(self, execution_id: str, simulation: Simulation) -> None:
         self.playing.pop(execution_id, None)
         state = simulation.state
-        runs = [task_run_record(execution_id, run) for run in simulation.task_runs()]
+        record = self.store.get_execution(execution_id)
+        revision = record.revision if record is not None else None
+        runs = [task_run_record(execution_id, run, revision) for run in simulation.task_runs()]
         checkpoint = Checkpoint(
             execution_id,
             state.status,
@@ -227,8 +235,9 @@ class FakeRuns:
         self._set_status(record.id, "running")
         self._play(record.id, playback.simulation, playback.remaining)
 
-    def retry(self, execution_id: str) -> None:
-        """The whole workflow again under the same id (the fake keeps no task state)."""
+    def retry(self, execution_id: str) -> RetryStarted:
+        """The whole workflow again under the same id (the fake keeps no task state),
+        on the execution's own revision."""
         record = self.require(execution_id)
         if record.status != "faulted":
             raise Conflict(f"execution {execution_id} is {record.status}; only faulted ones retry")
@@ -236,11 +245,13 @@ class FakeRuns:
         simulation = self._simulate(self._spec_of(record), record.id, record.input, now)
         self._set_status(record.id, "running")
         self._play(record.id, simulation, simulation.now - now)
+        return RetryStarted(record.id, record.revision, record.revision)
 
-    async def rerun(self, execution_id: str) -> str:
+    async def rerun(self, execution_id: str) -> RerunStarted:
         record = self.require(execution_id)
         spec = self._spec_of(record)
-        return (await self.start(spec, record.input, wait=None, rerun_of=record.id)).id
+        started = await self.start(spec, record.input, wait=None, rerun_of=record.id)
+        return RerunStarted(started.id, record.id, spec.revision or None)
 
     def _spec_of(self, record: ExecutionRecord) -> RunSpec:
         workflow = self.store.get_workflow(record.workflow_id)

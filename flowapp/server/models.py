@@ -211,6 +211,7 @@ class TaskRun(BaseModel):
     attempt: int
     started_at: Time | None
     ended_at: Time | None
+    revision: str | None = Field(description="the app revision the task ran on")
 
 
 class ExecutionSummary(BaseModel):
@@ -256,10 +257,18 @@ class ControlRequested(BaseModel):
     action: Literal["cancel", "suspend", "resume", "retry"]
 
 
+class RetryRequested(BaseModel):
+    id: str
+    action: Literal["retry"]
+    revision: str | None = Field(description="the app revision the retry runs on")
+    previous_revision: str | None = Field(description="the revision the execution ran on")
+
+
 class Rerun(BaseModel):
     id: str
     status: str
     rerun_of: str
+    revision: str | None = Field(description="the app revision the new execution runs on")
 
 
 # --- logs, events -------------------------------------------------------------------------

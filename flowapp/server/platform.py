@@ -143,6 +143,27 @@ class InvocationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryStarted:
+    """A faulted execution going on from the task that failed, and on which revision:
+    ``revision`` is the one it runs on now, ``previous_revision`` the one it ran on
+    (equal unless the retry moved it to the app's serving revision; None for a plain
+    workflow)."""
+
+    id: str
+    revision: str | None
+    previous_revision: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RerunStarted:
+    """A new execution with the input of an earlier one, on ``revision``."""
+
+    id: str
+    rerun_of: str
+    revision: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class LogLine:
     time: float
     app: str
@@ -238,11 +259,15 @@ class Platform(Protocol):
 
     async def resume(self, execution_id: str) -> None: ...
 
-    async def retry(self, execution_id: str) -> None:
-        """From the task that failed; raises ``Conflict`` unless it faulted."""
+    async def retry(self, execution_id: str) -> RetryStarted:
+        """From the task that failed; the tasks that completed are not run again. On the
+        app's serving revision when its workflow still has every completed task at the
+        same place, else on the execution's own revision (started on demand). Raises
+        ``Conflict`` unless it faulted, or when its app was deleted since."""
 
-    async def rerun(self, execution_id: str) -> str:
-        """A new execution with the same input; returns its id."""
+    async def rerun(self, execution_id: str) -> RerunStarted:
+        """A new execution with the same input, on the app's serving revision (or the
+        execution's own, when the app has none)."""
 
     # --- functions, events, webhooks ------------------------------------------------------
     def logs(

@@ -40,6 +40,8 @@ from flowapp.server.platform import (
     NotFound,
     PlatformError,
     Progress,
+    RerunStarted,
+    RetryStarted,
     RevisionView,
     RunPolicyView,
     SourceView,
@@ -194,10 +196,10 @@ class FakePlatform:
     async def resume(self, execution_id: str) -> None:
         self.runs.resume(execution_id)
 
-    async def retry(self, execution_id: str) -> None:
-        self.runs.retry(execution_id)
+    async def retry(self, execution_id: str) -> RetryStarted:
+        return self.runs.retry(execution_id)
 
-    async def rerun(self, execution_id: str) -> str:
+    async def rerun(self, execution_id: str) -> RerunStarted:
         return await self.runs.rerun(execution_id)
 
     # --- functions, events, webhooks ----------------------------------------------------

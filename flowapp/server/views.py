@@ -136,6 +136,7 @@ def task_run_json(run: TaskRunRecord) -> dict[str, Any]:
         "attempt": run.attempt,
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
+        "revision": run.revision,
     }
 
 

@@ -60,13 +60,18 @@ async def resume(services: ServicesDep, execution_id: ExecutionId) -> Any:
     return _requested(execution_id, "resume")
 
 
-@router.post(
-    "/retry", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
-)
+@router.post("/retry", status_code=202, response_model=models.RetryRequested, responses=CONTROL_DOC)
 async def retry(services: ServicesDep, execution_id: ExecutionId) -> Any:
-    """Retry a faulted execution from the task that failed (409 unless it faulted)."""
-    await services.platform.retry(execution_id)
-    return _requested(execution_id, "retry")
+    """Retry a faulted execution from the task that failed (409 unless it faulted): the
+    tasks that completed are not run again. It runs on the app's serving revision when
+    that revision's workflow still has every completed task at the same place, else on
+    the execution's own; `revision` says which."""
+    started = await services.platform.retry(execution_id)
+    return {
+        **_requested(execution_id, "retry"),
+        "revision": started.revision,
+        "previous_revision": started.previous_revision,
+    }
 
 
 @router.post(
@@ -76,7 +81,14 @@ async def retry(services: ServicesDep, execution_id: ExecutionId) -> Any:
     responses={**CONTROL_DOC, 202: {"headers": {"Location": {"schema": {"type": "string"}}}}},
 )
 async def rerun(services: ServicesDep, execution_id: ExecutionId) -> JSONResponse:
-    """Start a new execution with the same input; answers with the new one's id."""
-    new_id = await services.platform.rerun(execution_id)
-    body = {"id": new_id, "status": "running", "rerun_of": execution_id}
-    return JSONResponse(body, status_code=202, headers={"Location": execution_location(new_id)})
+    """Start a new execution with the same input, on the app's serving revision;
+    answers with the new one's id and its revision."""
+    started = await services.platform.rerun(execution_id)
+    body = {
+        "id": started.id,
+        "status": "running",
+        "rerun_of": execution_id,
+        "revision": started.revision,
+    }
+    location = {"Location": execution_location(started.id)}
+    return JSONResponse(body, status_code=202, headers=location)

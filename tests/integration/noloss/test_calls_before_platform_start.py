@@ -20,6 +20,7 @@ import pytest
 
 from flowapp.functions.errors import FunctionUnavailable
 from flowapp.local.platform import LocalPlatform
+from flowapp.store.platform import MemoryPlatformStore
 
 REVISION = ("shop", "shop-00001")
 CALL: dict[str, Any] = {"execution_id": "e1", "task_reference": "/do/0/record", "attempt": 1}
@@ -40,9 +41,9 @@ class _Host:
 
 
 def _platform(tmp_path: Path) -> LocalPlatform:
-    no_apps = SimpleNamespace(list_apps=list)  # start() reads only this of the store
     runtime = SimpleNamespace(on_finished=[], live={})  # start() registers a hook there
-    return LocalPlatform(data_dir=tmp_path, runtime=runtime, platform_store=no_apps)  # type: ignore[arg-type]
+    store = MemoryPlatformStore()  # no apps
+    return LocalPlatform(data_dir=tmp_path, runtime=runtime, platform_store=store)  # type: ignore[arg-type]
 
 
 def _workflow() -> Any:
@@ -69,11 +70,12 @@ async def test_a_call_made_before_start_goes_to_the_revision_once_started(
     await platform.stop()
 
 
-async def test_a_call_for_a_revision_start_did_not_start_is_unavailable(tmp_path: Path) -> None:
+async def test_a_call_for_a_revision_that_cannot_start_is_unavailable(tmp_path: Path) -> None:
+    """Not started by start() (no traffic), so started on demand: its folder is gone
+    (a deleted app), so the call fails as a stopped function does (503, retryable)."""
     platform = _platform(tmp_path)
     call = await _call(platform)
     await platform.start()
-    with pytest.raises(FunctionUnavailable):  # retryable 503, as for any stopped revision
+    with pytest.raises(FunctionUnavailable, match="revision shop-00001 of shop cannot be started"):
         await call
-    assert platform.functions_of(_workflow()) is None  # after start: unchanged
     await platform.stop()

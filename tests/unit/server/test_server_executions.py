@@ -17,6 +17,7 @@ EXECUTION_KEYS = {
 }  # fmt: skip
 TASK_KEYS = {
     "name", "reference", "status", "input", "output", "error", "attempt", "started_at", "ended_at",
+    "revision",
 }  # fmt: skip
 
 
@@ -278,7 +279,13 @@ async def test_retry_only_a_faulted_execution(
     completed = (await invoke(client, "hello", {"name": "x"}, wait=5)).json()["id"]
     retried = await client.post(f"/api/v1/executions/{faulted}/retry")
     assert retried.status_code == 202
-    assert retried.json() == {"id": faulted, "action": "retry"}
+    revision = "faulty-00001"  # the fake platform retries on the execution's own revision
+    assert retried.json() == {
+        "id": faulted,
+        "action": "retry",
+        "revision": revision,
+        "previous_revision": revision,
+    }
     assert (await client.post(f"/api/v1/executions/{completed}/retry")).status_code == 409
 
 
@@ -290,6 +297,7 @@ async def test_rerun_answers_the_new_execution(
     assert response.status_code == 202
     body = response.json()
     assert body["rerun_of"] == first and body["id"] != first
+    assert body["revision"] == "hello-00001"
     assert response.headers["location"] == f"/api/v1/executions/{body['id']}"
     rerun = (await client.get(f"/api/v1/executions/{body['id']}")).json()
     assert rerun["input"] == {"name": "x"}
