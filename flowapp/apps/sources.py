@@ -1,23 +1,41 @@
 """Project files in and out: folders, uploaded archives, and the trees deploys build from.
 
 An uploaded archive is untrusted: members must be regular files or folders with relative
-paths that stay inside the project (no ``..``, no ``.git``), and the unpacked size is
-bounded. Each refusal names the member.
+paths that stay inside the project (no ``..``, no ``.git``), and both the number of files
+and their unpacked size are bounded. Each refusal names the member.
+
+What ``flowapp deploy`` (and ``flowapp up --app``) sends of a folder is what git would
+commit of it: the project's ``.gitignore`` files are honoured, and the folders of local
+state, environments and caches (``.flowapp`` with the dev admin token and databases,
+``.venv``, ``node_modules``, ``__pycache__`` ...) are never sent, whatever they say.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from dulwich.ignore import IgnoreFilterManager
+
 from flowapp.apps.project import OutsideProject, project_path
 
 IGNORED = frozenset(
-    {".venv", "node_modules", "__pycache__", ".git", ".pytest_cache", ".mypy_cache"}
+    {
+        ".flowapp",
+        ".venv",
+        "node_modules",
+        "__pycache__",
+        ".git",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+    }
 )
 MAX_UNPACKED = 256 << 20  # 256 MiB
+MAX_FILES = 10_000
 
 
 class BadArchive(ValueError):
@@ -81,6 +99,8 @@ def unpack_archive(archive: bytes) -> dict[str, bytes]:
                     raise BadArchive(message, member.name)
                 if not name or any(part in IGNORED for part in name.split("/")):
                     continue
+                if len(files) >= MAX_FILES:
+                    raise BadArchive(f"the archive holds more than {MAX_FILES:,} files")
                 total += member.size
                 if total > MAX_UNPACKED:
                     raise BadArchive(f"the archive unpacks to more than {MAX_UNPACKED >> 20} MiB")
@@ -110,11 +130,44 @@ def _refuse_file_as_folder(files: Mapping[str, bytes]) -> None:
                 raise BadArchive(f"`{folder}` is both a file and a folder (`{name}`)", name)
 
 
+def read_project(folder: Path) -> dict[str, bytes]:
+    """The files of a project folder that would be committed: those ``.gitignore`` files
+    (at any depth) do not exclude, never the ``IGNORED`` folders."""
+    ignores = IgnoreFilterManager(str(folder), [], ignorecase=False)
+    files = {}
+    for directory, folders, names in os.walk(folder):
+        here = Path(directory).relative_to(folder)
+        folders[:] = sorted(
+            name
+            for name in folders
+            if name not in IGNORED and not ignores.is_ignored(_relative(here, name) + "/")
+        )
+        for name in sorted(names):
+            relative = _relative(here, name)
+            path = folder / relative
+            if name == ".git" or ignores.is_ignored(relative) or not path.is_file():
+                continue
+            files[relative] = path.read_bytes()
+    return files
+
+
+def _relative(here: Path, name: str) -> str:
+    return name if here == Path(".") else f"{here.as_posix()}/{name}"
+
+
 def pack_folder(folder: Path) -> bytes:
-    """A gzipped tar of a project folder (what ``flowapp deploy`` uploads)."""
+    """A gzipped tar of a project folder (what ``flowapp deploy`` uploads), of the files
+    ``read_project`` finds."""
+    return pack_files(folder, read_project(folder))
+
+
+def pack_files(folder: Path, files: Mapping[str, bytes]) -> bytes:
+    """A gzipped tar of ``files`` of ``folder`` (their modes read from it)."""
+    if len(files) > MAX_FILES:
+        raise BadArchive(f"the project holds more than {MAX_FILES:,} files to send")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, content in read_tree(folder).items():
+        for name, content in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(content)
             info.mode = (folder / name).stat().st_mode & 0o777

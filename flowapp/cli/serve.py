@@ -258,7 +258,12 @@ def _git_mount(running: Platform) -> Any:
         deploys.add(task)
         task.add_done_callback(deploys.discard)
 
-    return git_http_app(running.repositories, authenticate=authenticate, on_push=on_push)
+    return git_http_app(
+        running.repositories,
+        authenticate=authenticate,
+        on_push=on_push,
+        check_push=running.platform.check_pushed_commit,  # a project that cannot deploy
+    )
 
 
 class _Server(uvicorn.Server):
@@ -270,19 +275,14 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve_http(app: Any, host: str, port: int) -> None:
+async def serve_http(app: Any, listener: socket.socket) -> None:
+    """Serve ``app`` on ``listener``, a socket bound before the platform started
+    (``flowapp.local.instance.bind_listener``: ``SO_REUSEADDR``, so a restart right
+    after a crash binds at once)."""
+    host, port = listener.getsockname()[:2]
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     server = _Server(config)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: setattr(server, "should_exit", True))
-    await server.serve()
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+    await server.serve(sockets=[listener])

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -39,29 +41,52 @@ SECRETS_FILE_HELP = (
 
 
 async def _deploy_folders(running: Platform, folders: list[Path]) -> list[str]:
+    """Each ``--app`` folder seeds its app if there is none, and updates it only when the
+    folder itself changed since it last did: pushes made since are kept."""
     from flowapp.apps import load_app
-    from flowapp.apps.sources import pack_folder
+    from flowapp.local.seeding import seed_from_folder
 
     names = []
     for folder in folders:
         app = await asyncio.to_thread(load_app, folder)
-        _say(f"deploying {app.name} from {folder} …")
-        archive = await asyncio.to_thread(pack_folder, app.base_dir)
-        view = await running.platform.upload_source(
-            app.name, archive, progress=lambda m: _say(f"  {m}")
+        _say(f"{app.name} from {folder} …")
+        seeded = await seed_from_folder(
+            running.platform, app.name, app.base_dir, progress=lambda m: _say(f"  {m}")
         )
-        _say(f"  {view.message}")
+        _say(f"  {app.name}: {seeded.message}")
         names.append(app.name)
     return names
 
 
-async def _up(settings: UpSettings) -> None:
+async def _up(settings: UpSettings, listener: socket.socket) -> None:
     from flowapp.cli.serve import api_app, platform_running, serve_http
 
     async with platform_running(settings) as running:
         names = await _deploy_folders(running, settings.apps)
         banner(running, names)
-        await serve_http(api_app(running), settings.host, settings.port)
+        await serve_http(api_app(running), listener)
+
+
+def _run_alone(settings: UpSettings, main: Callable[[UpSettings, socket.socket], Any]) -> None:
+    """Run ``main`` holding the data directory (one server per data directory) on a
+    socket bound to the port first; either taken says by whom, exit 3."""
+    from flowapp.local.instance import DataDirInUse, PortInUse, bind_listener, holding
+    from flowapp.sandbox import SandboxUnavailable
+
+    address = f"http://{settings.host}:{settings.port}"
+    try:
+        with holding(settings.data_dir, address=address):
+            listener = bind_listener(settings.host, settings.port)
+            with listener:
+                asyncio.run(main(settings, listener))
+    except SandboxUnavailable as exc:  # a sandbox that cannot run here
+        raise EnvironmentProblem(str(exc)) from None
+    except DataDirInUse as exc:
+        raise EnvironmentProblem(
+            str(exc), hint="stop it first, or start this one with another --data-dir"
+        ) from None
+    except PortInUse as exc:
+        raise EnvironmentProblem(str(exc), hint="choose another with --port") from None
 
 
 def up(
@@ -110,7 +135,6 @@ def up(
     configure_logging(logging.WARNING)
     policy = egress_policy(egress, allow_egress)
     file_secrets, environment_secrets = _given_secrets(secrets_file)
-    _check_port(host, port)
     # Before anything is created: every file of the data directory is the server's alone.
     os.umask(PRIVATE_UMASK)
     settings = UpSettings(
@@ -135,26 +159,7 @@ def up(
         ),
         allow_run=allowed_runs(allow_run),
     )
-    _serve(_up(settings))
-
-
-def _serve(main: Any) -> None:
-    """Run the server; a sandbox that cannot run here is the environment's problem."""
-    from flowapp.sandbox import SandboxUnavailable
-
-    try:
-        asyncio.run(main)
-    except SandboxUnavailable as exc:
-        raise EnvironmentProblem(str(exc)) from None
-
-
-def _check_port(host: str, port: int) -> None:
-    from flowapp.cli.serve import port_is_free
-
-    if not port_is_free(host, port):
-        raise EnvironmentProblem(
-            f"port {port} on {host} is in use", hint="choose another with --port"
-        )
+    _run_alone(settings, _up)
 
 
 def _given_secrets(
@@ -178,7 +183,7 @@ def _given_secrets(
         raise InvalidInput(str(error)) from None
 
 
-async def _dev(settings: UpSettings, folder: Path) -> None:
+async def _dev(settings: UpSettings, folder: Path, listener: socket.socket) -> None:
     from flowapp.apps import load_app
     from flowapp.cli.devloop import watch_project
     from flowapp.cli.serve import api_app, platform_running, serve_http
@@ -194,7 +199,7 @@ async def _dev(settings: UpSettings, folder: Path) -> None:
         _say(f"{name}: {view.message}; watching {folder} for changes")
         banner(running, [name])
         try:
-            await serve_http(api_app(running), settings.host, settings.port)
+            await serve_http(api_app(running), listener)
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -232,7 +237,6 @@ def dev(
     folder = folder.resolve()
     policy = egress_policy(egress, allow_egress)
     file_secrets, environment_secrets = _given_secrets(secrets_file)
-    _check_port(host, port)
     settings = UpSettings(
         data_dir=folder / ".flowapp",
         host=host,
@@ -245,7 +249,7 @@ def dev(
         allow_run=allowed_runs("shell,script,container"),
         own_code=True,
     )
-    _serve(_dev(settings, folder))
+    _run_alone(settings, lambda settings, listener: _dev(settings, folder, listener))
 
 
 def register(app: typer.Typer, *, panel: str) -> None:

@@ -30,6 +30,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flowapp.apps.names import DNS_LABEL
 from flowapp.gitrepos.asgi import NO_CACHE, ASGIApp, Receive, Scope, Send, header, respond
@@ -42,13 +43,23 @@ from flowapp.gitrepos.service import DEPLOY_REF, SERVICES, RefUpdate, serve
 # (app, username, password) -> may this caller use this app's repository?
 Authenticate = Callable[[str, str | None, str | None], Awaitable[bool]]
 OnPush = Callable[[str, str, str], Awaitable[None]]
+# (app, commit sha) -> the problems that keep the commit from deploying ([]: none). Runs in
+# the worker thread serving the push, before ``main`` moves.
+CheckPush = Callable[[str, str], list[str]]
 
-MAX_BODY_BYTES = 1024 * 1024 * 1024
-"""The largest request body accepted (after gzip), like dulwich's ``MAX_REQUEST_SIZE``."""
+MAX_BODY_BYTES = 256 * 1024 * 1024
+"""The largest request body accepted, after gzip: a push of up to 256 MiB (streamed to
+disk by dulwich, never held in memory). ``docs/git.md`` says the same."""
 
 logger = logging.getLogger(__name__)
 _ROUTE = re.compile(r"/(?P<app>[^/]+?)(?:\.git)?/(?P<endpoint>info/refs|git-[a-z]+-pack)")
 _CHALLENGE = [(b"www-authenticate", b'Basic realm="flowapp"')]
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    limit: int
+    check_push: CheckPush | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +75,11 @@ def git_http_app(
     authenticate: Authenticate | None,
     on_push: OnPush | None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    check_push: CheckPush | None = None,
 ) -> ASGIApp:
-    """The ASGI app; ``authenticate=None`` serves everyone, ``on_push=None`` notifies no one."""
+    """The ASGI app; ``authenticate=None`` serves everyone, ``on_push=None`` notifies no one,
+    ``check_push=None`` lets any commit onto ``main``."""
+    options = _Options(max_body_bytes, check_push)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +87,7 @@ def git_http_app(
         request = await _admit(scope, send, authenticate)
         if request is None:
             return
-        served = await _exchange(repos, request, scope, receive, send, max_body_bytes)
+        served = await _exchange(repos, request, scope, receive, send, options)
         if served is not None:
             exchange, updates = served
             await _notify(on_push, request.app, updates)
@@ -145,7 +159,12 @@ def _credentials(authorization: str | None) -> tuple[str | None, str | None]:
 
 
 async def _exchange(
-    repos: Repositories, request: _Request, scope: Scope, receive: Receive, send: Send, limit: int
+    repos: Repositories,
+    request: _Request,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    options: _Options,
 ) -> tuple[Exchange, list[RefUpdate]] | None:
     """Serve the request through dulwich in a worker thread.
 
@@ -155,13 +174,20 @@ async def _exchange(
     kind = "advertisement" if request.advertise else "result"
     headers = [(b"content-type", f"application/x-{request.service}-{kind}".encode()), *NO_CACHE]
     gzip = (header(scope, b"content-encoding") or "").strip().lower() in ("gzip", "x-gzip")
-    exchange = Exchange(receive, send, headers=headers, gzip=gzip, limit=limit)
+    exchange = Exchange(receive, send, headers=headers, gzip=gzip, limit=options.limit)
     read = _no_body if request.advertise else exchange.read
+    check_push = options.check_push
+    check = None if check_push is None else partial(check_push, request.app)
 
     def work() -> list[RefUpdate]:
         with repos.open(request.app) as repo:
             return serve(
-                repo, request.service, advertise=request.advertise, read=read, emit=exchange.emit
+                repo,
+                request.service,
+                advertise=request.advertise,
+                read=read,
+                emit=exchange.emit,
+                check=check,
             )
 
     try:

@@ -13,7 +13,11 @@ the response.
 
 Pushes: the handler subclass remembers the refs dulwich updated (its post-receive step
 runs after the refs are written) and refuses to delete the deploy branch, which, like
-git's ``receive.denyDeleteCurrent``, would leave the app with nothing to deploy.
+git's ``receive.denyDeleteCurrent``, would leave the app with nothing to deploy. Given a
+``check``, it also refuses to move the deploy branch to a commit the check finds
+problems in: each problem goes to git's progress channel, which git prints as a
+``remote:`` line, and the ref is rejected with a one-line reason (like a pre-receive
+hook on any git server). The pack is stored; only the branch does not move.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from dulwich.objects import ObjectID
-from dulwich.protocol import Protocol, ReceivableProtocol
+from dulwich.protocol import (
+    CAPABILITY_SIDE_BAND_64K,
+    SIDE_BAND_CHANNEL_PROGRESS,
+    Protocol,
+    ReceivableProtocol,
+)
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 from dulwich.server import (
@@ -36,7 +45,11 @@ from dulwich.server import (
 SERVICES = ("git-upload-pack", "git-receive-pack")
 DEPLOY_REF = Ref(b"refs/heads/main")
 CHUNK_SIZE = 64 * 1024
+MAX_PROBLEM_LINES = 100  # told to git; a project with more is told how many are left out
 _ZERO = ObjectID(b"0" * 40)
+
+# The problems of the commit a push would deploy (its full sha); [] when it may deploy.
+CheckCommit = Callable[[str], list[str]]
 
 
 class RefUpdate(NamedTuple):
@@ -56,15 +69,41 @@ class _ReceivePack(ReceivePackHandler):
     """
 
     def __init__(
-        self, backend: Backend, args: Sequence[str], proto: Protocol, **kwargs: bool
+        self,
+        backend: Backend,
+        args: Sequence[str],
+        proto: Protocol,
+        *,
+        check: CheckCommit | None = None,
+        **kwargs: bool,
     ) -> None:
         super().__init__(backend, args, proto, **kwargs)
         self.updated: list[RefUpdate] = []
+        self.check = check
 
     def _on_update(self, ref_name: Ref, old_sha: ObjectID, new_sha: ObjectID) -> bytes | None:
         if ref_name == DEPLOY_REF and new_sha == _ZERO:
             return b"refusing to delete main: it is the branch the app deploys from"
+        if ref_name == DEPLOY_REF and self.check is not None:
+            problems = self.check(new_sha.decode("ascii"))
+            if problems:
+                self._tell(problems)
+                count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+                return f"the project cannot be deployed: {count}, listed above".encode()
         return super()._on_update(ref_name, old_sha, new_sha)
+
+    def _tell(self, problems: list[str]) -> None:
+        """Problems as ``remote:`` lines (git's progress channel), when the client has
+        one (every git since 1.6 asks for it)."""
+        if self._client_capabilities is None or not self.has_capability(CAPABILITY_SIDE_BAND_64K):
+            return
+        lines = [line for problem in problems for line in problem.splitlines()]
+        if len(lines) > MAX_PROBLEM_LINES:
+            more = len(lines) - MAX_PROBLEM_LINES
+            lines = [*lines[:MAX_PROBLEM_LINES], f"… and {more} more"]
+        text = "".join(f"{line}\n" for line in lines).encode("utf-8", "replace")
+        for start in range(0, len(text), 60_000):  # a side-band packet carries < 64 KiB
+            self.proto.write_sideband(SIDE_BAND_CHANNEL_PROGRESS, text[start : start + 60_000])
 
     def _on_post_receive(self, client_refs: list[tuple[ObjectID, ObjectID, Ref]]) -> None:
         self.updated = [RefUpdate(r.decode(), o.decode(), n.decode()) for o, n, r in client_refs]
@@ -97,19 +136,28 @@ def serve(
     advertise: bool,
     read: Callable[[int], bytes],
     emit: Callable[[bytes], None],
+    check: CheckCommit | None = None,
 ) -> list[RefUpdate]:
     """Run ``service`` on ``repo``; the refs a push updated (empty for anything else).
 
     ``advertise`` answers ``GET info/refs``: the ref advertisement, preceded by the
     ``# service=`` line smart HTTP requires. Otherwise the request body is read with
     ``read(n)`` (up to ``n`` bytes, ``b""`` at its end) and the result goes to ``emit``.
+    ``check`` vets the commit a push moves the deploy branch to (see ``_ReceivePack``).
     """
     writer = _ChunkedWriter(emit)
     proto = ReceivableProtocol(read, writer.write)
     repos: dict[str, BackendRepo] = {"/": repo}  # dict is invariant: name the value type
     backend = DictBackend(repos)
-    handler_class = _ReceivePack if service == "git-receive-pack" else UploadPackHandler
-    handler = handler_class(backend, ["/"], proto, stateless_rpc=True, advertise_refs=advertise)
+    handler: UploadPackHandler | _ReceivePack
+    if service == "git-receive-pack":
+        handler = _ReceivePack(
+            backend, ["/"], proto, check=check, stateless_rpc=True, advertise_refs=advertise
+        )
+    else:
+        handler = UploadPackHandler(
+            backend, ["/"], proto, stateless_rpc=True, advertise_refs=advertise
+        )
     if advertise:
         proto.write_pkt_line(f"# service={service}\n".encode("ascii"))
         proto.write_pkt_line(None)

@@ -144,8 +144,7 @@ class Catalog:
         if await self._store(self.platform_store.get_app, app.name) is not None:
             raise p.Conflict(f"an app named {app.name} exists already")
         await self._check_webhook_paths(app)
-        await self._ensure_app_record(app)
-        await self._commit_source(app.name, files, "Scaffolded by flowapp")
+        await self._create_with_source(app, files, "Scaffolded by flowapp")
         return await self.get_app(app.name)
 
     async def update_app(self: LocalPlatform, name: str, text: str) -> p.AppView:
@@ -226,7 +225,8 @@ class Catalog:
             raise p.NotFound(f"no app named {name}")
         return record
 
-    async def _ensure_app_record(self: LocalPlatform, app: FlowApp) -> None:
+    async def _ensure_app_record(self: LocalPlatform, app: FlowApp) -> bool:
+        """Create the app's record, or update its resource; True if it was created."""
         try:
             await self._store(
                 self.platform_store.create_app,
@@ -239,6 +239,8 @@ class Catalog:
             await self._store(
                 self.platform_store.update_app, app.name, resource=app.resource, now=self._now()
             )
+            return False
+        return True
 
 
 async def cancel_unfinished(runtime: Any, app: str) -> None:

@@ -18,6 +18,7 @@ from flowapp.apps.sources import BadArchive, unpack_archive
 from flowapp.dsl.problems import DefinitionError
 from flowapp.dsl.source import DocumentTooLarge
 from flowapp.gitrepos.errors import GitRepoError
+from flowapp.local.pushes import check_commit
 from flowapp.local.revisions import ENVIRONMENT_RECORD, RevisionFailed
 from flowapp.server import platform as p
 from flowapp.store.platform import DeployRecord
@@ -38,10 +39,18 @@ class Deploys:
             staging = self.data_dir / "revisions" / f".staging-{uuid.uuid4().hex}"
             narration = _Narration(progress)
             try:
-                app = await self._stage(name, staging, narration)
+                try:
+                    app = await self._stage(name, staging, narration)
+                except p.DeployFailed as failure:  # shown in the app's conditions
+                    self.serving.roll_out(name, None, "failed", _summary(failure))
+                    raise
                 return await self._deploy_staged(name, app, staging, narration)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+
+    def check_pushed_commit(self: LocalPlatform, name: str, commit: str) -> list[str]:
+        """What keeps a pushed commit from deploying (``pushes.py``); blocking."""
+        return check_commit(self, name, commit)
 
     async def _stage(
         self: LocalPlatform, name: str, staging: Any, narration: _Narration
@@ -180,9 +189,21 @@ class Deploys:
         if app.name != name:
             raise p.PlatformError(f"the project declares app {app.name!r}, not {name!r}")
         await self._check_webhook_paths(app)
-        await self._ensure_app_record(app)
-        await self._commit_source(name, files, "Upload from flowapp deploy")
+        await self._create_with_source(app, files, "Upload from flowapp deploy")
         return await self.deploy(name, progress=progress)
+
+    async def _create_with_source(
+        self: LocalPlatform, app: FlowApp, files: dict[str, bytes], message: str
+    ) -> None:
+        """Record the app (if new) and commit its files; if the commit is refused, an app
+        this call created is removed again, so nothing half-made is left."""
+        created = await self._ensure_app_record(app)
+        try:
+            await self._commit_source(app.name, files, message)
+        except (GitRepoError, OSError, ValueError) as exc:
+            if created:
+                await self._store(self.platform_store.delete_app, app.name, now=self._now())
+            raise p.InvalidResource(f"the project cannot be stored: {exc}") from None
 
     async def _check_project(self: LocalPlatform, files: dict[str, bytes]) -> FlowApp:
         """Validate a project sent by a request, in memory, before anything of it is kept."""
@@ -292,6 +313,13 @@ class _Narration:
 
     def log(self) -> str:
         return "".join(self.lines)
+
+
+def _summary(failure: p.PlatformError) -> str:
+    """A failure with its first problems, for the app's conditions."""
+    shown = "; ".join(str(problem) for problem in failure.problems[:3])
+    more = f" (and {len(failure.problems) - 3} more)" if len(failure.problems) > 3 else ""
+    return f"{failure.detail}: {shown}{more}" if shown else failure.detail
 
 
 def _deploy_view(r: DeployRecord) -> p.DeployView:

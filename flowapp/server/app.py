@@ -93,7 +93,12 @@ def create_app(
     errors.install(app)
     openapi.install(app)
     _add_middleware(
-        app, settings, platform_store, public_prefixes=public_prefixes, public_paths=public_paths
+        app,
+        settings,
+        platform_store,
+        public_prefixes=public_prefixes,
+        public_paths=public_paths,
+        own_limits=list(mounts),
     )
     if metrics is not None:
         app.add_middleware(
@@ -111,9 +116,10 @@ def _add_middleware(
     *,
     public_prefixes: list[str],
     public_paths: frozenset[str],
+    own_limits: list[str],
 ) -> None:
     # The last added runs first: the token is checked before any body is counted or read.
-    app.add_middleware(BodyLimitMiddleware, limit_for=_limits(settings))
+    app.add_middleware(BodyLimitMiddleware, limit_for=_limits(settings, own_limits))
     app.add_middleware(
         AuthMiddleware,
         platform_store=platform_store,
@@ -122,8 +128,13 @@ def _add_middleware(
     )
 
 
-def _limits(settings: ServerSettings) -> LimitFor:
-    def limit_for(path: str) -> int:
+def _limits(settings: ServerSettings, own_limits: list[str]) -> LimitFor:
+    """The body limit of a path; None under a mount, which limits its own bodies (git
+    hosting streams a push of up to its own limit, far above the API's)."""
+
+    def limit_for(path: str) -> int | None:
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in own_limits):
+            return None
         if SOURCE_PATH.fullmatch(path):
             return settings.max_source_bytes
         return settings.max_body_bytes

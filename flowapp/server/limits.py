@@ -12,7 +12,8 @@ middleware also remembers that the limit was crossed and, when the response star
 sends its own 413 instead of whatever the app answered.
 
 The limit depends on the route (source uploads are larger); ``limit_for`` picks it from
-the request path.
+the request path, or answers None for paths whose app limits its own bodies (git hosting,
+mounted at ``/git``, which streams pushes to disk up to its own limit).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from flowapp.server.platform import PayloadTooLarge
 from flowapp.server.problems import problem_json, problem_response
 
-LimitFor = Callable[[str], int]
+LimitFor = Callable[[str], int | None]
 
 
 class BodyTooLarge(PayloadTooLarge):
@@ -44,6 +45,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _too_large(limit, scope["path"])(scope, receive, send)

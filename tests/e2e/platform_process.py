@@ -50,11 +50,16 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeou
 
 @contextlib.contextmanager
 def flowapp_up(
-    data_dir: Path, *args: str, timeout: float = 90, token: str | None = None
+    data_dir: Path,
+    *args: str,
+    timeout: float = 90,
+    token: str | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningPlatform]:
-    """A `flowapp up` process. Only the first on a database creates (and saves) an admin
-    token: a replica sharing its database is given that token as ``token``."""
-    port = free_port()
+    """A `flowapp up` process (on a free port unless ``port`` is given). Only the first
+    on a database creates (and saves) an admin token: a replica sharing its database is
+    given that token as ``token``."""
+    port = port or free_port()
     log = data_dir.parent / f"{data_dir.name}-up.log"
     command = [
         sys.executable,

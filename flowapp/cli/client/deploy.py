@@ -1,6 +1,7 @@
 """``flowapp deploy [DIR]``: upload a project folder and watch it deploy.
 
-    DIR --pack_folder (tar.gz, without .venv, node_modules, __pycache__, .git ...)
+    DIR --pack_folder (tar.gz of what git would commit: .gitignore honoured; never
+        .flowapp, .venv, node_modules, __pycache__, .git ...)
         --PUT /api/v1/apps/{name}/source?stream=true--> server
         <-- NDJSON: {"progress": ...}* then {"deploy": ...} or {"error": problem}
 

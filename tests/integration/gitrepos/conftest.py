@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -71,7 +72,7 @@ def start_server(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Iterator[S
     def start(
         authenticate: Callable[[str, str | None, str | None], Awaitable[bool]] | None = check_token,
         on_push: OnPush | None = None,
-        **options: int,
+        **options: Any,
     ) -> GitServer:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

@@ -237,3 +237,36 @@ def test_concurrent_clones_each_get_the_whole_repository(
 
     for clone in clones:
         assert {path: file.data for path, file in read_directory(clone).items()} == files
+
+
+def test_a_push_the_check_refuses_prints_every_problem_and_leaves_main(
+    start_server: StartServer, git: Git, tmp_path: Path
+) -> None:
+    def check(app: str, commit: str) -> list[str]:
+        folder = tmp_path / f"check-{commit}"
+        server.repos.export(app, commit, folder)
+        if (folder / "v").read_text() != "bad":
+            return []
+        return ["flowapp.yaml:3:5: /spec/functions: one", "workflow.yaml:8:24: /do/0/a: two"]
+
+    server = start_server(check_push=check)
+    first = server.repos.create("orders", {"v": b"0"}, message="one", author=AUTHOR)
+    work = tmp_path / "work"
+    git("clone", "-q", server.url("orders"), str(work))
+    (work / "v").write_text("bad")
+    commit_all(git, work, "broken")
+
+    refused = git("push", "origin", "main", cwd=work, check=False)
+
+    assert refused.returncode != 0
+    assert "remote: flowapp.yaml:3:5: /spec/functions: one" in refused.stderr
+    assert "remote: workflow.yaml:8:24: /do/0/a: two" in refused.stderr
+    reason = "the project cannot be deployed: 2 problems, listed above"
+    assert f"[remote rejected] main -> main ({reason})" in refused.stderr
+    assert server.repos.head("orders") == first and server.pushes == []
+
+    (work / "v").write_text("good")
+    fixed = commit_all(git, work, "fixed")
+    git("push", "-q", "origin", "main", cwd=work)
+    assert server.repos.head("orders") == fixed
+    assert server.pushes == [("orders", first, fixed)]

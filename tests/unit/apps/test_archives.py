@@ -87,3 +87,52 @@ def test_writing_files_refuses_a_name_outside_the_folder(tmp_path: Path) -> None
         write_tree({"ok.txt": b"", "../escaped.txt": b"x"}, tmp_path / "project")
     assert not (tmp_path / "escaped.txt").exists()
     assert not (tmp_path / "project" / "ok.txt").exists()  # checked before anything is written
+
+
+def test_an_archive_with_more_files_than_the_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("flowapp.apps.sources.MAX_FILES", 3)
+    files = [(f"f{n}.txt", None, b"x") for n in range(4)]
+    with pytest.raises(BadArchive, match="more than 3 files"):
+        unpack_archive(archive(FLOWAPP, *files[:3]))
+    assert len(unpack_archive(archive(*files[:3]))) == 3
+
+
+def test_an_archive_that_unpacks_past_the_size_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("flowapp.apps.sources.MAX_UNPACKED", 1000)
+    with pytest.raises(BadArchive, match="unpacks to more than"):
+        unpack_archive(archive(FLOWAPP, ("big.bin", None, b"0" * 1000)))
+
+
+def test_a_folder_is_sent_as_git_would_commit_it(tmp_path: Path) -> None:
+    """``.gitignore`` files are honoured at every depth; local state, environments and
+    caches are never sent, even when a ``.gitignore`` says to keep them."""
+    write_tree(
+        {
+            "flowapp.yaml": b"kind: FlowApp\n",
+            ".gitignore": b"*.log\nsecrets/\n!.flowapp/\n",
+            "functions/a/main.py": b"def handle(d, c): return d\n",
+            "functions/a/.gitignore": b"scratch.txt\n",
+            "functions/a/scratch.txt": b"notes",
+            "functions/a/debug.log": b"noise",
+            "secrets/key.pem": b"-----",
+            ".flowapp/admin-token": b"fa_secret",
+            ".flowapp/flowapp.db": b"SQLite",
+            ".venv/lib/x.py": b"",
+            "functions/b/node_modules/m/index.js": b"",
+            "functions/a/__pycache__/main.cpython-311.pyc": b"",
+            "keep.log.txt": b"kept",
+        },
+        tmp_path,
+    )
+    sent = unpack_archive(pack_folder(tmp_path))
+    assert set(sent) == {
+        "flowapp.yaml",
+        ".gitignore",
+        "functions/a/main.py",
+        "functions/a/.gitignore",
+        "keep.log.txt",
+    }
