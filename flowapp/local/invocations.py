@@ -162,8 +162,8 @@ class Invocations:
         except (RevisionFailed, DefinitionError, OSError):
             return None  # its own revision, started on demand, then
         runs = await asyncio.to_thread(self.runtime.store.task_runs, record.id)
-        completed = [run.reference for run in runs if run.status == "completed"]
-        if keeps_completed_tasks(host.workflow.document, completed):
+        replayed = [run.reference for run in runs if run.status in ("completed", "skipped")]
+        if keeps_completed_tasks(host.workflow.document, replayed):
             return host.workflow
         return None
 

@@ -184,7 +184,9 @@ class FakeRuns:
         state = simulation.state
         record = self.store.get_execution(execution_id)
         revision = record.revision if record is not None else None
-        runs = [task_run_record(execution_id, run, revision) for run in simulation.task_runs()]
+        runs = [
+            task_run_record(execution_id, run, revision=revision) for run in simulation.task_runs()
+        ]
         checkpoint = Checkpoint(
             execution_id,
             state.status,
