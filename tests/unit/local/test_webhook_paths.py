@@ -15,6 +15,7 @@ from flowapp.apps.loader import check_files
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.webhooks import WebhookRoutes, webhook_paths
 from flowapp.server import platform as p
+from flowapp.store import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
 
 APP = """\
@@ -42,7 +43,7 @@ def flowapp(name: str, path: str) -> FlowApp:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> LocalPlatform:
-    runtime = SimpleNamespace(on_finished=[], live={})
+    runtime = SimpleNamespace(on_finished=[], live={}, store=MemoryStore())  # no executions
     return LocalPlatform(data_dir=tmp_path, runtime=runtime, platform_store=MemoryPlatformStore())  # type: ignore[arg-type]
 
 
