@@ -1,11 +1,15 @@
+import { lazy, Suspense } from "react";
 import { AppsPage } from "./apps/AppsPage";
 import { LoginForm } from "./auth/LoginForm";
 import { SessionProvider, useSession } from "./auth/session";
 import { Layout } from "./components/Layout";
-import { EditorPage } from "./editor/EditorPage";
 import { useLocation } from "./router";
 import { ExecutionPage } from "./runs/ExecutionPage";
 import { ExecutionsPage } from "./runs/ExecutionsPage";
+
+// The editor (CodeMirror, the canvas) is most of the JavaScript: the login form, the lists
+// and the run pages do not wait for it.
+const EditorPage = lazy(() => import("./editor/EditorPage").then((module) => ({ default: module.EditorPage })));
 
 export function App() {
   return (
@@ -27,8 +31,10 @@ function Shell() {
         />
       )}
       {route.view === "apps" && <AppsPage />}
-      {route.view === "new" && <EditorPage key="new" app={null} />}
-      {route.view === "editor" && <EditorPage key={route.app} app={route.app} />}
+      <Suspense fallback={<p className="page">Loading the editor…</p>}>
+        {route.view === "new" && <EditorPage key="new" app={null} />}
+        {route.view === "editor" && <EditorPage key={route.app} app={route.app} />}
+      </Suspense>
       {route.view === "executions" && <ExecutionsPage />}
       {route.view === "execution" && <ExecutionPage key={route.id} id={route.id} />}
       {route.view === "not-found" && (

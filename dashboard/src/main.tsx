@@ -2,7 +2,6 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import "./styles.css";
-import "@xyflow/react/dist/style.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -3,6 +3,7 @@
 // (GET /apps/{name}/workflow); for a new workflow, a starter. Unsaved text is a draft in
 // localStorage until it is saved.
 
+import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { describeError } from "../api/client";
 import type { FunctionInfo, FunctionsView, WorkflowSource } from "../api/types";
