@@ -143,6 +143,26 @@ async def test_a_schedule_after_chain_goes_on_after_a_restart(tmp_path: Path) ->
         assert await count_executions(up, "ticker") >= before + 2
 
 
+async def test_a_schedule_on_subscription_goes_on_after_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    wake = {"specversion": "1.0", "source": "/test", "type": "com.example.wake", "data": {}}
+    async with running(data) as up:
+        await up.platform.create_app(NIGHTLY)
+        await up.platform.deploy("nightly")
+        await up.platform.publish_event({**wake, "id": "w1"})
+        await wait_for_count(up, "nightly", 1)
+    async with running(data) as up:
+        await up.platform.publish_event({**wake, "id": "w2"})
+        await wait_for_count(up, "nightly", 2)
+
+
+async def wait_for_count(up: object, app: str, count: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while await count_executions(up, app) < count:
+        assert time.monotonic() < deadline, f"{app} has fewer than {count} executions"
+        await asyncio.sleep(0.1)
+
+
 async def count_executions(up: object, app: str) -> int:
     store = up.store  # type: ignore[attr-defined]
     return int(await asyncio.to_thread(store.count_executions, ExecutionFilter(app=app)))
