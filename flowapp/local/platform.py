@@ -19,16 +19,14 @@ import contextlib
 import logging
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from flowapp.apps import FlowApp, load_app
 from flowapp.apps.runs import PROCESS_KINDS
-from flowapp.apps.sources import read_tree, write_tree
 from flowapp.dsl.problems import DefinitionError
 from flowapp.events import Broker
 from flowapp.functions.metrics import FunctionMetrics
@@ -38,6 +36,7 @@ from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
 from flowapp.local.on_demand import RevisionCaller
 from flowapp.local.projects import Projects
+from flowapp.local.repositories import FolderSources, Repositories
 from flowapp.local.revisions import (
     ENVIRONMENT_RECORD,
     RevisionFailed,
@@ -45,7 +44,7 @@ from flowapp.local.revisions import (
     start_revision,
 )
 from flowapp.local.runpolicy import RunPolicies
-from flowapp.local.schedules import EventSchedule, after_delay, schedule_again
+from flowapp.local.schedules import AfterChains, EventSchedule, after_delay
 from flowapp.local.serving import Serving
 from flowapp.local.syncer import Observed
 from flowapp.local.triggers import AppTriggers, FileCronState
@@ -57,45 +56,6 @@ from flowapp.store.platform import PlatformStore
 from flowapp.store.port import ExecutionFilter
 
 log = logging.getLogger(__name__)
-
-
-class Repositories(Protocol):
-    def exists(self, app: str) -> bool: ...
-    def create(self, app: str, files: dict[str, bytes], *, message: str, author: str) -> str: ...
-    def commit_tree(
-        self, app: str, files: dict[str, bytes], *, message: str, author: str
-    ) -> str: ...
-    def head(self, app: str) -> str | None: ...
-    def export(self, app: str, commit: str, target_dir: Path) -> None: ...
-    def delete(self, app: str) -> None: ...
-
-
-class FolderSources:
-    """Repositories without git: each app's latest source as a plain folder."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def exists(self, app: str) -> bool:
-        return (self.root / app).is_dir()
-
-    def create(self, app: str, files: dict[str, bytes], *, message: str, author: str) -> str:
-        return self.commit_tree(app, files, message=message, author=author)
-
-    def commit_tree(self, app: str, files: dict[str, bytes], *, message: str, author: str) -> str:
-        folder = self.root / app
-        shutil.rmtree(folder, ignore_errors=True)
-        write_tree(files, folder)
-        return uuid.uuid4().hex
-
-    def head(self, app: str) -> str | None:
-        return "folder" if self.exists(app) else None
-
-    def export(self, app: str, commit: str, target_dir: Path) -> None:
-        write_tree(read_tree(self.root / app), target_dir)
-
-    def delete(self, app: str) -> None:
-        shutil.rmtree(self.root / app, ignore_errors=True)
 
 
 class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
@@ -137,7 +97,12 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         self.owner = str(getattr(runtime, "owner", "local"))
         self._deploying: dict[str, asyncio.Lock] = {}
         self._starting: dict[tuple[str, str], asyncio.Lock] = {}
-        self._after: dict[str, asyncio.TimerHandle] = {}  # pending schedule.after starts
+        self.after_chains = AfterChains(
+            delay_of=self._after_delay,
+            start=lambda name, key: self.start_for_app(name, None, key),
+            latest=self._latest_execution,
+            clock=self._now,
+        )
         self._janitor: asyncio.Task[None] | None = None
         self._started = asyncio.Event()  # set once start() has started the revisions
 
@@ -157,14 +122,13 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         finally:
             self._started.set()  # calls waiting in RevisionCaller go on now
         for name in sorted(self.serving.apps()):
-            await self._resume_after_chain(name)
+            await self.after_chains.resume(name)
         self._janitor = asyncio.create_task(self._stop_idle_revisions())
 
     async def stop(self) -> None:
         if self._janitor is not None:
             self._janitor.cancel()
-        for handle in self._after.values():
-            handle.cancel()
+        self.after_chains.stop()
         for triggers in self.triggers.values():
             await triggers.stop()
         for schedule in self.event_schedules.values():
@@ -279,33 +243,17 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
     def _after_finished(self, live: Any) -> None:
         """``schedule.after``: a completed execution starts the next one later."""
         name = live.workflow.app
-        if not name or live.state.status != "completed":
-            return
-        self._schedule_after(name, live.id, 0.0)
+        if name and live.state.status == "completed":
+            self.after_chains.completed(name, live.id)
 
-    def _schedule_after(self, name: str, previous: str, elapsed: float) -> None:
-        """Start the app again ``schedule.after`` after ``previous`` completed (``elapsed``
-        seconds ago). Keyed by ``previous``: it starts one next execution, however many
-        processes schedule it."""
+    def _after_delay(self, name: str) -> float | None:
         revision = self.serving.primary(name)
         host = self.hosts.get((name, revision)) if revision else None
-        delay = after_delay(host.app) if host is not None else None
-        if delay is None:
-            return
-        key = f"{name}/schedule-after/{previous}"
-        self._after[name] = schedule_again(
-            max(0.0, delay - elapsed), lambda: self.start_for_app(name, None, key)
-        )
+        return after_delay(host.app) if host is not None else None
 
-    async def _resume_after_chain(self, name: str) -> None:
-        """After a restart: the chain's next start, if its last execution completed
-        and the start it scheduled was lost with the process that scheduled it."""
-        page = await asyncio.to_thread(
-            self.runtime.store.list_executions, ExecutionFilter(app=name), limit=1
-        )
-        if page.items and page.items[0].status == "completed":
-            latest = page.items[0]
-            self._schedule_after(name, latest.id, self._now() - (latest.ended_at or 0.0))
+    def _latest_execution(self, name: str) -> Any:
+        page = self.runtime.store.list_executions(ExecutionFilter(app=name), limit=1)
+        return page.items[0] if page.items else None
 
     async def _stop_triggers(self, name: str) -> None:
         """The app's triggers, its ``schedule.on`` subscription, its pending
@@ -316,9 +264,7 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         schedule = self.event_schedules.pop(name, None)
         if schedule is not None:
             await schedule.stop()
-        after = self._after.pop(name, None)
-        if after is not None:
-            after.cancel()
+        self.after_chains.cancel(name)
 
     async def _restart_triggers(self, name: str, app: FlowApp | None = None) -> None:
         """Triggers belong to the app: restarted with the serving revision's resource."""

@@ -91,6 +91,56 @@ def schedule_again(
     return loop.call_later(delay, fire)
 
 
+class AfterChains:
+    """Each app's pending ``schedule.after`` start (one at a time), and the chains to take
+    up again after a restart.
+
+    ``delay_of(app)``: the delay of the app's serving revision (None: it has no
+    ``schedule.after``); ``start(app, key)``: start an execution with that dedupe key;
+    ``latest(app)``: the app's newest execution (blocking, run in a thread). A start is
+    keyed by the execution that completed, so however many processes schedule it, one
+    next execution starts."""
+
+    def __init__(
+        self,
+        *,
+        delay_of: Callable[[str], float | None],
+        start: Callable[[str, str], Coroutine[Any, Any, Any]],
+        latest: Callable[[str], Any],
+        clock: Callable[[], float],
+    ) -> None:
+        self.delay_of = delay_of
+        self.start = start
+        self.latest = latest
+        self.clock = clock
+        self.pending: dict[str, asyncio.TimerHandle] = {}
+
+    def completed(self, app: str, execution_id: str, *, elapsed: float = 0.0) -> None:
+        """``execution_id`` of ``app`` completed ``elapsed`` seconds ago: start the next."""
+        delay = self.delay_of(app)
+        if delay is None:
+            return
+        key = f"{app}/schedule-after/{execution_id}"
+        self.pending[app] = schedule_again(max(0.0, delay - elapsed), lambda: self.start(app, key))
+
+    async def resume(self, app: str) -> None:
+        """After a restart: the start the app's last completed execution scheduled was
+        lost with the process; schedule it again (at once if it is overdue)."""
+        latest = await asyncio.to_thread(self.latest, app)
+        if latest is not None and latest.status == "completed":
+            elapsed = self.clock() - (latest.ended_at or 0.0)
+            self.completed(app, latest.id, elapsed=elapsed)
+
+    def cancel(self, app: str) -> None:
+        handle = self.pending.pop(app, None)
+        if handle is not None:
+            handle.cancel()
+
+    def stop(self) -> None:
+        for app in list(self.pending):
+            self.cancel(app)
+
+
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("schedule.after: the next execution could not start: %s", task.exception())
