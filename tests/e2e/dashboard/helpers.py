@@ -29,7 +29,21 @@ def edge_tools(page: Any, edge_id: str) -> Any:
 
 
 def drag_from_palette(page: Any, item: str, target: Any) -> None:
-    page.locator(f'[data-palette="{item}"]').drag_to(target)
+    """Drag a palette item onto ``target`` until a task is added. Chromium sometimes drops
+    a synthetic HTML5 drag on a loaded machine (no drop event at all); the drag is then
+    made again, at most three times: a drop that adds nothing still fails the test."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    count = "() => document.querySelectorAll('[data-task]').length"
+    before = page.evaluate(count)
+    for _ in range(3):
+        page.locator(f'[data-palette="{item}"]').drag_to(target)
+        try:
+            page.wait_for_function(f"(n) => ({count})() > n", arg=before, timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"dropping {item} added no task")
 
 
 def select(page: Any, pointer: str) -> None:
