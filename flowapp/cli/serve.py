@@ -43,6 +43,7 @@ from flowapp.sandbox import Sandbox, SandboxSettings, open_sandbox
 from flowapp.server.app import create_app
 from flowapp.server.auth import git_allows
 from flowapp.server.dashboard import Dashboard
+from flowapp.server.deps import stop_streams
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
 
@@ -273,6 +274,12 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:
         yield
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Live streams (a run view's) last until their execution ends: end them first,
+        # or uvicorn would wait for every open dashboard to go away.
+        stop_streams(self.config.app)
+        await super().shutdown(sockets)
 
 
 async def serve_http(app: Any, listener: socket.socket) -> None:

@@ -36,6 +36,9 @@ class Services:
     secrets: AppSecrets | None = None  # apps' secrets, when the platform keeps them
     # Deploys streamed to a client that went away keep running; this keeps them referenced.
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Set when the server is stopping: live streams end, so that it need not wait for
+    # their clients (``stop_streams``).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def services(request: Request) -> Services:
@@ -44,6 +47,12 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+
+
+def stop_streams(app: Any) -> None:
+    """End the live streams of ``app`` (a ``create_app`` application): the server is
+    stopping and would otherwise wait for each stream's client to go away."""
+    app.state.services.stopping.set()
 
 
 async def blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -202,8 +202,13 @@ class DeployList(BaseModel):
 
 
 class TaskRun(BaseModel):
+    id: int = Field(description="Runs are numbered in the order they started.")
+    parent_id: int | None = Field(description="The run of the task around this one.")
     name: str
-    reference: str
+    reference: str = Field(description="The task's JSON Pointer in the workflow.")
+    occurrence: str = Field(
+        description="The reference with each loop iteration it ran in: /do/0/each[3]/do/0/a"
+    )
     status: str
     input: Any
     output: Any
@@ -224,15 +229,47 @@ class ExecutionSummary(BaseModel):
     error: dict[str, Any] | None
     started_at: Time | None
     ended_at: Time | None
+    parent_id: str | None = Field(description="The execution that started this sub-workflow.")
+    rerun_of: str | None = Field(description="The execution this one re-runs.")
 
 
 class Execution(ExecutionSummary):
-    tasks: list[TaskRun]
+    tasks: list[TaskRun] = Field(description="The first task runs, in the order they started.")
+    task_count: int = Field(description="How many task runs the execution has.")
+    tasks_next_cursor: str | None = Field(
+        description="More task runs: GET .../tasks?cursor= this; null when `tasks` has all."
+    )
 
 
 class ExecutionPage(BaseModel):
     items: list[ExecutionSummary]
     next_cursor: str | None
+
+
+class TaskRunPage(BaseModel):
+    items: list[TaskRun]
+    next_cursor: str | None
+
+
+class ExecutionWorkflow(BaseModel):
+    execution: str
+    id: str = Field(description="The workflow's id: the digest of its definition.")
+    namespace: str
+    name: str
+    version: str
+    app: str | None
+    revision: str | None
+    document: dict[str, Any] = Field(
+        description="The workflow as deployed; task runs' references point into it."
+    )
+
+
+class SubWorkflow(ExecutionSummary):
+    workflow: dict[str, str] = Field(description="Its workflow's namespace, name and version.")
+
+
+class SubWorkflowList(BaseModel):
+    items: list[SubWorkflow]
 
 
 class Completed(BaseModel):

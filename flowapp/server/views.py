@@ -13,7 +13,7 @@ from typing import Any
 
 from flowapp.server.platform import AppView, DeployView, LogLine, RevisionView
 from flowapp.store.platform import AlertRuleRecord, TokenRecord
-from flowapp.store.port import ExecutionRecord, TaskRunRecord
+from flowapp.store.port import ExecutionRecord, TaskRunRecord, WorkflowRecord
 
 
 def iso(epoch: float | None) -> str | None:
@@ -106,9 +106,14 @@ def deploy_json(view: DeployView, *, log_limit: int | None = None) -> dict[str, 
 
 
 def execution_json(
-    record: ExecutionRecord, runs: list[TaskRunRecord] | None = None
+    record: ExecutionRecord,
+    runs: list[TaskRunRecord] | None = None,
+    *,
+    task_count: int | None = None,
+    tasks_next_cursor: str | None = None,
 ) -> dict[str, Any]:
-    """An execution; with ``runs``, its task runs in the order they ran, under ``tasks``."""
+    """An execution; with ``runs``, its task runs in the order they ran, under ``tasks``
+    (all of them, or a first page: ``task_count`` and ``tasks_next_cursor`` say)."""
     data: dict[str, Any] = {
         "id": record.id,
         "app": record.app,
@@ -119,16 +124,26 @@ def execution_json(
         "error": record.error,
         "started_at": iso(record.started_at),
         "ended_at": iso(record.ended_at),
+        "parent_id": record.parent_id,
+        "rerun_of": record.rerun_of,
     }
     if runs is not None:
         data["tasks"] = [task_run_json(run) for run in runs]
+        data["task_count"] = len(runs) if task_count is None else task_count
+        data["tasks_next_cursor"] = tasks_next_cursor
     return data
 
 
 def task_run_json(run: TaskRunRecord) -> dict[str, Any]:
+    """``id`` orders runs and pages them; ``occurrence`` is the reference with the index
+    of each loop iteration it ran in (``/do/0/each[3]/do/0/charge``); ``parent_id`` is
+    the run of the task around it."""
     return {
+        "id": run.id,
+        "parent_id": run.parent_id,
         "name": run.name,
         "reference": run.reference,
+        "occurrence": run.occurrence,
         "status": run.status,
         "input": run.input,
         "output": run.output,
@@ -137,6 +152,19 @@ def task_run_json(run: TaskRunRecord) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "ended_at": iso(run.ended_at),
         "revision": run.revision,
+    }
+
+
+def workflow_json(record: WorkflowRecord, execution_id: str) -> dict[str, Any]:
+    return {
+        "execution": execution_id,
+        "id": record.id,
+        "namespace": record.namespace,
+        "name": record.name,
+        "version": record.version,
+        "app": record.app,
+        "revision": record.revision,
+        "document": record.document,
     }
 
 

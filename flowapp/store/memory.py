@@ -142,10 +142,22 @@ class MemoryStore:
             rows = [self._tables.executions.get(i) for i in execution_ids]
             return [(copy_execution(r.record), r.copy_state()) for r in rows if r is not None]
 
-    def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
+    def task_runs(
+        self, execution_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[TaskRunRecord]:
         with self._lock:
             runs = self._tables.task_runs.get(execution_id, {})
-            return [copy_task_run(runs[key]) for key in sorted(runs)]
+            keys = [key for key in sorted(runs) if key > after][:limit]
+            return [copy_task_run(runs[key]) for key in keys]
+
+    def task_runs_by_id(self, execution_id: str, ids: Sequence[int]) -> list[TaskRunRecord]:
+        with self._lock:
+            runs = self._tables.task_runs.get(execution_id, {})
+            return [copy_task_run(runs[key]) for key in sorted(set(ids)) if key in runs]
+
+    def count_task_runs(self, execution_id: str) -> int:
+        with self._lock:
+            return len(self._tables.task_runs.get(execution_id, {}))
 
     def count_executions(self, where: ExecutionFilter) -> int:
         with self._lock:

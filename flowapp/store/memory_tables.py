@@ -25,7 +25,7 @@ from flowapp.store.port import (
     TimerRecord,
     WorkflowRecord,
 )
-from flowapp.store.rules import json_copy
+from flowapp.store.rules import input_holds, json_copy
 
 
 @dataclass(slots=True)
@@ -177,4 +177,6 @@ def _matches(record: ExecutionRecord, where: ExecutionFilter) -> bool:
         and (where.started_after is None or record.created_at >= where.started_after)
         and (where.started_before is None or record.created_at < where.started_before)
         and (where.id_prefix is None or record.id.startswith(where.id_prefix))
+        and (where.parent_id is None or record.parent_id == where.parent_id)
+        and (where.input_contains is None or input_holds(record.input, where.input_contains))
     )

@@ -161,6 +161,10 @@ class ExecutionFilter:
     started_after: float | None = None
     started_before: float | None = None
     id_prefix: str | None = None  # ids that start with it (commands take a unique prefix)
+    parent_id: str | None = None  # sub-workflows started by this execution
+    # Executions whose input, as JSON text, holds this text (any letter case). It reads
+    # every row the other conditions leave, newest first, until a page is full.
+    input_contains: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +232,18 @@ class Store(Protocol):
         """Records with their state snapshots, in one read (for adopting many at once);
         unknown ids are left out."""
 
-    def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
-        """In the order they started (by ``id``)."""
+    def task_runs(
+        self, execution_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[TaskRunRecord]:
+        """In the order they started (by ``id``): those whose id is above ``after``, at
+        most ``limit`` of them (all when None). Ids only grow, so ``after`` = the last id
+        of a page gives the next page, and a run that ended keeps its id."""
+
+    def task_runs_by_id(self, execution_id: str, ids: Sequence[int]) -> list[TaskRunRecord]:
+        """These runs of the execution (those that exist), by ``id``: what a watcher
+        reads again of the runs it saw unfinished."""
+
+    def count_task_runs(self, execution_id: str) -> int: ...
 
     def count_executions(self, where: ExecutionFilter) -> int: ...
 

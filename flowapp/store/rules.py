@@ -43,6 +43,21 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     return float(created_at), execution_id
 
 
+def ascii_lower(text: str) -> str:
+    """``text`` with A-Z lowered and nothing else changed: what SQLite's ``lower`` does,
+    so that "in any case" means the same on every adapter."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def input_holds(value: Any, text: str) -> bool:
+    """The in-memory ``input_contains``: the codec's JSON text of ``value`` holds ``text``
+    with A-Z in any case (the SQL adapter lowers both sides the same way)."""
+    return ascii_lower(text) in ascii_lower(codec.dumps_text(value))
+
+
 def subscription_event_type(alternatives: Sequence[Mapping[str, str]]) -> str | None:
     """The one exact ``type`` every alternative names, else None (then any type may do).
 

@@ -40,10 +40,22 @@ def show_remote(execution_id: str, *, url: str | None, token: str | None, as_jso
 
     with connect(url, token) as api:
         found = api.json("GET", f"/api/v1/executions/{resolve_remote(api, execution_id)}")
+        _every_task_run(api, found)
     if as_json:
         print_json(found)
     else:
         stdout().print(task_runs_table(found))
+
+
+def _every_task_run(api: Any, found: dict[str, Any]) -> None:
+    """The server answers with the first task runs; the rest come a page at a time."""
+    cursor = found.get("tasks_next_cursor")
+    while cursor:
+        path = f"/api/v1/executions/{found['id']}/tasks"
+        page = api.json("GET", path, params={"cursor": cursor, "limit": 1000})
+        found["tasks"].extend(page["items"])
+        cursor = page["next_cursor"]
+    found["tasks_next_cursor"] = None
 
 
 def _present(params: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from flowapp.server.routes import (
     observe,
     projects,
     runpolicy,
+    runs,
     secrets,
     tokens,
 )
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     deploys.router,
     executions.router,
     control.router,
+    runs.router,
     observe.router,
     events.router,
     tokens.router,

@@ -23,7 +23,7 @@ from flowapp.server.params import AppName, ExecutionId
 from flowapp.server.platform import NotFound
 from flowapp.server.views import execution_json
 from flowapp.store.platform import TokenRecord
-from flowapp.store.port import ExecutionFilter
+from flowapp.store.port import ExecutionFilter, ExecutionRecord, TaskRunRecord
 from flowapp.store.rules import decode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["executions"])
@@ -112,16 +112,53 @@ async def invoke(
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
+TasksLimit = Annotated[
+    int | None,
+    Query(ge=1, le=1000, description="Task runs in this answer (default 500); then page on."),
+]
+
+
 @router.get(
     "/executions/{execution_id}", response_model=models.Execution, responses=errors(404, 422)
 )
-async def get_execution(services: ServicesDep, token: TokenDep, execution_id: ExecutionId) -> Any:
-    """One execution and its task runs, in the order they ran."""
+async def get_execution(
+    services: ServicesDep,
+    token: TokenDep,
+    execution_id: ExecutionId,
+    tasks_limit: TasksLimit = None,
+) -> Any:
+    """One execution and its first task runs, in the order they started (the rest: GET
+    `/executions/{id}/tasks?cursor=` with `tasks_next_cursor`)."""
+    record = await readable_execution(services, token, execution_id)
+    limit = min(tasks_limit or services.settings.task_page, services.settings.max_list_limit)
+    runs, next_cursor = await task_run_page(services, execution_id, after=0, limit=limit)
+    count = (
+        len(runs)
+        if next_cursor is None
+        else await blocking(services.store.count_task_runs, execution_id)
+    )
+    return execution_json(record, runs, task_count=count, tasks_next_cursor=next_cursor)
+
+
+async def readable_execution(
+    services: ServicesDep, token: TokenDep, execution_id: ExecutionId
+) -> ExecutionRecord:
+    """The execution, if the token may see it: another app's is not found."""
     record = await blocking(services.store.get_execution, execution_id)
     if record is None or not in_token_scope(token, record.app):
         raise NotFound(f"no execution {execution_id}")
-    runs = await blocking(services.store.task_runs, execution_id)
-    return execution_json(record, runs)
+    return record
+
+
+async def task_run_page(
+    services: ServicesDep, execution_id: str, *, after: int, limit: int
+) -> tuple[list[TaskRunRecord], str | None]:
+    """Up to ``limit`` runs after id ``after``, and the cursor of the next page (the
+    last id served) when there are more."""
+    runs = await blocking(services.store.task_runs, execution_id, after=after, limit=limit + 1)
+    if len(runs) <= limit:
+        return runs, None
+    return runs[:limit], str(runs[limit - 1].id)
 
 
 @router.get("/executions", response_model=models.ExecutionPage, responses=errors(422))
@@ -141,6 +178,14 @@ async def list_executions(
             description="Only executions whose id starts with this (a short id).",
         ),
     ] = None,
+    input_contains: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Only executions whose input, as JSON text, holds this (A-Z in any case).",
+        ),
+    ] = None,
 ) -> Any:
     """Executions, newest first, a page at a time (without their task runs)."""
     if cursor is not None:
@@ -152,6 +197,7 @@ async def list_executions(
         started_after=_epoch("started_after", started_after),
         started_before=_epoch("started_before", started_before),
         id_prefix=id_prefix,
+        input_contains=input_contains,
     )
     limit = min(limit, services.settings.max_list_limit)
     page = await blocking(services.store.list_executions, where, limit=limit, cursor=cursor)

@@ -21,7 +21,7 @@ from flowapp.store.port import (
     TaskRunRecord,
     WorkflowRecord,
 )
-from flowapp.store.rules import decode_cursor, encode_cursor, may_match
+from flowapp.store.rules import ascii_lower, decode_cursor, encode_cursor, may_match
 from flowapp.store.sql import rows
 from flowapp.store.sql.tables import executions, subscriptions, task_runs, workflows
 
@@ -56,13 +56,34 @@ def load_executions(
     return found
 
 
-def list_task_runs(conn: Connection, execution_id: str) -> list[TaskRunRecord]:
+def list_task_runs(
+    conn: Connection, execution_id: str, *, after: int, limit: int | None
+) -> list[TaskRunRecord]:
+    """A range of the (execution_id, id) primary key: a page costs its own rows."""
+    c = task_runs.c
     query = (
         sa.select(*rows.TASK_RUN_COLUMNS)
-        .where(task_runs.c.execution_id == execution_id)
-        .order_by(task_runs.c.id)
+        .where(c.execution_id == execution_id, c.id > after)
+        .order_by(c.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [rows.task_run_record(row) for row in conn.execute(query)]
+
+
+def task_runs_by_id(conn: Connection, execution_id: str, ids: list[int]) -> list[TaskRunRecord]:
+    c = task_runs.c
+    query = (
+        sa.select(*rows.TASK_RUN_COLUMNS)
+        .where(c.execution_id == execution_id, c.id.in_(ids))
+        .order_by(c.id)
     )
     return [rows.task_run_record(row) for row in conn.execute(query)]
+
+
+def count_task_runs(conn: Connection, execution_id: str) -> int:
+    query = sa.select(sa.func.count()).where(task_runs.c.execution_id == execution_id)
+    return int(conn.scalar(query) or 0)
 
 
 def list_executions(
@@ -102,8 +123,17 @@ def filter_conditions(where: ExecutionFilter) -> list[sa.ColumnElement[bool]]:
         (where.started_after, lambda v: c.created_at >= v),
         (where.started_before, lambda v: c.created_at < v),
         (where.id_prefix, lambda v: c.id.startswith(v, autoescape=True)),
+        (where.parent_id, lambda v: c.parent_id == v),
+        (where.input_contains, _input_contains),
     ]
     return [condition(value) for value, condition in pairs if value is not None]
+
+
+def _input_contains(text: str) -> sa.ColumnElement[bool]:
+    """The input's JSON text (the codec's, the same on every adapter) holds ``text``, in
+    any case of the letters A-Z (SQLite's ``lower`` folds only those)."""
+    column = sa.func.lower(sa.cast(executions.c.input, sa.Text))
+    return column.contains(ascii_lower(text), autoescape=True)
 
 
 def subscriptions_matching(

@@ -164,9 +164,24 @@ class SqlStore(SqlBase):
         return found
 
     @translated
-    def task_runs(self, execution_id: str) -> list[TaskRunRecord]:
+    def task_runs(
+        self, execution_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[TaskRunRecord]:
         with self._read() as conn:
-            return reads.list_task_runs(conn, execution_id)
+            return reads.list_task_runs(conn, execution_id, after=after, limit=limit)
+
+    @translated
+    def task_runs_by_id(self, execution_id: str, ids: Sequence[int]) -> list[TaskRunRecord]:
+        found: list[TaskRunRecord] = []
+        with self._read() as conn:
+            for chunk in chunked(sorted(set(ids))):
+                found.extend(reads.task_runs_by_id(conn, execution_id, chunk))
+        return found
+
+    @translated
+    def count_task_runs(self, execution_id: str) -> int:
+        with self._read() as conn:
+            return reads.count_task_runs(conn, execution_id)
 
     @translated
     def count_executions(self, where: ExecutionFilter) -> int:

@@ -107,6 +107,75 @@ def test_task_runs_come_in_the_order_they_started(store: Store) -> None:
     assert store.task_runs("missing") == []
 
 
+def test_task_runs_come_a_page_at_a_time(store: Store) -> None:
+    create(store, "e1")
+    runs = [task_run("e1", n) for n in range(1, 8)]
+    store.commit([checkpoint("e1", task_runs=runs)])
+    first = store.task_runs("e1", limit=3)
+    second = store.task_runs("e1", after=first[-1].id, limit=3)
+    third = store.task_runs("e1", after=second[-1].id, limit=3)
+    assert [[run.id for run in page] for page in (first, second, third)] == [
+        [1, 2, 3],
+        [4, 5, 6],
+        [7],
+    ]
+    assert store.task_runs("e1", after=7) == []
+    assert store.count_task_runs("e1") == 7
+    assert store.count_task_runs("missing") == 0
+    # A run that ends keeps its place: the next read after it sees only newer ones.
+    ended = task_run("e1", 2, status="completed", ended_at=T0 + 9)
+    store.commit([checkpoint("e1", task_runs=[ended, task_run("e1", 8)])])
+    assert [run.id for run in store.task_runs("e1", after=7)] == [8]
+    assert store.task_runs("e1", after=1, limit=1)[0].status == "completed"
+
+
+def test_task_runs_are_read_again_by_id(store: Store) -> None:
+    create(store, "e1")
+    create(store, "e2")
+    store.commit([checkpoint("e1", task_runs=[task_run("e1", n) for n in range(1, 6)])])
+    store.commit([checkpoint("e2", task_runs=[task_run("e2", 2)])])
+    found = store.task_runs_by_id("e1", [4, 2, 99, 2])
+    assert [(run.execution_id, run.id) for run in found] == [("e1", 2), ("e1", 4)]
+    assert store.task_runs_by_id("e1", []) == []
+
+
+def test_sub_workflows_are_found_by_their_parent(store: Store) -> None:
+    create(store, "parent", created_at=T0)
+    create(store, "child1", parent_id="parent", created_at=T0 + 1)
+    create(store, "child2", parent_id="parent", created_at=T0 + 2)
+    create(store, "other", parent_id="someone", created_at=T0 + 3)
+    page = store.list_executions(ExecutionFilter(parent_id="parent"))
+    assert [record.id for record in page.items] == ["child2", "child1"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ada", ["e3", "e1"]),  # any case of A-Z
+        ('"name":"Ada"', ["e1"]),  # the compact JSON text, as every adapter keeps it
+        ("zoë", ["e2"]),
+        ("100%", ["e4"]),  # LIKE's wildcards are plain characters here
+        ("_", ["e4"]),
+        ("nobody", []),
+    ],
+)
+def test_executions_are_found_by_text_in_their_input(
+    store: Store, text: str, expected: list[str]
+) -> None:
+    inputs = [
+        {"name": "Ada"},
+        {"name": "Zoë"},
+        ["ADA LOVELACE", 1815],
+        {"discount": "100%", "code": "a_b"},
+    ]
+    for n, value in enumerate(inputs, start=1):
+        create(store, f"e{n}", input=value, created_at=T0 + n)
+    create(store, "e5", input=None, created_at=T0 + 5)
+    where = ExecutionFilter(input_contains=text)
+    assert [record.id for record in store.list_executions(where).items] == expected
+    assert store.count_executions(where) == len(expected)
+
+
 def test_subscriptions_match_on_exact_attributes(store: Store) -> None:
     create(store, "e1")
     subs = [

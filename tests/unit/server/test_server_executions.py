@@ -14,10 +14,11 @@ from tests.unit.server.harness import FAULTY, SLOW, create_and_deploy
 
 EXECUTION_KEYS = {
     "id", "app", "revision", "status", "input", "output", "error", "started_at", "ended_at",
+    "parent_id", "rerun_of",
 }  # fmt: skip
 TASK_KEYS = {
-    "name", "reference", "status", "input", "output", "error", "attempt", "started_at", "ended_at",
-    "revision",
+    "id", "parent_id", "name", "reference", "occurrence", "status", "input", "output", "error",
+    "attempt", "started_at", "ended_at", "revision",
 }  # fmt: skip
 
 
@@ -149,7 +150,8 @@ async def test_get_execution_has_exactly_the_contract_keys(
     response = await client.get(f"/api/v1/executions/{started['id']}")
     assert response.status_code == 200
     execution = response.json()
-    assert set(execution) == EXECUTION_KEYS | {"tasks"}
+    assert set(execution) == EXECUTION_KEYS | {"tasks", "task_count", "tasks_next_cursor"}
+    assert (execution["task_count"], execution["tasks_next_cursor"]) == (1, None)
     assert execution["app"] == "hello" and execution["revision"] == "hello-00001"
     assert execution["status"] == "completed"
     assert execution["input"] == {"name": "Ada"}
