@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 
 from flowapp.events import Subscription, open_broker
 from flowapp.gitrepos import Repositories, git_http_app
-from flowapp.local.alerts import AlertEvaluator, NotificationSender
+from flowapp.local.alerts import AlertEvaluator, NotificationSender, Periodic
 from flowapp.local.datadir import secure_data_dir
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
@@ -44,6 +44,7 @@ from flowapp.server.app import create_app
 from flowapp.server.auth import git_allows
 from flowapp.server.dashboard import Dashboard
 from flowapp.server.deps import stop_streams
+from flowapp.server.metrics_history import MetricsHistory
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
 
@@ -93,6 +94,7 @@ class Platform:
     secrets: AppSecrets
     admin_token: str | None = None
     sandbox: Sandbox | None = None
+    metrics_history: MetricsHistory | None = None
 
 
 def ensure_admin_token(platform_store: Any, now: float) -> str | None:
@@ -158,10 +160,12 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         runtime.lifecycle = _publisher(broker)
     await runtime.start(recover=True, scale_out=settings.scale_out)
     await platform.start()
-    watchers: list[Syncer | AlertEvaluator | NotificationSender] = [
+    history = MetricsHistory(metrics)
+    watchers: list[Syncer | AlertEvaluator | NotificationSender | Periodic] = [
         Syncer(platform_store, platform.observe),
         AlertEvaluator(store, platform_store, metrics),
         NotificationSender(platform_store, policy=settings.egress),
+        _sampling(history),
     ]
     for watcher in watchers:
         await watcher.start()
@@ -177,6 +181,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         secrets,
         token,
         sandbox,
+        metrics_history=history,
     )
     with redacting_logs(secrets.known_everywhere):
         try:
@@ -190,6 +195,16 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
             await broker.stop()
             store.close()
             platform_store.close()
+
+
+def _sampling(history: MetricsHistory) -> Periodic:
+    """The metrics panels' history, sampled in the background (at each step, also when
+    nobody reads it) so that a window always has its start."""
+
+    async def sample() -> None:
+        await asyncio.to_thread(history.sample)
+
+    return Periodic("metrics history", sample, history.step)
 
 
 async def _app_secrets(settings: UpSettings, platform_store: Any) -> AppSecrets:
@@ -240,6 +255,7 @@ def api_app(running: Platform) -> Any:
         mounts=mounts,
         dashboard=Dashboard(),
         secrets=running.secrets,
+        metrics_history=running.metrics_history,
     )
 
 

@@ -32,6 +32,7 @@ from flowapp.server.dashboard import PUBLIC_PREFIXES as DASHBOARD_PREFIXES
 from flowapp.server.dashboard import Dashboard
 from flowapp.server.deps import Services
 from flowapp.server.limits import BodyLimitMiddleware, LimitFor
+from flowapp.server.metrics_history import MetricsHistory
 from flowapp.server.platform import Platform
 from flowapp.server.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from flowapp.server.routes import ROUTERS
@@ -58,9 +59,12 @@ def create_app(
     mounts: Mapping[str, ASGIApp] | None = None,
     dashboard: Dashboard | None = None,
     secrets: AppSecrets | None = None,
+    metrics_history: MetricsHistory | None = None,
 ) -> FastAPI:
     """The API application. ``extra_routes`` are routers served behind the token check
-    like the API's own; ``mounts`` maps path prefixes to ASGI apps served without it."""
+    like the API's own; ``mounts`` maps path prefixes to ASGI apps served without it.
+    ``metrics_history`` samples ``metrics`` for the metrics panels (one is made when
+    only ``metrics`` is given: it then samples when asked, not in the background)."""
     settings = settings or ServerSettings()
     mounts = mounts or {}
     app = FastAPI(
@@ -78,6 +82,7 @@ def create_app(
         metrics=metrics,
         settings=settings,
         secrets=secrets,
+        metrics_history=metrics_history or (MetricsHistory(metrics) if metrics else None),
     )
     routers = (*ROUTERS, *extra_routes)
     for router in routers:

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 
 from flowapp.runtime.secrets import AppSecrets
+from flowapp.server.metrics_history import MetricsHistory
 from flowapp.server.platform import Platform
 from flowapp.server.settings import ServerSettings
 from flowapp.store.platform import PlatformStore
@@ -34,6 +35,7 @@ class Services:
     metrics: CollectorRegistry | None
     settings: ServerSettings
     secrets: AppSecrets | None = None  # apps' secrets, when the platform keeps them
+    metrics_history: MetricsHistory | None = None  # samples of ``metrics`` over time
     # Deploys streamed to a client that went away keep running; this keeps them referenced.
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Set when the server is stopping: live streams end, so that it need not wait for

@@ -308,6 +308,63 @@ class Rerun(BaseModel):
     revision: str | None = Field(description="the app revision the new execution runs on")
 
 
+# --- metrics ------------------------------------------------------------------------------
+
+
+class Percentiles(BaseModel):
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+class MetricsPoint(BaseModel):
+    at: Time
+    requests_per_second: float
+    error_rate: float
+    latency_p95: float | None
+    executions: dict[str, int] | None = Field(
+        default=None, description="Executions that ended in the step, by status (app only)."
+    )
+
+
+class Calls(BaseModel):
+    requests: int
+    requests_per_second: float
+    by_code: dict[str, int] = Field(
+        description="Calls by outcome: 2xx, 4xx, 5xx, timeout, unavailable, malformed."
+    )
+    error_rate: float = Field(description="Calls whose outcome is not 2xx, 0 to 1.")
+    latency_seconds: Percentiles
+    series: list[MetricsPoint] | None = None
+
+
+class FunctionCalls(Calls):
+    function: str
+    instances: int
+    in_flight: int
+
+
+class ExecutionFigures(BaseModel):
+    started: int
+    started_per_second: float
+    by_status: dict[str, int] = Field(description="Executions that ended, by status.")
+    duration_seconds: Percentiles
+
+
+class AppMetrics(BaseModel):
+    app: str
+    window_seconds: int
+    step_seconds: float
+    covered_seconds: float = Field(
+        description="The time measured: less than the window while the server is younger."
+    )
+    from_: Time = Field(alias="from")
+    to: Time
+    functions: list[FunctionCalls]
+    totals: Calls
+    executions: ExecutionFigures
+
+
 # --- logs, events -------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from flowapp.server.routes import (
     alerts,
+    app_metrics,
     apps,
     control,
     deploys,
@@ -36,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     control.router,
     runs.router,
     observe.router,
+    app_metrics.router,
     events.router,
     tokens.router,
     secrets.router,
