@@ -19,6 +19,7 @@ import typer
 
 from flowapp.cli import (
     client,
+    cluster,
     completion,
     control,
     engine,
@@ -82,6 +83,7 @@ up.register(app, panel=PROJECTS)
 client.register(app, panel=SERVER)
 platform.register(app, panel=SERVER)
 engine.register(app, panel=PLATFORM)
+cluster.register(app, panel=PLATFORM)
 k8s.register(app, panel=PLATFORM)
 operator.register(app, panel=PLATFORM)
 completion.register(app, panel=PLATFORM)

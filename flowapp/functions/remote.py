@@ -7,12 +7,34 @@ any process management.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowapp.functions.client import decode_reply, encode_call
 from flowapp.functions.connections import ConnectionFailed, Connections
 from flowapp.functions.errors import FunctionTimeout, FunctionUnavailable
+
+URL_VARIABLE_PREFIX = "FLOWAPP_FUNCTION_URL_"
+
+
+def url_variable(function: str) -> str:
+    """The environment variable holding a function's URL: ``FLOWAPP_FUNCTION_URL_<NAME>``
+    (upper case, ``-`` as ``_``), as the FlowApp operator sets it on the engine."""
+    return URL_VARIABLE_PREFIX + function.upper().replace("-", "_")
+
+
+def urls_from_environment(
+    functions: Iterable[str], environ: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each function's URL from its variable; and the functions that have none."""
+    urls, missing = {}, []
+    for name in functions:
+        url = environ.get(url_variable(name), "").strip()
+        if url:
+            urls[name] = url
+        else:
+            missing.append(name)
+    return urls, missing
 
 
 async def post_call(

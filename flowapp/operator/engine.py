@@ -1,35 +1,42 @@
 """The flowapp engine of one app on the cluster: a ConfigMap, a Deployment and a Service.
 
 - ConfigMap ``<app>-flowapp``: the FlowApp as the engine runs it (``flowapp.yaml``), with
-  the workflow inline and only the triggers the engine runs itself (those that became
-  Knative sources are left out, or they would fire twice);
-- Deployment ``<app>-engine``: ``engine_replicas`` replicas of the engine and API sharing
-  one PostgreSQL database, whose URL comes from a Secret (``database_secret``, key
-  ``database_key``) and never appears in an object the operator writes; each replica is
-  named after its pod, as the scale-out store requires; function calls go to the Knative
-  Services' cluster addresses (``FLOWAPP_FUNCTION_URL_<NAME>``) and ``emit`` to the
-  Broker's ingress (``FLOWAPP_BROKER_URL``);
-- Service ``<app>-engine``: port 80 for the API, webhooks, and the CloudEvents the
-  app's Knative Triggers deliver (``/api/v1/apps/<app>/triggers/<trigger>/events`` for a
-  source's events, ``/api/v1/events`` for ``listen`` and ``schedule.on``).
+  the workflow inline, every trigger, and no images;
+- Deployment ``<app>-engine``: ``engine_replicas`` replicas of ``flowapp cluster-engine``
+  (``flowapp.cluster``) sharing one PostgreSQL database, whose URL comes from a Secret
+  (``database_secret``, key ``database_key``) and never appears in an object the operator
+  writes; each replica is named after its pod, as the scale-out store requires; function
+  calls go to the Knative Services' cluster addresses (``FLOWAPP_FUNCTION_URL_<NAME>``),
+  ``emit`` to the Broker's ingress (``FLOWAPP_BROKER_URL``), and the triggers that became
+  Knative sources are named (``--knative-source``) so that the engine does not run them
+  too. The pod template carries a digest of the ConfigMap, so a change of the app rolls
+  the replicas (a mounted ConfigMap changes under a running process otherwise);
+- Service ``<app>-engine``: port 80 for the API (tokens, webhooks) and port 8081 for the
+  CloudEvents the app's Knative Triggers deliver (``/apps/<app>/triggers/<trigger>/events``
+  for a source's events, ``/apps/<app>/events`` for ``listen`` and ``schedule.on``), which
+  carry no token and so are kept off the API's port.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import Any
 
 from ruamel.yaml import YAML
 
 from flowapp.apps.model import FlowApp
+from flowapp.functions.remote import url_variable
 from flowapp.operator import names
 from flowapp.operator.eventing import knative_kind
 from flowapp.operator.functions import service_url
-from flowapp.operator.target import ENGINE_PORT, Target, cluster_domain_url
+from flowapp.operator.target import DELIVERY_PORT, ENGINE_PORT, Target, cluster_domain_url
 
 Obj = dict[str, Any]
 CONFIG_FILE = "flowapp.yaml"
 CONFIG_DIR = "/etc/flowapp"
+DATA_DIR = "/var/lib/flowapp"
+CONFIG_ANNOTATION = "flowapp.dev/config"
 BROKER_INGRESS = "http://broker-ingress.knative-eventing.svc.cluster.local"
 
 
@@ -57,17 +64,18 @@ def flowapp_object(app: FlowApp, images: dict[str, str]) -> Obj:
 
 def engine_resource(app: FlowApp) -> Obj:
     """The FlowApp the engine runs: as on the cluster, but without images (the engine
-    calls functions by their Services' addresses) and with only the triggers it runs
-    itself, so that a change of image or of a Knative source leaves the engine alone."""
+    calls functions by their Services' addresses), so that a change of image leaves the
+    engine alone. Every trigger stays: those Knative delivers are named to the engine
+    (``--knative-source``), which reads their events as their settings say."""
     resource = flowapp_object(app, {name: "" for name in app.functions})
-    spec = resource["spec"]
-    for entry in spec["functions"].values():
+    for entry in resource["spec"]["functions"].values():
         del entry["image"]
-    kept = {t.name for t in app.triggers if knative_kind(t) is None}
-    spec["triggers"] = [t for t in spec.get("triggers") or [] if t.get("name") in kept]
-    if not spec["triggers"]:
-        del spec["triggers"]
     return resource
+
+
+def knative_sources(app: FlowApp) -> list[str]:
+    """The triggers that became Knative sources: their events come through the Broker."""
+    return [t.name for t in app.triggers if knative_kind(t) is not None]
 
 
 def config_map(app: FlowApp, namespace: str) -> Obj:
@@ -75,8 +83,12 @@ def config_map(app: FlowApp, namespace: str) -> Obj:
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(names.app_config(app.name), namespace, app.name),
-        "data": {CONFIG_FILE: dump_yaml(engine_resource(app))},
+        "data": {CONFIG_FILE: config_text(app)},
     }
+
+
+def config_text(app: FlowApp) -> str:
+    return dump_yaml(engine_resource(app))
 
 
 def deployment(app: FlowApp, namespace: str, target: Target, broker_name: str) -> Obj:
@@ -89,7 +101,10 @@ def deployment(app: FlowApp, namespace: str, target: Target, broker_name: str) -
             "replicas": target.engine_replicas,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": names.labels(app.name, "engine")},
+                "metadata": {
+                    "labels": names.labels(app.name, "engine"),
+                    "annotations": {CONFIG_ANNOTATION: _digest(config_text(app))},
+                },
                 "spec": {
                     "containers": [_container(app, namespace, target, broker_name)],
                     "volumes": [
@@ -114,33 +129,43 @@ def _container(app: FlowApp, namespace: str, target: Target, broker_name: str) -
         {"name": "FLOWAPP_BROKER_URL", "value": f"{BROKER_INGRESS}/{namespace}/{broker_name}"},
     ]
     env += [
-        {"name": function_url_variable(name), "value": service_url(app.name, name, namespace)}
+        {"name": url_variable(name), "value": service_url(app.name, name, namespace)}
         for name in sorted(app.functions)
     ]
     return {
         "name": "engine",
         "image": target.engine_image_name,
-        "args": [
-            "up",
-            "--host=0.0.0.0",
-            f"--port={ENGINE_PORT}",
-            "--data-dir=/var/lib/flowapp",
-            "--db=$(FLOWAPP_DATABASE_URL)",
-            "--owner=$(POD_NAME)",
-            f"--app={CONFIG_DIR}",
+        "args": engine_args(app),
+        "ports": [
+            {"name": "http", "containerPort": ENGINE_PORT},
+            {"name": "deliveries", "containerPort": DELIVERY_PORT},
         ],
-        "ports": [{"name": "http", "containerPort": ENGINE_PORT}],
         "env": env,
-        "readinessProbe": {"httpGet": {"path": "/healthz", "port": ENGINE_PORT}},
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": DELIVERY_PORT}},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": ENGINE_PORT},
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+        },
         "volumeMounts": [
             {"name": "flowapp", "mountPath": CONFIG_DIR, "readOnly": True},
-            {"name": "data", "mountPath": "/var/lib/flowapp"},
+            {"name": "data", "mountPath": DATA_DIR},
         ],
     }
 
 
-def function_url_variable(function: str) -> str:
-    return "FLOWAPP_FUNCTION_URL_" + function.upper().replace("-", "_")
+def engine_args(app: FlowApp) -> list[str]:
+    """``flowapp cluster-engine``'s arguments; the rest of its settings are the
+    container's environment (the database URL among them: never on a command line)."""
+    return [
+        "cluster-engine",
+        f"--app-file={CONFIG_DIR}/{CONFIG_FILE}",
+        "--host=0.0.0.0",
+        f"--port={ENGINE_PORT}",
+        f"--delivery-port={DELIVERY_PORT}",
+        f"--data-dir={DATA_DIR}",
+        *(f"--knative-source={name}" for name in knative_sources(app)),
+    ]
 
 
 def service(app: str, namespace: str) -> Obj:
@@ -150,17 +175,19 @@ def service(app: str, namespace: str) -> Obj:
         "metadata": _metadata(names.engine(app), namespace, app),
         "spec": {
             "selector": {names.APP_LABEL: app, names.COMPONENT_LABEL: "engine"},
-            "ports": [{"name": "http", "port": 80, "targetPort": ENGINE_PORT}],
+            "ports": [
+                {"name": "http", "port": 80, "targetPort": ENGINE_PORT},
+                {"name": "deliveries", "port": DELIVERY_PORT, "targetPort": DELIVERY_PORT},
+            ],
         },
     }
 
 
 def engine_destination(app: str, namespace: str, path: str) -> Obj:
-    """A Knative destination: the engine's Service, at ``path``."""
-    return {
-        "ref": {"apiVersion": "v1", "kind": "Service", "name": names.engine(app)},
-        "uri": path,
-    }
+    """A Knative destination: the engine Service's deliveries port, at ``path`` (a
+    ``ref`` to a Service resolves to its port 80, the API's, so the address is given)."""
+    service = cluster_domain_url(names.engine(app), namespace)
+    return {"uri": f"{service}:{DELIVERY_PORT}{path}"}
 
 
 def api_url(app: str, namespace: str) -> str:
@@ -168,7 +195,17 @@ def api_url(app: str, namespace: str) -> str:
 
 
 def trigger_path(app: str, trigger: str) -> str:
-    return f"/api/v1/apps/{app}/triggers/{trigger}/events"
+    """Where a Knative source's events for ``trigger`` are delivered."""
+    return f"/apps/{app}/triggers/{trigger}/events"
+
+
+def events_path(app: str) -> str:
+    """Where the events the app's workflow waits for (``listen``, ``schedule.on``) are."""
+    return f"/apps/{app}/events"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _metadata(name: str, namespace: str, app: str) -> Obj:

@@ -114,7 +114,9 @@ class _Router:
         return self._trigger("invoke", subscriber, filters)
 
     def events(self, filters: list[Obj]) -> Obj:
-        subscriber = engine.engine_destination(self.app, self.namespace, "/api/v1/events")
+        subscriber = engine.engine_destination(
+            self.app, self.namespace, engine.events_path(self.app)
+        )
         return self._trigger("events", subscriber, filters)
 
     def _trigger(

@@ -15,6 +15,7 @@ Mode = Literal["auto", "engine", "flows"]
 MODE_ANNOTATION = "flowapp.dev/mode"
 BROKER_ANNOTATION = "flowapp.dev/broker"
 ENGINE_PORT = 8080
+DELIVERY_PORT = 8081  # the engine's port for Knative's deliveries (no tokens)
 FUNCTION_PORT = 8080
 
 

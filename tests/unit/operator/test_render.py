@@ -105,7 +105,10 @@ def test_cron_becomes_a_pingsource_routed_to_the_engine_with_the_delivery_spec()
         {"exact": {"flowapp": "append-display"}},
         {"exact": {"flowapptrigger": "nightly"}},
     ]
-    assert trigger["spec"]["subscriber"]["ref"]["name"] == "append-display-engine"
+    assert trigger["spec"]["subscriber"] == {
+        "uri": "http://append-display-engine.default.svc.cluster.local:8081"
+        "/apps/append-display/triggers/nightly/events"
+    }
     assert trigger["spec"]["delivery"] == {
         "retry": 3,
         "backoffPolicy": "exponential",
@@ -113,13 +116,49 @@ def test_cron_becomes_a_pingsource_routed_to_the_engine_with_the_delivery_spec()
     }
 
 
-def test_the_engine_runs_only_the_triggers_no_knative_source_took() -> None:
+def test_the_engine_is_told_which_triggers_knative_delivers_and_runs_the_others() -> None:
     app = load_app(ROOT / "examples" / "append-display")
-    config = _find(render(app, Target(), IMAGES).objects, "ConfigMap", "append-display-flowapp")
+    objects = render(app, Target(), IMAGES).objects
+    config = _find(objects, "ConfigMap", "append-display-flowapp")
     text = config["data"]["flowapp.yaml"]
-    assert "orders.created" in text and "/hooks/orders" in text
-    assert "nightly" not in text
+    # Every trigger is in the engine's file (it reads a source's events as its settings
+    # say); the one that became a PingSource is named so the engine does not run it too.
+    assert "orders.created" in text and "/hooks/orders" in text and "nightly" in text
     assert "reg.example" not in text  # the engine calls Services, not images
+    deployment = _find(objects, "Deployment", "append-display-engine")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[0] == "cluster-engine"
+    assert [a for a in args if a.startswith("--knative-source")] == ["--knative-source=nightly"]
+
+
+def test_a_change_of_the_app_rolls_the_engine_and_a_change_of_image_does_not() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+
+    def config_digest(objects: list[dict[str, Any]]) -> str:
+        deployment = _find(objects, "Deployment", "append-display-engine")
+        return str(deployment["spec"]["template"]["metadata"]["annotations"]["flowapp.dev/config"])
+
+    before = config_digest(render(app, Target(), IMAGES).objects)
+    other_image = config_digest(render(app, Target(), {**IMAGES, "append": "r/a:2"}).objects)
+    workflow = {**app.workflow, "do": [app.workflow["do"][0]]}
+    changed = config_digest(
+        render(dataclasses.replace(app, workflow=workflow), Target(), IMAGES).objects
+    )
+    assert before == other_image
+    assert changed != before
+
+
+def test_knative_delivers_to_the_engines_deliveries_port_not_its_api() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    objects = render(app, Target(), IMAGES).objects
+    service = _find(objects, "Service", "append-display-engine")
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]}
+    assert ports == {"http": (80, 8080), "deliveries": (8081, 8081)}
+    container = _find(objects, "Deployment", "append-display-engine")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": 8081}
+    assert "--db" not in " ".join(container["args"])  # the URL stays in the environment
 
 
 def test_the_engine_reads_its_database_url_from_the_secret_only() -> None:

@@ -1,0 +1,230 @@
+"""One engine replica of an app on a cluster, put together: what ``flowapp cluster-engine``
+runs in the FlowApp operator's ``<app>-engine`` Deployment.
+
+    app file (ConfigMap) ─> stores (the app's schema) ─> runtime (scale-out, leases)
+        functions: RemoteFunctions at the Knative Services' URLs
+        emit:      BrokerPublisher to the Broker's ingress
+    ─> triggers the engine runs (``triggers.py``) ─> API server (port) + deliveries (port)
+
+Compared with ``flowapp up``: no function supervisor (functions are Knative Services),
+no git hosting and no deploys (the app is the FlowApp object's), no event bus of its own
+(the Broker is it), no sandbox (no ``run`` processes), and always several replicas on
+one database. The API is the same, with the same tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from flowapp.cluster.app import (
+    ClusterApp,
+    SettingsError,
+    function_urls,
+    load_app_file,
+    revision_of,
+)
+from flowapp.cluster.database import is_postgresql, prepare_schema, schema_name
+from flowapp.cluster.leader import Leases, PostgresLeases, SoleLeases
+from flowapp.cluster.listeners import ListenerDelivery
+from flowapp.cluster.platform import ClusterPlatform
+from flowapp.cluster.triggers import ClusterTriggers
+from flowapp.events.publisher import BrokerPublisher
+from flowapp.functions.remote import RemoteFunctions
+from flowapp.local.schedules import after_delay, schedule_again
+from flowapp.local.triggers import FileCronState
+from flowapp.runtime.dispatch import Effects
+from flowapp.runtime.effects.functions import FunctionEffects
+from flowapp.runtime.effects.http import HttpEffects
+from flowapp.runtime.effects.process import ProcessEffects
+from flowapp.runtime.egress import EgressPolicy
+from flowapp.runtime.metrics import RuntimeMetrics
+from flowapp.runtime.runtime import Runtime
+from flowapp.store import open_store
+from flowapp.store.platform import open_platform_store
+from flowapp.triggers.base import TriggerConfig
+from flowapp.triggers.cron_trigger import MemoryCronState
+
+log = logging.getLogger("flowapp")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    app_file: Path
+    db: str
+    owner: str
+    environ: Mapping[str, str]  # where FLOWAPP_FUNCTION_URL_<NAME> are read
+    functions: Mapping[str, str] = field(default_factory=dict)  # NAME=URL given
+    broker_url: str | None = None
+    knative_sources: frozenset[str] = frozenset()
+    data_dir: Path | None = None
+    lease_seconds: float = 10.0
+    function_timeout: float = 30.0
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+    secrets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class RunningEngine:
+    app: ClusterApp
+    platform: ClusterPlatform
+    runtime: Runtime
+    listeners: ListenerDelivery
+    store: Any
+    platform_store: Any
+    metrics: CollectorRegistry
+    admin_token: str | None
+    sourced: dict[str, TriggerConfig]  # the triggers whose events Knative delivers
+
+    async def readiness(self) -> str | None:
+        """None when this replica can take work; else why not."""
+        try:
+            async with asyncio.timeout(2.0):
+                await self.runtime.committer.run_in_writer(self.store.get_execution, "-")
+        except Exception as exc:
+            return f"the database does not answer: {exc or type(exc).__name__}"
+        return None
+
+
+@contextlib.asynccontextmanager
+async def engine_running(settings: ClusterSettings) -> AsyncIterator[RunningEngine]:
+    flowapp = await asyncio.to_thread(load_app_file, settings.app_file)
+    urls = function_urls(flowapp, settings.environ, settings.functions)
+    _check_sources(flowapp.name, {t.name for t in flowapp.triggers}, settings.knative_sources)
+    url, leases = await _database(settings.db, flowapp.name)
+    store, platform_store = open_store(url), open_platform_store(url)
+    await asyncio.to_thread(store.migrate)
+    await asyncio.to_thread(platform_store.migrate)
+    token = await _first_admin_token(platform_store, leases)
+    remote = RemoteFunctions(urls, app=flowapp.name, timeout=settings.function_timeout)
+    publisher = BrokerPublisher(settings.broker_url) if settings.broker_url else None
+    runtime = _runtime(settings, store, remote, publisher)
+    metrics = CollectorRegistry()
+    runtime.metrics = RuntimeMetrics(metrics)
+    workflow = await asyncio.to_thread(
+        runtime.registry.add,
+        flowapp.workflow,
+        app_functions=frozenset(flowapp.functions),
+        app=flowapp.name,
+        revision=revision_of(flowapp),
+        limits=flowapp.limits,
+    )
+    app = ClusterApp(flowapp, workflow, urls)
+    platform = ClusterPlatform(app, runtime)
+    triggers = ClusterTriggers(
+        flowapp,
+        platform.start_for_trigger,
+        knative_sources=settings.knative_sources,
+        leases=leases,
+        cron_state=_cron_state(settings.data_dir),
+    )
+    app.triggers = triggers
+    await runtime.start(recover=True, scale_out=is_postgresql(url))
+    runtime.on_finished.append(_schedule_after(platform))
+    try:
+        await triggers.start()
+        log.info("engine %s serves %s (revision %s)", settings.owner, app.name, app.revision)
+        yield RunningEngine(
+            app,
+            platform,
+            runtime,
+            ListenerDelivery(flowapp, runtime, platform.start_execution),
+            store,
+            platform_store,
+            metrics,
+            token,
+            {t.name: t for t in flowapp.triggers if t.name in settings.knative_sources},
+        )
+    finally:
+        await triggers.stop()
+        await runtime.stop()
+        await remote.close()
+        if publisher is not None:
+            await publisher.aclose()
+        store.close()
+        platform_store.close()
+
+
+def _check_sources(app: str, triggers: set[str], sources: frozenset[str]) -> None:
+    unknown = sorted(sources - triggers)
+    if unknown:
+        raise SettingsError(f"app {app} has no trigger(s) {', '.join(unknown)} (--knative-source)")
+
+
+async def _database(db: str, app: str) -> tuple[str, Leases]:
+    """The URL of the app's own schema, and how its replicas elect leaders."""
+    if not is_postgresql(db):
+        return db, SoleLeases()
+    schema = schema_name(app)
+    url = await asyncio.to_thread(prepare_schema, db, schema)
+    return url, PostgresLeases(db, scope=schema)
+
+
+def _runtime(
+    settings: ClusterSettings,
+    store: Any,
+    remote: RemoteFunctions,
+    publisher: BrokerPublisher | None,
+) -> Runtime:
+    async def no_runs(app: str | None) -> frozenset[str]:
+        return frozenset()  # no sandbox here: no run processes (shell, script, container)
+
+    effects = Effects(
+        http=HttpEffects(policy=settings.egress),
+        functions=FunctionEffects(remote),
+        publish=publisher.publish if publisher is not None else None,
+        processes=ProcessEffects(allowed=no_runs),
+    )
+    runtime = Runtime(
+        store, effects=effects, owner=settings.owner, lease_seconds=settings.lease_seconds
+    )
+    secrets = {app: dict(values) for app, values in settings.secrets.items()}
+    runtime.secrets = lambda app: secrets.get(app or "", {})
+    return runtime
+
+
+async def _first_admin_token(platform_store: Any, leases: Leases) -> str | None:
+    """The app's first admin token, made by one replica only (the others wait for it)."""
+    lease = leases.lease("admin-token")
+    deadline = time.monotonic() + 60.0
+    while not await lease.acquire():
+        if time.monotonic() > deadline:
+            raise TimeoutError("another replica holds the admin-token lock for a minute")
+        await asyncio.sleep(0.2)
+    try:
+        if await asyncio.to_thread(platform_store.count_tokens) > 0:
+            return None
+        _, plaintext = await asyncio.to_thread(
+            platform_store.create_token, "admin", role="admin", now=time.time()
+        )
+        return str(plaintext)
+    finally:
+        await lease.release()
+
+
+def _cron_state(data_dir: Path | None) -> Any:
+    """Catch-up state of this replica's cron triggers (its data dir, else memory)."""
+    if data_dir is None:
+        return MemoryCronState()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return FileCronState(data_dir / "cron-state.json")
+
+
+def _schedule_after(platform: ClusterPlatform) -> Any:
+    """``schedule.after``: a completed execution starts the next one that much later."""
+    delay = after_delay(platform.app.flowapp)
+
+    def finished(live: Any) -> None:
+        ours = live.workflow.app == platform.app.name
+        if delay is not None and ours and live.state.status == "completed":
+            schedule_again(delay, lambda: platform.start_execution(None, None))
+
+    return finished
