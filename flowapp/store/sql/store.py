@@ -50,6 +50,10 @@ class SqlStore(SqlBase):
         # An embedded SQLite file commits in well under a millisecond: callers may write
         # on their event loop's thread instead of paying two thread hops per commit.
         self.writes_inline = self._engine.dialect.name == "sqlite"
+        # The commit path runs on the driver's cursor (``raw.py``), whose constraint
+        # errors are the driver's own, not SQLAlchemy's ``IntegrityError``.
+        driver = getattr(self._engine.dialect.dbapi, "IntegrityError", exc.IntegrityError)
+        self._integrity_errors = (exc.IntegrityError, driver)
 
     # --- workflows ----------------------------------------------------------------
     @translated
@@ -91,7 +95,7 @@ class SqlStore(SqlBase):
                         conn, plan_commit([cp for _, cp in fresh]), self._statements, self._raw
                     )
                 return results
-        except exc.IntegrityError:
+        except self._integrity_errors:
             # Another process took one of the dedupe keys meanwhile: one by one, then.
             return [self._create_or_existing(record, cp) for record, cp in pairs]
 

@@ -20,7 +20,7 @@ from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revi
 from flowapp.store.sql.tables import metadata
 from tests.postgres import throwaway_database
 
-from .store_factories import T0, create
+from .store_factories import T0, checkpoint, create, execution, workflow
 
 T = TypeVar("T")
 SQL_ADAPTERS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -83,6 +83,26 @@ def test_concurrent_claimers_never_share_an_execution(sql_store: SqlStore) -> No
     assert sorted(taken) == ids  # every one taken, none twice
     owners = {sql_store.get_execution(i).owner for i in ids}  # type: ignore[union-attr]
     assert len(owners) > 1
+
+
+def test_concurrent_creators_of_one_dedupe_key_agree_on_one_execution(sql_store: SqlStore) -> None:
+    # Engine replicas handed the same message at once (a redelivery, two consumers): each
+    # batch-creates an execution with the message's dedupe key; one wins, the others are
+    # told its id, and none fails.
+    sql_store.save_workflow(workflow())
+    url = sql_store.engine.url.render_as_string(hide_password=False)
+    stores = [SqlStore(url) for _ in range(8)]
+
+    def create_one(index: int) -> list[str | None]:
+        pair = (execution(f"e{index}", dedupe_key="message-1"), checkpoint(f"e{index}"))
+        return stores[index].create_executions([pair])
+
+    answers = _run_together(len(stores), create_one)
+    for store in stores:
+        store.close()
+    winners = [f"e{i}" for i, answer in enumerate(answers) if answer == [None]]
+    assert len(winners) == 1
+    assert sorted(answer[0] or winners[0] for answer in answers) == winners * 8
 
 
 @pytest.fixture(params=SQL_ADAPTERS)
