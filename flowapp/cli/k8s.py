@@ -159,6 +159,21 @@ def images(folder: Folder, image_prefix: Prefix = "", environment: Env = None) -
         typer.echo(f"{recipe.function}\t{name}\t{dockerfile}")
 
 
+@k8s.command("engine-image")
+def engine_image(
+    image_prefix: Prefix = "",
+    image: Annotated[str | None, typer.Option(help="The image's whole name instead.")] = None,
+) -> None:
+    """Print the Dockerfile of flowapp's own image (the engine and the operator); its
+    name, the one render and operator-manifests use, goes to stderr."""
+    from flowapp.operator.images import engine_dockerfile
+    from flowapp.operator.target import Target
+
+    typer.echo(engine_dockerfile(), nl=False)
+    name = Target(image_prefix=image_prefix, engine_image=image).engine_image_name
+    typer.echo(f"image: {name}", err=True)
+
+
 @k8s.command("operator-manifests")
 def manifests(
     namespace: Annotated[str, typer.Option(help="Where the operator runs.")] = "flowapp-system",

@@ -23,11 +23,13 @@ from flowapp.dsl.source import DocumentTooLarge, parse_text
 from flowapp.dsl.validate import validate_source
 from flowapp.engine.signals import Cancel, Resume, Suspend
 from flowapp.local.invocations import CONTROLLABLE, method_not_allowed, parse_wait
+from flowapp.local.retrying import keeps_completed_tasks
 from flowapp.local.triggers import trigger_key
 from flowapp.runtime.limits import PayloadTooLarge as InputTooLarge
+from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime, UnknownExecution
 from flowapp.server import platform as p
-from flowapp.store.port import DuplicateExecution
+from flowapp.store.port import DuplicateExecution, ExecutionRecord
 from flowapp.triggers.errors import WebhookError
 from flowapp.triggers.webhook import HttpRequest
 
@@ -146,9 +148,7 @@ class ClusterPlatform:
         return p.InvocationResult(execution_id, outcome.status, outcome.output, outcome.error)
 
     async def _control(self, execution_id: str, signal: Any, verb: str) -> None:
-        record = await asyncio.to_thread(self.runtime.store.get_execution, execution_id)
-        if record is None or record.app != self.app.name:
-            raise p.NotFound(f"no execution {execution_id}")
+        record = await self._execution(execution_id)
         if record.status not in CONTROLLABLE[verb]:
             raise p.Conflict(f"execution {execution_id} is {record.status}: it cannot be {verb}")
         try:
@@ -165,19 +165,46 @@ class ClusterPlatform:
     async def resume(self, execution_id: str) -> None:
         await self._control(execution_id, Resume(), "resumed")
 
-    async def retry(self, execution_id: str) -> None:
+    async def retry(self, execution_id: str) -> p.RetryStarted:
+        """From the task that failed, on the workflow this engine serves now when it
+        keeps every completed task in place (as ``flowapp up`` moves a retry to the
+        serving revision), else on the execution's own."""
+        record = await self._execution(execution_id)
+        if record.status != "faulted":
+            raise p.Conflict(f"execution {execution_id} is {record.status}, not faulted")
+        target = await self._retry_target(record)
         try:
-            await self.runtime.retry(execution_id)
+            await self.runtime.retry(execution_id, target)
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
         except ValueError as exc:
             raise p.Conflict(str(exc)) from None
+        revision = target.revision if target is not None else record.revision
+        return p.RetryStarted(execution_id, revision, record.revision)
 
-    async def rerun(self, execution_id: str) -> str:
+    async def rerun(self, execution_id: str) -> p.RerunStarted:
+        """A new execution with the same input, of the workflow this engine serves."""
+        await self._execution(execution_id)
         try:
-            return await self.runtime.rerun(execution_id)
+            new_id = await self.runtime.rerun(execution_id, self.app.workflow)
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
+        return p.RerunStarted(new_id, execution_id, self.app.revision)
+
+    async def _execution(self, execution_id: str) -> ExecutionRecord:
+        record = await asyncio.to_thread(self.runtime.store.get_execution, execution_id)
+        if record is None or record.app != self.app.name:
+            raise p.NotFound(f"no execution {execution_id}")
+        return record
+
+    async def _retry_target(self, record: ExecutionRecord) -> LoadedWorkflow | None:
+        if record.revision == self.app.revision:
+            return None
+        runs = await asyncio.to_thread(self.runtime.store.task_runs, record.id)
+        replayed = [run.reference for run in runs if run.status in ("completed", "skipped")]
+        if keeps_completed_tasks(self.app.workflow.document, replayed):
+            return self.app.workflow
+        return None
 
     # --- functions, events, webhooks ----------------------------------------------------
 

@@ -151,6 +151,12 @@ def _container(app: FlowApp, namespace: str, target: Target, broker_name: str) -
             {"name": "flowapp", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "data", "mountPath": DATA_DIR},
         ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
     }
 
 

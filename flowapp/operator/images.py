@@ -138,3 +138,25 @@ CMD [{argv}]
 
 
 DOCKERFILES = {"python": _python, "node": _node, "command": _command}
+ENGINE_USER = 10001
+
+
+def engine_dockerfile() -> str:
+    """The image of flowapp itself: the engine Deployments (``flowapp cluster-engine``)
+    and the operator (``flowapp operator``) run it, each with its own arguments. It runs
+    as a numeric non-root user (the manifests say ``runAsNonRoot``) and writes only to
+    ``/var/lib/flowapp`` (an ``emptyDir`` in the engine's pods)."""
+    return f"""\
+# flowapp {__version__}: the engine of every app (flowapp cluster-engine) and the
+# FlowApp operator (flowapp operator). Build it anywhere (it copies nothing):
+# docker build -f Dockerfile -t <the name flowapp k8s engine-image printed> .
+FROM python:3.11-slim
+ARG FLOWAPP_PACKAGE=flowapp=={__version__}
+RUN pip install --no-cache-dir "$FLOWAPP_PACKAGE" \\
+ && useradd --uid {ENGINE_USER} --no-create-home --shell /usr/sbin/nologin flowapp \\
+ && mkdir -p /var/lib/flowapp && chown {ENGINE_USER} /var/lib/flowapp
+ENV PYTHONUNBUFFERED=1
+USER {ENGINE_USER}
+EXPOSE 8080 8081
+ENTRYPOINT ["flowapp"]
+"""

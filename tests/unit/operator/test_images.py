@@ -88,3 +88,26 @@ def test_render_explain_names_the_mode_and_its_reasons() -> None:
     assert "trigger `api` (http) is a webhook served by the engine" in result.stderr
     kinds = [obj["kind"] for obj in yaml.safe_load_all(result.stdout)]
     assert kinds.count("Service") == 3 and "PingSource" in kinds
+
+
+def test_the_engine_image_is_the_one_the_engine_and_the_operator_run() -> None:
+    result = flowapp("k8s", "engine-image", "--image-prefix", "reg.example/team/")
+    assert result.returncode == 0, result.stderr
+    dockerfile = result.stdout
+    assert 'ENTRYPOINT ["flowapp"]' in dockerfile
+    assert "USER 10001" in dockerfile  # numeric: the manifests say runAsNonRoot
+    name = result.stderr.strip().removeprefix("image: ")
+    rendered = flowapp(
+        "k8s",
+        "render",
+        str(ROOT / "examples" / "append-display"),
+        "--image-prefix",
+        "reg.example/team/",
+    )
+    manifests = flowapp("k8s", "operator-manifests", "--image-prefix", "reg.example/team/")
+    engine = next(o for o in yaml.safe_load_all(rendered.stdout) if o["kind"] == "Deployment")
+    operator = next(o for o in yaml.safe_load_all(manifests.stdout) if o["kind"] == "Deployment")
+    for deployment in (engine, operator):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == name
+        assert container["securityContext"]["runAsNonRoot"] is True
