@@ -136,8 +136,13 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         processes=processes,
     )
     journal = DecisionJournal(settings.data_dir / "decisions.journal")
-    runtime = Runtime(store, effects=effects, owner=settings.owner, journal=journal)
-    runtime.metrics = RuntimeMetrics(metrics)
+    runtime = Runtime(
+        store,
+        effects=effects,
+        owner=settings.owner,
+        journal=journal,
+        metrics=RuntimeMetrics(metrics),
+    )
     secrets = await _app_secrets(settings, platform_store)
     runtime.secrets = secrets.for_app
     sandbox.secrets = secrets.environment_for  # what an app's processes get of its secrets

@@ -53,6 +53,7 @@ from flowapp.sandbox import Sandbox, stopped_by
 @dataclass(frozen=True, slots=True)
 class PoolOptions:
     app: str = "default"
+    revision: str = ""
     grace_period: float = 10.0
     max_failed_starts: int = 5
     backoff: Backoff = field(default_factory=Backoff)
@@ -86,6 +87,7 @@ class FunctionPool:
         """Build, then start ``min`` instances and wait for their first attempt."""
         self._session = session
         self._running = True
+        self._metrics.known(self._options.app, self.spec.name, revision=self._options.revision)
         self._ticker = asyncio.create_task(self._tick())
         await self._prepare()
         await asyncio.gather(*self._rebalance(), return_exceptions=True)
@@ -111,7 +113,9 @@ class FunctionPool:
             await asyncio.gather(self._ticker, return_exceptions=True)
         while self._tasks:  # terminations, and boots that were mid-start
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._metrics.set_instances(self._options.app, self.spec.name, 0, pool=self)
+        self._metrics.set_instances(
+            self._options.app, self.spec.name, 0, pool=self, revision=self._options.revision
+        )
 
     async def _prepare(self) -> None:
         options = self._options
@@ -142,6 +146,10 @@ class FunctionPool:
         return await self._queue()
 
     async def _queue(self) -> Instance:
+        if not any(instance.ready for instance in self._instances):  # scaled to zero, or booting
+            self._metrics.cold_start(
+                self._options.app, self.spec.name, revision=self._options.revision
+            )
         waiter = self._waiters.push()
         self._rebalance()
         try:
@@ -305,7 +313,7 @@ class FunctionPool:
         if instance in self._instances:
             self._instances.remove(instance)
             self._count_instances()
-        self._metrics.restarted(self._options.app, self.spec.name)
+        self._metrics.restarted(self._options.app, self.spec.name, revision=self._options.revision)
         now = asyncio.get_running_loop().time()
         if self._restarts.lost(reason, start=start, now=now):
             self._waiters.reject_all(f"failing: {reason}")
@@ -320,8 +328,10 @@ class FunctionPool:
         return task
 
     def _count_instances(self) -> None:
+        options = self._options
+        count = len(self._instances)
         self._metrics.set_instances(
-            self._options.app, self.spec.name, len(self._instances), pool=self
+            options.app, self.spec.name, count, pool=self, revision=options.revision
         )
 
     def status(self) -> FunctionStatus:

@@ -45,6 +45,7 @@ class Supervisor:
         functions: Iterable[FunctionSpec],
         *,
         app: str = "default",
+        revision: str = "",
         registry: CollectorRegistry | None = None,
         metrics: FunctionMetrics | None = None,
         log_dir: Path | None = None,
@@ -61,6 +62,7 @@ class Supervisor:
         if len(set(names)) != len(names):
             raise ValueError(f"function names must be unique, got {names}")
         self.app = app
+        self.revision = revision  # labels the metrics of this revision's functions
         # Several supervisors (revisions) may share one registry through one metrics object.
         if metrics is None:
             metrics = FunctionMetrics(registry if registry is not None else CollectorRegistry())
@@ -68,6 +70,7 @@ class Supervisor:
         self._logs = LogStore(capacity=log_capacity, directory=log_dir, redact=redact)
         options = PoolOptions(
             app=app,
+            revision=revision,
             grace_period=grace_period,
             max_failed_starts=max_failed_starts,
             backoff=backoff or Backoff(),
@@ -151,7 +154,7 @@ class Supervisor:
     ) -> Any:
         name = pool.spec.name
         started = time.perf_counter()
-        self.metrics.call_started(app, name)
+        self.metrics.call_started(app, name, revision=self.revision)
         code = "2xx"
         try:
             return await self._send(pool, headers, body, timeout)
@@ -162,7 +165,10 @@ class Supervisor:
             code = "cancelled"
             raise
         finally:
-            self.metrics.call_finished(app, name, code=code, seconds=time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.call_finished(
+                app, name, code=code, seconds=seconds, revision=self.revision
+            )
 
     async def _send(
         self, pool: FunctionPool, headers: dict[str, str], body: bytes, timeout: float

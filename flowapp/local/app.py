@@ -54,7 +54,11 @@ class LocalApp:
         self.runtime = runtime
         self.revision = revision
         self.supervisor = Supervisor(
-            app.functions.values(), app=app.name, registry=metrics, log_dir=log_dir
+            app.functions.values(),
+            app=app.name,
+            revision=revision or "",
+            registry=metrics,
+            log_dir=log_dir,
         )
         self.with_triggers = triggers
         self.triggers: list[Trigger] = []

@@ -54,6 +54,7 @@ from flowapp.runtime.runtime import Runtime
 from flowapp.sandbox import Sandbox
 from flowapp.store.platform import PlatformStore
 from flowapp.store.port import ExecutionFilter
+from flowapp.triggers.metrics import TriggerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         self.broker = broker
         self.event_schedules: dict[str, EventSchedule] = {}
         self.function_metrics = FunctionMetrics(metrics) if metrics is not None else None
+        self.trigger_metrics = TriggerMetrics(metrics) if metrics is not None else None
+        if self.trigger_metrics is not None:
+            self.trigger_metrics.watch(self._trigger_statuses)
         self.hosts: dict[tuple[str, str], RevisionHost] = {}
         self.triggers: dict[str, AppTriggers] = {}
         self.webhook_routes = WebhookRoutes()
@@ -223,6 +227,14 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
             )
         return seen
 
+    def _trigger_statuses(self) -> dict[tuple[str, str], Any]:
+        """Every running app's triggers and their status (read at each scrape)."""
+        return {
+            (app, name): status
+            for app, triggers in list(self.triggers.items())
+            for name, status in triggers.status().items()
+        }
+
     def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
         """Which functions an execution calls: those of the revision it runs on.
 
@@ -287,7 +299,9 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
 
         hooks = {t.source.path: t.name for t in app.triggers if t.kind == "http"}
         refused = self.webhook_routes.claim(name, hooks)
-        triggers = AppTriggers(app, start, cron_state=self.cron_state, refused=refused)
+        triggers = AppTriggers(
+            app, start, cron_state=self.cron_state, refused=refused, metrics=self.trigger_metrics
+        )
         await triggers.start()
         self.triggers[name] = triggers
         if self.broker is not None:

@@ -65,6 +65,7 @@ async def start_revision(
     supervisor = Supervisor(
         app.functions.values(),
         app=app.name,
+        revision=revision,
         metrics=metrics,
         log_dir=log_dir,
         redact=redact,

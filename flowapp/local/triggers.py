@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from flowapp.dsl.durations import duration_seconds, format_iso_duration
 from flowapp.triggers.base import Trigger, TriggerConfig, TriggerState, TriggerStatus
 from flowapp.triggers.config import load_trigger
 from flowapp.triggers.cron_trigger import CronState, MemoryCronState
+from flowapp.triggers.metrics import UNOBSERVED, TriggerMetrics, TriggerObserver, event_lag
 from flowapp.triggers.registry import build_trigger
 from flowapp.triggers.webhook_trigger import WebhookTrigger
 
@@ -99,10 +101,13 @@ class AppTriggers:
         *,
         cron_state: CronState | None = None,
         refused: dict[str, str] | None = None,
+        metrics: TriggerMetrics | None = None,
     ) -> None:
         """``refused``: triggers not to start, ``name -> why`` (a webhook path another
-        app holds), reported as stopped with the reason."""
+        app holds), reported as stopped with the reason. ``metrics``: where to count
+        what the triggers deliver."""
         self.app = app
+        self.metrics = metrics
         self.refused = dict(refused or {})
         self.start_execution = start
         self.cron_state = cron_state or MemoryCronState()
@@ -114,9 +119,12 @@ class AppTriggers:
         for config in [*self.app.triggers, *schedule_triggers(self.app)]:
             if config.name in self.refused:
                 continue
-            trigger = build_trigger(config, cron_state=_Prefixed(self.cron_state, self.app.name))
+            observer = self._observer(config.name)
+            trigger = build_trigger(
+                config, cron_state=_Prefixed(self.cron_state, self.app.name), observer=observer
+            )
             self.configs[config.name] = config
-            await trigger.start(self._sink(config))
+            await trigger.start(self._sink(config, observer))
             self.triggers[config.name] = trigger
 
     async def stop(self) -> None:
@@ -125,10 +133,18 @@ class AppTriggers:
                 await trigger.stop(drain_timeout=5.0)
         self.triggers.clear()
 
-    def _sink(self, config: TriggerConfig) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    def _observer(self, trigger: str) -> TriggerObserver:
+        if self.metrics is None:
+            return UNOBSERVED
+        return self.metrics.observer(self.app.name, trigger)
+
+    def _sink(
+        self, config: TriggerConfig, observer: TriggerObserver
+    ) -> Callable[[dict[str, Any]], Awaitable[None]]:
         async def sink(event: dict[str, Any]) -> None:
             key = trigger_key(self.app.name, config.name, event)
             execution_id = await self.start_execution(execution_input(config, event), key)
+            observer.accepted(event_lag(event, time.time()))
             if config.kind == "http":  # the webhook's answer names the execution
                 self.started[key] = execution_id
                 while len(self.started) > 1000:

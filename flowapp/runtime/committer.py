@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,8 +53,11 @@ class GroupCommitter:
         max_batch: int = 512,
         max_backoff: float = 5.0,
         inline: bool = False,
+        on_commit: Callable[[int, float], None] | None = None,
     ) -> None:
         self.store = store
+        # Told of each transaction that committed: how many checkpoints, how many seconds.
+        self.on_commit = on_commit
         # Inline: write on the event loop's thread. For an embedded SQLite file a commit
         # takes well under a millisecond, and two thread hops per step cost more than
         # the loop loses while it waits; a network database keeps its own thread.
@@ -125,6 +129,7 @@ class GroupCommitter:
         """Write, retrying while the database is unavailable; settle the futures."""
         delay = 0.05
         while True:
+            began = time.perf_counter()
             try:
                 if self.inline:
                     outcomes = write(pendings)
@@ -147,6 +152,8 @@ class GroupCommitter:
                 return
             self.batches += 1
             self.checkpoints += len(pendings)
+            if self.on_commit is not None:
+                self.on_commit(len(pendings), time.perf_counter() - began)
             for pending, outcome in zip(pendings, outcomes, strict=True):
                 if pending.future.done():
                     continue

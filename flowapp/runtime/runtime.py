@@ -105,6 +105,7 @@ class Runtime(Upkeep):
         inline_commits: bool | None = None,
         decider: Decider | None = None,
         journal: DecisionJournal | None = None,
+        metrics: RuntimeMetrics | None = None,
     ) -> None:
         self.store = store
         self.registry = registry or WorkflowRegistry(store)
@@ -122,8 +123,10 @@ class Runtime(Upkeep):
         self._suspects: set[str] = set()
         if inline_commits is None:  # a local file or memory: commit on the loop's thread
             inline_commits = bool(getattr(store, "writes_inline", False))
-        self.committer = GroupCommitter(store, inline=inline_commits)
-        self.timers = Timers(clock)
+        self.metrics = metrics
+        on_commit = metrics.committed if metrics is not None else None
+        self.committer = GroupCommitter(store, inline=inline_commits, on_commit=on_commit)
+        self.timers = Timers(clock, on_fire=metrics.timer_fired if metrics is not None else None)
         self.router = EventRouter()
         self.dispatcher = Dispatcher(self, self.effects)
         self.live: dict[str, LiveExecution] = {}
@@ -135,7 +138,8 @@ class Runtime(Upkeep):
         self.on_finished: list[Callable[[LiveExecution], None]] = []
         # Receives the lifecycle CloudEvents of every decision, when someone wants them.
         self.lifecycle: Callable[[list[dict[str, Any]]], None] | None = None
-        self.metrics: RuntimeMetrics | None = None
+        if metrics is not None:
+            metrics.watch(lambda: self.live.values(), lambda: len(self.timers))
         # Set by ``start(scale_out=True)``: other processes hold executions of this store.
         self.shares_store = False
         # Each app's secrets (``flowapp up``); without it every workflow sees ``env.secrets``.
@@ -237,6 +241,7 @@ class Runtime(Upkeep):
         dedupe key is taken."""
         self.limits.check_input(input)
         now = self.clock()
+        step_began = time.perf_counter()
         execution_id = new_execution_id(now)
         live = LiveExecution(workflow, new_state(execution_id, workflow.limits))
         decisions = await take_turn(self, live, [Start(input)], now)
@@ -266,6 +271,7 @@ class Runtime(Upkeep):
         except BaseException:
             del self.live[execution_id]
             raise
+        self._stepped(live, step_began)
         self._after_commit(live, [c for d in decisions for c in d.commands], announcements)
         live.pumping = False
         self._pump_if_needed(live)
@@ -396,6 +402,7 @@ class Runtime(Upkeep):
                 items = list(live.inbox)
                 live.inbox.clear()
                 now = self.clock()
+                step_began = time.perf_counter()
                 previous = live.state.status
                 try:
                     decisions = await take_turn(self, live, [s for s, _ in items], now)
@@ -422,11 +429,16 @@ class Runtime(Upkeep):
                 except StoreError as exc:
                     await self._fault_unsaveable(live, exc)
                     return
+                self._stepped(live, step_began)
                 commands = [cmd for d in decisions for cmd in d.commands]
                 self._after_commit(live, commands, announcements)
         finally:
             live.pumping = False
         self._pump_if_needed(live)
+
+    def _stepped(self, live: LiveExecution, began: float) -> None:
+        if self.metrics is not None:
+            self.metrics.stepped(live.workflow, time.perf_counter() - began)
 
     async def _fault_unsaveable(self, live: LiveExecution, exc: Exception) -> None:
         """The store refused this execution's data: fault it rather than stall it."""

@@ -13,8 +13,14 @@ from collections.abc import Callable
 
 
 class Timers:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        *,
+        on_fire: Callable[[float], None] | None = None,
+    ) -> None:
         self.clock = clock
+        self.on_fire = on_fire  # told how late each timer fired, in seconds
         self._handles: dict[tuple[str, str], asyncio.TimerHandle] = {}
 
     def __len__(self) -> int:
@@ -30,6 +36,8 @@ class Timers:
 
         def run() -> None:
             self._handles.pop(key, None)
+            if self.on_fire is not None:
+                self.on_fire(self.clock() - due_at)
             fire()
 
         self._handles[key] = loop.call_at(loop.time() + delay, run)

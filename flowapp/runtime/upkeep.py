@@ -273,6 +273,8 @@ class Upkeep:
             items = await self.committer.run_in_writer(
                 lambda: self.store.pending_outbox(limit=200, owner=self.owner)
             )
+            if self.metrics is not None:  # at least this many: a batch is 200 at most
+                self.metrics.outbox_backlog(len(items))
             if not items:
                 return
             for item in items:

@@ -23,6 +23,7 @@ from typing import Protocol
 from flowapp.triggers.base import Backoff, Sink, TriggerConfig, TriggerState, TriggerStatus
 from flowapp.triggers.cron import CronConfig, cron_event, next_fire, plan_catch_up
 from flowapp.triggers.errors import TriggerError
+from flowapp.triggers.metrics import UNOBSERVED, TriggerObserver
 
 log = logging.getLogger("flowapp.triggers")
 STATE_RETRY = Backoff(delay=0.5, maximum=30.0)
@@ -74,9 +75,15 @@ class CronTrigger:
     """A cron trigger; ``config.source`` is a :class:`CronConfig`."""
 
     def __init__(
-        self, config: TriggerConfig, *, state: CronState, clock: Clock | None = None
+        self,
+        config: TriggerConfig,
+        *,
+        state: CronState,
+        clock: Clock | None = None,
+        observer: TriggerObserver = UNOBSERVED,
     ) -> None:
         self._config = config
+        self._observer = observer
         self._cron: CronConfig = config.source
         self._state = state
         self._clock = clock or SystemClock()
@@ -150,7 +157,9 @@ class CronTrigger:
                 await self._save(fire)
                 return
             if attempt <= self._config.max_redeliveries:
+                self._observer.redelivered()
                 await self._clock.sleep(self._config.backoff.delay_for(attempt))
+        self._observer.dead_lettered()
         log.error("trigger %s: giving up the fire %s", self.name, event["id"])
 
     async def _deliver(self, event: dict[str, object]) -> bool:

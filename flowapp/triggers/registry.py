@@ -15,6 +15,7 @@ from flowapp.triggers.base import Backoff, Source, Trigger, TriggerConfig
 from flowapp.triggers.config import load_trigger
 from flowapp.triggers.cron_trigger import Clock, CronState, CronTrigger, MemoryCronState
 from flowapp.triggers.kafka import KafkaSource
+from flowapp.triggers.metrics import UNOBSERVED, TriggerObserver
 from flowapp.triggers.mqtt import MqttSource
 from flowapp.triggers.nats import NatsSource
 from flowapp.triggers.rabbitmq import RabbitSource
@@ -40,21 +41,24 @@ def build_trigger(
     reconnect: Backoff = RECONNECT,
     rocketmq_clients: RocketClients | None = None,
     environ: Mapping[str, str] | None = None,
+    observer: TriggerObserver = UNOBSERVED,
 ) -> Trigger:
     """The trigger for ``config`` (a parsed config, or a raw ``spec.triggers[i]`` item).
 
     ``cron_state`` defaults to memory, which forgets the last fire on restart (so no
-    catch-up): the platform passes its durable store.
+    catch-up): the platform passes its durable store. ``observer`` is told of
+    redeliveries and dead letters (``metrics.py``).
     """
     if not isinstance(config, TriggerConfig):
         config = load_trigger(config)
     if config.kind == "cron":
-        return CronTrigger(config, state=cron_state or MemoryCronState(), clock=clock)
+        state = cron_state or MemoryCronState()
+        return CronTrigger(config, state=state, clock=clock, observer=observer)
     if config.kind == "http":
         return WebhookTrigger(config, environ=environ)
     if config.kind == "rocketmq":
         clients = rocketmq_clients or RealRocketClients()
-        return BrokerTrigger(
-            config, RocketSource(config, config.source, clients=clients), reconnect=reconnect
-        )
-    return BrokerTrigger(config, SOURCES[config.kind](config), reconnect=reconnect)
+        source: Source[Any] = RocketSource(config, config.source, clients=clients)
+    else:
+        source = SOURCES[config.kind](config)
+    return BrokerTrigger(config, source, reconnect=reconnect, observer=observer)

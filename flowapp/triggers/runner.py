@@ -38,6 +38,7 @@ from flowapp.triggers.base import (
 from flowapp.triggers.errors import EventMappingError, TriggerError
 from flowapp.triggers.events import to_cloudevent
 from flowapp.triggers.inflight import InFlight
+from flowapp.triggers.metrics import UNOBSERVED, TriggerObserver
 
 log = logging.getLogger("flowapp.triggers")
 
@@ -56,10 +57,16 @@ class BrokerTrigger(Generic[M]):
     """A trigger reading from one broker through ``source``."""
 
     def __init__(
-        self, config: TriggerConfig, source: Source[M], *, reconnect: Backoff = RECONNECT
+        self,
+        config: TriggerConfig,
+        source: Source[M],
+        *,
+        reconnect: Backoff = RECONNECT,
+        observer: TriggerObserver = UNOBSERVED,
     ) -> None:
         self._config = config
         self._source = source
+        self._observer = observer
         self._reconnect = reconnect
         self._slots = InFlight(config.max_in_flight)
         self._handlers: set[asyncio.Task[None]] = set()
@@ -196,8 +203,10 @@ class BrokerTrigger(Generic[M]):
                 await self._source.ack(message)
                 return
             if isinstance(outcome, str) and await self._dead_letter(message, incoming, outcome):
+                self._observer.dead_lettered()
                 await self._source.ack(message)
                 return
+            self._observer.redelivered()
             delay = self._config.backoff.delay_for(incoming.deliveries)
             message = await self._source.redeliver(message, delay)
 

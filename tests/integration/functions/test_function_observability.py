@@ -10,11 +10,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from flowapp.functions.errors import FunctionReplyError, FunctionTimeout
-from flowapp.functions.spec import FunctionSpec
+from flowapp.functions.spec import FunctionSpec, ScaleSpec
 from flowapp.functions.supervisor import Supervisor
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
-LABELS = {"app": "shop", "function": "echo"}
+LABELS = {"app": "shop", "revision": "r1", "function": "echo"}
 
 
 async def call(supervisor: Supervisor, data: Any, *, execution: str = "e1", **options: Any) -> Any:
@@ -73,7 +73,7 @@ async def test_metrics_count_the_calls_made(
     make_supervisor: Any, registry: CollectorRegistry, eventually: Any
 ) -> None:
     spec = FunctionSpec("echo", "python", FIXTURES / "echo", timeout=0.5)
-    supervisor = await make_supervisor(spec, app="shop", grace_period=0.5)
+    supervisor = await make_supervisor(spec, app="shop", revision="r1", grace_period=0.5)
 
     for n in range(3):
         await call(supervisor, n)
@@ -98,4 +98,20 @@ async def test_metrics_count_the_calls_made(
     assert value(found, "flowapp_function_requests_in_flight") == 0
     assert value(found, "flowapp_function_instances") == 1
     assert value(found, "flowapp_function_restarts_total") == 1
+    assert value(found, "flowapp_function_cold_starts_total") == 0  # min=1: kept warm
     assert supervisor.metrics.exposition().decode() == registry_text(registry)
+
+
+async def test_a_call_to_a_function_scaled_to_zero_is_a_cold_start(
+    make_supervisor: Any, registry: CollectorRegistry
+) -> None:
+    spec = FunctionSpec("echo", "python", FIXTURES / "echo", scale=ScaleSpec(min=0))
+    supervisor = await make_supervisor(spec, app="shop", revision="r1")
+    assert value(samples(registry), "flowapp_function_cold_starts_total") == 0
+
+    await call(supervisor, 1)  # starts the first instance
+    await call(supervisor, 2)  # served by it
+
+    found = samples(registry)
+    assert value(found, "flowapp_function_cold_starts_total") == 1
+    assert value(found, "flowapp_function_requests_total", code="2xx") == 2

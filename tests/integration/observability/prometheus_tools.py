@@ -1,0 +1,25 @@
+"""Debian's Prometheus tools for the tests: found on PATH, required in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+RULES = ROOT / "deploy" / "prometheus" / "flowapp-rules.yaml"
+RULE_TESTS = ROOT / "deploy" / "prometheus" / "tests" / "flowapp-rules.test.yaml"
+
+
+def tool(name: str) -> str:
+    """The path of ``name``; skips the test without it, except in CI (.ci/run installs it)."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)"
+            )
+        pytest.skip(f"{name} is not installed")
+    return found
