@@ -106,9 +106,8 @@ async def engine_running(settings: ClusterSettings) -> AsyncIterator[RunningEngi
     token = await _first_admin_token(platform_store, leases)
     remote = RemoteFunctions(urls, app=flowapp.name, timeout=settings.function_timeout)
     publisher = BrokerPublisher(settings.broker_url) if settings.broker_url else None
-    runtime = _runtime(settings, store, remote, publisher)
     metrics = CollectorRegistry()
-    runtime.metrics = RuntimeMetrics(metrics)
+    runtime = _runtime(settings, store, remote, publisher, RuntimeMetrics(metrics))
     workflow = await asyncio.to_thread(
         runtime.registry.add,
         flowapp.workflow,
@@ -173,6 +172,7 @@ def _runtime(
     store: Any,
     remote: RemoteFunctions,
     publisher: BrokerPublisher | None,
+    metrics: RuntimeMetrics,
 ) -> Runtime:
     async def no_runs(app: str | None) -> frozenset[str]:
         return frozenset()  # no sandbox here: no run processes (shell, script, container)
@@ -184,7 +184,11 @@ def _runtime(
         processes=ProcessEffects(allowed=no_runs),
     )
     runtime = Runtime(
-        store, effects=effects, owner=settings.owner, lease_seconds=settings.lease_seconds
+        store,
+        effects=effects,
+        owner=settings.owner,
+        lease_seconds=settings.lease_seconds,
+        metrics=metrics,
     )
     secrets = {app: dict(values) for app, values in settings.secrets.items()}
     runtime.secrets = lambda app: secrets.get(app or "", {})
