@@ -37,6 +37,7 @@ from flowapp.apps.project import (
     read_project_source,
 )
 from flowapp.apps.resource import read_delivery, read_header, read_triggers
+from flowapp.apps.traffic import read_revision, read_traffic
 from flowapp.apps.workflow import REF, is_plain_workflow, resolve_workflow
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import SourceDocument, parse_text, read_source
@@ -148,6 +149,8 @@ def _load_resource(
     triggers = read_triggers(header.spec.get("triggers"), unlocated, app=header.name or None)
     delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
     limits = read_limits(header.spec.get("limits"), unlocated)
+    revision = read_revision(header.spec.get("revision"), unlocated)
+    traffic = read_traffic(header.spec.get("traffic"), revision, unlocated)
     # Unknown function names are reported by the workflow's checks; declared ones whose
     # folder is broken must not be reported twice, so every declared name is known.
     files = project if project is not None else MemoryProject({})
@@ -178,6 +181,8 @@ def _load_resource(
         digest=app_digest(resource, workflow.source.data, folders),
         environment=environment if overlay is not None else None,
         limits=limits,
+        revision=revision,
+        traffic=traffic,
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
 
 if TYPE_CHECKING:  # annotations only: importing flowapp.triggers loads every broker client
+    from flowapp.apps.traffic import TrafficTarget
     from flowapp.dsl.source import SourceDocument
     from flowapp.events.delivery import DeliverySpec
     from flowapp.functions.spec import FunctionSpec
@@ -59,6 +60,9 @@ class FlowApp:
     # The environment whose config/<environment>.yaml was merged into ``resource``.
     environment: str | None = None
     limits: ExecutionLimits = DEFAULT_LIMITS  # what one execution may take (``spec.limits``)
+    # On a cluster: this spec's revision name, and the split of calls between revisions.
+    revision: str | None = None
+    traffic: tuple[TrafficTarget, ...] = ()
 
     @property
     def workflow_file(self) -> Path:

@@ -23,7 +23,16 @@ from flowapp.events.errors import SpecError
 from flowapp.triggers.base import TriggerConfig
 from flowapp.triggers.config import parse_triggers
 
-SPEC_KEYS = ("triggers", "functions", "workflow", "workflowRef", "delivery", "limits")
+SPEC_KEYS = (
+    "triggers",
+    "functions",
+    "workflow",
+    "workflowRef",
+    "delivery",
+    "limits",
+    "revision",
+    "traffic",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from flowapp.apps.functions import DURATION_KEYS, SCALE_BOUNDS
 from flowapp.apps.limits import LIMIT_KEYS, MAX_FOR_ITEMS, MAX_TASK_RUNS
 from flowapp.apps.names import DNS_LABEL, FUNCTION_NAME
 from flowapp.apps.resource import SPEC_KEYS
+from flowapp.apps.traffic import REVISION_NAME, TRAFFIC_KEYS
 from flowapp.events.delivery import DELIVERY_KEYS
 from flowapp.functions.spec import RUNTIMES
 from flowapp.triggers.config import BROKER_KEYS, KINDS, NAME
@@ -289,6 +290,25 @@ def limits_schema() -> Schema:
     return obj(properties)
 
 
+REVISION: Schema = {
+    "type": "string",
+    "pattern": anchored(REVISION_NAME.pattern),
+    "description": "a DNS label of at most 12 characters",
+}
+
+
+def traffic_schema() -> Schema:
+    """``spec.traffic``; that the percents add up to 100 is the loader's to say."""
+    properties: dict[str, Schema] = {
+        "revision": REVISION,
+        "percent": integer(0, 100),
+        "tag": REVISION,
+    }
+    assert set(properties) == set(TRAFFIC_KEYS), "traffic keys changed: update this schema"
+    item = obj(properties, required=("revision", "percent"))
+    return {"type": "array", "minItems": 1, "items": item}
+
+
 @functools.cache
 def _official_workflow() -> Schema:
     text = resources.files("flowapp.dsl").joinpath("schema/workflow.yaml").read_text("utf-8")
@@ -339,6 +359,8 @@ def spec_schema() -> Schema:
         "workflowRef": STRING,
         "delivery": delivery_schema(),
         "limits": limits_schema(),
+        "revision": REVISION,
+        "traffic": traffic_schema(),
     }
     assert set(properties) == set(SPEC_KEYS), "spec keys changed: update this schema"
     schema = obj(properties)

@@ -64,12 +64,15 @@ def flowapp_object(app: FlowApp, images: dict[str, str]) -> Obj:
 
 def engine_resource(app: FlowApp) -> Obj:
     """The FlowApp the engine runs: as on the cluster, but without images (the engine
-    calls functions by their Services' addresses), so that a change of image leaves the
-    engine alone. Every trigger stays: those Knative delivers are named to the engine
-    (``--knative-source``), which reads their events as their settings say."""
+    calls functions by their Services' addresses) and their revisions and traffic, so
+    that a change of image or of traffic leaves the engine alone. Every trigger stays:
+    those Knative delivers are named to the engine (``--knative-source``), which reads
+    their events as their settings say."""
     resource = flowapp_object(app, {name: "" for name in app.functions})
     for entry in resource["spec"]["functions"].values():
         del entry["image"]
+    for key in ("revision", "traffic"):  # the Services' business: the engine calls them
+        resource["spec"].pop(key, None)
     return resource
 
 

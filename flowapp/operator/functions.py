@@ -13,6 +13,13 @@ What the function's settings become (the Knative annotations are Knative's autos
 
 A change of image or settings changes the template, which rolls a new revision; reconciling
 an unchanged app changes nothing, so it rolls nothing.
+
+Revisions and traffic (``flowapp.apps.traffic``): with ``spec.revision`` the template is
+named ``<service>-<revision>``, so each app revision is a Knative Revision of every
+function, found by that name; ``spec.traffic`` becomes each Service's ``spec.traffic``,
+one target per app revision (``revisionName``, ``percent``, ``tag``: the tag's address,
+``<tag>-<service>.<namespace>.svc.cluster.local``, reaches that revision alone). Without
+``spec.revision`` Knative names the revisions and routes everything to the latest.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import math
 from typing import Any
 
 from flowapp.apps.model import FlowApp
+from flowapp.apps.traffic import TrafficTarget
 from flowapp.functions.spec import FunctionSpec
 from flowapp.operator import names
 from flowapp.operator.target import FUNCTION_PORT
@@ -30,10 +38,12 @@ SERVING = "serving.knative.dev/v1"
 
 
 def function_services(app: FlowApp, namespace: str, images: dict[str, str]) -> list[Obj]:
-    return [
-        function_service(app.name, namespace, spec, images[name])
-        for name, spec in sorted(app.functions.items())
-    ]
+    services = []
+    for name, spec in sorted(app.functions.items()):
+        service = function_service(app.name, namespace, spec, images[name])
+        _name_revision(service, app.revision, app.traffic)
+        services.append(service)
+    return services
 
 
 def function_service(app: str, namespace: str, spec: FunctionSpec, image: str) -> Obj:
@@ -57,6 +67,23 @@ def function_service(app: str, namespace: str, spec: FunctionSpec, image: str) -
             }
         },
     }
+
+
+def _name_revision(service: Obj, revision: str | None, traffic: tuple[TrafficTarget, ...]) -> None:
+    if revision is None:
+        return
+    name = service["metadata"]["name"]
+    service["spec"]["template"]["metadata"]["name"] = revision_name(name, revision)
+    if traffic:
+        service["spec"]["traffic"] = [
+            {"revisionName": revision_name(name, t.revision), "percent": t.percent, "tag": t.tag}
+            for t in traffic
+        ]
+
+
+def revision_name(service: str, revision: str) -> str:
+    """The Knative Revision of a function's Service for an app revision."""
+    return f"{service}-{revision}"
 
 
 def _scaling(spec: FunctionSpec) -> dict[str, str]:

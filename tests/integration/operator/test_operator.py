@@ -167,6 +167,52 @@ async def test_changing_one_image_changes_one_service() -> None:
         assert status["observedGeneration"] == 2
 
 
+async def test_a_canary_split_becomes_the_services_traffic_and_leaves_the_engine_alone() -> None:
+    async with running_cluster() as cluster:
+        await cluster.database_secret()
+        first = app_object(ROOT / "examples" / "append-display")
+        first["spec"]["revision"] = "v1"
+        await cluster.apply(first)
+        before = {(c["kind"], c["metadata"]["name"]): c for c in await converged(cluster)}
+        display = before[("Service", "append-display-display")]
+        assert display["spec"]["template"]["metadata"]["name"] == "append-display-display-v1"
+
+        def canary(app: Obj) -> None:
+            app["spec"]["revision"] = "v2"
+            app["spec"]["functions"]["display"]["image"] = "reg.example/append-display-display:2"
+            app["spec"]["traffic"] = [
+                {"revision": "v1", "percent": 80, "tag": "stable"},
+                {"revision": "v2", "percent": 20, "tag": "canary"},
+            ]
+
+        await cluster.edit(FLOWAPP, "FlowApp", APP, canary)
+
+        async def split() -> Obj | None:
+            found = await cluster.kubectl.get(
+                "serving.knative.dev/v1", "Service", "default", "append-display-display"
+            )
+            return found if found and found["spec"].get("traffic") else None
+
+        display = await eventually(split, what="the display Service's traffic")
+        assert display["spec"]["template"]["metadata"]["name"] == "append-display-display-v2"
+        assert display["spec"]["traffic"] == [
+            {"revisionName": "append-display-display-v1", "percent": 80, "tag": "stable"},
+            {"revisionName": "append-display-display-v2", "percent": 20, "tag": "canary"},
+        ]
+        await asyncio.sleep(0.3)  # let any further write happen, if the operator made one
+        after = {(c["kind"], c["metadata"]["name"]): c for c in await cluster.children(APP)}
+        moved = {
+            key
+            for key in before
+            if before[key]["metadata"]["resourceVersion"]
+            != after[key]["metadata"]["resourceVersion"]
+        }
+        assert moved == {
+            ("Service", "append-display-append"),
+            ("Service", "append-display-display"),
+        }
+
+
 async def test_deleting_a_trigger_by_hand_brings_it_back_and_edits_are_undone() -> None:
     async with running_cluster() as cluster:
         await cluster.database_secret()

@@ -147,6 +147,11 @@ def complete_resource(variant: int) -> dict[str, Any]:
                 "deadLetterSink": "f",
             },
             "limits": {"taskRuns": 9, "forItems": 9, "stateSize": "2Mi", "cpuTime": "PT9S"},
+            "revision": "v2",
+            "traffic": [
+                {"revision": "v1", "percent": 90, "tag": "stable"},
+                {"revision": "v2", "percent": 10},
+            ],
         },
     }
 
@@ -204,6 +209,8 @@ def test_the_readers_know_exactly_the_keys_the_model_declares(
         ("Keys", "/spec/functions/f"): declared_keys(schema, "/spec/functions/f"),
         ("Keys", "/spec/functions/f/scale"): declared_keys(schema, "/spec/functions/f/scale"),
         ("Keys", "/spec/limits"): declared_keys(schema, "/spec/limits"),
+        ("Keys", "/spec/traffic/0"): declared_keys(schema, "/spec/traffic/0"),
+        ("Keys", "/spec/traffic/1"): declared_keys(schema, "/spec/traffic/1"),
         ("Fields", ""): set(item["properties"]),
         ("Fields", "/deadLetter"): set(item["properties"]["deadLetter"]["properties"]),
         ("Fields", "/http/secret"): set(_at(item, "http", "secret")["properties"]),

@@ -253,3 +253,55 @@ def test_long_names_are_shortened_stably_and_start_with_a_letter() -> None:
     assert len(name) <= names.SERVICE_NAME_LIMIT
     assert name[0].isalpha()
     assert name == names.function_service("9" + "a" * 60, "f" * 40)
+
+
+CANARY = [("v1", 90, "stable"), ("v2", 10, "v2")]
+
+
+def canary(app: Any, *, revision: str = "v2", traffic: Any = CANARY) -> Any:
+    """append-display as its revision ``revision``, split as ``traffic``."""
+    from flowapp.apps.traffic import TrafficTarget
+
+    targets = tuple(TrafficTarget(*target) for target in traffic)
+    return dataclasses.replace(app, revision=revision, traffic=targets)
+
+
+def test_a_revision_split_becomes_each_services_traffic_and_passes_knatives_schema() -> None:
+    app = canary(load_app(ROOT / "examples" / "append-display"))
+    objects = render(app, Target(), IMAGES).objects
+    for obj in objects:
+        assert problems(obj) == [], (obj["kind"], obj["metadata"]["name"])
+    for function in ("append", "display"):
+        service = _find(objects, "Service", f"append-display-{function}")
+        name = f"append-display-{function}"
+        assert service["spec"]["template"]["metadata"]["name"] == f"{name}-v2"
+        assert service["spec"]["traffic"] == [
+            {"revisionName": f"{name}-v1", "percent": 90, "tag": "stable"},
+            {"revisionName": f"{name}-v2", "percent": 10, "tag": "v2"},
+        ]
+
+
+def test_a_named_revision_without_a_split_routes_to_it_as_the_latest() -> None:
+    app = canary(load_app(ROOT / "examples" / "append-display"), traffic=[])
+    service = _find(render(app, Target(), IMAGES).objects, "Service", "append-display-append")
+    assert service["spec"]["template"]["metadata"]["name"] == "append-display-append-v2"
+    assert "traffic" not in service["spec"]
+
+
+def test_a_change_of_split_changes_the_services_only() -> None:
+    app = load_app(ROOT / "examples" / "append-display")
+    before = render(canary(app), Target(), IMAGES).objects
+    after = render(canary(app, traffic=[("v1", 50, "stable"), ("v2", 50, "v2")]), Target(), IMAGES)
+    changed = [
+        (a["kind"], a["metadata"]["name"])
+        for a, b in zip(before, after.objects, strict=True)
+        if a != b
+    ]
+    assert changed == [("Service", "append-display-append"), ("Service", "append-display-display")]
+
+
+def test_the_knative_schema_refuses_a_traffic_key_it_does_not_declare() -> None:
+    app = canary(load_app(ROOT / "examples" / "append-display"))
+    service = _find(render(app, Target(), IMAGES).objects, "Service", "append-display-append")
+    service["spec"]["traffic"][0]["weight"] = 90  # not Knative's: it would be pruned
+    assert problems(service) != []
