@@ -125,6 +125,7 @@ class RuntimeMetrics:
         for transition in decision.transitions:
             if transition.status == "running" and state.started_at == transition.at:
                 self.series.child(self.started, labels).inc()
+                self._held.apps.add(labels[0])
                 # Every final status shows 0 until it happens: Prometheus's ``increase``
                 # then counts a workflow's first failure too.
                 for status in _FINAL:
@@ -177,6 +178,9 @@ class _Held(Collector):
     def __init__(self) -> None:
         self.live: Callable[[], Iterable[LiveExecution]] | None = None
         self.timers: Callable[[], int] | None = None
+        # Apps that held executions here once show 0 when they hold none, rather than
+        # no series at all (apps are few: this stays small).
+        self.apps: set[str] = set()
 
     def collect(self) -> Iterator[Any]:
         active = GaugeMetricFamily(
@@ -187,7 +191,7 @@ class _Held(Collector):
         timers = GaugeMetricFamily(
             "flowapp_engine_timers", "Timers armed in this engine process (waits, timeouts)."
         )
-        counts: dict[str, int] = {}
+        counts = dict.fromkeys(self.apps, 0)  # copied in C: no other thread runs meanwhile
         if self.live is not None:
             for live in list(self.live()):  # a copy: the event loop's thread changes it
                 app = live.workflow.app or ""

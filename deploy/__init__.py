@@ -1,0 +1,1 @@
+"""What operators deploy next to flowapp: Grafana dashboards and Prometheus rules."""
