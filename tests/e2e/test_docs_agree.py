@@ -21,7 +21,7 @@ metadata: {name: hooked}
 spec:
   triggers:
     - name: orders
-      http: {path: /hooks/orders, methods: [POST, PUT]}
+      http: {path: /hooks/orders, methods: [POST, PUT], public: true}
   workflow:
     document: {dsl: '1.0.3', namespace: default, name: hooked, version: '1.0.0'}
     do:
