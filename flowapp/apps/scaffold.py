@@ -44,6 +44,7 @@ from flowapp.dsl.validate import ensure_valid
 
 RUNTIMES = tuple(FUNCTION_FILES)
 STARTER_FUNCTION = "hello"
+WORKFLOW_FILE = "workflow.yaml"  # where a scaffolded project keeps its workflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,7 @@ def _project_files(name: str, functions: list[str], runtime: str, workflow: str)
         "functions": _functions_block(functions, runtime),
     }
     files = {target: render(template, values) for target, template in PROJECT_FILES.items()}
-    files["workflow.yaml"] = workflow
+    files[WORKFLOW_FILE] = workflow
     return files
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.functions import default_folder
 from flowapp.apps.names import dns_label_problem, function_name_problem, project_name_problem
 from flowapp.apps.project import DOCUMENT_LIMITS, OutsideProject, project_path
-from flowapp.apps.scaffold import function_files, render_project
+from flowapp.apps.scaffold import WORKFLOW_FILE, function_files, render_project
 from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
@@ -80,7 +81,9 @@ def project_files(text: str, filename: str) -> dict[str, bytes]:
     that follows reports it where it was written."""
     doc = _parse(text, filename)
     if is_plain_workflow(doc.data):
-        return _workflow_project(doc, text)
+        # The user wrote a workflow, and the project keeps it as its workflow file: its
+        # problems are reported there, with pointers into the workflow itself.
+        return _workflow_project(replace(doc, file=WORKFLOW_FILE), text)
     files = {FILE_NAME: text.encode("utf-8")}
     metadata = _mapping(doc.data.get("metadata"))
     name = metadata.get("name")

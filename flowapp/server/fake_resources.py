@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -26,6 +26,7 @@ import orjson
 from flowapp.apps.model import API_VERSION, DEFAULT_NAMESPACE, FILE_NAME, KIND
 from flowapp.apps.names import dns_label_problem
 from flowapp.apps.project import MemoryProject, OutsideProject
+from flowapp.apps.scaffold import WORKFLOW_FILE
 from flowapp.apps.workflow import REF, ResolvedWorkflow, is_plain_workflow, resolve_workflow
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import SourceDocument, parse_text
@@ -58,7 +59,8 @@ def read_resource(
     except DefinitionError as error:
         return None, list(error.problems)
     if is_plain_workflow(doc.data):
-        problems = validate_source(doc)
+        # As on the platform: the workflow the user wrote is the project's workflow file.
+        problems = validate_source(replace(doc, file=WORKFLOW_FILE))
         return (None if problems else _wrapped(doc.data)), problems
     return _flowapp(doc, files or {})
 

@@ -135,7 +135,8 @@ async def test_a_document_of_the_wrong_shape_is_an_invalid_resource(
     platform: LocalPlatform, text: str
 ) -> None:
     problems = await platform.validate_app(text)
-    assert problems and all(q.file in ("flowapp.yaml", "") for q in problems)
+    written = "workflow.yaml" if text.startswith("document:") else "flowapp.yaml"
+    assert problems and all(q.file in (written, "") for q in problems)
     with pytest.raises(p.InvalidResource):
         await platform.create_app(text)
 
@@ -148,6 +149,17 @@ async def test_a_plain_workflow_named_as_no_project_can_be_is_located(
     [problem] = await platform.validate_app(text)
     assert (problem.pointer, problem.line) == ("/document/name", 1)
     assert "project name" in problem.message
+
+
+async def test_a_plain_workflows_problems_name_the_workflow_file(platform: LocalPlatform) -> None:
+    """The user wrote a workflow (the project keeps it as workflow.yaml), not a FlowApp."""
+    document = "{dsl: '1.0.3', namespace: d, name: plain, version: '1.0.0'}"
+    text = f"document: {document}\ndo:\n  - a: {{set: {{a: '${{ .x | }}'}}}}\n"
+    [problem] = await platform.validate_app(text, filename="flowapp.yaml")
+    assert (problem.file, problem.line, problem.pointer) == ("workflow.yaml", 3, "/do/0/a/set/a")
+    with pytest.raises(p.InvalidResource) as refused:
+        await platform.create_app(text, filename="flowapp.yaml")
+    assert {q.file for q in refused.value.problems} == {"workflow.yaml"}
 
 
 async def test_a_pushed_tree_with_a_link_out_fails_its_deploy_without_reading_it(

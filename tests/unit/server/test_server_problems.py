@@ -42,7 +42,7 @@ async def test_an_invalid_resource_lists_its_problems_with_locations(
     assert body["title"] == "Invalid FlowApp"
     assert body["instance"] == "/api/v1/apps"
     [found] = body["problems"]
-    assert found["file"] == "flowapp.yaml"
+    assert found["file"] == "workflow.yaml"  # the file the user wrote, as the project keeps it
     assert (found["line"], found["column"]) == (4, 13)
     assert found["pointer"] == "/do/0/first/then"
     assert "nowhere" in found["message"]
