@@ -1,5 +1,5 @@
 """``spec.revision`` and ``spec.traffic``: an app's revisions on a cluster, and the split of
-its functions' calls between them (a canary, a blue-green switch)::
+new executions between them (a canary, a blue-green switch)::
 
     spec:
       revision: v2                 # this spec is the app's revision "v2"
@@ -11,8 +11,9 @@ On one machine an app's revisions are made by deploys and split with ``flowapp t
 (the API); on Kubernetes the FlowApp object is the whole truth, so it names its revision
 itself, as Knative's own "bring your own revision name" does: each function's Knative
 Service names its template ``<service>-<revision>``, so every function has a Knative
-Revision per app revision, and ``traffic`` becomes each Service's ``spec.traffic``
-(``flowapp.operator.functions``). ``flowapp up`` ignores both keys.
+Revision per app revision, ``traffic`` becomes each Service's ``spec.traffic``
+(``flowapp.operator.functions``) and the engine's split of executions
+(``flowapp.cluster.split``). ``flowapp up`` ignores both keys.
 
 Rules, checked here with pointers: a revision name is a DNS label of at most 12
 characters (``<service>-<revision>`` and the tag's ``<tag>-<service>`` host must stay

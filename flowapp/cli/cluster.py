@@ -78,6 +78,13 @@ def cluster_engine(
         list[str],
         typer.Option(help="A trigger Knative delivers (not run here); repeatable."),
     ] = [],  # noqa: B006
+    traffic: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FLOWAPP_TRAFFIC",
+            help="JSON: the split of executions between revisions, with their functions' URLs.",
+        ),
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Scratch space: the admin token, cron state.")
     ] = None,
@@ -116,6 +123,7 @@ def cluster_engine(
         function_timeout=function_timeout,
         egress=egress_policy(egress, allow_egress),
         secrets=secrets,
+        traffic=traffic or None,
     )
     try:
         asyncio.run(_run(settings, host, port, delivery_port))

@@ -9,8 +9,9 @@ registers the same workflow, and an execution started by one is understood by al
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,10 +29,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class ClusterApp:
+    """``workflow`` is the app's, registered under its revision; with a split
+    (``split.py``), ``split`` holds it once per revision with that revision's percent."""
+
     flowapp: FlowApp
     workflow: LoadedWorkflow
     urls: dict[str, str]
     triggers: ClusterTriggers | None = None
+    split: list[tuple[LoadedWorkflow, int]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -39,7 +44,20 @@ class ClusterApp:
 
     @property
     def revision(self) -> str:
-        return revision_of(self.flowapp)
+        return self.workflow.revision or revision_of(self.flowapp)
+
+    @property
+    def traffic(self) -> list[tuple[str, int]]:
+        if not self.split:
+            return [(self.revision, 100)]
+        return [(workflow.revision or "", percent) for workflow, percent in self.split]
+
+    def chosen(self) -> LoadedWorkflow:
+        """The workflow (so the revision) a new execution runs: by the split's percents."""
+        if not self.split:
+            return self.workflow
+        weights = [percent for _, percent in self.split]
+        return self.split[random.choices(range(len(weights)), weights=weights)[0]][0]
 
 
 class SettingsError(ValueError):

@@ -56,12 +56,13 @@ class ClusterPlatform:
     async def start_execution(self, input: Any, key: str | None) -> tuple[str, bool]:
         """A new execution of the app's workflow (id, False), or the one that already
         has ``key`` (id, True). Returns once the execution is in the database."""
+        workflow = self.app.chosen()
         try:
             execution_id = await self.runtime.start_execution(
-                self.app.workflow,
+                workflow,
                 input,
                 app=self.app.name,
-                revision=self.app.revision,
+                revision=workflow.revision,
                 dedupe_key=key,
             )
         except DuplicateExecution as duplicate:
@@ -114,10 +115,12 @@ class ClusterPlatform:
     async def list_revisions(self, name: str) -> list[p.RevisionView]:
         self._require(name)
         app = self.app
-        revision = p.RevisionView(
-            app.revision, app.name, 1, app.flowapp.digest, "ready", "", self.started_at
-        )
-        return [revision]
+        return [
+            p.RevisionView(
+                revision, app.name, number, app.flowapp.digest, "ready", "", self.started_at
+            )
+            for number, (revision, _) in enumerate(app.traffic, start=1)
+        ]
 
     async def list_deploys(self, name: str) -> list[p.DeployView]:
         self._require(name)
@@ -185,11 +188,12 @@ class ClusterPlatform:
     async def rerun(self, execution_id: str) -> p.RerunStarted:
         """A new execution with the same input, of the workflow this engine serves."""
         await self._execution(execution_id)
+        workflow = self.app.chosen()
         try:
-            new_id = await self.runtime.rerun(execution_id, self.app.workflow)
+            new_id = await self.runtime.rerun(execution_id, workflow)
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
-        return p.RerunStarted(new_id, execution_id, self.app.revision)
+        return p.RerunStarted(new_id, execution_id, workflow.revision)
 
     async def _execution(self, execution_id: str) -> ExecutionRecord:
         record = await asyncio.to_thread(self.runtime.store.get_execution, execution_id)
@@ -198,8 +202,8 @@ class ClusterPlatform:
         return record
 
     async def _retry_target(self, record: ExecutionRecord) -> LoadedWorkflow | None:
-        if record.revision == self.app.revision:
-            return None
+        if record.revision in {revision for revision, _ in self.app.traffic}:
+            return None  # its revision still serves
         runs = await asyncio.to_thread(self.runtime.store.task_runs, record.id)
         replayed = [run.reference for run in runs if run.status in ("completed", "skipped")]
         if keeps_completed_tasks(self.app.workflow.document, replayed):
@@ -313,7 +317,7 @@ class ClusterPlatform:
             created_at=self.started_at,
             updated_at=self.started_at,
             deployed_revision=app.revision,
-            traffic=[(app.revision, 100)],
+            traffic=app.traffic,
             conditions=[ready],
             observation=observation,
         )

@@ -25,6 +25,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from flowapp.apps.model import FlowApp
 from flowapp.cluster.app import (
     ClusterApp,
     SettingsError,
@@ -36,17 +37,19 @@ from flowapp.cluster.database import is_postgresql, prepare_schema, schema_name
 from flowapp.cluster.leader import Leases, PostgresLeases, SoleLeases
 from flowapp.cluster.listeners import ListenerDelivery
 from flowapp.cluster.platform import ClusterPlatform
+from flowapp.cluster.split import parse_split
 from flowapp.cluster.triggers import ClusterTriggers
 from flowapp.events.publisher import BrokerPublisher
 from flowapp.functions.remote import RemoteFunctions
 from flowapp.local.schedules import after_delay, schedule_again
 from flowapp.local.triggers import FileCronState
 from flowapp.runtime.dispatch import Effects
-from flowapp.runtime.effects.functions import FunctionEffects
+from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.effects.http import HttpEffects
 from flowapp.runtime.effects.process import ProcessEffects
 from flowapp.runtime.egress import EgressPolicy
 from flowapp.runtime.metrics import RuntimeMetrics
+from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
@@ -70,6 +73,7 @@ class ClusterSettings:
     function_timeout: float = 30.0
     egress: EgressPolicy = field(default_factory=EgressPolicy)
     secrets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    traffic: str | None = None  # FLOWAPP_TRAFFIC: the split between revisions (split.py)
 
 
 @dataclass
@@ -98,25 +102,27 @@ class RunningEngine:
 async def engine_running(settings: ClusterSettings) -> AsyncIterator[RunningEngine]:
     flowapp = await asyncio.to_thread(load_app_file, settings.app_file)
     urls = function_urls(flowapp, settings.environ, settings.functions)
+    routes = parse_split(settings.traffic, flowapp.functions) if settings.traffic else []
     _check_sources(flowapp.name, {t.name for t in flowapp.triggers}, settings.knative_sources)
     url, leases = await _database(settings.db, flowapp.name)
     store, platform_store = open_store(url), open_platform_store(url)
     await asyncio.to_thread(store.migrate)
     await asyncio.to_thread(platform_store.migrate)
     token = await _first_admin_token(platform_store, leases)
-    remote = RemoteFunctions(urls, app=flowapp.name, timeout=settings.function_timeout)
+    callers = _Callers(flowapp.name, settings.function_timeout, urls)
     publisher = BrokerPublisher(settings.broker_url) if settings.broker_url else None
     metrics = CollectorRegistry()
-    runtime = _runtime(settings, store, remote, publisher, RuntimeMetrics(metrics))
-    workflow = await asyncio.to_thread(
-        runtime.registry.add,
-        flowapp.workflow,
-        app_functions=frozenset(flowapp.functions),
-        app=flowapp.name,
-        revision=revision_of(flowapp),
-        limits=flowapp.limits,
-    )
-    app = ClusterApp(flowapp, workflow, urls)
+    runtime = _runtime(settings, store, callers.router(), publisher, RuntimeMetrics(metrics))
+    split = []
+    for route in routes:
+        registered = await _register(runtime, flowapp, f"{flowapp.name}-{route.revision}")
+        callers.add(registered.revision or "", route.urls)
+        split.append((registered, route.percent))
+    if split:
+        workflow = max(split, key=lambda pair: pair[1])[0]
+    else:
+        workflow = await _register(runtime, flowapp, revision_of(flowapp))
+    app = ClusterApp(flowapp, workflow, urls, split=split)
     platform = ClusterPlatform(app, runtime)
     triggers = ClusterTriggers(
         flowapp,
@@ -145,7 +151,8 @@ async def engine_running(settings: ClusterSettings) -> AsyncIterator[RunningEngi
     finally:
         await triggers.stop()
         await runtime.stop()
-        await remote.close()
+        await _hand_over(store, settings.owner)
+        await callers.close()
         if publisher is not None:
             await publisher.aclose()
         store.close()
@@ -167,10 +174,54 @@ async def _database(db: str, app: str) -> tuple[str, Leases]:
     return url, PostgresLeases(db, scope=schema)
 
 
+async def _hand_over(store: Any, owner: str) -> None:
+    """Give this replica's leases back as it stops (a rolling update, a scale-down), so the
+    others take its executions over at once instead of when the leases run out."""
+    try:
+        await asyncio.to_thread(store.release_leases, owner)
+    except Exception as exc:  # the database is gone: the leases run out by themselves
+        log.warning("engine %s could not hand its executions over: %s", owner, exc)
+
+
+async def _register(runtime: Runtime, flowapp: FlowApp, revision: str) -> LoadedWorkflow:
+    return await asyncio.to_thread(
+        runtime.registry.add,
+        flowapp.workflow,
+        app_functions=frozenset(flowapp.functions),
+        app=flowapp.name,
+        revision=revision,
+        limits=flowapp.limits,
+    )
+
+
+class _Callers:
+    """The functions' addresses: the Services' own, and each split revision's."""
+
+    def __init__(self, app: str, timeout: float, urls: Mapping[str, str]) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.default = RemoteFunctions(urls, app=app, timeout=timeout)
+        self.by_revision: dict[str, RemoteFunctions] = {}
+
+    def add(self, revision: str, urls: Mapping[str, str]) -> None:
+        self.by_revision[revision] = RemoteFunctions(urls, app=self.app, timeout=self.timeout)
+
+    def router(self) -> FunctionRouter:
+        """Calls of an execution go to its revision's addresses while it is in the split,
+        else to the Services' own."""
+        return FunctionRouter(
+            lambda workflow: self.by_revision.get(workflow.revision or "", self.default)
+        )
+
+    async def close(self) -> None:
+        for caller in (self.default, *self.by_revision.values()):
+            await caller.close()
+
+
 def _runtime(
     settings: ClusterSettings,
     store: Any,
-    remote: RemoteFunctions,
+    functions: FunctionRouter,
     publisher: BrokerPublisher | None,
     metrics: RuntimeMetrics,
 ) -> Runtime:
@@ -179,7 +230,7 @@ def _runtime(
 
     effects = Effects(
         http=HttpEffects(policy=settings.egress),
-        functions=FunctionEffects(remote),
+        functions=functions,
         publish=publisher.publish if publisher is not None else None,
         processes=ProcessEffects(allowed=no_runs),
     )

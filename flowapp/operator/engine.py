@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -29,7 +30,7 @@ from flowapp.apps.model import FlowApp
 from flowapp.functions.remote import url_variable
 from flowapp.operator import names
 from flowapp.operator.eventing import knative_kind
-from flowapp.operator.functions import service_url
+from flowapp.operator.functions import service_url, tag_url
 from flowapp.operator.target import DELIVERY_PORT, ENGINE_PORT, Target, cluster_domain_url
 
 Obj = dict[str, Any]
@@ -135,6 +136,8 @@ def _container(app: FlowApp, namespace: str, target: Target, broker_name: str) -
         {"name": url_variable(name), "value": service_url(app.name, name, namespace)}
         for name in sorted(app.functions)
     ]
+    if app.traffic:
+        env.append({"name": "FLOWAPP_TRAFFIC", "value": traffic_routes(app, namespace)})
     return {
         "name": "engine",
         "image": target.engine_image_name,
@@ -161,6 +164,24 @@ def _container(app: FlowApp, namespace: str, target: Target, broker_name: str) -
             "capabilities": {"drop": ["ALL"]},
         },
     }
+
+
+def traffic_routes(app: FlowApp, namespace: str) -> str:
+    """``spec.traffic`` for the engine, which splits whole executions by it: each revision's
+    percent and its functions' addresses by its traffic tag (``flowapp.cluster.split``)."""
+    routes = [
+        {
+            "revision": target.revision,
+            "percent": target.percent,
+            "tag": target.tag,
+            "urls": {
+                name: tag_url(app.name, name, namespace, target.tag)
+                for name in sorted(app.functions)
+            },
+        }
+        for target in app.traffic
+    ]
+    return json.dumps(routes, separators=(",", ":"))
 
 
 def engine_args(app: FlowApp) -> list[str]:

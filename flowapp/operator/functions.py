@@ -115,3 +115,10 @@ def _container(app: str, spec: FunctionSpec, image: str) -> Obj:
 def service_url(app: str, function: str, namespace: str) -> str:
     """The cluster address the engine calls a function at."""
     return f"http://{names.function_service(app, function)}.{namespace}.svc.cluster.local"
+
+
+def tag_url(app: str, function: str, namespace: str, tag: str) -> str:
+    """The cluster address of one traffic tag of a function (Knative's default tag
+    template, ``{{.Tag}}-{{.Name}}``): that revision alone."""
+    service = names.function_service(app, function)
+    return f"http://{tag}-{service}.{namespace}.svc.cluster.local"

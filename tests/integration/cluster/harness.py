@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -148,17 +149,19 @@ class StandInBroker:
 
 
 class FunctionHosts:
-    """Each function's language host, as its Knative Service would run it."""
+    """Each function's language host, as its Knative Service would run it (from the
+    function's folder, or from ``folders[name]``: another revision's code)."""
 
-    def __init__(self, app: FlowApp) -> None:
+    def __init__(self, app: FlowApp, folders: dict[str, Path] | None = None) -> None:
         self.app = app
+        self.folders = folders or {}
         self.processes: list[asyncio.subprocess.Process] = []
         self.urls: dict[str, str] = {}
 
     async def start(self) -> None:
         for name, spec in self.app.functions.items():
             port = free_port()
-            folder = str(spec.path)
+            folder = str(self.folders.get(name, spec.path))
             if spec.runtime == "node":
                 argv = [shutil.which("node") or "node", str(NODE_HOST), "--path", folder]
             else:
@@ -206,7 +209,17 @@ async def wait_for(
 class ClusterOnLoopback:
     """The rendered engine of ``app`` with ``replicas`` replicas on database ``db``."""
 
-    def __init__(self, app: FlowApp, *, db: str, workdir: Path, replicas: int = 2) -> None:
+    def __init__(
+        self,
+        app: FlowApp,
+        *,
+        db: str,
+        workdir: Path,
+        replicas: int = 2,
+        tags: dict[str, dict[str, Path]] | None = None,
+    ) -> None:
+        """``tags``: for each traffic tag of ``spec.traffic``, the folders its revision's
+        functions are served from (hosts of their own, at the tag's addresses)."""
         self.app = app
         self.db = db
         self.workdir = workdir
@@ -218,6 +231,7 @@ class ClusterOnLoopback:
         triggers = [o for o in self.objects if o["kind"] == "Trigger"]
         self.broker = StandInBroker(app.namespace, app.name, triggers)
         self.hosts = FunctionHosts(app)
+        self.tag_hosts = {tag: FunctionHosts(app, folders) for tag, folders in (tags or {}).items()}
         self.replicas: list[Replica] = []
         self.token = ""
 
@@ -231,6 +245,8 @@ class ClusterOnLoopback:
         self.config_file.write_text(config["data"][CONFIG_FILE])
         await self.broker.start()
         await self.hosts.start()
+        for hosts in self.tag_hosts.values():
+            await hosts.start()
         try:
             for number in range(self.count):
                 self.replicas.append(await self.start_replica(f"{self.app.name}-engine-{number}"))
@@ -249,6 +265,8 @@ class ClusterOnLoopback:
         for replica in self.replicas:
             await replica.stop()
         await self.hosts.stop()
+        for hosts in self.tag_hosts.values():
+            await hosts.stop()
         await self.broker.stop()
 
     async def start_replica(self, name: str) -> Replica:
@@ -314,10 +332,22 @@ class ClusterOnLoopback:
                 env[name] = self.broker.url
             elif name in functions:
                 env[name] = functions.pop(name)
+            elif name == "FLOWAPP_TRAFFIC":
+                env[name] = self._split(variable["value"])
             else:
                 raise AssertionError(f"the rendered engine has a variable the test lacks: {name}")
         assert not functions, f"functions the rendered engine has no URL for: {functions}"
         return env
+
+    def _split(self, rendered: str) -> str:
+        """The rendered split, each tag's addresses replaced by its hosts'."""
+        routes = json.loads(rendered)
+        for route in routes:
+            hosts = self.tag_hosts[route["tag"]]
+            for name, url in route["urls"].items():
+                assert urlsplit(url).hostname.startswith(f"{route['tag']}-"), url  # type: ignore[union-attr]
+                route["urls"][name] = hosts.urls[name]
+        return json.dumps(routes)
 
     async def _admin_token(self) -> str:
         """The first replica to start made the app's admin token and saved it."""

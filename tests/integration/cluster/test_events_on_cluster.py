@@ -5,15 +5,19 @@ one replica reaches the execution another replica holds."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import orjson
+import psycopg
 import pytest
 import pytest_asyncio
+from psycopg import sql
 
 from flowapp.apps.loader import load_app
+from flowapp.cluster.database import schema_name
 from tests.integration.cluster.harness import ROOT, ClusterOnLoopback, copy_project
 from tests.postgres import throwaway_database
 
@@ -149,3 +153,42 @@ async def test_an_event_nobody_waits_for_is_accepted_and_changes_nothing(
     delivery = await cluster.broker.deliver(trigger, stray, cluster.replicas[0])
     assert delivery.status == 202
     assert orjson.loads(delivery.body) == {"listeners": 0}
+
+
+async def test_a_stopping_replica_hands_its_executions_over_at_once(
+    cluster: ClusterOnLoopback,
+) -> None:
+    """Last in this module: it stops a replica. A rolling update stops replicas with
+    SIGTERM; the one stopping gives its leases back, so its executions are taken over
+    now, not when the leases (10 s) run out."""
+    leaving, staying = cluster.replicas
+    async with leaving.client(cluster.token) as client:
+        started = await client.post("/api/v1/apps/confirm-order/executions", json={"order": "B2"})
+        execution_id = started.json()["id"]
+        await until(client, execution_id, {"waiting"})
+    assert owner_of(cluster, execution_id) == leaving.name
+    await leaving.stop(signal.SIGTERM)
+    assert leaving.process.returncode == 0, leaving.log.read_text()
+    assert owner_of(cluster, execution_id) != leaving.name
+
+    cluster.broker.replicas = [staying]
+    confirmed = {
+        "specversion": "1.0",
+        "id": "confirm-B2",
+        "source": "/warehouse",
+        "type": "dev.flowapp.test.order.confirmed",
+        "data": {"order": "B2#", "by": "night shift"},
+    }
+    delivery = await cluster.broker.deliver(cluster.trigger("confirm-order-events"), confirmed)
+    assert delivery.status == 202
+    async with staying.client(cluster.token) as client:
+        shown = await until(client, execution_id, {"completed", "faulted"})
+    assert shown["output"] == {"order": "B2#", "by": "night shift"}
+
+
+def owner_of(cluster: ClusterOnLoopback, execution_id: str) -> str | None:
+    schema = sql.Identifier(schema_name("confirm-order"))
+    query = sql.SQL("SELECT owner FROM {}.executions WHERE id = %s").format(schema)
+    with psycopg.connect(cluster.db) as connection:
+        row = connection.execute(query, (execution_id,)).fetchone()
+    return None if row is None else row[0]

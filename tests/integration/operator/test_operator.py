@@ -167,7 +167,7 @@ async def test_changing_one_image_changes_one_service() -> None:
         assert status["observedGeneration"] == 2
 
 
-async def test_a_canary_split_becomes_the_services_traffic_and_leaves_the_engine_alone() -> None:
+async def test_a_canary_split_becomes_the_services_traffic_and_the_engines_split() -> None:
     async with running_cluster() as cluster:
         await cluster.database_secret()
         first = app_object(ROOT / "examples" / "append-display")
@@ -207,9 +207,11 @@ async def test_a_canary_split_becomes_the_services_traffic_and_leaves_the_engine
             if before[key]["metadata"]["resourceVersion"]
             != after[key]["metadata"]["resourceVersion"]
         }
+        # The engine is given the split too (it splits whole executions); its app is unchanged.
         assert moved == {
             ("Service", "append-display-append"),
             ("Service", "append-display-display"),
+            ("Deployment", "append-display-engine"),
         }
 
 

@@ -17,6 +17,7 @@ from flowapp.cluster.elected import STANDBY, ElectedTrigger
 from flowapp.cluster.leader import libpq_url, lock_key
 from flowapp.cluster.listeners import ListenerDelivery
 from flowapp.cluster.platform import ClusterPlatform, ManagedByCluster
+from flowapp.cluster.split import parse_split
 from flowapp.cluster.triggers import engine_run
 from flowapp.runtime.runtime import Runtime
 from flowapp.server import platform as p
@@ -196,3 +197,41 @@ async def test_an_event_nobody_listens_for_reaches_no_one(platform: ClusterPlatf
     listeners = ListenerDelivery(platform.app.flowapp, platform.runtime, platform.start_execution)
     event = {"specversion": "1.0", "id": "e1", "source": "/s", "type": "t"}
     assert await listeners.deliver(event) == {"listeners": 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[]", "non-empty"),
+        (
+            '[{"revision": "v1", "percent": 60, "urls": {"append": "a", "display": "d"}}]',
+            "add up to 100",
+        ),
+        ('[{"revision": "v1", "percent": 100, "urls": {"append": "a"}}]', "no URL for display"),
+        ('[{"revision": "v1", "percent": true, "urls": {}}]', "whole number"),
+    ],
+)
+def test_a_bad_split_is_a_settings_error(text: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        parse_split(text, ["append", "display"])
+
+
+def test_new_executions_are_split_by_the_percents(platform: ClusterPlatform) -> None:
+    app = platform.app
+    registry = platform.runtime.registry
+    flowapp = app.flowapp
+    one, two = (
+        registry.add(
+            flowapp.workflow,
+            app_functions=frozenset(flowapp.functions),
+            app=flowapp.name,
+            revision=r,
+        )
+        for r in ("append-display-v1", "append-display-v2")
+    )
+    app.split = [(one, 0), (two, 100)]
+    assert {app.chosen().revision for _ in range(20)} == {"append-display-v2"}
+    app.split = [(one, 50), (two, 50)]
+    assert {app.chosen().revision for _ in range(200)} == {"append-display-v1", "append-display-v2"}
+    assert app.traffic == [("append-display-v1", 50), ("append-display-v2", 50)]

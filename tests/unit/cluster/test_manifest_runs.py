@@ -75,3 +75,23 @@ def test_the_database_url_never_appears_in_the_arguments(monkeypatch: pytest.Mon
     assert not any("DATABASE" in arg or "--db" in arg for arg in container["args"])
     secret = next(v for v in container["env"] if v["name"] == "FLOWAPP_DATABASE_URL")
     assert "secretKeyRef" in secret["valueFrom"]
+
+
+def test_a_split_reaches_the_engine_as_its_traffic_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    import json
+
+    from flowapp.apps.traffic import TrafficTarget
+    from flowapp.cluster.split import parse_split
+
+    app = load_app(ROOT / "examples" / "append-display")
+    split = (TrafficTarget("v1", 70, "stable"), TrafficTarget("v2", 30, "v2"))
+    app = dataclasses.replace(app, revision="v2", traffic=split)
+    objects = render(app, Target(), {name: f"r/{name}:1" for name in app.functions}).objects
+    container = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    params = parsed(container, monkeypatch)
+    routes = parse_split(params["traffic"], app.functions)
+    assert [(r.revision, r.percent) for r in routes] == [("v1", 70), ("v2", 30)]
+    assert routes[0].urls["append"] == json.loads(params["traffic"])[0]["urls"]["append"]

@@ -4,6 +4,7 @@ with undeclared keys refused, and says what the app's settings say."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +289,7 @@ def test_a_named_revision_without_a_split_routes_to_it_as_the_latest() -> None:
     assert "traffic" not in service["spec"]
 
 
-def test_a_change_of_split_changes_the_services_only() -> None:
+def test_a_change_of_split_changes_the_services_and_the_engines_split_only() -> None:
     app = load_app(ROOT / "examples" / "append-display")
     before = render(canary(app), Target(), IMAGES).objects
     after = render(canary(app, traffic=[("v1", 50, "stable"), ("v2", 50, "v2")]), Target(), IMAGES)
@@ -297,7 +298,46 @@ def test_a_change_of_split_changes_the_services_only() -> None:
         for a, b in zip(before, after.objects, strict=True)
         if a != b
     ]
-    assert changed == [("Service", "append-display-append"), ("Service", "append-display-display")]
+    assert changed == [
+        ("Deployment", "append-display-engine"),
+        ("Service", "append-display-append"),
+        ("Service", "append-display-display"),
+    ]
+
+
+def test_the_engine_is_given_each_revisions_percent_and_tag_addresses() -> None:
+    app = canary(load_app(ROOT / "examples" / "append-display"))
+    deployment = _find(render(app, Target(), IMAGES).objects, "Deployment", "append-display-engine")
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert json.loads(env["FLOWAPP_TRAFFIC"]) == [
+        {
+            "revision": "v1",
+            "percent": 90,
+            "tag": "stable",
+            "urls": {
+                "append": "http://stable-append-display-append.default.svc.cluster.local",
+                "display": "http://stable-append-display-display.default.svc.cluster.local",
+            },
+        },
+        {
+            "revision": "v2",
+            "percent": 10,
+            "tag": "v2",
+            "urls": {
+                "append": "http://v2-append-display-append.default.svc.cluster.local",
+                "display": "http://v2-append-display-display.default.svc.cluster.local",
+            },
+        },
+    ]
+    plain = _find(
+        render(load_app(ROOT / "examples" / "append-display"), Target(), IMAGES).objects,
+        "Deployment",
+        "append-display-engine",
+    )
+    assert "FLOWAPP_TRAFFIC" not in str(plain)
 
 
 def test_the_knative_schema_refuses_a_traffic_key_it_does_not_declare() -> None:
