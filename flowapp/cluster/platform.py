@@ -18,6 +18,7 @@ from typing import Any
 
 from flowapp.apps.project import DOCUMENT_LIMITS
 from flowapp.cluster.app import ClusterApp
+from flowapp.cluster.managed import ManagedApp
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, parse_text
 from flowapp.dsl.validate import validate_source
@@ -36,14 +37,7 @@ from flowapp.triggers.webhook import HttpRequest
 PROBLEM = {"Content-Type": "application/problem+json"}
 
 
-class ManagedByCluster(p.PlatformError):
-    """The app is the FlowApp object's: change it on the cluster, not through the API."""
-
-    status = 409
-    title = "Managed By The Cluster"
-
-
-class ClusterPlatform:
+class ClusterPlatform(ManagedApp):
     """Implements ``flowapp.server.platform.Platform`` for the engine of ``app``."""
 
     def __init__(self, app: ClusterApp, runtime: Runtime) -> None:
@@ -80,17 +74,6 @@ class ClusterPlatform:
     async def validate_app(self, text: str, *, filename: str = "flowapp.yaml") -> list[Problem]:
         return await asyncio.to_thread(_problems_of, text, filename)
 
-    async def create_app(self, text: str, *, filename: str = "flowapp.yaml") -> p.AppView:
-        raise self._managed("apps are created by applying a FlowApp object")
-
-    async def update_app(self, name: str, text: str) -> p.AppView:
-        self._require(name)
-        raise self._managed("change the FlowApp object (kubectl apply)")
-
-    async def delete_app(self, name: str) -> None:
-        self._require(name)
-        raise self._managed("delete the FlowApp object (kubectl delete flowapp)")
-
     async def list_apps(self) -> list[p.AppView]:
         return [self._view()]
 
@@ -103,14 +86,6 @@ class ClusterPlatform:
     async def get_run_policy(self, name: str) -> p.RunPolicyView:
         self._require(name)
         return p.RunPolicyView(name, (), ())
-
-    async def set_run_policy(self, name: str, allowed: list[str]) -> p.RunPolicyView:
-        self._require(name)
-        raise self._managed("the engine on a cluster starts no run processes")
-
-    async def deploy(self, name: str, *, progress: p.Progress | None = None) -> p.DeployView:
-        self._require(name)
-        raise self._managed("a cluster deploys the FlowApp object's images (kubectl apply)")
 
     async def list_revisions(self, name: str) -> list[p.RevisionView]:
         self._require(name)
@@ -129,14 +104,6 @@ class ClusterPlatform:
     async def get_deploy(self, name: str, deploy_id: int) -> p.DeployView:
         self._require(name)
         raise p.NotFound(f"no deploy {deploy_id} of {name}: a cluster has no deploys")
-
-    async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
-        self._require(name)
-        raise self._managed("traffic is the FlowApp object's spec.traffic")
-
-    async def rollback(self, name: str) -> list[tuple[str, int]]:
-        self._require(name)
-        raise self._managed("traffic is the FlowApp object's spec.traffic")
 
     # --- executions ---------------------------------------------------------------------
 
@@ -260,36 +227,7 @@ class ClusterPlatform:
             return p.WebhookResponse(code, outcome.error, PROBLEM)
         return p.WebhookResponse(202, {"id": execution_id, "status": outcome.status}, location)
 
-    async def upload_source(
-        self, name: str, archive: bytes, *, progress: p.Progress | None = None
-    ) -> p.DeployView:
-        raise self._managed("a cluster runs images: build them (flowapp k8s images) and apply")
-
-    async def get_source(self, name: str) -> p.SourceView:
-        self._require(name)
-        raise self._managed("the app's source is where its images were built from")
-
-    async def validate_source(self, name: str, files: dict[str, bytes]) -> list[Problem]:
-        self._require(name)
-        raise self._managed("the app's source is where its images were built from")
-
-    async def commit_source(
-        self, name: str, files: dict[str, bytes], *, message: str, parent: str | None
-    ) -> p.SourceView:
-        self._require(name)
-        raise self._managed("the app's source is where its images were built from")
-
-    async def on_push(self, name: str, commit: str) -> p.DeployView | None:
-        return None  # no git hosting on a cluster
-
     # --- helpers ------------------------------------------------------------------------
-
-    def _require(self, name: str) -> None:
-        if name != self.app.name:
-            raise p.NotFound(f"no app {name}: this engine serves {self.app.name}")
-
-    def _managed(self, why: str) -> ManagedByCluster:
-        return ManagedByCluster(f"app {self.app.name} is managed by its FlowApp object: {why}")
 
     def _view(self) -> p.AppView:
         app = self.app

@@ -38,6 +38,7 @@ CONFIG_FILE = "flowapp.yaml"
 CONFIG_DIR = "/etc/flowapp"
 DATA_DIR = "/var/lib/flowapp"
 CONFIG_ANNOTATION = "flowapp.dev/config"
+SECRETS_KEY = "secrets.json"
 BROKER_INGRESS = "http://broker-ingress.knative-eventing.svc.cluster.local"
 
 
@@ -131,6 +132,7 @@ def _container(app: FlowApp, namespace: str, target: Target, broker_name: str) -
             },
         },
         {"name": "FLOWAPP_BROKER_URL", "value": f"{BROKER_INGRESS}/{namespace}/{broker_name}"},
+        secrets_variable(app.name),
     ]
     env += [
         {"name": url_variable(name), "value": service_url(app.name, name, namespace)}
@@ -163,6 +165,18 @@ def _container(app: FlowApp, namespace: str, target: Target, broker_name: str) -
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
+    }
+
+
+def secrets_variable(app: str) -> Obj:
+    """The app's secrets (``use.secrets``), if its Secret ``<app>-secrets`` exists: a JSON
+    object under the key ``secrets.json``, which the engine reads as
+    ``FLOWAPP_SECRETS_<APP>`` (as ``flowapp up`` does). Optional: without the Secret the
+    pod starts, and a workflow declaring a secret it lacks faults with a 403."""
+    reference = {"name": names.app_secrets(app), "key": SECRETS_KEY, "optional": True}
+    return {
+        "name": "FLOWAPP_SECRETS_" + app.upper().replace("-", "_"),
+        "valueFrom": {"secretKeyRef": reference},
     }
 
 

@@ -48,6 +48,11 @@ def app_config(app: str) -> str:
     return object_name(app, "flowapp")
 
 
+def app_secrets(app: str) -> str:
+    """The Secret holding an app's secrets (created by its owners, read by the engine)."""
+    return object_name(app, "secrets")
+
+
 def broker(app: str) -> str:
     return app
 

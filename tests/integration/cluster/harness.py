@@ -324,9 +324,11 @@ class ClusterOnLoopback:
             source = variable.get("valueFrom", {})
             if source.get("fieldRef", {}).get("fieldPath") == "metadata.name":
                 env[name] = pod
-            elif "secretKeyRef" in source:
-                assert name == "FLOWAPP_DATABASE_URL", name
+            elif name == "FLOWAPP_DATABASE_URL":
+                assert "secretKeyRef" in source
                 env[name] = self.db
+            elif name.startswith("FLOWAPP_SECRETS_"):
+                assert source["secretKeyRef"]["optional"] is True  # no Secret here: none
             elif name == "FLOWAPP_BROKER_URL":
                 assert variable["value"].endswith(f"/{self.app.namespace}/{self.app.name}")
                 env[name] = self.broker.url

@@ -16,7 +16,8 @@ from flowapp.cluster.database import in_schema, schema_name
 from flowapp.cluster.elected import STANDBY, ElectedTrigger
 from flowapp.cluster.leader import libpq_url, lock_key
 from flowapp.cluster.listeners import ListenerDelivery
-from flowapp.cluster.platform import ClusterPlatform, ManagedByCluster
+from flowapp.cluster.managed import ManagedByCluster
+from flowapp.cluster.platform import ClusterPlatform
 from flowapp.cluster.split import parse_split
 from flowapp.cluster.triggers import engine_run
 from flowapp.runtime.runtime import Runtime

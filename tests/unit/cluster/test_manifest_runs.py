@@ -70,6 +70,17 @@ def test_the_rendered_container_is_a_valid_cluster_engine_command(
     assert set(params["knative_source"]) == sourced
 
 
+def test_the_apps_secrets_come_from_its_optional_secret_under_the_engines_name() -> None:
+    from flowapp.runtime.secrets import take_environment_secrets
+
+    _, container = engine_container(ROOT / "examples" / "append-display")
+    variable = next(v for v in container["env"] if v["name"].startswith("FLOWAPP_SECRETS_"))
+    reference = variable["valueFrom"]["secretKeyRef"]
+    assert reference == {"name": "append-display-secrets", "key": "secrets.json", "optional": True}
+    environ = {variable["name"]: '{"apiKey": "k"}'}
+    assert take_environment_secrets(environ) == {"append-display": {"apiKey": "k"}}
+
+
 def test_the_database_url_never_appears_in_the_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     _, container = engine_container(ROOT / "examples" / "append-display")
     assert not any("DATABASE" in arg or "--db" in arg for arg in container["args"])
