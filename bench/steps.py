@@ -31,6 +31,7 @@ from bench.stats import latency_line, percentile
 from flowapp.engine.testing import workflow_from_yaml
 from flowapp.functions.client import encode_call
 from flowapp.functions.remote import RemoteFunctions
+from flowapp.runtime.deciders.base import Decider
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionEffects
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
@@ -91,9 +92,10 @@ async def floor_latency(url: str, directory: Path, runs: int) -> list[float]:
 
 
 @contextlib.asynccontextmanager
-async def runtime_on(store: Store, url: str) -> Any:
+async def runtime_on(store: Store, url: str, decider: Decider | None = None) -> Any:
     remote = RemoteFunctions({"echo": url}, app="bench")
-    runtime = Runtime(store, effects=Effects(functions=FunctionEffects(remote)), owner="bench")
+    effects = Effects(functions=FunctionEffects(remote))
+    runtime = Runtime(store, effects=effects, owner="bench", decider=decider)
     await runtime.start(recover=False)
     try:
         yield runtime

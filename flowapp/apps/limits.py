@@ -1,8 +1,8 @@
 """``spec.limits``: how much one execution of the app may take from the platform.
 
     limits:
-      taskRuns: 25000     # task runs per execution
-      forItems: 10000     # items one `for` may iterate over
+      taskRuns: 10000     # task runs per execution
+      forItems: 5000      # items one `for` may iterate over
       stateSize: 16Mi     # the execution's saved state: bytes, or with Ki, Mi or Gi
       cpuTime: PT1M       # CPU time spent deciding it (an ISO 8601 duration, or seconds)
 

@@ -30,6 +30,14 @@ from flowapp.local.alerts import AlertEvaluator, NotificationSender, Periodic
 from flowapp.local.datadir import secure_data_dir
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
+from flowapp.runtime.deciders.base import Decider
+from flowapp.runtime.deciders.inprocess import InProcessDecider
+from flowapp.runtime.deciders.pool import IsolatedDecider, PoolSettings
+from flowapp.runtime.deciders.settings import (
+    DEFAULT_DECISION_SECONDS,
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_WORKERS,
+)
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.effects.http import HttpEffects
@@ -71,6 +79,11 @@ class UpSettings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     allow_run: frozenset[str] = frozenset()
     own_code: bool = False  # flowapp dev: one's own project on one's own machine
+    # Decider processes (0: decide in this process, as `flowapp dev` does), the wall time
+    # one turn may take in one before it is killed, and the memory each may use.
+    deciders: int = DEFAULT_WORKERS
+    decision_seconds: float = DEFAULT_DECISION_SECONDS
+    decider_memory_mib: int = DEFAULT_MEMORY_MIB
 
     @property
     def db_url(self) -> str:
@@ -140,6 +153,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         store,
         effects=effects,
         owner=settings.owner,
+        decider=_decider(settings),
         journal=journal,
         metrics=RuntimeMetrics(metrics),
     )
@@ -224,6 +238,17 @@ async def _app_secrets(settings: UpSettings, platform_store: Any) -> AppSecrets:
     )
     await secrets.start()
     return secrets
+
+
+def _decider(settings: UpSettings) -> Decider:
+    if settings.deciders <= 0:
+        return InProcessDecider()
+    pool = PoolSettings(
+        workers=settings.deciders,
+        decision_seconds=settings.decision_seconds,
+        memory_bytes=settings.decider_memory_mib << 20,
+    )
+    return IsolatedDecider(pool)
 
 
 def _router_of(runtime: Runtime) -> Any:

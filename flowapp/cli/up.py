@@ -30,6 +30,11 @@ from flowapp.cli.sandboxing import (
     sandbox_settings,
 )
 from flowapp.cli.settings import flowapp_home
+from flowapp.runtime.deciders.settings import (
+    DEFAULT_DECISION_SECONDS,
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_WORKERS,
+)
 
 if TYPE_CHECKING:
     from flowapp.cli.serve import Platform, UpSettings
@@ -119,6 +124,19 @@ def up(
     sandbox_pass_env: SandboxPassEnv = [],  # noqa: B006
     sandbox_uid_base: SandboxUidBase = DEFAULT_UID_BASE,
     bwrap: BwrapPath = "/usr/bin/bwrap",
+    deciders: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Processes that decide executions (0: in this process, unprotected)."
+        ),
+    ] = DEFAULT_WORKERS,
+    decision_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds one decision may take before its process is killed."),
+    ] = DEFAULT_DECISION_SECONDS,
+    decider_memory: Annotated[
+        int, typer.Option(min=64, help="MiB of memory each decider process may use.")
+    ] = DEFAULT_MEMORY_MIB,
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions.
 
@@ -158,6 +176,9 @@ def up(
             uid_base=sandbox_uid_base,
         ),
         allow_run=allowed_runs(allow_run),
+        deciders=deciders,
+        decision_seconds=decision_timeout,
+        decider_memory_mib=decider_memory,
     )
     _run_alone(settings, _up)
 
@@ -248,6 +269,7 @@ def dev(
         sandbox=sandbox_settings("auto" if sandbox else "off"),
         allow_run=allowed_runs("shell,script,container"),
         own_code=True,
+        deciders=0,
     )
     _run_alone(settings, lambda settings, listener: _dev(settings, folder, listener))
 

@@ -25,8 +25,8 @@ LIMIT_TITLE = "Execution limit exceeded"
 
 @dataclass(frozen=True, slots=True)
 class ExecutionLimits:
-    task_runs: int = 25_000
-    for_items: int = 10_000
+    task_runs: int = 10_000
+    for_items: int = 5_000
     state_bytes: int = 16 << 20
     cpu_seconds: float = 60.0
 

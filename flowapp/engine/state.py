@@ -141,6 +141,12 @@ class ExecutionState:
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    def current_task(self) -> str:
+        """The task in progress deepest in the workflow ("/" when none): where a fault
+        that concerns the whole execution is reported."""
+        references = [frame.reference for frame in self.frames.values() if frame.reference]
+        return max(references, key=len, default="/")
+
     @property
     def has_pending_work(self) -> bool:
         """A decision stopped at its step budget: decide a ``Continue`` to go on."""

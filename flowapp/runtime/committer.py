@@ -35,6 +35,11 @@ from flowapp.store.port import (
 
 T = TypeVar("T")
 
+# Inline commits are for the common small ones: a batch writing more rows than this (a
+# loop's turn stores a task run per task) goes to the writer thread, where SQLite lets go
+# of the GIL while it writes and syncs, so the event loop is not held for that long.
+INLINE_ROWS = 64
+
 log = logging.getLogger(__name__)
 
 
@@ -60,7 +65,8 @@ class GroupCommitter:
         self.on_commit = on_commit
         # Inline: write on the event loop's thread. For an embedded SQLite file a commit
         # takes well under a millisecond, and two thread hops per step cost more than
-        # the loop loses while it waits; a network database keeps its own thread.
+        # the loop loses while it waits; a network database keeps its own thread, and so
+        # does a large batch (``INLINE_ROWS``).
         self.inline = inline
         self.max_batch = max_batch
         self.max_backoff = max_backoff
@@ -131,7 +137,7 @@ class GroupCommitter:
         while True:
             began = time.perf_counter()
             try:
-                if self.inline:
+                if self.inline and _rows(pendings) <= INLINE_ROWS:
                     outcomes = write(pendings)
                 else:
                     outcomes = await self.run_in_writer(write, pendings)
@@ -178,3 +184,7 @@ class GroupCommitter:
                 kept.append(pending)
         if kept:
             await self._attempt(self._commit_many, kept)
+
+
+def _rows(pendings: list[_Pending]) -> int:
+    return sum(1 + len(p.checkpoint.task_runs) for p in pendings)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from flowapp.engine.commands import (
     Command,
     EmitEvent,
@@ -87,6 +89,16 @@ def outbox_payload(command: Command, known: KnownSecrets) -> dict[str, Any]:
     return seal_state(command.to_json(), known)
 
 
+def _saved_state(
+    state: ExecutionState, known: KnownSecrets, snapshot: bytes | None
+) -> dict[str, Any] | orjson.Fragment:
+    """The state as the store keeps it: sealed when the workflow knows secrets, else the
+    JSON a decider process encoded already (written as it is), else encoded here."""
+    if snapshot is not None and not known:
+        return orjson.Fragment(snapshot)
+    return seal_state(state.to_json(), known)
+
+
 def build_checkpoint(
     live: LiveExecution,
     decisions: Sequence[Decision],
@@ -95,10 +107,12 @@ def build_checkpoint(
     owner: str | None,
     signals_consumed: Sequence[int] = (),
     known: KnownSecrets = NONE,
+    snapshot: bytes | None = None,
 ) -> Checkpoint:
     """Everything the decisions changed, mirrored timers and subscriptions included. The
     values of ``known`` secrets are sealed in the state and the outbox, and masked in
-    task runs and in the execution's error."""
+    task runs and in the execution's error. ``snapshot``: the state already encoded as
+    JSON, written as it is when there is nothing to seal."""
     state = live.state
     runs: dict[int, TaskRun] = {}
     outbox: list[dict[str, Any]] = []
@@ -111,7 +125,7 @@ def build_checkpoint(
     checkpoint = Checkpoint(
         execution_id=state.execution_id,
         status=state.status,
-        state=seal_state(state.to_json(), known),
+        state=_saved_state(state, known, snapshot),
         updated_at=now,
         started_at=state.started_at or None,
         output=state.output,  # what the workflow chose to return, as it returned it

@@ -73,6 +73,8 @@ from flowapp.store.port import (
 
 log = logging.getLogger(__name__)
 
+CONTINUE_PAUSE = 0.05  # seconds, at most, between two turns of an execution that never waits
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -118,6 +120,9 @@ class Runtime(Upkeep):
         self.pickup_batch = pickup_batch
         self.limits = limits or Limits()
         self.decider: Decider = decider or InProcessDecider()
+        # The environment of each app's decisions, the same object while its secrets stay
+        # the same (a decider process is sent each environment once).
+        self._envs: dict[str | None, tuple[Mapping[str, Any], Environment]] = {}
         self.journal = journal
         # Executions the previous process died deciding (from the journal), until adopted.
         self._suspects: set[str] = set()
@@ -193,7 +198,11 @@ class Runtime(Upkeep):
         never another app's."""
         if self.secrets is None:
             return self.env
-        return replace(self.env, secrets=self.secrets(workflow.app))
+        secrets = self.secrets(workflow.app)
+        kept = self._envs.get(workflow.app)
+        if kept is None or kept[0] is not secrets:  # one per app while its secrets stay
+            kept = self._envs[workflow.app] = (secrets, replace(self.env, secrets=secrets))
+        return kept[1]
 
     def known_secrets(self, workflow: LoadedWorkflow) -> KnownSecrets:
         """The values of the secrets ``workflow`` declares, to keep out of what is saved
@@ -244,7 +253,9 @@ class Runtime(Upkeep):
         step_began = time.perf_counter()
         execution_id = new_execution_id(now)
         live = LiveExecution(workflow, new_state(execution_id, workflow.limits))
-        decisions = await take_turn(self, live, [Start(input)], now)
+        began = time.thread_time()
+        turn = await take_turn(self, live, [Start(input)], now)
+        decisions = turn.decisions
         announcements = self._announce(live, decisions, None)
         record = ExecutionRecord(
             id=execution_id,
@@ -262,7 +273,12 @@ class Runtime(Upkeep):
             lease_until=now + self.lease_seconds,
         )
         checkpoint = build_checkpoint(
-            live, decisions, now=now, owner=None, known=self.known_secrets(workflow)
+            live,
+            decisions,
+            now=now,
+            owner=None,
+            known=self.known_secrets(workflow),
+            snapshot=turn.snapshot,
         )
         live.pumping = True  # answers queue up until the execution exists
         self.live[execution_id] = live
@@ -272,7 +288,8 @@ class Runtime(Upkeep):
             del self.live[execution_id]
             raise
         self._stepped(live, step_began)
-        self._after_commit(live, [c for d in decisions for c in d.commands], announcements)
+        commands = [c for d in decisions for c in d.commands]
+        self._after_commit(live, commands, announcements, time.thread_time() - began)
         live.pumping = False
         self._pump_if_needed(live)
         return execution_id
@@ -403,13 +420,15 @@ class Runtime(Upkeep):
                 live.inbox.clear()
                 now = self.clock()
                 step_began = time.perf_counter()
+                began = time.thread_time()
                 previous = live.state.status
                 try:
-                    decisions = await take_turn(self, live, [s for s, _ in items], now)
+                    turn = await take_turn(self, live, [s for s, _ in items], now)
                 except DeciderClosed:
                     return  # stopping: the execution goes on from its last checkpoint
                 if self.live.get(live.id) is not live:
                     return  # forgotten while it was being decided (its lease was lost)
+                decisions = turn.decisions
                 announcements = self._announce(live, decisions, previous)
                 consumed = [signal_id for _, signal_id in items if signal_id is not None]
                 checkpoint = build_checkpoint(
@@ -419,6 +438,7 @@ class Runtime(Upkeep):
                     owner=self.owner,
                     signals_consumed=consumed,
                     known=self.known_secrets(live.workflow),
+                    snapshot=turn.snapshot,
                 )
                 try:
                     await self.committer.commit(checkpoint)
@@ -431,7 +451,7 @@ class Runtime(Upkeep):
                     return
                 self._stepped(live, step_began)
                 commands = [cmd for d in decisions for cmd in d.commands]
-                self._after_commit(live, commands, announcements)
+                self._after_commit(live, commands, announcements, time.thread_time() - began)
         finally:
             live.pumping = False
         self._pump_if_needed(live)
@@ -480,7 +500,11 @@ class Runtime(Upkeep):
         return lifecycle_events(live.workflow.model, decision, previous_status=previous)
 
     def _after_commit(
-        self, live: LiveExecution, commands: list[Any], announcements: list[dict[str, Any]]
+        self,
+        live: LiveExecution,
+        commands: list[Any],
+        announcements: list[dict[str, Any]],
+        took: float = 0.0,
     ) -> None:
         if announcements and self.lifecycle is not None:
             self.lifecycle(announcements)
@@ -490,8 +514,23 @@ class Runtime(Upkeep):
             self._outbox_wakeup.set()
         if live.state.is_final:
             self._finish(live)
-        elif live.state.has_pending_work:  # the turn used up its step budget: go on later
-            live.inbox.append((Continue(), None))
+        elif live.state.has_pending_work:  # the turn used up its budget: go on later
+            self._continue_later(live, took)
+
+    def _continue_later(self, live: LiveExecution, took: float) -> None:
+        """Go on with an execution whose turn used up its budget after a pause as long as
+        the CPU time this thread spent meanwhile (``took``, at most ``CONTINUE_PAUSE``): an
+        execution that never waits, such as an endless loop, gets at most about half of
+        the event loop, whatever it asks."""
+        if live.inbox:  # a signal is waiting already: it goes on with the work first
+            return
+        pause = min(max(took, 0.0), CONTINUE_PAUSE)
+        self.timers.arm(
+            live.id,
+            "continue",
+            self.clock() + pause,
+            lambda: self.deliver(live.id, Continue()),
+        )
 
     def _finish(self, live: LiveExecution) -> None:
         self._forget(live)

@@ -23,10 +23,11 @@ from flowapp.engine import decide
 from flowapp.engine.limits import limit_error
 from flowapp.engine.records import Decision, Transition
 from flowapp.engine.signals import Abort, Signal
-from flowapp.engine.state import FAULTED, ExecutionState
+from flowapp.engine.state import FAULTED
 from flowapp.runtime.deciders.base import Turn
-from flowapp.runtime.limits import encoded_size
+from flowapp.runtime.deciders.wire import encode_state
 from flowapp.runtime.live import LiveExecution
+from flowapp.store.port import StoreError
 
 if TYPE_CHECKING:
     from flowapp.runtime.runtime import Runtime
@@ -36,8 +37,9 @@ log = logging.getLogger("flowapp.runtime.runtime")
 
 async def take_turn(
     runtime: Runtime, live: LiveExecution, signals: Sequence[Signal], now: float
-) -> list[Decision]:
-    """Decide ``signals`` for ``live`` (whose state becomes the new one)."""
+) -> Turn:
+    """Decide ``signals`` for ``live`` (whose state becomes the new one). The turn's
+    ``snapshot`` is the new state as JSON, or None if it could not be encoded."""
     journal = runtime.journal
     if journal is not None:
         journal.begin(live.id)
@@ -49,34 +51,35 @@ async def take_turn(
         if journal is not None:
             journal.end(live.id)
     live.state = turn.state
-    decisions = turn.decisions
     problem = turn.failure or over_limits(turn)
     if problem is not None:
         log.warning("faulting execution %s: %s", live.id, problem.get("detail"))
-        decisions.append(fault(runtime, live, problem, now))
-    return decisions
+        turn.decisions.append(fault(runtime, live, problem, now))
+        turn.snapshot = None  # the state changed since
+    return turn
 
 
 def over_limits(turn: Turn) -> dict[str, Any] | None:
-    """Account the turn's CPU time; the problem if the execution is over a limit."""
+    """The problem if the execution is over its CPU time or state size."""
     state = turn.state
     limits = state.limits
-    state.cpu_seconds += turn.cpu_seconds
     if state.cpu_seconds > limits.cpu_seconds and not state.is_final:
         detail = (
             f"the execution has spent {state.cpu_seconds:.2f} s of CPU time being decided, "
             f"over its limit of {limits.cpu_seconds:g} s (cpuTime)"
         )
-        return limit_error("cpuTime", detail, instance=busy_task(state))
-    size = turn.state_bytes
-    if size is None:
-        size = encoded_size(state.to_json())
-    if size > limits.state_bytes:
+        return limit_error("cpuTime", detail, instance=state.current_task())
+    if turn.snapshot is None:
+        try:  # what the store would write: encoded once, here
+            turn.snapshot = encode_state(state)
+        except StoreError:
+            return None  # not JSON: the commit refuses it and faults the execution
+    if len(turn.snapshot) > limits.state_bytes:
         detail = (
-            f"the execution's state is {size:,} bytes, over its limit of "
+            f"the execution's state is {len(turn.snapshot):,} bytes, over its limit of "
             f"{limits.state_bytes:,} bytes (stateSize)"
         )
-        return limit_error("stateSize", detail, instance=busy_task(state))
+        return limit_error("stateSize", detail, instance=state.current_task())
     return None
 
 
@@ -93,12 +96,6 @@ def fault(runtime: Runtime, live: LiveExecution, problem: dict[str, Any], now: f
     state.error = problem
     state.status = FAULTED
     return Decision(state, transitions=[Transition(FAULTED, now)])
-
-
-def busy_task(state: ExecutionState) -> str:
-    """The task the execution was busy with, as far as the state tells."""
-    references = [frame.reference for frame in state.frames.values() if frame.reference]
-    return max(references, key=len, default="/")
 
 
 def quarantine_error(detail: str, *, instance: str = "/") -> dict[str, Any]:

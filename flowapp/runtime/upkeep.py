@@ -29,7 +29,7 @@ from flowapp.runtime.journal import QUARANTINE_AFTER
 from flowapp.runtime.live import LiveExecution
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.sealing import REFERENCES
-from flowapp.runtime.turns import busy_task, quarantine_error
+from flowapp.runtime.turns import quarantine_error
 from flowapp.store.port import Checkpoint, ExecutionRecord, OutboxItem, SignalRecord
 from flowapp.store.rules import FINAL_STATUSES
 
@@ -158,7 +158,7 @@ class Upkeep:
             f"the process stopped {state.crashes} times while deciding this execution "
             "(killed, out of memory or crashed); it is not run again"
         )
-        self.deliver(live.id, Abort(quarantine_error(detail, instance=busy_task(state))))
+        self.deliver(live.id, Abort(quarantine_error(detail, instance=state.current_task())))
         return True
 
     def _lost_secrets(self: Runtime, live: LiveExecution, gone: list[str]) -> bool:

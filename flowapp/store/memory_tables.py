@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from flowapp.store.plan import CommitPlan, EffectKey, ExecutionPatch
 from flowapp.store.port import (
@@ -149,8 +149,8 @@ class MemoryTables:
         record = row.record
         record.status, record.updated_at = patch.status, patch.updated_at
         record.output, record.error, record.ended_at = patch.output, patch.error, patch.ended_at
-        if patch.state is not None:
-            row.state = patch.state
+        if patch.state is not None:  # a copy through JSON (``_copy_patch``): a mapping
+            row.state = cast(dict[str, Any], patch.state)
         if patch.started_at is not None:
             record.started_at = patch.started_at
         if patch.workflow_id is not None:

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from flowapp.store.port import (
     Checkpoint,
     LeaseLost,
@@ -42,7 +44,7 @@ class ExecutionPatch:
     id: str
     status: str
     updated_at: float
-    state: dict[str, Any] | None = None
+    state: dict[str, Any] | orjson.Fragment | None = None
     started_at: float | None = None
     output: Any = None
     error: dict[str, Any] | None = None

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 
 class StoreError(Exception):
     """Root of store errors; driver errors are converted to it at the adapter."""
@@ -131,11 +133,13 @@ class Checkpoint:
     ``error`` and ``ended_at`` are always written; ``state``, ``started_at``,
     ``workflow_id`` and ``revision`` only when not None (None keeps the stored value).
     A retry on another revision of the app sets the last two: the execution goes on
-    with that revision's workflow."""
+    with that revision's workflow. ``state`` may come already encoded as JSON (an
+    ``orjson.Fragment``, as a decider process returns it), which every adapter writes
+    as it is."""
 
     execution_id: str
     status: str
-    state: dict[str, Any] | None
+    state: dict[str, Any] | orjson.Fragment | None
     updated_at: float
     started_at: float | None = None
     output: Any = None

@@ -7,11 +7,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from flowapp.runtime.deciders.inprocess import InProcessDecider
+from flowapp.runtime.deciders.pool import IsolatedDecider, PoolSettings
 from flowapp.store.memory import MemoryStore
 from tests.conformance.gherkin import Scenario, parse_features
 from tests.conformance.standins import build_app
@@ -73,3 +75,34 @@ async def test_every_scenario_with_one_step_per_turn(scenario: Scenario, standin
     """Each turn cut after one step, saved and continued: the same outcome."""
     world = World(standins, MemoryStore(), decider=InProcessDecider(step_budget=1))
     await run_scenario(world, scenario)
+
+
+class _Lent:
+    """A decider lent to one runtime: the test starts and closes it, not the runtime."""
+
+    def __init__(self, decider: IsolatedDecider) -> None:
+        self.decider = decider
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def decide(self, *args: Any) -> Any:
+        return await self.decider.decide(*args)
+
+
+async def test_every_scenario_decided_in_a_worker_process(standins: str) -> None:
+    """The state, signals and decisions through a decider process: the same outcomes (one
+    worker for all the scenarios, since starting one takes about a second)."""
+    decider = IsolatedDecider(PoolSettings(workers=1, standby=False, step_budget=3))
+    await decider.start()
+    try:
+        for scenario in KIT_SCENARIOS + OUR_SCENARIOS:
+            try:
+                await run_scenario(World(standins, MemoryStore(), decider=_Lent(decider)), scenario)
+            except AssertionError as failed:
+                raise AssertionError(f"{scenario.id}: {failed}") from failed
+    finally:
+        await decider.close()

@@ -1,9 +1,9 @@
 """What every decider shares: the turn it returns and the loop that decides one.
 
 A *decider* runs the pure engine for the runtime. The runtime hands it one execution's
-waiting signals at a time (a *turn*) and gets back the new state, one decision per
-signal, the CPU time the turn took, and, when the decider died on that execution (over
-its time budget, out of memory, crashed), the problem to fault it with instead.
+waiting signals at a time (a *turn*) and gets back the new state (with the CPU time the
+turn took added to it), the decisions, and, when the decider died on that execution
+(over its time budget, out of memory, crashed), the problem to fault it with instead.
 
 A turn is bounded twice. Its step budget (a count, which the engine enforces) is shared
 by its signals: once it is spent, the work and signals left are saved in the state
@@ -27,13 +27,14 @@ from flowapp.engine.signals import Continue, Signal
 from flowapp.engine.state import ExecutionState
 from flowapp.runtime.registry import LoadedWorkflow
 
-# Steps one turn may take before it yields: about 15-30 ms of `set` tasks on a laptop
-# core, short enough that an endless loop does not hold the process, long enough that a
-# long pure computation commits rarely (see docs/security.md).
-DEFAULT_STEP_BUDGET = 1000
+# Steps one turn may take before it yields: 125 `set` tasks, about 4 ms of deciding on
+# one core, and as many task runs for the server to store and count after the turn. Short
+# enough that an endless loop does not hold the process that stores it, long enough that
+# the cost of a commit per turn stays small (see docs/security.md).
+DEFAULT_STEP_BUDGET = 250
 # The time a turn may take, steps of heavy expressions included (checked between chunks of
 # steps, so one step longer than this still runs to its end).
-DEFAULT_TURN_SECONDS = 0.05
+DEFAULT_TURN_SECONDS = 0.025
 _FIRST_CHUNK = 8  # steps decided before the turn knows what a step costs
 
 
@@ -46,7 +47,9 @@ class Turn:
     state: ExecutionState
     decisions: list[Decision] = field(default_factory=list)
     cpu_seconds: float = 0.0
-    state_bytes: int | None = None  # the size of the saved state, when the decider knows it
+    # ``state`` as JSON when the decider encoded it already (the size of the saved state,
+    # and what the store writes as it is while nothing changes the state after the turn).
+    snapshot: bytes | None = None
     failure: dict[str, Any] | None = None  # the decider died on this execution
 
 

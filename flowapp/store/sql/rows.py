@@ -65,8 +65,11 @@ def patch_params(patch: ExecutionPatch) -> dict[str, Any]:
     }
 
 
+_TASK_RUN_FIELDS = tuple(f.name for f in fields(TaskRunRecord))
+
+
 def task_run_row(run: TaskRunRecord) -> dict[str, Any]:
-    return {f.name: getattr(run, f.name) for f in fields(TaskRunRecord)}
+    return {name: getattr(run, name) for name in _TASK_RUN_FIELDS}
 
 
 def task_run_record(row: sa.Row[Any]) -> TaskRunRecord:

@@ -12,8 +12,9 @@ import pytest
 from flowapp.engine.limits import ExecutionLimits
 from flowapp.engine.testing import workflow_from_yaml
 from flowapp.functions.testing import FakeFunctions
-from flowapp.runtime.deciders.base import Decider
+from flowapp.runtime.deciders.base import DEFAULT_STEP_BUDGET, Decider
 from flowapp.runtime.deciders.inprocess import InProcessDecider
+from flowapp.runtime.deciders.pool import IsolatedDecider, PoolSettings
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionEffects
 from flowapp.runtime.journal import DecisionJournal
@@ -48,10 +49,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-@pytest.fixture(params=["in-process"])
+@pytest.fixture(params=["in-process", "isolated"])
 def make_decider(request: pytest.FixtureRequest):
-    def make(**options) -> Decider:
-        return InProcessDecider(**options)
+    def make(step_budget: int = DEFAULT_STEP_BUDGET) -> Decider:
+        if request.param == "in-process":
+            return InProcessDecider(step_budget=step_budget)
+        return IsolatedDecider(PoolSettings(workers=1, step_budget=step_budget))
 
     return make
 

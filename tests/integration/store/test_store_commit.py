@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from flowapp.store import (
@@ -12,6 +13,7 @@ from flowapp.store import (
     StoreError,
     SubscriptionRecord,
     TimerRecord,
+    codec,
 )
 
 from .store_factories import T0, checkpoint, create, execution, task_run, workflow
@@ -217,3 +219,13 @@ def test_a_checkpoint_moves_an_execution_to_another_workflow_and_revision(store:
     assert (found.workflow_id, found.revision, found.status) == ("wf-2", "shop-00002", "completed")
     ((loaded, _),) = store.load_executions(["e1"])
     assert (loaded.workflow_id, loaded.revision) == ("wf-2", "shop-00002")
+
+
+def test_a_state_already_encoded_is_written_as_it_is(store: Store) -> None:
+    """A decider process hands the state over as JSON text; no adapter re-encodes it."""
+    create(store, "e1")
+    state = {"execution_id": "e1", "big": 2**70, "text": "é", "nested": [[[1.5]]]}
+    encoded = orjson.Fragment(codec.dumps(state))
+    store.commit([checkpoint("e1", state=encoded, updated_at=T0 + 2)])
+    assert store.load_state("e1") == state
+    assert store.load_executions(["e1"])[0][1] == state

@@ -1,0 +1,94 @@
+"""What crosses the socket between the runtime and a decider worker, and how.
+
+A frame is a 4-byte big-endian length and that many bytes. The runtime sends one frame
+per batch of turns (the turns one pump round asked for)::
+
+    {"workflows": {id: {"document", "functions"}},   # only those the worker has not seen
+     "envs": {key: {...}},                           # likewise
+     "jobs": [{"id", "workflow", "env", "state", "signals", "now", "budget", "seconds"}]}
+
+and the worker answers each job as soon as it is decided, in order, with one frame: a
+JSON header (its length first, in 4 bytes) followed by the new state as JSON, so that the
+state's size is known without serialising it again::
+
+    {"id", "decisions": [{"commands", "runs", "transitions", "steps"}], "cpu"} + state
+    {"id", "failure": problem}                                    (nothing follows)
+
+Everything is JSON, written and read with the store's codec (exact for integers beyond
+64 bits and for deep nesting, as the database is): the state and signals are JSON
+already, and nothing that is not data (no pickle) is ever read from a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from typing import Any
+
+from flowapp.engine.commands import command_from_json
+from flowapp.engine.records import Decision, TaskRun, Transition
+from flowapp.engine.scope import Environment
+from flowapp.engine.state import ExecutionState
+from flowapp.store.codec import dumps, loads
+
+LENGTH = struct.Struct(">I")
+MAX_FRAME = (1 << 32) - 1
+
+
+def frame(payload: bytes) -> bytes:
+    return LENGTH.pack(len(payload)) + payload
+
+
+def message_frame(message: dict[str, Any]) -> bytes:
+    return frame(dumps(message))
+
+
+def read_message(payload: bytes) -> dict[str, Any]:
+    message: dict[str, Any] = loads(payload)
+    return message
+
+
+def result_frame(header: dict[str, Any], state: bytes = b"") -> bytes:
+    head = dumps(header)
+    return frame(LENGTH.pack(len(head)) + head + state)
+
+
+def split_result(payload: bytes) -> tuple[dict[str, Any], bytes]:
+    (size,) = LENGTH.unpack_from(payload)
+    header = loads(payload[LENGTH.size : LENGTH.size + size])
+    return header, payload[LENGTH.size + size :]
+
+
+def encode_state(state: ExecutionState) -> bytes:
+    return dumps(state.to_json())
+
+
+def decode_state(snapshot: bytes) -> ExecutionState:
+    return ExecutionState.from_json(loads(snapshot))
+
+
+def env_to_json(env: Environment) -> dict[str, Any]:
+    return {f.name: getattr(env, f.name) for f in dataclasses.fields(env)}
+
+
+def env_from_json(data: dict[str, Any]) -> Environment:
+    return Environment(**data)
+
+
+def decision_to_json(decision: Decision) -> dict[str, Any]:
+    return {
+        "commands": [command.to_json() for command in decision.commands],
+        "runs": [run.to_json() for run in decision.task_runs],
+        "transitions": [[t.status, t.at] for t in decision.transitions],
+        "steps": decision.steps,
+    }
+
+
+def decision_from_json(state: ExecutionState, data: dict[str, Any]) -> Decision:
+    return Decision(
+        state,
+        [command_from_json(command) for command in data["commands"]],
+        [TaskRun(**run) for run in data["runs"]],
+        [Transition(status, at) for status, at in data["transitions"]],
+        data["steps"],
+    )

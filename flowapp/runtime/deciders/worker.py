@@ -1,0 +1,134 @@
+"""A decider worker: a process that runs the engine for the runtime, and nothing else.
+
+``python -m flowapp.runtime.deciders.worker FD MEMORY_BYTES``: it caps its own address
+space (``RLIMIT_AS``), lowers its CPU priority below the server's (``NICENESS``), says it
+is ready on the socket ``FD``, and then decides the turns
+it is sent, one after the other, answering each as soon as it is decided. It keeps the
+workflows it has built (by id, the digest of their document), so only states and signals
+cross the socket once a workflow is known.
+
+It ignores SIGINT and SIGTERM: a Ctrl-C or a stop of the process group must not kill it
+in the middle of a turn (the runtime would take that for the turn's fault). It ends when
+the runtime closes its socket (or dies), or when the runtime kills it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+from collections import OrderedDict
+from typing import Any, BinaryIO
+
+from flowapp.dsl.build import build_workflow
+from flowapp.dsl.model import Workflow
+from flowapp.engine.limits import limit_error
+from flowapp.engine.scope import Environment
+from flowapp.engine.signals import signal_from_json
+from flowapp.engine.state import ExecutionState
+from flowapp.runtime.deciders import wire
+from flowapp.runtime.deciders.base import decide_turn
+
+KEPT_WORKFLOWS = 256
+
+
+# Below the server's CPU priority: on a busy machine, answering requests comes first.
+NICENESS = 5
+
+
+def main(fd: int, memory_bytes: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.nice(NICENESS)
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    sock = socket.socket(fileno=fd)
+    sock.sendall(wire.result_frame({"ready": os.getpid()}))
+    Worker(sock, memory_bytes).serve()
+
+
+class Worker:
+    def __init__(self, sock: socket.socket, memory_bytes: int) -> None:
+        self.sock = sock
+        self.incoming: BinaryIO = sock.makefile("rb")
+        self.memory_bytes = memory_bytes
+        self.workflows: OrderedDict[str, Workflow] = OrderedDict()
+        self.envs: dict[str, Environment] = {}
+
+    def serve(self) -> None:
+        while True:
+            payload = self.read_frame()
+            if payload is None:
+                return  # the runtime is gone
+            message = wire.read_message(payload)
+            for key, spec in message.get("workflows", {}).items():
+                functions = frozenset(spec["functions"])
+                self.keep(key, build_workflow(spec["document"], app_functions=functions))
+            for key, data in message.get("envs", {}).items():
+                self.envs[key] = wire.env_from_json(data)
+            for job in message["jobs"]:
+                self.sock.sendall(self.answer(job))
+
+    def read_frame(self) -> bytes | None:
+        head = self.incoming.read(wire.LENGTH.size)
+        if len(head) < wire.LENGTH.size:
+            return None
+        (size,) = wire.LENGTH.unpack(head)
+        payload = self.incoming.read(size)
+        return payload if len(payload) == size else None
+
+    def keep(self, key: str, workflow: Workflow) -> None:
+        self.workflows[key] = workflow
+        self.workflows.move_to_end(key)
+        while len(self.workflows) > KEPT_WORKFLOWS:
+            self.workflows.popitem(last=False)
+
+    def answer(self, job: dict[str, Any]) -> bytes:
+        try:
+            return self.decide(job)
+        except MemoryError:
+            mib = self.memory_bytes >> 20
+            detail = f"deciding the execution needed more than the decider's {mib} MiB of memory"
+            answer = wire.result_frame({"id": job["id"], "failure": limit_error("memory", detail)})
+            self.sock.sendall(answer)
+            os._exit(0)  # start afresh: memory may be left fragmented or half-built
+
+    def decide(self, job: dict[str, Any]) -> bytes:
+        workflow = self.workflows[job["workflow"]]
+        self.workflows.move_to_end(job["workflow"])
+        state = ExecutionState.from_json(job["state"])
+        signals = [signal_from_json(data) for data in job["signals"]]
+        started = time.process_time()
+        decisions = decide_turn(
+            workflow,
+            state,
+            signals,
+            job["now"],
+            self.envs[job["env"]],
+            budget=job["budget"],
+            seconds=job["seconds"],
+        )
+        cpu = round(time.process_time() - started, 6)  # short text: see ``store.codec``
+        state.cpu_seconds = round(state.cpu_seconds + cpu, 6)
+        snapshot = wire.encode_state(state)
+        limit = state.limits.state_bytes
+        if len(snapshot) > limit:  # the runtime never has to take in a bloated state
+            detail = (
+                f"the execution's state is {len(snapshot):,} bytes, over its limit of "
+                f"{limit:,} bytes (stateSize)"
+            )
+            problem = limit_error("stateSize", detail, instance=state.current_task())
+            return wire.result_frame({"id": job["id"], "failure": problem, "cpu": cpu})
+        header = {
+            "id": job["id"],
+            "decisions": [wire.decision_to_json(decision) for decision in decisions],
+            "cpu": cpu,
+        }
+        return wire.result_frame(header, snapshot)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]))
