@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowapp.dsl import errors
 from flowapp.engine.limits import limit_error
 from flowapp.engine.scope import Environment
 from flowapp.engine.signals import Signal, signal_to_json
@@ -59,6 +60,7 @@ from flowapp.runtime.deciders.settings import (
 )
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.turns import quarantine_error
+from flowapp.store.port import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -208,28 +210,53 @@ class IsolatedDecider:
             w = min(ready, key=lambda w: len(w.inflight) + len(batches.get(w, ())))
             batches.setdefault(w, []).append(self._pending.popleft())
         for w, jobs in batches.items():
-            self._send(w, jobs)
+            try:
+                self._send(w, jobs)
+            except Exception:  # a bug here must not leave turns waiting forever
+                log.exception("cannot send turns to decider process %s", w.process.pid)
+                for job in jobs:
+                    if not job.future.done() and job not in w.inflight:
+                        _fail(job, DeciderClosed())
 
     def _send(self, w: _Worker, jobs: list[_Job]) -> None:
+        """One frame for ``jobs``, with the workflows and environments ``w`` lacks. A job
+        whose part is not JSON is answered at once with that problem, and left out."""
         message: dict[str, Any] = {"workflows": {}, "envs": {}, "jobs": []}
+        sent = []
         for job in jobs:
-            workflow = job.workflow
-            if workflow.id not in w.workflows:
-                functions = sorted(workflow.app_functions)
-                message["workflows"][workflow.id] = {
-                    "document": workflow.document,
-                    "functions": functions,
-                }
-                w.workflows.add(workflow.id)
-            if job.env_key not in w.envs:
-                message["envs"][job.env_key] = wire.env_to_json(job.env)
-                w.envs.add(job.env_key)
-            message["jobs"].append(job.body)
+            try:
+                parts = self._parts(w, job)
+                body = wire.encoded(job.body)
+            except StoreError as exc:
+                detail = f"the execution cannot be handed to a decider: {exc}"
+                problem = errors.error(errors.RUNTIME, detail)
+                job.future.set_result(Turn(job.state, [], failure=problem))
+                continue
+            for kind, key, part in parts:
+                message[kind][key] = part
+            message["jobs"].append(body)
+            sent.append(job)
+        if not sent:
+            return
+        for job in sent:
+            w.workflows.add(job.workflow.id)
+            w.envs.add(job.env_key)
         idle = not w.inflight
-        w.inflight.extend(jobs)
+        w.inflight.extend(sent)
         w.writer.write(wire.message_frame(message))
         if idle:
             self._arm(w)
+
+    def _parts(self, w: _Worker, job: _Job) -> list[tuple[str, str, Any]]:
+        """The workflow and environment of ``job`` that ``w`` has not been sent, encoded."""
+        parts = []
+        workflow = job.workflow
+        if workflow.id not in w.workflows:
+            spec = {"document": workflow.document, "functions": sorted(workflow.app_functions)}
+            parts.append(("workflows", workflow.id, wire.encoded(spec)))
+        if job.env_key not in w.envs:
+            parts.append(("envs", job.env_key, wire.encoded(wire.env_to_json(job.env))))
+        return parts
 
     # --- answers ------------------------------------------------------------------------
 

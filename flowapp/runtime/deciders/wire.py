@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from flowapp.engine.commands import command_from_json
 from flowapp.engine.records import Decision, TaskRun, Transition
@@ -41,6 +44,11 @@ def frame(payload: bytes) -> bytes:
 
 def message_frame(message: dict[str, Any]) -> bytes:
     return frame(dumps(message))
+
+
+def encoded(value: Any) -> orjson.Fragment:
+    """``value`` encoded now (``StoreError`` if it is not JSON), to place in a message."""
+    return orjson.Fragment(dumps(value))
 
 
 def read_message(payload: bytes) -> dict[str, Any]:
@@ -68,7 +76,16 @@ def decode_state(snapshot: bytes) -> ExecutionState:
 
 
 def env_to_json(env: Environment) -> dict[str, Any]:
-    return {f.name: getattr(env, f.name) for f in dataclasses.fields(env)}
+    return {f.name: _plain(getattr(env, f.name)) for f in dataclasses.fields(env)}
+
+
+def _plain(value: Any) -> Any:
+    """Read-only mappings (an app's secrets) as the dicts JSON knows."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 def env_from_json(data: dict[str, Any]) -> Environment:

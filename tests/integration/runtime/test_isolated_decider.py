@@ -8,9 +8,11 @@ import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
+from flowapp.engine.scope import Environment
 from flowapp.engine.testing import workflow_from_yaml
 from flowapp.runtime.deciders.pool import IsolatedDecider, PoolSettings
 from flowapp.runtime.registry import WorkflowRegistry
@@ -128,3 +130,20 @@ async def test_a_decider_stopped_with_its_process_group_goes_on_deciding(store: 
         assert worker.process.returncode is None and deaths(runtime) == {}
     finally:
         await runtime.stop()
+
+
+async def test_an_app_s_read_only_secrets_reach_the_worker(store: Store) -> None:
+    """The secrets of an app are a read-only mapping: they cross as JSON all the same."""
+    runtime = Runtime(
+        store,
+        decider=IsolatedDecider(PoolSettings(workers=1, standby=False)),
+        env=Environment(secrets=MappingProxyType({"token": {"value": "s3cret"}})),
+    )
+    await runtime.start()
+    try:
+        text = "use: {secrets: [token]}\ndo:\n  - read: {set: {t: '${ $secrets.token.value }'}}\n"
+        execution_id = await runtime.start_execution(register(store, text), {})
+        outcome = await runtime.wait_for(execution_id, timeout=30)
+    finally:
+        await runtime.stop()
+    assert outcome.status == "completed" and outcome.output == {"t": "s3cret"}
