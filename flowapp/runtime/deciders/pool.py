@@ -20,7 +20,7 @@ that a worker killed is replaced at once.
 - A worker keeps the workflows it has built, by id (a digest of the document), so only
   the state and the signals of a turn cross the socket once a workflow is known.
 
-Workers are plain ``python -m flowapp.runtime.deciders.worker`` processes (about a second
+Workers are plain ``python -m flowapp.runtime.deciders.launch`` processes (about a second
 to start, which the standby hides), not ``multiprocessing`` children: those would import
 the server's ``__main__`` again in every worker. The price of deciding out of process is
 a copy of the state each way and a round trip through a socket per turn (docs/security.md
@@ -46,7 +46,7 @@ from flowapp.engine.limits import limit_error
 from flowapp.engine.scope import Environment
 from flowapp.engine.signals import Signal, signal_to_json
 from flowapp.engine.state import ExecutionState
-from flowapp.runtime.deciders import wire, worker
+from flowapp.runtime.deciders import launch, wire
 from flowapp.runtime.deciders.base import (
     DEFAULT_STEP_BUDGET,
     DEFAULT_TURN_SECONDS,
@@ -412,7 +412,7 @@ class IsolatedDecider:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                worker.__name__,
+                launch.__name__,
                 str(fd),
                 str(self.settings.memory_bytes),
                 pass_fds=(fd,),

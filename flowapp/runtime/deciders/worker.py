@@ -1,24 +1,19 @@
 """A decider worker: a process that runs the engine for the runtime, and nothing else.
 
-``python -m flowapp.runtime.deciders.worker FD MEMORY_BYTES``: it caps its own address
-space (``RLIMIT_AS``), lowers its CPU priority below the server's (``NICENESS``), says it
-is ready on the socket ``FD``, and then decides the turns
-it is sent, one after the other, answering each as soon as it is decided. It keeps the
-workflows it has built (by id, the digest of their document), so only states and signals
-cross the socket once a workflow is known.
-
-It ignores SIGINT and SIGTERM: a Ctrl-C or a stop of the process group must not kill it
-in the middle of a turn (the runtime would take that for the turn's fault). It ends when
-the runtime closes its socket (or dies), or when the runtime kills it.
+Started by ``launch`` (which ignores SIGINT and SIGTERM and lowers the CPU priority
+before anything heavy is imported), it caps its own address space (``RLIMIT_AS``), says
+it is ready on its socket, and then decides the turns it is sent, one after the other,
+answering each as soon as it is decided. It keeps the workflows it has built (by id, the
+digest of their document), so only states and signals cross the socket once a workflow
+is known. It ends when the runtime closes its socket (or dies), or when the runtime
+kills it.
 """
 
 from __future__ import annotations
 
 import os
 import resource
-import signal
 import socket
-import sys
 import time
 from collections import OrderedDict
 from typing import Any, BinaryIO
@@ -35,14 +30,7 @@ from flowapp.runtime.deciders.base import decide_turn
 KEPT_WORKFLOWS = 256
 
 
-# Below the server's CPU priority: on a busy machine, answering requests comes first.
-NICENESS = 5
-
-
 def main(fd: int, memory_bytes: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.nice(NICENESS)
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     sock = socket.socket(fileno=fd)
@@ -128,7 +116,3 @@ class Worker:
             "cpu": cpu,
         }
         return wire.result_frame(header, snapshot)
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
