@@ -78,7 +78,10 @@ def bind_listener(host: str, port: int) -> socket.socket:
     server starts listening once the platform is up). ``PortInUse`` if another socket
     listens there."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said out loud: asyncio switches Nagle's algorithm off (TCP_NODELAY) only
+    # on sockets whose protocol is TCP, and connections inherit the listener's. With it
+    # on, a keep-alive client waited ~40 ms (the peer's delayed ACK) for every answer.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
