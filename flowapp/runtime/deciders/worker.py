@@ -34,8 +34,11 @@ def main(fd: int, memory_bytes: int) -> None:
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     sock = socket.socket(fileno=fd)
-    sock.sendall(wire.result_frame({"ready": os.getpid()}))
-    Worker(sock, memory_bytes).serve()
+    try:
+        sock.sendall(wire.result_frame({"ready": os.getpid()}))
+        Worker(sock, memory_bytes).serve()
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the runtime went away (it stopped, or failed to start): so do we
 
 
 class Worker:
