@@ -7,6 +7,11 @@
 The same checks and templates as ``flowapp new function`` (``scaffold``, ``yamledit``):
 what the dashboard creates is what the CLI would have. Pure over the files: callers
 load them from the app's repository and commit what comes back.
+
+Each reads YAML that whoever holds a developer token may have pushed, under the limits of
+a request's documents (``project.DOCUMENT_LIMITS``, its time budget included), and takes
+as long as that reading does: the API calls these in a worker thread, never on its event
+loop.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flowapp.apps import project
 from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.model import FILE_NAME
 from flowapp.apps.names import function_name_problem
@@ -22,7 +28,7 @@ from flowapp.apps.scaffold import RUNTIMES, function_files
 from flowapp.apps.workflow import function_names_called
 from flowapp.apps.yamledit import add_function_entry
 from flowapp.dsl.problems import DefinitionError, join_pointer
-from flowapp.dsl.source import parse_text
+from flowapp.dsl.source import DocumentTooLarge, parse_text
 
 Files = Mapping[str, bytes]
 INLINE = "/spec/workflow"
@@ -50,7 +56,10 @@ def manifest_data(files: Files) -> dict[str, Any]:
     if raw is None:
         raise ScaffoldError(f"the project has no {FILE_NAME}")
     try:
-        data = parse_text(raw.decode("utf-8-sig"), FILE_NAME).data
+        data = _parse(raw, FILE_NAME)
+    except DocumentTooLarge as error:
+        reason = error.problems[0].message
+        raise ScaffoldError(f"{FILE_NAME} cannot be read ({reason}): fix it first") from None
     except (UnicodeDecodeError, DefinitionError):
         raise ScaffoldError(f"{FILE_NAME} cannot be read: fix it first") from None
     if not isinstance(data, dict):
@@ -63,9 +72,17 @@ def _spec(data: Mapping[str, Any]) -> dict[str, Any]:
     return spec if isinstance(spec, dict) else {}
 
 
+def _parse(raw: bytes, file: str) -> Any:
+    return parse_text(raw.decode("utf-8-sig"), file, limits=project.DOCUMENT_LIMITS).data
+
+
 def workflow_file(files: Files) -> WorkflowFile:
     """Where the workflow is: the ``workflowRef`` file, else inline in flowapp.yaml."""
-    ref = _spec(manifest_data(files)).get("workflowRef")
+    return _workflow_file(manifest_data(files))
+
+
+def _workflow_file(manifest: Mapping[str, Any]) -> WorkflowFile:
+    ref = _spec(manifest).get("workflowRef")
     if isinstance(ref, str) and ref.strip():
         return WorkflowFile(ref.strip().removeprefix("./"), "")
     return WorkflowFile(FILE_NAME, INLINE)
@@ -73,14 +90,17 @@ def workflow_file(files: Files) -> WorkflowFile:
 
 def workflow_data(files: Files) -> dict[str, Any]:
     """The workflow document's data ({} when it cannot be read)."""
-    data = manifest_data(files)
-    location = workflow_file(files)
+    return _workflow_data(files, manifest_data(files))
+
+
+def _workflow_data(files: Files, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    location = _workflow_file(manifest)
     if location.base:
-        inline = _spec(data).get("workflow")
+        inline = _spec(manifest).get("workflow")
         return inline if isinstance(inline, dict) else {}
     raw = files.get(location.path)
     try:
-        document = parse_text(raw.decode("utf-8-sig"), location.path).data if raw else None
+        document = _parse(raw, location.path) if raw else None
     except (UnicodeDecodeError, DefinitionError):
         return {}
     return document if isinstance(document, dict) else {}
@@ -88,9 +108,10 @@ def workflow_data(files: Files) -> dict[str, Any]:
 
 def function_entries(files: Files) -> list[FunctionEntry]:
     """Every function flowapp.yaml declares or the workflow calls, by name."""
-    declared = _spec(manifest_data(files)).get("functions")
+    manifest = manifest_data(files)
+    declared = _spec(manifest).get("functions")
     declared = declared if isinstance(declared, dict) else {}
-    workflow = workflow_data(files)
+    workflow = _workflow_data(files, manifest)
     callers = _callers(workflow)
     names = sorted({*declared, *function_names_called(workflow)})
     return [_entry(name, declared.get(name), name in declared, callers, files) for name in names]

@@ -20,6 +20,7 @@ holds what was published; ``log_lines`` what functions "printed".
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -258,13 +259,14 @@ class FakePlatform:
 
     async def validate_source(self, name: str, files: dict[str, bytes]) -> list[Problem]:
         self._app(name)
-        return project_resource(files)[1]
+        # In a worker thread, as the local platform checks a project.
+        return (await asyncio.to_thread(project_resource, files))[1]
 
     async def commit_source(
         self, name: str, files: dict[str, bytes], *, message: str, parent: str | None
     ) -> SourceView:
         app = self._app(name)
-        resource = _valid(*project_resource(files))
+        resource = _valid(*await asyncio.to_thread(project_resource, files))
         _same_name(resource, name)
         if parent is not None and parent != app.commit:
             raise Conflict(f"the source of {name} changed since {parent[:12]} was read")

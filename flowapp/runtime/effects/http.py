@@ -17,12 +17,17 @@ import json
 from typing import Any
 
 import aiohttp
-from ruamel.yaml import YAML
 from yarl import URL
 
 from flowapp.dsl import errors
 from flowapp.engine.commands import CallHttp, FetchDocument
 from flowapp.runtime.effects.base import EffectError
+from flowapp.runtime.effects.documents import (
+    DOCUMENT_LIMITS,
+    DocumentRefused,
+    parse_document,
+    read_capped,
+)
 from flowapp.runtime.effects.tokens import TokenSource
 from flowapp.runtime.egress import EgressPolicy, EgressRefused, PolicyResolver, refused_by_policy
 
@@ -30,6 +35,7 @@ _TEXTUAL = ("json", "text", "xml", "yaml", "javascript", "x-www-form-urlencoded"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+KEPT_DOCUMENTS = 64  # fetched OpenAPI documents kept, by URL
 
 
 def _communication(detail: str, status: int = 503) -> EffectError:
@@ -134,10 +140,11 @@ class HttpEffects:
         followed is the answer."""
         options = dict(kwargs)
         follow = bool(options.pop("follow", False))
+        max_bytes: int | None = options.pop("max_bytes", None)
         hops: list[URL] = []
         try:
             async with asyncio.timeout(seconds):
-                return await self._hops(method, URL(url), options, follow, hops)
+                return await self._hops(method, URL(url), options, (follow, max_bytes), hops)
         except TimeoutError:
             raise _timeout(f"{method} {url} did not answer within {seconds:g} s") from None
         except aiohttp.InvalidURL as exc:
@@ -149,9 +156,16 @@ class HttpEffects:
             raise _communication(f"{method} {url} failed: {exc or type(exc).__name__}") from None
 
     async def _hops(
-        self, method: str, url: URL, options: dict[str, Any], follow: bool, hops: list[URL]
+        self,
+        method: str,
+        url: URL,
+        options: dict[str, Any],
+        reading: tuple[bool, int | None],
+        hops: list[URL],
     ) -> dict[str, Any]:
-        """``hops`` tells the caller which URL each request went to."""
+        """``hops`` tells the caller which URL each request went to; ``reading``: whether
+        redirects are followed, and the most bytes of the final body read."""
+        follow, max_bytes = reading
         for _ in range(MAX_REDIRECTS + 1):
             hops.append(url)
             self.policy.check_url(url)
@@ -160,7 +174,9 @@ class HttpEffects:
             ) as response:
                 location = response.headers.get("Location")
                 if not follow or response.status not in REDIRECTS or not location:
-                    return _response(response, await response.read())
+                    if max_bytes is None:
+                        return _response(response, await response.read())
+                    return _response(response, await read_capped(response, max_bytes))
                 target = response.url.join(URL(location))
                 method, options = _redirected(method, options, response.status, url, target)
                 url = target
@@ -170,13 +186,25 @@ class HttpEffects:
         cached = self._documents.get(command.url)
         if cached is not None:
             return cached
-        kwargs = {"headers": dict(command.headers), "follow": True}
-        response = await self._authorized("GET", command.url, self.timeout, kwargs, command.auth)
-        if not 200 <= response["status"] <= 299:
-            raise _communication(
-                f"fetching {command.url} answered HTTP {response['status']}", response["status"]
+        kwargs = {
+            "headers": dict(command.headers),
+            "follow": True,
+            "max_bytes": DOCUMENT_LIMITS.max_bytes,
+        }
+        try:
+            response = await self._authorized(
+                "GET", command.url, self.timeout, kwargs, command.auth
             )
-        document = _parse_document(response)
+            if not 200 <= response["status"] <= 299:
+                raise _communication(
+                    f"fetching {command.url} answered HTTP {response['status']}",
+                    response["status"],
+                )
+            document = await parse_document(_document_text(response), command.url)
+        except DocumentRefused as exc:
+            raise _communication(f"the document at {command.url} is refused: {exc}", 502) from None
+        if len(self._documents) >= KEPT_DOCUMENTS:
+            self._documents.pop(next(iter(self._documents)))
         self._documents[command.url] = document
         return document
 
@@ -235,15 +263,7 @@ def _response(response: aiohttp.ClientResponse, body: bytes) -> dict[str, Any]:
     }
 
 
-def _parse_document(response: dict[str, Any]) -> Any:
-    text = response["body"]
-    if response["base64"]:
-        text = base64.b64decode(text).decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return YAML(typ="safe").load(text)
-    except Exception as exc:  # ruamel raises many kinds; all mean "not a document"
-        raise _communication(f"the document is neither JSON nor YAML: {exc}", 502) from None
+def _document_text(response: dict[str, Any]) -> str:
+    if not response["base64"]:
+        return str(response["body"])
+    return base64.b64decode(response["body"]).decode("utf-8", "replace")

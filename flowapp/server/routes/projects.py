@@ -8,17 +8,27 @@
 
 Each works on the app's project on ``main`` (``Platform.get_source``) with the pure
 helpers of ``flowapp.apps.projectedit``. Nothing is deployed: ``POST .../deploys`` does.
+Those helpers read YAML a developer pushed, which may take seconds (within the documents'
+time budget): they run in a worker thread, so the API, webhooks and git hosting go on
+answering meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request
 from starlette.responses import JSONResponse
 
 from flowapp.apps.errors import ScaffoldError
-from flowapp.apps.projectedit import FunctionEntry, function_entries, with_function, workflow_file
+from flowapp.apps.projectedit import (
+    FunctionEntry,
+    WorkflowFile,
+    function_entries,
+    with_function,
+    workflow_file,
+)
 from flowapp.apps.scaffold import RUNTIMES
 from flowapp.server import models
 from flowapp.server.bodies import resource_text
@@ -54,8 +64,7 @@ async def _source(platform: Platform, name: str) -> SourceView:
     return await platform.get_source(name)
 
 
-def _workflow_json(name: str, source: SourceView) -> dict[str, Any]:
-    location = _location(source)
+def _workflow_json(name: str, source: SourceView, location: WorkflowFile) -> dict[str, Any]:
     raw = source.files.get(location.path, b"")
     return {
         "app": name,
@@ -66,9 +75,9 @@ def _workflow_json(name: str, source: SourceView) -> dict[str, Any]:
     }
 
 
-def _location(source: SourceView) -> Any:
+async def _location(source: SourceView) -> WorkflowFile:
     try:
-        return workflow_file(source.files)
+        return await asyncio.to_thread(workflow_file, source.files)
     except ScaffoldError as error:
         raise UnusableProject(str(error)) from None
 
@@ -81,7 +90,8 @@ def _etag(commit: str | None) -> dict[str, str]:
 async def get_workflow(services: ServicesDep, name: AppName) -> Any:
     """The text of the app's workflow as committed, and where the workflow is in it."""
     source = await _source(services.platform, name)
-    return JSONResponse(_workflow_json(name, source), headers=_etag(source.commit))
+    body = _workflow_json(name, source, await _location(source))
+    return JSONResponse(body, headers=_etag(source.commit))
 
 
 @router.put(
@@ -97,19 +107,20 @@ async def save_workflow(
     `problems`), and refused (409) if `If-Match` names a commit `main` has moved from."""
     text, _ = await resource_text(request)
     source = await _source(services.platform, name)
-    location = _location(source)
+    location = await _location(source)
     files = {**source.files, location.path: text.encode("utf-8")}
     saved = await services.platform.commit_source(
         name, files, message="Workflow edited in the dashboard", parent=_parent(if_match)
     )
-    return JSONResponse(_workflow_json(name, saved), headers=_etag(saved.commit))
+    body = _workflow_json(name, saved, await _location(saved))
+    return JSONResponse(body, headers=_etag(saved.commit))
 
 
 async def validate_in_app(platform: Platform, name: str, text: str) -> list[Any]:
     """Problems of the app's project with its workflow file replaced by ``text``: the
     functions it calls are checked against those the app declares."""
     source = await _source(platform, name)
-    files = {**source.files, _location(source).path: text.encode("utf-8")}
+    files = {**source.files, (await _location(source)).path: text.encode("utf-8")}
     return await platform.validate_source(name, files)
 
 
@@ -130,9 +141,9 @@ def _function_json(entry: FunctionEntry) -> dict[str, Any]:
     }
 
 
-def _functions_json(request: Request, name: str, source: SourceView) -> dict[str, Any]:
+async def _functions_json(request: Request, name: str, source: SourceView) -> dict[str, Any]:
     try:
-        entries = function_entries(source.files)
+        entries = await asyncio.to_thread(function_entries, source.files)
     except ScaffoldError as error:
         raise UnusableProject(str(error)) from None
     return {
@@ -147,7 +158,7 @@ def _functions_json(request: Request, name: str, source: SourceView) -> dict[str
 async def list_functions(request: Request, services: ServicesDep, name: AppName) -> Any:
     """Every function the app declares or its workflow calls: runtime, folder, whether
     the folder has code yet, and the tasks that call it; and how to clone the project."""
-    return _functions_json(request, name, await _source(services.platform, name))
+    return await _functions_json(request, name, await _source(services.platform, name))
 
 
 @router.post(
@@ -166,7 +177,9 @@ async def create_function(
     in one commit (what `flowapp new function` does in a clone)."""
     source = await _source(services.platform, name)
     try:
-        files = with_function(source.files, name, function.name, function.runtime)
+        files = await asyncio.to_thread(
+            with_function, source.files, name, function.name, function.runtime
+        )
     except ScaffoldError as error:
         exists = "exists" in str(error) or "already declared" in str(error)
         raise (Conflict if exists else InvalidResource)(str(error)) from None
@@ -174,5 +187,5 @@ async def create_function(
     saved = await services.platform.commit_source(
         name, files, message=message, parent=source.commit
     )
-    body = _functions_json(request, name, saved)
+    body = await _functions_json(request, name, saved)
     return JSONResponse(body, status_code=201, headers={"Location": request.url.path})
