@@ -43,7 +43,10 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright runs, its event loop counts as the
+# thread's running loop, so every asyncio test that a worker ran after these would fail
+# with "Cannot run the event loop while another loop is running".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     missing = _missing()
     if missing:

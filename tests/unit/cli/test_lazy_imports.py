@@ -16,7 +16,11 @@ HEAVY = (
     "rich",
     "flowapp.apps",
     "flowapp.engine",
-    "flowapp.runtime",
+    # flowapp.runtime itself may load: the decider defaults the help shows live in a module
+    # of their own there (flowapp.runtime.deciders.settings); the engine must not.
+    "flowapp.runtime.runtime",
+    "flowapp.runtime.dispatch",
+    "flowapp.runtime.deciders.pool",
     "flowapp.server",
     "flowapp.store",
 )

@@ -75,9 +75,9 @@ async def test_figures_over_a_window(
         functions.call_finished("bank", "charge", code="5xx", seconds=9.0)  # another app
         functions.set_instances("shop", "charge", 2)
         for status in ("completed", "completed", "faulted"):
-            runtime.started.labels("shop", "default.shop").inc()
-            runtime.finished.labels("shop", "default.shop", status).inc()
-            runtime.duration.labels("shop", "default.shop").observe(0.3)
+            runtime.started.labels("shop", "1", "default.shop").inc()
+            runtime.finished.labels("shop", "1", "default.shop", status).inc()
+            runtime.duration.labels("shop", "1", "default.shop").observe(0.3)
         clock.now += 10
         # t=10 .. t=20: 10 more good calls.
         (await client.get("/api/v1/apps/shop/metrics")).raise_for_status()  # samples t=10
