@@ -42,7 +42,16 @@ async def _serve(
     store.migrate()
     remote = RemoteFunctions(urls, timeout=timeout)
     effects = Effects(functions=FunctionEffects(remote))
-    runtime = Runtime(store, effects=effects, owner=owner, lease_seconds=lease, poll_interval=poll)
+    from flowapp.cli.serve import open_tracing
+
+    runtime = Runtime(
+        store,
+        effects=effects,
+        owner=owner,
+        lease_seconds=lease,
+        poll_interval=poll,
+        tracing=open_tracing(None),
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -19,12 +19,13 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry
 
 from flowapp.events import Subscription, open_broker
+from flowapp.functions.tracecontext import tracing_configured
 from flowapp.gitrepos import Repositories, git_http_app
 from flowapp.local.alerts import AlertEvaluator, NotificationSender, Periodic
 from flowapp.local.datadir import secure_data_dir
@@ -55,6 +56,9 @@ from flowapp.server.deps import stop_streams
 from flowapp.server.metrics_history import MetricsHistory
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
+
+if TYPE_CHECKING:
+    from flowapp.runtime.tracing import Tracing
 
 log = logging.getLogger("flowapp")
 
@@ -110,6 +114,16 @@ class Platform:
     metrics_history: MetricsHistory | None = None
 
 
+def open_tracing(metrics: CollectorRegistry | None) -> Tracing | None:
+    """Spans exported to ``OTEL_EXPORTER_OTLP_ENDPOINT`` when it is set; else None, and
+    OpenTelemetry is not imported."""
+    if not tracing_configured(os.environ):
+        return None
+    from flowapp.runtime.tracing import Tracing
+
+    return Tracing.from_environment(os.environ, registry=metrics)
+
+
 def ensure_admin_token(platform_store: Any, now: float) -> str | None:
     """On first start, an admin token (its plaintext is shown once)."""
     if platform_store.count_tokens() > 0:
@@ -156,6 +170,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         decider=_decider(settings),
         journal=journal,
         metrics=RuntimeMetrics(metrics),
+        tracing=open_tracing(metrics),
     )
     secrets = await _app_secrets(settings, platform_store)
     runtime.secrets = secrets.for_app

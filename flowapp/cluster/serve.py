@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
@@ -41,6 +41,7 @@ from flowapp.cluster.split import parse_split
 from flowapp.cluster.triggers import ClusterTriggers
 from flowapp.events.publisher import BrokerPublisher
 from flowapp.functions.remote import RemoteFunctions
+from flowapp.functions.tracecontext import tracing_configured
 from flowapp.local.schedules import after_delay, schedule_again
 from flowapp.local.triggers import FileCronState
 from flowapp.runtime.dispatch import Effects
@@ -55,6 +56,9 @@ from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
 from flowapp.triggers.base import TriggerConfig
 from flowapp.triggers.cron_trigger import MemoryCronState
+
+if TYPE_CHECKING:
+    from flowapp.runtime.tracing import Tracing
 
 log = logging.getLogger("flowapp")
 
@@ -240,10 +244,21 @@ def _runtime(
         owner=settings.owner,
         lease_seconds=settings.lease_seconds,
         metrics=metrics,
+        tracing=_tracing(settings.environ, metrics.registry),
     )
     secrets = {app: dict(values) for app, values in settings.secrets.items()}
     runtime.secrets = lambda app: secrets.get(app or "", {})
     return runtime
+
+
+def _tracing(environ: Mapping[str, str], registry: CollectorRegistry) -> Tracing | None:
+    """Spans to ``OTEL_EXPORTER_OTLP_ENDPOINT`` when it is set (OpenTelemetry is imported
+    only then)."""
+    if not tracing_configured(environ):
+        return None
+    from flowapp.runtime.tracing import Tracing
+
+    return Tracing.from_environment(environ, registry=registry)
 
 
 async def _first_admin_token(platform_store: Any, leases: Leases) -> str | None:

@@ -136,6 +136,10 @@ class ExecutionState:
     limits: ExecutionLimits = DEFAULT_LIMITS
     cpu_seconds: float = 0.0
     crashes: int = 0
+    # The W3C ``traceparent`` of the caller that started the execution, when it was
+    # started inside a trace (an inbound request, a parent execution's task): opaque to
+    # the engine, kept so its spans join that trace across turns and restarts.
+    trace: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -179,7 +183,7 @@ class ExecutionState:
             "limits": None if self.limits == DEFAULT_LIMITS else self.limits.to_json(),
             "cpu_seconds": self.cpu_seconds,
             "crashes": self.crashes,
-        }
+        } | ({"trace": self.trace} if self.trace is not None else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExecutionState:
@@ -207,4 +211,5 @@ class ExecutionState:
             limits=ExecutionLimits.from_json(data.get("limits")),
             cpu_seconds=data.get("cpu_seconds") or 0.0,
             crashes=data.get("crashes") or 0,
+            trace=data.get("trace"),
         )

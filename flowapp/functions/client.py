@@ -1,7 +1,8 @@
 """The calling side of the contract: one CloudEvent out, the task's output back.
 
 :func:`encode_call` builds the binary-mode request (``id`` = idempotency key, the
-``flowapp*`` extensions); :func:`invoke` posts it over a pooled aiohttp session; and
+``flowapp*`` extensions, ``traceparent`` when the call is made inside a trace);
+:func:`invoke` posts it over a pooled aiohttp session; and
 :func:`decode_reply` reads any reply the contract allows:
 
 - 2xx with ``ce-specversion`` (binary) or ``application/cloudevents+json`` (structured):
@@ -24,7 +25,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from flowapp.functions import wire
+from flowapp.functions import tracecontext, wire
 from flowapp.functions.errors import (
     FunctionReplyError,
     FunctionTimeout,
@@ -56,6 +57,9 @@ def encode_call(
         TASK_ATTRIBUTE: task_reference,
         ATTEMPT_ATTRIBUTE: attempt,
     }
+    traceparent = tracecontext.CURRENT.get()
+    if traceparent is not None:  # the CloudEvents distributed tracing extension
+        attributes[tracecontext.ATTRIBUTE] = traceparent
     return wire.binary_message(attributes, data)
 
 

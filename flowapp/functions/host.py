@@ -12,6 +12,8 @@ any other exception a 500 problem carrying its message; a request that is not a
 CloudEvent a 400 problem. ``GET /healthz`` answers 200 once ``main.py`` is imported.
 SIGTERM stops accepting, lets in-flight calls finish (up to the grace period), exits 0.
 SIGXCPU (the sandbox's CPU time limit) does the same, then exits with status 152.
+With ``OTEL_EXPORTER_OTLP_ENDPOINT`` set, each call is a span under the calling task's
+(``hosttracing.py``).
 
 The server is aiohttp's low-level ``web.Server`` (no router: two paths do not need one):
 measured on loopback it adds ~0.1-0.2 ms per round trip over a hand-written asyncio
@@ -27,12 +29,12 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
-from flowapp.functions import wire
+from flowapp.functions import tracecontext, wire
 from flowapp.functions.hostconfig import HostConfig, configure_logging
 from flowapp.functions.loader import Invoker, load_handler
 from flowapp.functions.sdk import (
@@ -43,6 +45,9 @@ from flowapp.functions.sdk import (
     build_context,
 )
 
+if TYPE_CHECKING:
+    from flowapp.functions.hosttracing import HostTracing
+
 _COPIED_ATTRIBUTES = (EXECUTION_ATTRIBUTE, TASK_ATTRIBUTE, ATTEMPT_ATTRIBUTE)
 _HEALTHY = b'{"status":"ok"}'
 MAX_BODY = 64 * 1024 * 1024
@@ -51,8 +56,11 @@ MAX_BODY = 64 * 1024 * 1024
 class FunctionServer:
     """The request handler: health, then one CloudEvent in, one reply out."""
 
-    def __init__(self, invoker: Invoker, *, function: str, app: str) -> None:
+    def __init__(
+        self, invoker: Invoker, *, function: str, app: str, tracing: HostTracing | None = None
+    ) -> None:
         self._invoke = invoker
+        self._tracing = tracing
         self._source = wire.source(app, function)
         self._logger = logging.getLogger(f"flowapp.function.{function}")
 
@@ -78,6 +86,18 @@ class FunctionServer:
                 )
             )
         attributes = event.get_attributes()
+        structured = wire.is_structured(request.headers)
+        if self._tracing is None:
+            return await self._handle(event, attributes, structured)
+        with self._tracing.call(attributes) as span:
+            response = await self._handle(event, attributes, structured)
+            if response.status >= 400:
+                self._tracing.failed(span, response.status, response.reason or "error")
+            return response
+
+    async def _handle(
+        self, event: Any, attributes: dict[str, Any], structured: bool
+    ) -> web.Response:
         context = build_context(attributes, logger=self._logger)
         try:
             output = await self._invoke(event.get_data(), context)
@@ -86,7 +106,7 @@ class FunctionServer:
         except Exception as exc:
             context.logger.exception("handle failed")
             return problem_response(wire.unhandled_problem(exc, context.task_reference))
-        return self._reply(attributes, output, structured=wire.is_structured(request.headers))
+        return self._reply(attributes, output, structured=structured)
 
     def _reply(self, request: dict[str, Any], output: Any, *, structured: bool) -> web.Response:
         attributes = {
@@ -124,8 +144,9 @@ def _instance(task_reference: str | None) -> dict[str, str]:
 
 async def serve(config: HostConfig) -> None:
     """Import the function, listen, and serve until SIGTERM or SIGINT."""
+    tracing = _tracing(config)
     invoker = Invoker(load_handler(config.path), threads=config.threads)
-    handler = FunctionServer(invoker, function=config.function, app=config.app)
+    handler = FunctionServer(invoker, function=config.function, app=config.app, tracing=tracing)
     loop = asyncio.get_running_loop()
 
     def make_request(
@@ -159,8 +180,18 @@ async def serve(config: HostConfig) -> None:
     log.info("stopping: finishing in-flight calls (up to %gs)", config.grace_period)
     await runner.cleanup()  # closes the listener, waits for in-flight handlers
     invoker.shutdown()
+    if tracing is not None:
+        await asyncio.to_thread(tracing.shutdown)
     if over_cpu.is_set():
         raise CpuLimitReached
+
+
+def _tracing(config: HostConfig) -> HostTracing | None:
+    if not os.environ.get(tracecontext.ENDPOINT_VARIABLE, "").strip():
+        return None
+    from flowapp.functions.hosttracing import HostTracing
+
+    return HostTracing(function=config.function, app=config.app, environ=os.environ)
 
 
 class CpuLimitReached(Exception):

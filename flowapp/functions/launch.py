@@ -6,7 +6,8 @@
 The environment carries the contract's settings (``PORT``, ``HOST``) and flowapp's
 (``FLOWAPP_FUNCTION``, ``FLOWAPP_APP``, ``FLOWAPP_CONCURRENCY``, ``FLOWAPP_GRACE_PERIOD``)
 and the spec's ``env``, on top of the sandbox's base environment (the supervisor's own
-environment when the sandbox is off).
+environment when the sandbox is off); and the supervisor's ``OTEL_EXPORTER_OTLP_*``
+variables, so that the functions export their spans where the engine does.
 
 What a confined instance may read besides the system folders (:func:`runtime_folders`):
 the interpreter's installation, flowapp's own package (the hosts are in it) and the
@@ -19,6 +20,7 @@ function's folder (with its ``.venv`` or ``node_modules``), all read-only.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import sys
@@ -31,6 +33,7 @@ from flowapp.functions import build
 from flowapp.functions.spec import FunctionSpec
 from flowapp.sandbox import Sandbox, Spawn
 
+_OTLP_PREFIX = "OTEL_EXPORTER_OTLP_"
 NODE_HOST = Path(__file__).with_name("node") / "host.js"
 UNCONFINED = Sandbox("off")
 
@@ -47,7 +50,10 @@ class Launcher:
     readable: tuple[Path, ...] = ()
 
     def launch(self, port: int) -> Spawn:
-        env = dict(self.spec.env)
+        # The collector the engine exports to, so the function's spans join its traces
+        # (a confined instance does not inherit the supervisor's environment).
+        env = {k: v for k, v in os.environ.items() if k.startswith(_OTLP_PREFIX)}
+        env.update(self.spec.env)
         env.update(
             PORT=str(port),
             HOST="127.0.0.1",

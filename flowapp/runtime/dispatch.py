@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flowapp.dsl import errors
 from flowapp.engine import commands as c
 from flowapp.engine.signals import EffectFailed, EffectSucceeded, Signal, TimerFired
+from flowapp.functions.tracecontext import CURRENT as CURRENT_TRACE
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.http import HttpEffects
 from flowapp.runtime.effects.process import ProcessEffects
@@ -88,8 +89,15 @@ class Dispatcher:
         return await self.effects.functions.call(command, workflow)
 
     def spawn(self, live: LiveExecution, effect_id: str, work: Awaitable[Any]) -> None:
+        tracing = self.runtime.tracing
+        # The span of the task run waiting for this effect: a function call carries it in
+        # its CloudEvent, a sub-workflow started here joins the trace under it.
+        traceparent = tracing.traceparent(live, effect_id) if tracing is not None else None
+
         async def run() -> None:
             signal: Signal
+            if tracing is not None:  # this task's own context (a copy): no reset needed
+                CURRENT_TRACE.set(traceparent)
             try:
                 result = await work
                 self.runtime.limits.check_output(result)

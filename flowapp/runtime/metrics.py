@@ -46,6 +46,7 @@ _WORKFLOW = ("app", "revision", "workflow")
 
 class RuntimeMetrics:
     def __init__(self, registry: CollectorRegistry, *, max_tasks: int = MAX_TASKS) -> None:
+        self.registry = registry
         self.series = RevisionSeries()
         self.max_tasks = max_tasks
         self._tasks: dict[tuple[str, str], set[str]] = {}  # (app, workflow) -> references

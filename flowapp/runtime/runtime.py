@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowapp.dsl import errors
 from flowapp.engine import new_state
@@ -46,6 +46,7 @@ from flowapp.engine.signals import (
     signal_to_json,
 )
 from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED
+from flowapp.functions.tracecontext import CURRENT as CURRENT_TRACE
 from flowapp.runtime.committer import GroupCommitter
 from flowapp.runtime.deciders.base import Decider, DeciderClosed
 from flowapp.runtime.deciders.inprocess import InProcessDecider
@@ -70,6 +71,9 @@ from flowapp.store.port import (
     Store,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    from flowapp.runtime.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +112,11 @@ class Runtime(Upkeep):
         decider: Decider | None = None,
         journal: DecisionJournal | None = None,
         metrics: RuntimeMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.store = store
+        # OpenTelemetry spans of executions and task runs (``tracing.py``); None: none.
+        self.tracing = tracing
         self.registry = registry or WorkflowRegistry(store)
         self.effects = effects or Effects()
         self.env = env or Environment()
@@ -192,6 +199,8 @@ class Runtime(Upkeep):
             self.journal.close()
         await self.committer.stop()
         await self.effects.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.close)
 
     def env_for(self, workflow: LoadedWorkflow) -> Environment:
         """What the engine is told for a decision of this workflow: its own app's secrets,
@@ -253,6 +262,8 @@ class Runtime(Upkeep):
         step_began = time.perf_counter()
         execution_id = new_execution_id(now)
         live = LiveExecution(workflow, new_state(execution_id, workflow.limits))
+        if self.tracing is not None:  # started inside a trace (a request, a parent's task)
+            live.state.trace = self.tracing.inbound(CURRENT_TRACE.get())
         began = time.thread_time()
         turn = await take_turn(self, live, [Start(input)], now)
         decisions = turn.decisions
@@ -495,6 +506,8 @@ class Runtime(Upkeep):
     ) -> list[dict[str, Any]]:
         if self.metrics is not None:
             self.metrics.observe(live.workflow, decision)
+        if self.tracing is not None:
+            self.tracing.observe(live, decision)
         if self.lifecycle is None:
             return []
         return lifecycle_events(live.workflow.model, decision, previous_status=previous)

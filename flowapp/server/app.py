@@ -37,6 +37,7 @@ from flowapp.server.platform import Platform
 from flowapp.server.request_metrics import RequestMetrics, RequestMetricsMiddleware
 from flowapp.server.routes import ROUTERS
 from flowapp.server.settings import ServerSettings
+from flowapp.server.traceparent import TraceparentMiddleware
 from flowapp.store.platform import PlatformStore
 from flowapp.store.port import Store
 
@@ -105,6 +106,7 @@ def create_app(
         public_paths=public_paths,
         own_limits=list(mounts),
     )
+    app.add_middleware(TraceparentMiddleware)
     if metrics is not None:
         app.add_middleware(
             RequestMetricsMiddleware,

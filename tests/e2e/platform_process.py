@@ -55,10 +55,11 @@ def flowapp_up(
     timeout: float = 90,
     token: str | None = None,
     port: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[RunningPlatform]:
     """A `flowapp up` process (on a free port unless ``port`` is given). Only the first
     on a database creates (and saves) an admin token: a replica sharing its database is
-    given that token as ``token``."""
+    given that token as ``token``. ``env``: variables added to this process's for it."""
     port = port or free_port()
     log = data_dir.parent / f"{data_dir.name}-up.log"
     command = [
@@ -74,7 +75,12 @@ def flowapp_up(
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     url = f"http://127.0.0.1:{port}"
     try:
