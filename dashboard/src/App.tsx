@@ -4,12 +4,13 @@ import { LoginForm } from "./auth/LoginForm";
 import { SessionProvider, useSession } from "./auth/session";
 import { Layout } from "./components/Layout";
 import { useLocation } from "./router";
-import { ExecutionPage } from "./runs/ExecutionPage";
 import { ExecutionsPage } from "./runs/ExecutionsPage";
 
 // The editor (CodeMirror, the canvas) is most of the JavaScript: the login form, the lists
 // and the run pages do not wait for it.
 const EditorPage = lazy(() => import("./editor/EditorPage").then((module) => ({ default: module.EditorPage })));
+// The run view draws with the same canvas: loaded when an execution is opened.
+const ExecutionPage = lazy(() => import("./runs/ExecutionPage").then((module) => ({ default: module.ExecutionPage })));
 
 export function App() {
   return (
@@ -36,7 +37,9 @@ function Shell() {
         {route.view === "editor" && <EditorPage key={route.app} app={route.app} />}
       </Suspense>
       {route.view === "executions" && <ExecutionsPage />}
-      {route.view === "execution" && <ExecutionPage key={route.id} id={route.id} />}
+      <Suspense fallback={<p className="page">Loading the run view…</p>}>
+        {route.view === "execution" && <ExecutionPage key={route.id} id={route.id} />}
+      </Suspense>
       {route.view === "not-found" && (
         <main className="page">
           <h1>Not found</h1>

@@ -3,6 +3,12 @@
 
 import type {
   App,
+  AppMetrics,
+  ExecutionWorkflow,
+  LogLine,
+  Rerun,
+  SubWorkflow,
+  TaskRunPage,
   DeployLine,
   Execution,
   ExecutionPage,
@@ -13,6 +19,7 @@ import type {
   WhoAmI,
   WorkflowSource,
 } from "./types";
+import { SseParser } from "./sse";
 
 /** The server answered with an RFC 7807 problem (or at least an error status). */
 export class ApiError extends Error {
@@ -123,8 +130,50 @@ export class ApiClient {
   listExecutions(query: Query = {}): Promise<ExecutionPage> {
     return this.json("GET", "/api/v1/executions", { query });
   }
-  control(id: string, action: "cancel" | "suspend" | "resume" | "retry" | "rerun"): Promise<unknown> {
+  control(id: string, action: "cancel" | "suspend" | "resume" | "retry"): Promise<unknown> {
     return this.json("POST", `/api/v1/executions/${enc(id)}/${action}`);
+  }
+  rerun(id: string): Promise<Rerun> {
+    return this.json("POST", `/api/v1/executions/${enc(id)}/rerun`);
+  }
+  taskRuns(id: string, cursor: string, limit = 1000): Promise<TaskRunPage> {
+    return this.json("GET", `/api/v1/executions/${enc(id)}/tasks`, { query: { cursor, limit } });
+  }
+  executionWorkflow(id: string): Promise<ExecutionWorkflow> {
+    return this.json("GET", `/api/v1/executions/${enc(id)}/workflow`);
+  }
+  subWorkflows(id: string): Promise<{ items: SubWorkflow[] }> {
+    return this.json("GET", `/api/v1/executions/${enc(id)}/children`);
+  }
+  /** The execution's changes as Server-Sent Events, read with fetch (a token never goes
+   * in a URL, and EventSource cannot send it as a header). Resolves when the stream ends. */
+  async streamExecution(
+    id: string,
+    after: number,
+    onEvent: (event: { event: string; data: string }) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const response = await this.send("GET", `/api/v1/executions/${enc(id)}/stream`, {
+      query: { after },
+      headers: { accept: "text/event-stream" },
+      signal,
+    });
+    const reader = response.body?.getReader();
+    if (!reader) return;
+    const parser = new SseParser(onEvent);
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parser.push(decoder.decode(value, { stream: true }));
+    }
+    parser.push(decoder.decode());
+  }
+  appMetrics(app: string, window = 300): Promise<AppMetrics> {
+    return this.json("GET", `/api/v1/apps/${enc(app)}/metrics`, { query: { window, series: false } });
+  }
+  logs(app: string, query: { function?: string; execution?: string; limit?: number }): Promise<{ items: LogLine[] }> {
+    return this.json("GET", `/api/v1/apps/${enc(app)}/logs`, { query });
   }
 
   // --- plumbing -----------------------------------------------------------------------

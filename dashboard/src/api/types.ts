@@ -92,15 +92,19 @@ export type ExecutionStatus =
   | "cancelled";
 
 export interface TaskRun {
+  id: number; // orders the runs of an execution (and pages them)
+  parent_id: number | null; // the run of the task around it
   name: string;
   reference: string; // the task's JSON Pointer
-  status: string;
+  occurrence: string; // the reference with each loop iteration: /do/0/each[3]/do/0/charge
+  status: string; // running, completed, faulted, cancelled, skipped
   input: unknown;
   output: unknown;
   error: ProblemDocument | null;
   attempt: number;
   started_at: string | null;
   ended_at: string | null;
+  revision: string | null;
 }
 
 export interface Execution {
@@ -113,7 +117,76 @@ export interface Execution {
   error: ProblemDocument | null;
   started_at: string | null;
   ended_at: string | null;
+  parent_id?: string | null;
+  rerun_of?: string | null;
   tasks?: TaskRun[];
+  task_count?: number;
+  tasks_next_cursor?: string | null;
+}
+
+export interface TaskRunPage {
+  items: TaskRun[];
+  next_cursor: string | null;
+}
+
+/** The workflow an execution runs, as deployed on its own revision. */
+export interface ExecutionWorkflow {
+  execution: string;
+  namespace: string;
+  name: string;
+  version: string;
+  app: string | null;
+  revision: string | null;
+  document: Record<string, unknown>;
+}
+
+export interface SubWorkflow extends Execution {
+  workflow: { namespace: string; name: string; version: string };
+}
+
+export interface Rerun {
+  id: string;
+  status: string;
+  rerun_of: string;
+  revision: string | null;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface CallFigures {
+  requests: number;
+  requests_per_second: number;
+  by_code: Record<string, number>;
+  error_rate: number | null;
+  latency_seconds: Percentiles;
+}
+
+export interface AppMetrics {
+  app: string;
+  window_seconds: number;
+  covered_seconds: number;
+  functions: (CallFigures & { function: string; instances: number; in_flight: number })[];
+  totals: CallFigures;
+  executions: {
+    started: number;
+    started_per_second: number;
+    by_status: Record<string, number>;
+    duration_seconds: Percentiles;
+  };
+}
+
+export interface LogLine {
+  time: string;
+  app: string;
+  function: string;
+  instance: string | null;
+  stream: string;
+  message: string;
+  execution_id: string | null;
 }
 
 export interface ExecutionPage {

@@ -1,10 +1,7 @@
 """Scenario 1: log in; draw three tasks by dragging them from the palette (a Python
 function call, a switch, a set), configure them in their forms, see a deliberate mistake
-marked on its node, fix it, deploy, start an execution and see its result.
-
-The run view (every node turning completed) is built on /executions/{id}; this test
-ends at the started execution's page, where each task run is listed with its pointer
-and status."""
+marked on its node, fix it, deploy, start an execution, see its result, and see every
+node of its run view completed."""
 
 from __future__ import annotations
 
@@ -95,9 +92,16 @@ def test_draw_configure_fix_deploy_and_run(page: Any, platform: RunningPlatform)
     assert result.get_attribute("data-status") == "completed", result.inner_text()
     assert json.loads(result.locator("pre").inner_text()) == {"verdict": "big", "amount": 42}
 
-    # The execution's page: every task ran and completed (the run view builds here).
+    # The execution's run view: every node completed, every task ran once.
     result.get_by_role("link").click()
     page.locator('.execution-status[data-status="completed"]').wait_for()
+    page.locator('.run-node[data-task="/do/2/tag"][data-status="completed"]').wait_for()
+    nodes = page.locator(".run-node[data-task]")
+    assert nodes.evaluate_all("els => els.map(e => [e.dataset.task, e.dataset.status])") == [
+        ["/do/0/score", "completed"],
+        ["/do/1/route", "completed"],
+        ["/do/2/tag", "completed"],
+    ]
     runs = page.locator(".task-runs [data-task]")
     statuses = runs.evaluate_all("els => els.map(e => [e.dataset.task, e.dataset.status])")
     assert statuses == [
