@@ -15,7 +15,12 @@
 //   SIGXCPU (the sandbox's CPU time limit) -> the same, exit 152
 //
 // Logs: context.logger.{debug,info,warn,error} write one JSON line per record on stderr
-// with execution_id and task_reference, which the supervisor uses to split logs.
+// with execution_id, task_reference and trace_id, which the supervisor uses to split logs.
+//
+// Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set, each call is a span ("function <name>")
+// under the calling task's span (the CloudEvent's `traceparent` extension), sent to
+// <endpoint>/v1/traces as OTLP/HTTP JSON (no OpenTelemetry package needed); the author
+// gets `context.traceparent` (the call's span) to pass on to what it calls.
 'use strict';
 
 const http = require('http');
@@ -54,6 +59,99 @@ function settings(argv, env) {
   };
 }
 
+// --- traces: OTLP/HTTP JSON, batched, bounded (spans that do not fit are dropped) ---
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const MAX_SPANS = 2048;
+
+function parseTraceparent(value) {
+  const match = TRACEPARENT.exec(String(value || '').trim());
+  if (!match || match[1] === 'ff' || (match[1] === '00' && match[5])) return null;
+  if (/^0+$/.test(match[2]) || /^0+$/.test(match[3])) return null;
+  return { traceId: match[2], spanId: match[3], sampled: (parseInt(match[4], 16) & 1) === 1 };
+}
+
+function otlpValue(value) {
+  if (typeof value === 'number' && Number.isInteger(value)) return { intValue: String(value) };
+  if (typeof value === 'number') return { doubleValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  return { stringValue: String(value) };
+}
+
+function otlpAttributes(attributes) {
+  return Object.entries(attributes).map(([key, value]) => ({ key, value: otlpValue(value) }));
+}
+
+function nowNanos() {
+  const { timeOrigin, now } = { timeOrigin: performance.timeOrigin, now: performance.now() };
+  return (BigInt(Math.round(timeOrigin * 1000)) * 1000n + BigInt(Math.round(now * 1e6))).toString();
+}
+
+class Tracer {
+  constructor(endpoint, cfg, env) {
+    const base = endpoint.replace(/\/+$/, '');
+    this.url = new URL(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${base}/v1/traces`);
+    this.resource = {
+      attributes: otlpAttributes({
+        'service.name': env.OTEL_SERVICE_NAME || `${cfg.app}.${cfg.fn}`,
+        'faas.name': cfg.fn,
+        'flowapp.app': cfg.app,
+        'telemetry.sdk.language': 'nodejs',
+      }),
+    };
+    // Seconds, as the Python exporter (and so the engine and the Python host) reads it.
+    this.timeout = (Number(env.OTEL_EXPORTER_OTLP_TIMEOUT) || 10) * 1000;
+    this.spans = [];
+    this.dropped = 0;
+    this.timer = setInterval(() => this.flush(), 1000);
+    this.timer.unref();
+  }
+
+  start(name, traceparent, attributes) {
+    const parent = parseTraceparent(traceparent);
+    const span = {
+      traceId: parent ? parent.traceId : crypto.randomBytes(16).toString('hex'),
+      spanId: crypto.randomBytes(8).toString('hex'),
+      name,
+      kind: 2, // SERVER
+      startTimeUnixNano: nowNanos(),
+      attributes,
+    };
+    if (parent) span.parentSpanId = parent.spanId;
+    span.traceparent = `00-${span.traceId}-${span.spanId}-01`;
+    return span;
+  }
+
+  end(span, status, message) {
+    const { traceparent, attributes, ...rest } = span;
+    const done = { ...rest, endTimeUnixNano: nowNanos(), attributes: otlpAttributes(attributes) };
+    done.status = status >= 400 ? { code: 2, message: message || `status ${status}` } : { code: 1 };
+    if (this.spans.length >= MAX_SPANS) this.dropped += 1;
+    else this.spans.push(done);
+  }
+
+  flush() {
+    if (this.spans.length === 0) return Promise.resolve();
+    const spans = this.spans.splice(0, this.spans.length);
+    const body = JSON.stringify({
+      resourceSpans: [{ resource: this.resource, scopeSpans: [{ scope: { name: 'flowapp.functions.node' }, spans }] }],
+    });
+    return new Promise((resolve) => {
+      const request = http.request(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: this.timeout,
+      }, (response) => {
+        response.resume();
+        response.on('end', resolve);
+      });
+      // An unreachable collector loses these spans, never a call.
+      request.on('timeout', () => request.destroy());
+      request.on('error', () => { this.dropped += spans.length; resolve(); });
+      request.end(body);
+    });
+  }
+}
+
 function log(level, fields, args) {
   const entry = { time: new Date().toISOString(), level, ...fields, message: util.format(...args) };
   process.stderr.write(JSON.stringify(entry) + '\n');
@@ -63,6 +161,8 @@ function makeLogger(base, attributes) {
   const fields = { ...base };
   if (attributes.flowappexecution) fields.execution_id = attributes.flowappexecution;
   if (attributes.flowapptask) fields.task_reference = attributes.flowapptask;
+  const parent = parseTraceparent(attributes.traceparent);
+  if (parent) fields.trace_id = parent.traceId;
   const logger = {};
   for (const [name, level] of [['debug', 'DEBUG'], ['info', 'INFO'], ['warn', 'WARNING'], ['error', 'ERROR']]) {
     logger[name] = (...args) => log(level, fields, args);
@@ -180,7 +280,7 @@ function failure(err, task) {
   return problem(500, 'Unhandled exception in function', detail, PROBLEMS + 'unhandled-exception', task);
 }
 
-async function call(handle, cfg, base, req, res, body) {
+async function call(handle, cfg, base, req, res, body, tracer) {
   let request;
   try {
     request = parseEvent(req.headers, body);
@@ -189,6 +289,22 @@ async function call(handle, cfg, base, req, res, body) {
     return sendProblem(res, problem(400, 'Malformed request', err.message, PROBLEMS + 'malformed-request'));
   }
   const a = request.attributes;
+  const span = tracer && tracer.start(`function ${cfg.fn}`, a.traceparent, {
+    'faas.name': cfg.fn,
+    'faas.invocation_id': a.id,
+    'flowapp.execution.id': a.flowappexecution || '',
+    'flowapp.task.reference': a.flowapptask || '',
+    'flowapp.task.attempt': a.flowappattempt || '1',
+  });
+  try {
+    return await answer(handle, cfg, base, res, request, span);
+  } finally {
+    if (span) tracer.end(span, res.statusCode, res.statusMessage);
+  }
+}
+
+async function answer(handle, cfg, base, res, request, span) {
+  const a = request.attributes;
   const context = {
     attributes: Object.freeze({ ...a }),
     executionId: a.flowappexecution || null,
@@ -196,6 +312,7 @@ async function call(handle, cfg, base, req, res, body) {
     attempt: Math.max(1, parseInt(a.flowappattempt, 10) || 1),
     idempotencyKey: a.id,
     logger: makeLogger(base, a),
+    traceparent: span ? span.traceparent : a.traceparent || null,
     FunctionError,
   };
   let output;
@@ -219,6 +336,8 @@ function main() {
   const cfg = settings(process.argv.slice(2), process.env);
   const base = { logger: `flowapp.function.${cfg.fn}`, function: cfg.fn };
   const handle = loadHandle(cfg.folder); // throws (exit 1, stack on stderr) before listening
+  const endpoint = (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || '').trim();
+  const tracer = endpoint ? new Tracer(endpoint, cfg, process.env) : null;
   let inFlight = 0;
   let stopping = false;
   const server = http.createServer((req, res) => {
@@ -226,7 +345,7 @@ function main() {
     inFlight += 1;
     res.on('close', () => {
       inFlight -= 1;
-      if (stopping && inFlight === 0) process.exit(0);
+      if (stopping && inFlight === 0) exit(0);
     });
     if (stopping) res.setHeader('connection', 'close');
     if (req.url !== '/') return sendProblem(res, problem(404, 'Not Found', `no route ${req.url}`));
@@ -234,7 +353,7 @@ function main() {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
-      call(handle, cfg, base, req, res, Buffer.concat(chunks)).catch((err) => {
+      call(handle, cfg, base, req, res, Buffer.concat(chunks), tracer).catch((err) => {
         sendProblem(res, problem(500, 'Host error', String((err && err.stack) || err)));
       });
     });
@@ -244,14 +363,20 @@ function main() {
   server.keepAliveTimeout = 65000;
   server.headersTimeout = 66000;
   server.listen(cfg.port, cfg.host, () => log('INFO', { ...base, logger: 'flowapp.host' }, [`serving ${cfg.fn} on http://${cfg.host}:${cfg.port}`]));
+  const exit = (code) => {
+    // The spans of the last calls first, for at most a second.
+    if (!tracer) process.exit(code);
+    setTimeout(() => process.exit(code), 1000).unref();
+    tracer.flush().then(() => process.exit(code));
+  };
   const stop = (code = 0) => {
     if (stopping) return;
     stopping = true;
     log('INFO', { ...base, logger: 'flowapp.host' }, [`stopping: finishing in-flight calls (up to ${cfg.grace}s)`]);
-    server.close(() => process.exit(code));
+    server.close(() => exit(code));
     server.closeIdleConnections();
-    if (inFlight === 0) process.exit(code);
-    setTimeout(() => process.exit(code), cfg.grace * 1000).unref();
+    if (inFlight === 0) exit(code);
+    setTimeout(() => exit(code), cfg.grace * 1000).unref();
   };
   process.on('SIGTERM', () => stop());
   process.on('SIGINT', () => stop());

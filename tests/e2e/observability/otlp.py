@@ -1,9 +1,11 @@
-"""A small OTLP/HTTP trace receiver for tests: decodes the protobuf export requests
-posted to ``/v1/traces`` on 127.0.0.1 and keeps their spans."""
+"""A small OTLP/HTTP trace receiver for tests: decodes the export requests posted to
+``/v1/traces`` on 127.0.0.1, protobuf (the Python exporter) or JSON (the Node.js host),
+and keeps their spans."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -91,6 +93,42 @@ def decode(body: bytes) -> list[ReceivedSpan]:
     return spans
 
 
+def _json_value(value: dict[str, Any]) -> Any:
+    (kind, item), *_ = value.items()
+    return int(item) if kind == "intValue" else item
+
+
+def _json_attributes(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {pair["key"]: _json_value(pair["value"]) for pair in pairs or ()}
+
+
+def decode_json(body: bytes) -> list[ReceivedSpan]:
+    """OTLP/JSON: ids are hex strings, times decimal strings (the OTLP JSON mapping)."""
+    spans = []
+    for resource_spans in json.loads(body)["resourceSpans"]:
+        resource = _json_attributes(resource_spans.get("resource", {}).get("attributes"))
+        for scope_spans in resource_spans["scopeSpans"]:
+            for span in scope_spans["spans"]:
+                spans.append(
+                    ReceivedSpan(
+                        trace_id=span["traceId"],
+                        span_id=span["spanId"],
+                        parent_id=span.get("parentSpanId", ""),
+                        name=span["name"],
+                        service=str(resource.get("service.name")),
+                        attributes=_json_attributes(span.get("attributes")),
+                        events=[
+                            (e["name"], _json_attributes(e.get("attributes")))
+                            for e in span.get("events", ())
+                        ],
+                        status=int(span.get("status", {}).get("code", 0)),
+                        start=int(span["startTimeUnixNano"]),
+                        end=int(span["endTimeUnixNano"]),
+                    )
+                )
+    return spans
+
+
 @contextlib.contextmanager
 def otlp_receiver() -> Iterator[Receiver]:
     received = Receiver()
@@ -98,11 +136,12 @@ def otlp_receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            if self.path != "/v1/traces" or "protobuf" not in (self.headers["content-type"] or ""):
+            media = self.headers["content-type"] or ""
+            if self.path != "/v1/traces" or not ("protobuf" in media or "json" in media):
                 self.send_response(404)
                 self.end_headers()
                 return
-            spans = decode(body)
+            spans = decode(body) if "protobuf" in media else decode_json(body)
             with received.lock:
                 received.spans.extend(spans)
                 received.requests += 1

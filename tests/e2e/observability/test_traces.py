@@ -1,6 +1,6 @@
 """OpenTelemetry traces of a real `flowapp up` with real function processes, exported to
 an OTLP/HTTP receiver in the test: the tree of a fork/retry execution, the Python
-function's own spans under its task's span, a caller's trace continued, and a collector
+function's own spans and the Node.js function's span under their tasks' spans, a caller's trace continued, and a collector
 that does not answer costing nothing but the spans (counted as dropped)."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def _complete(spans: list[ReceivedSpan], execution_id: str) -> bool:
         "execution default.traced" in names
         and names.count("function flaky") >= 2
         and "function greet" in names
+        and "function shout" in names
         and "compose greeting" in {s.name for s in spans}
     )
 
@@ -121,6 +122,16 @@ def test_a_fork_retry_execution_is_one_trace_with_the_functions_spans(tmp_path: 
         assert composed.attributes["greeting.name"] == "ada"
         assert hello.start <= greet.start <= composed.start <= composed.end <= greet.end
         assert greet.end <= hello.end
+
+        # The Node.js host's span under its task's, sent as OTLP/JSON.
+        (loud,) = task("loud")
+        (shout,) = [s for s in trace if s.name == "function shout"]
+        assert shout.parent_id == loud.span_id
+        assert shout.service == "traced.shout"
+        assert (
+            shout.attributes["flowapp.task.reference"] == loud.attributes["flowapp.task.reference"]
+        )
+        assert shout.start <= shout.end
 
         # A webhook call without a traceparent starts a trace of its own.
         hooked = httpx.post(f"{platform.url}/hooks/traced", json={"name": "bo"}, timeout=30)
