@@ -1,7 +1,8 @@
 """OpenTelemetry traces of a real `flowapp up` with real function processes, exported to
 an OTLP/HTTP receiver in the test: the tree of a fork/retry execution, the Python
-function's own spans and the Node.js function's span under their tasks' spans, a caller's trace continued, and a collector
-that does not answer costing nothing but the spans (counted as dropped)."""
+function's own spans and the Node.js function's span under their tasks' spans, a
+caller's trace continued, and a collector that does not answer costing nothing but the
+spans (counted as dropped)."""
 
 from __future__ import annotations
 
