@@ -7,6 +7,7 @@ then say ``.venv/bin/flowapp``, not ``flowapp`` (``command_name``).
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import shutil
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
 
 
 def say(message: str = "") -> None:
+    from flowapp.cli import logsetup
+
+    if logsetup.is_json():  # one JSON record per line, like the rest of the log
+        for line in message.strip().splitlines():
+            logging.getLogger(logsetup.ANNOUNCEMENTS).info("%s", line)
+        return
     typer.echo(message, err=True)
 
 

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from flowapp.cli.failures import InvalidInput
+from flowapp.cli.options import LogFormat, LogFormatOption
 
 
 def _function_urls(values: list[str]) -> dict[str, str]:
@@ -77,12 +78,13 @@ def engine(
     function_timeout: Annotated[
         float, typer.Option(help="Seconds a function call may take.")
     ] = 30.0,
+    log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Run an engine process until SIGTERM."""
     from flowapp.cli.localdb.store import checked_url, choose_store
     from flowapp.cli.logsetup import configure_logging
 
-    configure_logging(logging.INFO)
+    configure_logging(logging.INFO, log_format.value)
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
     urls = _function_urls(function)
     url = checked_url(choose_store(db))

@@ -7,6 +7,7 @@ A command that can act on a server or on a local database takes both ``--db`` an
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -34,6 +35,21 @@ IdArgument = Annotated[
 ]
 WaitOption = Annotated[
     float, typer.Option(min=0, help="Seconds to wait for the outcome (0: don't wait).")
+]
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        help="text, or json: every log line (the functions' too) a JSON object with "
+        "execution_id, task_reference and trace_id when it is about an execution.",
+    ),
 ]
 
 

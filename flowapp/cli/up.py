@@ -17,6 +17,7 @@ from flowapp.cli.banner import banner
 from flowapp.cli.banner import say as _say
 from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
+from flowapp.cli.options import LogFormat, LogFormatOption
 from flowapp.cli.sandboxing import (
     DEFAULT_UID_BASE,
     AllowRun,
@@ -137,6 +138,7 @@ def up(
     decider_memory: Annotated[
         int, typer.Option(min=64, help="MiB of memory each decider process may use.")
     ] = DEFAULT_MEMORY_MIB,
+    log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions.
 
@@ -150,7 +152,7 @@ def up(
     from flowapp.cli.serve import UpSettings
     from flowapp.local.datadir import PRIVATE_UMASK
 
-    configure_logging(logging.WARNING)
+    configure_logging(logging.WARNING, log_format.value)
     policy = egress_policy(egress, allow_egress)
     file_secrets, environment_secrets = _given_secrets(secrets_file)
     # Before anything is created: every file of the data directory is the server's alone.
@@ -245,6 +247,7 @@ def dev(
             "default: it is your own code on your own machine).",
         ),
     ] = False,
+    log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Run a project locally, reloaded when its code or YAML changes.
 
@@ -254,7 +257,7 @@ def dev(
     from flowapp.cli.logsetup import configure_logging
     from flowapp.cli.serve import UpSettings
 
-    configure_logging(logging.INFO)
+    configure_logging(logging.INFO, log_format.value)
     folder = folder.resolve()
     policy = egress_policy(egress, allow_egress)
     file_secrets, environment_secrets = _given_secrets(secrets_file)

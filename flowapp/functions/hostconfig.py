@@ -6,7 +6,8 @@ argument wins over the environment for manual runs.
 
 Logs: one JSON object per line on stderr with ``time``, ``level``, ``logger``,
 ``message``, ``function`` and, for records made through ``context.logger``,
-``execution_id`` and ``task_reference``. The supervisor reads those two keys to split logs
+``execution_id``, ``task_reference`` and (for a call made inside a trace) ``trace_id``.
+The supervisor reads the first two keys to split logs
 per execution; any other runtime can do the same by writing the same keys.
 """
 
@@ -77,7 +78,7 @@ class JsonLogFormatter(logging.Formatter):
             "message": record.getMessage(),
             "function": self._function,
         }
-        for key in ("execution_id", "task_reference"):
+        for key in ("execution_id", "task_reference", "trace_id"):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value

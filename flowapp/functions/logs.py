@@ -5,7 +5,8 @@ here as :class:`LogLine` values tagged with the function and instance. A line th
 JSON object with ``execution_id`` (the hosts' log format, see ``hostconfig.py``) is also
 tagged with that execution, so :meth:`LogStore.query` can answer "the logs of execution
 X". Memory stays bounded (``capacity`` lines per function, oldest dropped); with a
-``directory`` every line is also appended to ``<directory>/<function>.log``.
+``directory`` every line is also appended to ``<directory>/<function>.log``; with
+:func:`pass_on`, handed to a receiver too (the server's JSON log).
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from typing import IO, Literal
 import orjson
 
 Stream = Literal["stdout", "stderr"]
+
+# Where every line is also passed on as it arrives (``flowapp up --log-format json``
+# writes them to its own log); None: kept here only.
+_pass_on: Callable[[LogLine], None] | None = None
+
+
+def pass_on(receiver: Callable[[LogLine], None] | None) -> None:
+    """Hand every function's lines, from now on, to ``receiver`` too."""
+    global _pass_on
+    _pass_on = receiver
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +88,8 @@ class LogStore:
         ring.append(line)
         if self._directory is not None:
             self._write(self._directory, line)
+        if _pass_on is not None:
+            _pass_on(line)
         return line
 
     def query(

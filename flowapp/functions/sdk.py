@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from flowapp.functions.tracecontext import ATTRIBUTE as TRACEPARENT_ATTRIBUTE
+from flowapp.functions.tracecontext import parse_traceparent
+
 # CloudEvent extension attributes set by the engine on every call.
 EXECUTION_ATTRIBUTE = "flowappexecution"
 TASK_ATTRIBUTE = "flowapptask"
@@ -88,17 +91,28 @@ def build_context(attributes: Mapping[str, Any], *, logger: logging.Logger) -> C
         task_reference=task_reference,
         attempt=_attempt(attributes.get(ATTEMPT_ATTRIBUTE)),
         idempotency_key=str(attributes.get("id", "")),
-        logger=execution_logger(logger, execution_id=execution_id, task_reference=task_reference),
+        logger=execution_logger(
+            logger,
+            execution_id=execution_id,
+            task_reference=task_reference,
+            trace_id=_trace_id(attributes.get(TRACEPARENT_ATTRIBUTE)),
+        ),
     )
 
 
 def execution_logger(
-    parent: logging.Logger, *, execution_id: str | None, task_reference: str | None
+    parent: logging.Logger,
+    *,
+    execution_id: str | None,
+    task_reference: str | None,
+    trace_id: str | None = None,
 ) -> logging.Logger:
-    """A logger whose records carry ``execution_id`` and ``task_reference`` attributes."""
-    return _ExecutionLogger(
-        parent, {"execution_id": execution_id, "task_reference": task_reference}
-    )
+    """A logger whose records carry ``execution_id``, ``task_reference`` and (for a call
+    made inside a trace) ``trace_id`` attributes."""
+    fields = {"execution_id": execution_id, "task_reference": task_reference}
+    if trace_id is not None:
+        fields["trace_id"] = trace_id
+    return _ExecutionLogger(parent, fields)
 
 
 class _ExecutionLogger(logging.Logger):
@@ -113,6 +127,14 @@ class _ExecutionLogger(logging.Logger):
         record = super().makeRecord(*args, **kwargs)
         record.__dict__.update(self._fields)
         return record
+
+
+def _trace_id(traceparent: Any) -> str | None:
+    """The trace id of a ``traceparent`` attribute, as log lines carry it (hex)."""
+    if not isinstance(traceparent, str):
+        return None
+    parsed = parse_traceparent(traceparent)
+    return f"{parsed.trace_id:032x}" if parsed is not None else None
 
 
 def _optional_str(value: Any) -> str | None:

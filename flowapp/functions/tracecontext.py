@@ -64,6 +64,12 @@ def parse_traceparent(value: str | None) -> TraceParent | None:
     return TraceParent(trace_id, span_id, bool(int(flags, 16) & _SAMPLED))
 
 
+def inbound_traceparent(value: str | None) -> str | None:
+    """A caller's ``traceparent`` as an execution keeps it (normalised), None if invalid."""
+    parsed = parse_traceparent(value)
+    return parsed.header() if parsed is not None else None
+
+
 def format_traceparent(trace_id: int, span_id: int, *, sampled: bool = True) -> str:
     return f"00-{trace_id:032x}-{span_id:016x}-{'01' if sampled else '00'}"
 

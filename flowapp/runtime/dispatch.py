@@ -18,10 +18,12 @@ from flowapp.dsl import errors
 from flowapp.engine import commands as c
 from flowapp.engine.signals import EffectFailed, EffectSucceeded, Signal, TimerFired
 from flowapp.functions.tracecontext import CURRENT as CURRENT_TRACE
+from flowapp.runtime import logcontext
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.http import HttpEffects
 from flowapp.runtime.effects.process import ProcessEffects
 from flowapp.runtime.live import LiveExecution
+from flowapp.runtime.logcontext import effect_trace
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.routing import Listener
 
@@ -89,15 +91,18 @@ class Dispatcher:
         return await self.effects.functions.call(command, workflow)
 
     def spawn(self, live: LiveExecution, effect_id: str, work: Awaitable[Any]) -> None:
-        tracing = self.runtime.tracing
         # The span of the task run waiting for this effect: a function call carries it in
-        # its CloudEvent, a sub-workflow started here joins the trace under it.
-        traceparent = tracing.traceparent(live, effect_id) if tracing is not None else None
+        # its CloudEvent, a sub-workflow started here joins the trace under it; JSON log
+        # lines of the work name the task and the trace (functions' lines too).
+        traced = self.runtime.tracing is not None or logcontext.enabled()
+        traceparent, task = effect_trace(live.state, effect_id) if traced else (None, None)
 
         async def run() -> None:
             signal: Signal
-            if tracing is not None:  # this task's own context (a copy): no reset needed
+            if traced:  # this task's own context (a copy): no reset needed
                 CURRENT_TRACE.set(traceparent)
+                if logcontext.enabled():
+                    logcontext.note(live.id, live.state.trace, task)
             try:
                 result = await work
                 self.runtime.limits.check_output(result)

@@ -47,6 +47,8 @@ from flowapp.engine.signals import (
 )
 from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED
 from flowapp.functions.tracecontext import CURRENT as CURRENT_TRACE
+from flowapp.functions.tracecontext import inbound_traceparent
+from flowapp.runtime import logcontext
 from flowapp.runtime.committer import GroupCommitter
 from flowapp.runtime.deciders.base import Decider, DeciderClosed
 from flowapp.runtime.deciders.inprocess import InProcessDecider
@@ -262,8 +264,9 @@ class Runtime(Upkeep):
         step_began = time.perf_counter()
         execution_id = new_execution_id(now)
         live = LiveExecution(workflow, new_state(execution_id, workflow.limits))
-        if self.tracing is not None:  # started inside a trace (a request, a parent's task)
-            live.state.trace = self.tracing.inbound(CURRENT_TRACE.get())
+        if self.tracing is not None or logcontext.enabled():
+            # Started inside a trace (a request, a parent's task): the execution joins it.
+            live.state.trace = inbound_traceparent(CURRENT_TRACE.get())
         began = time.thread_time()
         turn = await take_turn(self, live, [Start(input)], now)
         decisions = turn.decisions
@@ -426,6 +429,8 @@ class Runtime(Upkeep):
 
     async def _pump(self, live: LiveExecution) -> None:
         try:
+            if logcontext.enabled():  # the pump's log lines are about this execution
+                logcontext.note(live.id, live.state.trace)
             while live.inbox and self.live.get(live.id) is live:
                 items = list(live.inbox)
                 live.inbox.clear()

@@ -47,10 +47,9 @@ from flowapp.engine.records import Decision, TaskRun
 from flowapp.functions.tracecontext import (
     ENDPOINT_VARIABLE,
     execution_trace,
-    parse_traceparent,
     span_id_of,
-    task_traceparent,
 )
+from flowapp.runtime.logcontext import effect_trace
 
 if TYPE_CHECKING:
     from flowapp.runtime.live import LiveExecution
@@ -192,20 +191,9 @@ class Tracing:
     # --- trace context ---------------------------------------------------------------------
 
     @staticmethod
-    def inbound(traceparent: str | None) -> str | None:
-        """The ``traceparent`` an execution keeps (normalised), or None if invalid."""
-        parsed = parse_traceparent(traceparent)
-        return parsed.header() if parsed is not None else None
-
-    @staticmethod
     def traceparent(live: LiveExecution, effect_id: str) -> str | None:
         """What the effect ``effect_id`` carries: the span of the task run waiting for it."""
-        state = live.state
-        effect = state.effects.get(effect_id)
-        frame = state.frames.get(effect.frame) if effect is not None else None
-        if frame is None or not frame.run:
-            return None
-        return task_traceparent(state.execution_id, state.trace, frame.run)
+        return effect_trace(live.state, effect_id)[0]
 
     # --- spans -----------------------------------------------------------------------------
 
