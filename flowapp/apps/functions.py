@@ -4,7 +4,8 @@
 it raises a bare ``ValueError`` on the first mistake. Here every key is checked first, so a
 user sees every mistake at once with its JSON pointer (``/spec/functions/append/scale/max``),
 and the folder is checked against the project on disk: it must exist, stay inside the
-project, and hold the entry point its runtime loads (``main.py``, ``index.js``).
+project, and hold the entry point its runtime loads (``main.py``, ``index.js``, ``main.go``,
+``src/main/java``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from flowapp.dsl.problems import Problem, join_pointer
 from flowapp.functions.spec import RUNTIMES, FunctionSpec, ScaleSpec
 
 POINTER = "/spec/functions"
-ENTRY_POINTS = {"python": "main.py", "node": "index.js"}
+ENTRY_POINTS = {"python": "main.py", "node": "index.js", "go": "main.go", "java": "src/main/java"}
 _CONTRACTS = {
     "python": "a python function is `def handle(data, context)` in main.py",
     "node": "a node function exports `handle(data, context)` from index.js",
+    "go": "a go function is `func Handle(ctx flowapp.Context, data any) (any, error)` in main.go",
+    "java": "a java function is a class implementing dev.flowapp.Handler in src/main/java",
 }
 DURATION_KEYS = ("timeout", "idlePeriod", "startupTimeout")
 # (lowest, highest) of each ``scale`` key; ``min`` must also not exceed ``max``.
@@ -131,7 +134,8 @@ def _folder_problems(project: ProjectFiles, path: str, runtime: str, pointer: st
         if not project.is_dir(path):
             return [Problem(pointer, f"folder {path} does not exist")]
         entry_point = ENTRY_POINTS.get(runtime)
-        if entry_point is not None and not project.is_file(f"{path}/{entry_point}"):
+        is_there = project.is_dir if runtime == "java" else project.is_file
+        if entry_point is not None and not is_there(f"{path}/{entry_point}"):
             message = f"folder {path} has no {entry_point}: {_CONTRACTS[runtime]}"
             return [Problem(pointer, message)]
     except OutsideProject as exc:

@@ -41,6 +41,7 @@ from flowapp.apps.yamledit import add_function_entry
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import parse_text
 from flowapp.dsl.validate import ensure_valid
+from flowapp.functions.build import GO_HOST, JAVA_HOST, go_serve_file
 
 RUNTIMES = tuple(FUNCTION_FILES)
 STARTER_FUNCTION = "hello"
@@ -194,9 +195,42 @@ def _functions_block(functions: Iterable[str], runtime: str) -> str:
 
 
 def _function_files(app: str, name: str, runtime: str, *, prefix: str) -> dict[str, str]:
-    values = {"app": app, "name": name}
+    class_name = "".join(part.capitalize() for part in name.split("-"))
+    if class_name[:1].isdigit():  # a Java class name cannot start with a digit
+        class_name = "F" + class_name
+    values = {
+        "app": app,
+        "name": name,
+        "class_name": class_name,
+        "app_package": "app." + app.replace("-", "_"),
+        "go_module": name,
+    }
     templates = FUNCTION_FILES[runtime]
-    return {prefix + file: render(template, values) for file, template in templates.items()}
+    files = {
+        prefix + file.replace("{{class_name}}", class_name): render(template, values)
+        for file, template in templates.items()
+    }
+    # The host is written into the folder, so the function builds and tests with its own
+    # tools alone (go test, mvn); flowapp builds with the folder's copy too.
+    files.update({prefix + file: text for file, text in host_files(runtime, name).items()})
+    return files
+
+
+def host_files(runtime: str, module: str) -> dict[str, str]:
+    """flowapp's host sources that a Java or Go function folder carries."""
+    if runtime == "java":
+        return {
+            f"src/main/java/dev/flowapp/{source.name}": source.read_text("utf-8")
+            for source in sorted(JAVA_HOST.glob("*.java"))
+        }
+    if runtime == "go":
+        files = {
+            f"flowapp/{source.name}": source.read_text("utf-8")
+            for source in sorted((GO_HOST / "flowapp").glob("*.go"))
+        }
+        files["serve.go"] = go_serve_file(module)
+        return files
+    return {}
 
 
 def _app_name(manifest_text: str, project: Path) -> str:

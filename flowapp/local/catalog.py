@@ -21,7 +21,7 @@ from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.functions import default_folder
 from flowapp.apps.names import dns_label_problem, function_name_problem, project_name_problem
 from flowapp.apps.project import DOCUMENT_LIMITS, OutsideProject, project_path
-from flowapp.apps.scaffold import WORKFLOW_FILE, function_files, render_project
+from flowapp.apps.scaffold import RUNTIMES, WORKFLOW_FILE, function_files, render_project
 from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
@@ -97,7 +97,7 @@ def project_files(text: str, filename: str) -> dict[str, bytes]:
 def _starter_code(app: str, function: str, entry: Any) -> dict[str, bytes]:
     settings = _mapping(entry)
     runtime = settings.get("runtime", "python")
-    if function_name_problem(function) is not None or runtime not in ("python", "node"):
+    if function_name_problem(function) is not None or runtime not in RUNTIMES:
         return {}
     try:
         folder = project_path(settings.get("path", default_folder(function)))

@@ -2,8 +2,8 @@
 
 - ``make_supervisor(*specs, **options)`` starts a supervisor with this test's private
   metrics registry, short grace period and backoff; it is stopped after the test.
-- ``host`` runs the echo function on each host (Python and Node.js: one test body, both
-  runtimes) directly, without a supervisor, to test the HTTP contract itself; it is
+- ``host`` runs the echo function on each host (Python, Node.js, Java and Go: one test
+  body, every runtime) directly, without a supervisor, to test the HTTP contract itself; it is
   shared by a module's tests. ``start_host(runtime, folder)`` starts a private one.
 - ``eventually(check)`` waits for a state reached through timers and processes.
 """
@@ -14,6 +14,7 @@ import asyncio
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -23,16 +24,32 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from multidict import CIMultiDict
 from prometheus_client import CollectorRegistry
 
+from flowapp.functions.build import find_go
 from flowapp.functions.instance import free_port
-from flowapp.functions.launch import NODE_HOST
+from flowapp.functions.launch import NODE_HOST, prepare
 from flowapp.functions.scaling import Backoff
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
-ECHO = {"python": FIXTURES / "echo", "node": FIXTURES / "node_echo"}
+ECHO = {
+    "python": FIXTURES / "echo",
+    "node": FIXTURES / "node_echo",
+    "java": FIXTURES / "java_echo",
+    "go": FIXTURES / "go_echo",
+}
+# Every host runtime, each test skipped where its toolchain is missing.
+RUNTIMES = [
+    "python",
+    "node",
+    pytest.param(
+        "java", marks=pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+    ),
+    pytest.param("go", marks=pytest.mark.skipif(find_go() is None, reason="needs go")),
+]
 
 MakeSupervisor = Callable[..., Awaitable[Supervisor]]
 Eventually = Callable[..., Awaitable[None]]
@@ -45,15 +62,21 @@ class Host:
     process: asyncio.subprocess.Process
     url: str
     session: aiohttp.ClientSession
+    scratch: Path | None = None  # a copy of the function's folder, removed at stop
 
-    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    async def post(
+        self, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, CIMultiDict[str], bytes]:
+        """Status, headers (case-insensitive, as in HTTP: the JDK writes ``Ce-type``), body."""
         async with self.session.post(self.url, data=body, headers=headers) as response:
-            return response.status, dict(response.headers), await response.read()
+            return response.status, CIMultiDict(response.headers), await response.read()
 
     async def stop(self) -> None:
         if self.process.returncode is None:
             self.process.terminate()
         await self.process.wait()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 StartHost = Callable[[str, Path], Awaitable[Host]]
@@ -95,7 +118,7 @@ async def start_host() -> AsyncIterator[StartHost]:
         await asyncio.gather(*(h.stop() for h in hosts))
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["python", "node"])
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=RUNTIMES)
 async def host(request: pytest.FixtureRequest) -> AsyncIterator[Host]:
     """Shared by a module's tests (their loop_scope must be "module"): start-ups are slow."""
     async with aiohttp.ClientSession() as session:
@@ -118,15 +141,23 @@ def eventually() -> Eventually:
 
 async def _start_host(runtime: str, folder: Path, session: aiohttp.ClientSession) -> Host:
     port = free_port()
+    scratch = None
     if runtime == "node":
         argv = [shutil.which("node") or "node", str(NODE_HOST), "--path", str(folder)]
+    elif runtime in ("java", "go"):  # compiled first, as the supervisor does
+        # In a copy: the build writes target/, and tests in other workers build too.
+        scratch = Path(tempfile.mkdtemp(prefix="flowapp-host-"))
+        folder = Path(shutil.copytree(folder, scratch / folder.name))
+        spec = FunctionSpec(folder.name, runtime, folder)  # type: ignore[arg-type]
+        launcher = await asyncio.to_thread(prepare, spec, app="shop", grace_period=5)
+        argv = list(launcher.argv)
     else:
         argv = [sys.executable, "-m", "flowapp.functions.host", "--path", str(folder)]
     env = os.environ | {"PORT": str(port), "FLOWAPP_APP": "shop", "FLOWAPP_GRACE_PERIOD": "5"}
     process = await asyncio.create_subprocess_exec(
         *argv, env=env, stderr=asyncio.subprocess.DEVNULL
     )
-    host = Host(process, f"http://127.0.0.1:{port}/", session)
+    host = Host(process, f"http://127.0.0.1:{port}/", session, scratch)
     for _ in range(500):
         try:
             async with session.get(host.url + "healthz") as response:

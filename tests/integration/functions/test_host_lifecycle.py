@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.integration.functions.conftest import ECHO, RUNTIMES
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
-ECHO = {"python": FIXTURES / "echo", "node": FIXTURES / "node_echo"}
 CE = {
     "ce-specversion": "1.0",
     "ce-id": "e1/do/0/step/1",
@@ -21,7 +22,7 @@ CE = {
 }
 
 
-@pytest.mark.parametrize("runtime", ["python", "node"])
+@pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_sigterm_finishes_the_call_in_flight_then_exits_0(
     runtime: str, start_host: Any
 ) -> None:

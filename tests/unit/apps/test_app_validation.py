@@ -117,7 +117,7 @@ def test_a_path_outside_the_project(make_project: MakeProject) -> None:
         ("scale: {max: 0}", "/scale/max", "`max` must be between 1 and 1000, not 0"),
         ("scale: {concurrency: x}", "/scale/concurrency", "must be a whole number"),
         ("scale: {mx: 3}", "/scale/mx", "unknown key `mx` (did you mean `max`?)"),
-        ("runtime: ruby", "/runtime", "`runtime` must be one of python, node, command"),
+        ("runtime: ruby", "/runtime", "`runtime` must be one of python, node, java, go, command"),
         ("runtime: command", "", "runtime `command` needs a `command`"),
         ("timeout: PT0S", "/timeout", "`timeout` must be longer than zero"),
         ("idlePeriod: soon", "/idlePeriod", "is not an ISO 8601 duration"),

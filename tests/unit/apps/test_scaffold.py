@@ -18,6 +18,7 @@ from flowapp.apps import load_app
 from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.scaffold import init_project, new_function, read_workflow
 from flowapp.dsl.problems import DefinitionError
+from flowapp.functions.build import find_go
 
 FROM = """\
 # Drawn in the dashboard: resize, then notify.
@@ -38,6 +39,12 @@ PROJECT_FILES = {
     "workflow.yaml",
 }
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+needs_java = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+needs_go = pytest.mark.skipif(find_go() is None, reason="needs go")
+JAVA_HOST = {
+    f"src/main/java/dev/flowapp/{name}.java"
+    for name in ("Context", "FunctionError", "Handler", "Host", "Logger", "TypedHandler")
+}
 
 
 def files_of(folder: Path) -> set[str]:
@@ -127,6 +134,58 @@ def test_the_generated_node_test_passes(tmp_path: Path) -> None:
     result = run(["node", "--test"], project / "functions" / "hello")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# pass 1" in result.stdout
+
+
+@needs_go
+def test_the_generated_go_test_passes_without_a_module_proxy(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "shop", "shop", runtime="go")
+    new_function(project, "resize-image", "go")
+    folder = project / "functions" / "resize-image"
+    assert files_of(folder) == {
+        "main.go",
+        "main_test.go",
+        "go.mod",
+        "serve.go",
+        "flowapp/host.go",
+    }
+    assert load_app(project).functions["resize-image"].runtime == "go"
+    go = find_go()
+    assert go is not None
+    result = run([go, "test", "./..."], folder, GOPROXY="off", GOFLAGS="-mod=mod")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok  \tresize-image" in result.stdout
+
+
+@needs_java
+def test_the_generated_java_test_passes_and_the_ci_script_runs_every_runtime(
+    tmp_path: Path,
+) -> None:
+    project = init_project(tmp_path / "shop", "shop", runtime="java")
+    assert files_of(project / "functions" / "hello") == {
+        "pom.xml",
+        "src/main/java/Hello.java",
+        "src/test/java/HelloTest.java",
+        *JAVA_HOST,
+    }
+    assert load_app(project).functions["hello"].runtime == "java"
+    new_function(project, "resize", "python")
+    if find_go() is not None:
+        new_function(project, "thumbs", "go")
+    script = [shutil.which("sh") or "/bin/sh", ".ci/test.sh"]
+    go = find_go()
+    path = os.pathsep.join([str(Path(go).parent)] if go else []) + os.pathsep + os.environ["PATH"]
+    result = run(script, project, SKIP_INSTALL="1", PYTHON=sys.executable, PATH=path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "== hello (java)" in result.stdout and "HelloTest: ok" in result.stdout
+    assert "== resize (python)" in result.stdout
+    if go is not None:
+        assert "== thumbs (go)" in result.stdout
+
+    source = project / "functions" / "hello" / "src" / "main" / "java" / "Hello.java"
+    source.write_text(source.read_text().replace('output.put("function"', 'output.put("fn"'))
+    failed = run(script, project, SKIP_INSTALL="1", PYTHON=sys.executable, PATH=path)
+    assert failed.returncode == 1
+    assert "failed: hello" in failed.stderr
 
 
 def test_a_project_from_a_workflow_has_a_folder_per_function_it_calls(tmp_path: Path) -> None:
@@ -237,8 +296,8 @@ def test_new_function_refusals(tmp_path: Path) -> None:
         new_function(project, "hello")
     with pytest.raises(ScaffoldError, match="function name `Resize` is not valid"):
         new_function(project, "Resize")
-    with pytest.raises(ScaffoldError, match="runtime `go` has no template"):
-        new_function(project, "resize", "go")
+    with pytest.raises(ScaffoldError, match="runtime `rust` has no template"):
+        new_function(project, "resize", "rust")
     (project / "functions" / "stray").mkdir()
     with pytest.raises(ScaffoldError, match="already exists"):
         new_function(project, "stray")

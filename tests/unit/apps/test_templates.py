@@ -8,7 +8,14 @@ import pytest
 
 from flowapp.apps.templates import FUNCTION_FILES, PROJECT_FILES, STARTER_WORKFLOW, render
 
-VALUES = {"app": "shop", "name": "resize", "functions": " {}"}
+VALUES = {
+    "app": "shop",
+    "name": "resize",
+    "functions": " {}",
+    "class_name": "Resize",
+    "app_package": "app.shop",
+    "go_module": "resize",
+}
 ALL = [*PROJECT_FILES.values(), STARTER_WORKFLOW] + [
     template for files in FUNCTION_FILES.values() for template in files.values()
 ]
