@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.dashboard.conftest import axe_violations, keep_screenshot
-from tests.e2e.platform_process import RunningPlatform, flowapp_up
+from tests.e2e.platform_process import RunningPlatform, flowapp_up, wait_for_execution
 from tests.e2e.test_fix_and_retry import wait_for_revision
 from tests.e2e.test_platform_up import git
 from tests.integration.local.lifecycle_apps import (
@@ -136,3 +136,106 @@ def test_a_failed_function_is_fixed_by_a_push_and_retried_from_the_run_view(
     assert page.locator(f'.segment[data-run-task="{COUNT}"]').count() == 1
     assert axe_violations(page) == []
     keep_screenshot(page, "scenario3-retried")
+
+
+def rows(page: Any) -> list[str]:
+    return page.locator("table.executions tbody tr").evaluate_all(
+        "els => els.map(e => e.dataset.execution)"
+    )
+
+
+def test_executions_list_start_form_and_apps_metrics(page: Any, platform: RunningPlatform) -> None:
+    """The executions list (filters, a cursor, live rows), the start form (sync and
+    async) and the apps list with its conditions, traffic and metrics. Whatever the
+    ``charge`` function does (the test above may have fixed it), the list agrees with
+    the API."""
+    page.goto(platform.url + "/executions")
+    page.get_by_role("heading", name="Executions").wait_for()
+    page.get_by_text("Start an execution").click()
+    form = page.locator(".start-form")
+    form.get_by_label("App").select_option("orders")
+    form.get_by_label("Input (JSON)").fill(json.dumps({"order": "list-1", "amount": 3}))
+    form.get_by_label("wait for the result").check()
+    form.get_by_role("button", name="Start").click()
+    result = form.locator(".run-result")
+    result.wait_for(timeout=30_000)
+    first = result.get_attribute("data-execution")
+    status = result.get_attribute("data-status")
+    assert status in ("completed", "faulted"), result.inner_text()
+    if status == "completed":
+        assert json.loads(result.locator("pre").inner_text()) == {"charged": 3, "counted": True}
+
+    form.get_by_label("Input (JSON)").fill(json.dumps({"order": "list-2", "amount": 4}))
+    form.get_by_label("start and go on").check()
+    form.get_by_role("button", name="Start").click()
+    page.wait_for_function(
+        "(id) => { const r = document.querySelector('.start-form .run-result');"
+        " return r && r.dataset.execution !== id; }",
+        arg=first,
+    )
+    second = form.locator(".run-result").get_attribute("data-execution")
+    with platform.client() as api:
+        wait_for_execution(api, second, timeout=30)
+
+    # Text in the input, then its status too: the URL keeps the filters.
+    filters = page.get_by_role("form", name="Filter executions")
+    filters.get_by_label("Input contains").fill('"order":"list-')
+    filters.get_by_role("button", name="Filter").click()
+    page.wait_for_function(
+        "(ids) => ids.every(id => document.querySelector(`tr[data-execution='${id}']`))"
+        " && document.querySelectorAll('table.executions tbody tr').length === 2",
+        arg=[first, second],
+    )
+    assert "input_contains=" in page.url
+    filters.get_by_label("Input contains").fill("list-1")
+    filters.get_by_label("Status").select_option(status)
+    filters.get_by_role("button", name="Filter").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('table.executions tbody tr').length === 1"
+    )
+    assert rows(page) == [first]
+    assert page.locator(f'tr[data-execution="{first}"]').get_attribute("data-status") == status
+
+    # Live: an execution started elsewhere shows up without a reload.
+    filters.get_by_label("Status").select_option("")
+    filters.get_by_label("Input contains").fill("list-3")
+    filters.get_by_role("button", name="Filter").click()
+    page.get_by_text("No executions match.").wait_for()
+    with platform.client() as api:
+        third = api.post("/api/v1/apps/orders/executions", json={"order": "list-3"}).json()["id"]
+    page.locator(f'tr[data-execution="{third}"]').wait_for(timeout=15_000)
+    assert axe_violations(page) == []
+
+    # The cursor: a page of one, then the next one.
+    page.goto(platform.url + '/executions?app=orders&input_contains="order":"list-&limit=1')
+    page.locator("table.executions tbody tr").first.wait_for()
+    assert rows(page) == [third]
+    page.get_by_role("button", name="Older executions").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('table.executions tbody tr').length === 2"
+    )
+    assert rows(page) == [third, second]
+
+    # The apps: conditions with reasons, the revision serving all traffic, functions and
+    # their instances, the metrics of the calls just made.
+    page.get_by_role("link", name="Apps").first.click()
+    row = page.locator('tr[data-app="orders"]')
+    row.wait_for()
+    ready = row.locator('[data-condition="Ready"]')
+    assert ready.get_attribute("data-condition-status") == "True", ready.inner_text()
+    revision = row.locator("[data-traffic]").get_attribute("data-traffic")
+    assert revision is not None and revision.startswith("orders-0000") and revision.endswith("=100")
+    assert row.locator('.observed [data-name="charge"]').count() == 1
+    row.locator(".metrics-summary").wait_for()
+    row.get_by_role("button", name="Metrics").click()
+    panel = page.get_by_role("region", name="Metrics of orders")
+    charge = panel.locator('tr[data-function="charge"]')
+    charge.wait_for()
+    with platform.client() as api:
+        metrics = api.get("/api/v1/apps/orders/metrics?series=false").json()
+    calls = {f["function"]: f["requests"] for f in metrics["functions"]}
+    assert calls["charge"] >= 3 and calls["count"] >= 3
+    assert charge.locator('[data-metric="p95"]').inner_text().endswith("ms")
+    assert panel.locator(".executions-figures").get_attribute("data-started") is not None
+    assert axe_violations(page) == []
+    keep_screenshot(page, "apps-metrics")
