@@ -239,3 +239,60 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
     assert panel.locator(".executions-figures").get_attribute("data-started") is not None
     assert axe_violations(page) == []
     keep_screenshot(page, "apps-metrics")
+
+
+SLEEPER = """\
+document: {dsl: '1.0.0', namespace: default, name: sleeper, version: '1.0.0'}
+do:
+  - each:
+      for: {each: item, in: '${ .items }'}
+      do:
+        - double:
+            set: {value: '${ $item * 2 }'}
+  - pause:
+      wait: PT3S
+  - done:
+      set: {done: true}
+"""
+
+
+def test_the_run_view_follows_a_running_execution_live(
+    page: Any, platform: RunningPlatform
+) -> None:
+    """Opened while the execution waits: the nodes change from the SSE stream without a
+    reload (waiting, then completed); suspend and resume from the run view; a loop's
+    iteration picker narrows the graph and the timeline to one iteration."""
+    with platform.client() as api:
+        created = api.post(
+            "/api/v1/apps", content=SLEEPER, headers={"content-type": "application/yaml"}
+        )
+        assert created.status_code == 201, created.text
+        deployed = api.post("/api/v1/apps/sleeper/deploys")
+        assert deployed.status_code == 201, deployed.text
+        started = api.post("/api/v1/apps/sleeper/executions", json={"items": [1, 2, 3]})
+        execution_id = started.json()["id"]
+
+    page.goto(f"{platform.url}/executions/{execution_id}")
+    run_node(page, "/do/1/pause").and_(page.locator('[data-status="waiting"]')).wait_for()
+    assert run_node(page, "/do/2/done").get_attribute("data-status") == "pending"
+    page.locator(".live").wait_for()
+    page.get_by_role("button", name="Suspend").click()
+    page.locator('.execution-status[data-status="suspended"]').wait_for(timeout=15_000)
+    page.get_by_role("button", name="Resume").click()
+    page.locator('.execution-status[data-status="completed"]').wait_for(timeout=30_000)
+    assert set(node_statuses(page).values()) == {"completed"}, node_statuses(page)
+
+    # Three iterations of the loop; picking one narrows the timeline to its run.
+    inner = "/do/0/each/do/0/double"
+    assert page.locator(f'.segment[data-run-task="{inner}"]').count() == 3
+    picker = run_node(page, "/do/0/each").get_by_label("Iteration")
+    assert picker.locator("option").all_inner_texts() == ["all (3)", "0", "1", "2"]
+    picker.select_option("1")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.segment[data-run-task=\"{inner}\"]').length === 1"
+    )
+    run_node(page, inner).click()
+    output = page.get_by_label("Task output")
+    assert json.loads(output.inner_text()) == {"value": 4}
+    assert axe_violations(page) == []
+    keep_screenshot(page, "run-view-live")
