@@ -22,8 +22,9 @@ the execution's state, ``ExecutionState.trace``): its trace id replaces the deri
 and its span becomes the execution span's parent.
 
 Spans go to a bounded queue that a background thread sends to the collector with
-OTLP/HTTP: an unreachable collector never slows an execution; spans that do not fit (or
-that a failed export loses) are counted in ``flowapp_trace_spans_dropped_total``.
+OTLP/HTTP (encoded by ``otlp.py``): an unreachable collector never slows an execution;
+spans that do not fit (or that a failed export loses) are counted in
+``flowapp_trace_spans_dropped_total``, and the first failure is logged once.
 Spans are emitted when a decision is made, before its commit, as the metrics are counted.
 """
 
@@ -84,6 +85,7 @@ class SpanQueue:
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._stopping = False
+        self._failing = False
         self._thread = threading.Thread(target=self._run, name="flowapp-spans", daemon=True)
         self._thread.start()
 
@@ -130,8 +132,17 @@ class SpanQueue:
         if result is SpanExportResult.SUCCESS:
             if self._exported is not None:
                 self._exported.inc(len(batch))
+            if self._failing:
+                log.warning("the trace collector takes spans again")
+                self._failing = False
         else:
             self._count_dropped(len(batch))
+            if not self._failing:  # once, not at every batch: the counter says how many
+                log.warning(
+                    "the trace collector does not take spans; they are dropped until it "
+                    "does (flowapp_trace_spans_dropped_total)"
+                )
+                self._failing = True
 
     def _count_dropped(self, count: int) -> None:
         if self._dropped is not None:
