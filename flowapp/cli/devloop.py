@@ -16,11 +16,15 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowapp.cli.banner import say
 from flowapp.functions.boot_errors import user_error
 from flowapp.functions.watch import Snapshot, snapshot
+
+if TYPE_CHECKING:
+    from flowapp.local.platform import LocalPlatform
+    from flowapp.local.revisions import RevisionHost
 
 PROJECT_YAML = ("*.yaml", "*.yml", "config/*.yaml", "config/*.yml")
 FAILED_INSTANCE = re.compile(r"instance (\S+) ")
@@ -62,6 +66,8 @@ async def watch_project(
             yaml_last = yaml_now
             await redeploy(running, folder, name, environment)
         host = serving_host(running.platform, name)
+        if host is None:  # not serving (a deploy failed): nothing to restart
+            continue
         for function in await _functions_changed(running, name, code_last):
             path = host.supervisor.specs[function].path
             await restart(host.supervisor, name, function, path, folder)
@@ -84,8 +90,8 @@ async def _functions_changed(
     return changed
 
 
-def serving_host(platform: Any, name: str) -> Any:
-    revision = platform.serving.get(name)
+def serving_host(platform: LocalPlatform, name: str) -> RevisionHost | None:
+    revision = platform.serving.primary(name)
     return platform.hosts.get((name, revision)) if revision else None
 
 

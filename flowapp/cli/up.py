@@ -218,7 +218,12 @@ async def _dev(settings: UpSettings, folder: Path, listener: socket.socket) -> N
         watcher = asyncio.create_task(
             watch_project(running, folder, name, settings.environment, ready=ready)
         )
-        await ready.wait()
+        # A watcher that fails before it is ready must say so, not leave dev waiting.
+        await asyncio.wait(
+            [watcher, asyncio.ensure_future(ready.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        if watcher.done():
+            watcher.result()
         _say(f"{name}: {view.message}; watching {folder} for changes")
         banner(running, [name])
         try:
