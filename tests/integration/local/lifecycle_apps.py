@@ -66,8 +66,12 @@ async def running(data_dir: Path) -> AsyncIterator[Platform]:
 
 
 async def deploy(platform: Platform, name: str, folder: Path) -> Any:
+    """Upload and deploy ``folder``; a deploy that did not succeed fails the test with
+    its own message and log, not later with a stale revision."""
     archive = await asyncio.to_thread(pack_folder, folder)
-    return await platform.platform.upload_source(name, archive)
+    done = await platform.platform.upload_source(name, archive)
+    assert done.status == "succeeded", f"{done.status}: {done.message}\n{done.log}"
+    return done
 
 
 def count_calls(data_dir: Path, order: str) -> int:
