@@ -16,6 +16,7 @@ Nothing here imports OpenTelemetry: this module is loaded by every function proc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -90,6 +91,7 @@ def _digest(data: bytes, size: int) -> int:
     return value or 1  # an all-zero id is invalid; one in 2**64 would be
 
 
+@functools.lru_cache(maxsize=4096)  # asked at every decision and effect of an execution
 def execution_trace(execution_id: str, inbound: str | None) -> tuple[int, int | None]:
     """``(trace_id, parent span id)`` of an execution: the caller's trace and span when it
     was started inside one (``inbound``, its saved ``traceparent``), else its own trace."""

@@ -171,3 +171,47 @@ def test_an_unreachable_collector_breaks_nothing_and_counts_the_dropped_spans(
 
         wait_for(dropped, timeout=60, what="dropped spans to be counted")
         assert _metric(api.get("/metrics").text, "flowapp_trace_spans_exported_total") == 0
+
+
+def test_append_display_traces_both_functions_under_the_execution(tmp_path: Path) -> None:
+    example = ROOT / "examples" / "append-display"
+    with (
+        otlp_receiver() as receiver,
+        flowapp_up(
+            tmp_path / "data",
+            "--app",
+            str(example),
+            env={"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url},
+        ) as platform,
+        platform.client() as api,
+    ):
+        answer = api.post(
+            "/api/v1/apps/append-display/executions",
+            params={"wait": "30"},
+            json={"message": "hello"},
+        )
+        assert answer.status_code == 200, answer.text
+        execution_id = answer.json()["id"]
+
+        def done(spans: list[ReceivedSpan]) -> bool:
+            names = {
+                s.name for s in spans if s.attributes.get("flowapp.execution.id") == execution_id
+            }
+            return {
+                "execution default.append-display",
+                "function append",
+                "function display",
+            } <= names
+
+        spans = receiver.wait_for(done)
+    mine = [s for s in spans if s.attributes.get("flowapp.execution.id") == execution_id]
+    by_name = {s.name: s for s in mine}
+    execution = by_name["execution default.append-display"]
+    assert {s.trace_id for s in mine} == {execution.trace_id}
+    for task, function, service in (
+        ("task append", "function append", "append-display.append"),
+        ("task display", "function display", "append-display.display"),
+    ):
+        assert by_name[task].parent_id == execution.span_id
+        assert by_name[function].parent_id == by_name[task].span_id
+        assert by_name[function].service == service
