@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from flowapp.runtime.secrets import AppSecrets, KeyRing
 from flowapp.server.app import create_app
@@ -53,7 +54,14 @@ def served(tmp_path: Path) -> Iterator[Served]:
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
     fake = FakePlatform(store, platform_store)
     secrets = AppSecrets(platform_store, KeyRing((os.urandom(32),)))
-    app = create_app(platform=fake, store=store, platform_store=platform_store, secrets=secrets)
+    # With a registry, as flowapp up has: the metrics panels answer instead of a 501.
+    app = create_app(
+        platform=fake,
+        store=store,
+        platform_store=platform_store,
+        secrets=secrets,
+        metrics=CollectorRegistry(),
+    )
     try:
         with ThreadedServer(app) as server:
             served = Served(server.url, admin, fake, store, platform_store)
