@@ -18,6 +18,7 @@ from flowapp.dsl import errors
 from flowapp.engine import commands as c
 from flowapp.engine.signals import EffectFailed, EffectSucceeded, Signal, TimerFired
 from flowapp.functions.tracecontext import CURRENT as CURRENT_TRACE
+from flowapp.functions.tracecontext import execution_trace, format_traceparent, span_id_of
 from flowapp.runtime import logcontext
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.http import HttpEffects
@@ -138,9 +139,22 @@ class Dispatcher:
         if isinstance(command, c.EmitEvent):
             await self.runtime.publish_event(command.event)
         elif isinstance(command, c.StartWorkflow):
-            await self.runtime.run_child(command, wait=False)
+            traced = self.runtime.tracing is not None or logcontext.enabled()
+            # An unawaited sub-workflow joins its parent's trace, under its execution.
+            parent = self._execution_traceparent(command.parent_execution_id) if traced else None
+            token = CURRENT_TRACE.set(parent)
+            try:
+                await self.runtime.run_child(command, wait=False)
+            finally:
+                CURRENT_TRACE.reset(token)
         elif isinstance(command, c.RunProcess):
             await self.effects.processes.run(command, app=await self._app_of(execution_id))
+
+    def _execution_traceparent(self, execution_id: str) -> str:
+        live = self.runtime.live.get(execution_id)
+        inbound = live.state.trace if live is not None else None
+        trace_id, _ = execution_trace(execution_id, inbound)
+        return format_traceparent(trace_id, span_id_of(execution_id))
 
     async def _app_of(self, execution_id: str | None) -> str | None:
         """The app an execution belongs to, live or (already finished) in the store."""

@@ -21,6 +21,8 @@ from yarl import URL
 
 from flowapp.dsl import errors
 from flowapp.engine.commands import CallHttp, FetchDocument
+from flowapp.functions.tracecontext import ATTRIBUTE
+from flowapp.functions.tracecontext import CURRENT as CURRENT_TRACE
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.documents import (
     DOCUMENT_LIMITS,
@@ -72,6 +74,11 @@ class HttpEffects:
 
     async def call(self, command: CallHttp) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"headers": dict(command.headers)}
+        traceparent = CURRENT_TRACE.get()  # set while tracing: the calling task run's span
+        if traceparent is not None and not any(
+            name.lower() == ATTRIBUTE for name in command.headers
+        ):  # W3C Trace Context: the service called continues the execution's trace
+            kwargs["headers"][ATTRIBUTE] = traceparent
         if command.has_body:
             if isinstance(command.body, (str, bytes)):
                 kwargs["data"] = command.body
