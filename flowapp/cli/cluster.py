@@ -23,6 +23,7 @@ import typer
 
 from flowapp.cli.egress import AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
+from flowapp.cli.options import LogFormat, LogFormatOption
 
 if TYPE_CHECKING:
     from flowapp.cluster.serve import ClusterSettings
@@ -94,6 +95,7 @@ def cluster_engine(
     ] = 30.0,
     egress: EnforcedByDefault = "enforce",
     allow_egress: AllowEgressOption = [],  # noqa: B006
+    log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Serve one app on a cluster: its API and engine, functions at their Knative
     Services, events through the Broker, replicas sharing PostgreSQL."""
@@ -103,7 +105,7 @@ def cluster_engine(
     from flowapp.cluster.serve import ClusterSettings
     from flowapp.runtime.secrets import SuppliedSecretsError, take_environment_secrets
 
-    configure_logging(logging.INFO)
+    configure_logging(logging.INFO, log_format.value)
     for number in (port, delivery_port):
         _check_port(host, number)
     try:
