@@ -153,6 +153,7 @@ def images(folder: Folder, image_prefix: Prefix = "", environment: Env = None) -
         where.mkdir(parents=True, exist_ok=True)
         (where / "Dockerfile").write_text(recipe.dockerfile)
         for name, data in recipe.extra_files.items():
+            (where / name).parent.mkdir(parents=True, exist_ok=True)
             (where / name).write_bytes(data)
         dockerfile = (IMAGES_DIR / recipe.function / "Dockerfile").as_posix()
         name = recipe.name or "(no image name: give --image-prefix)"

@@ -138,6 +138,7 @@ class Builder:
             return classes, jars
         shutil.rmtree(classes, ignore_errors=True)
         classes.mkdir(parents=True)
+        self.sandbox.hand_over(folder, self.app, again=True)  # javac writes as the app's user
         # Relative paths for the function's own files: javac names them in its messages.
         files = [str(path.relative_to(folder)) for path in sources] + [str(p) for p in host]
         argv = [javac, "-encoding", "UTF-8", "-nowarn", "-d", str(classes.relative_to(folder))]
@@ -183,6 +184,7 @@ class Builder:
             # The sandbox's /tmp is private to one run: the cache stays with the folder.
             env["GOCACHE"] = str((output / "go-cache").resolve())
             env["GOPATH"] = str((output / "go-path").resolve())
+        self.sandbox.hand_over(folder, self.app, again=True)  # go writes as the app's user
         self._run([*argv, "."], cwd=folder, label="go build", env=env)
         (output / STAMP).write_text(digest)
         self.sandbox.hand_over(folder, self.app, again=True)

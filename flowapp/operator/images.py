@@ -17,6 +17,12 @@ host that serves it locally, listening on ``$PORT`` as Knative requires:
   the folder's ``requirements.txt``;
 - node: Node.js 20, the folder's ``package.json`` dependencies, and flowapp's ``host.js``
   (copied next to the Dockerfile, since the build context is the project);
+- java: built with Debian's JDK 17 and Jackson jars (as ``flowapp up`` builds it), run by
+  the JRE with flowapp's host (``dev.flowapp.Host``; its sources are copied next to the
+  Dockerfile for a folder that carries none);
+- go: built by the Go image with no module proxy, the static binary alone in a distroless
+  image (flowapp's host package and ``serve.go`` copied next to the Dockerfile, used
+  when the folder lacks them);
 - command: the folder, run by its ``command`` on a base image given as ``BASE_IMAGE``.
 """
 
@@ -30,6 +36,7 @@ from pathlib import Path
 from flowapp import __version__
 from flowapp.apps.model import FlowApp
 from flowapp.apps.project import FolderProject
+from flowapp.apps.scaffold import host_files
 from flowapp.functions.spec import FunctionSpec
 from flowapp.operator import names
 
@@ -76,10 +83,28 @@ def build_recipes(app: FlowApp, prefix: str) -> list[FunctionImage]:
     recipes = []
     for name, spec in sorted(app.functions.items()):
         folder = spec.path.resolve().relative_to(app.base_dir.resolve()).as_posix()
-        extra = {"host.js": NODE_HOST.read_bytes()} if spec.runtime == "node" else {}
+        extra = _extra_files(spec)
         dockerfile = DOCKERFILES[spec.runtime](app.name, spec, folder)
         recipes.append(FunctionImage(name, images.get(name, ""), dockerfile, extra))
     return recipes
+
+
+def _extra_files(spec: FunctionSpec) -> dict[str, bytes]:
+    """Files of flowapp's hosts the image's build copies from next to its Dockerfile."""
+    if spec.runtime == "node":
+        return {"host.js": NODE_HOST.read_bytes()}
+    if spec.runtime in ("java", "go"):
+        files = host_files(spec.runtime, _go_module(spec.path) if spec.runtime == "go" else "")
+        return {f"host/{relative}": text.encode() for relative, text in files.items()}
+    return {}
+
+
+def _go_module(folder: Path) -> str:
+    for line in (folder / "go.mod").read_text("utf-8", errors="replace").splitlines():
+        words = line.split("//", 1)[0].split()
+        if len(words) == 2 and words[0] == "module":
+            return words[1].strip('"')
+    return folder.name
 
 
 def _environment(app: str, spec: FunctionSpec) -> str:
@@ -120,6 +145,67 @@ CMD ["node", "/flowapp/host.js", "--path", "/function"]
 """
 
 
+JACKSON = ":".join(
+    f"/usr/share/java/jackson-{part}.jar" for part in ("databind", "core", "annotations")
+)
+
+
+def _java(app: str, spec: FunctionSpec, folder: str) -> str:
+    here = f"{IMAGES_DIR}/{spec.name}"
+    return f"""\
+# The function `{spec.name}` of {app}, served by flowapp's Java host on $PORT: compiled
+# with javac against Debian's Jackson jars, as flowapp up compiles it.
+# Build from the project folder: docker build -f {here}/Dockerfile .
+FROM debian:bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+    openjdk-17-jdk-headless libjackson2-databind-java && rm -rf /var/lib/apt/lists/*
+WORKDIR /function
+COPY {folder}/ /function/
+COPY {here}/host/ /flowapp-host/
+# The folder's own dev/flowapp host if it carries one, else flowapp's.
+RUN host=""; [ -d src/main/java/dev/flowapp ] || host=$(find /flowapp-host -name '*.java'); \\
+    mkdir -p lib && javac -encoding UTF-8 -nowarn -d /out/classes \\
+      -cp "{JACKSON}:$(find lib -name '*.jar' | tr '\\n' ':')" \\
+      $(find src/main/java -name '*.java') $host && cp -r lib /out/lib
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+    openjdk-17-jre-headless libjackson2-databind-java && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/ /function/
+WORKDIR /function
+# The JVM reads its class path from CLASSPATH (a trailing /* takes every jar in lib/).
+ENV CLASSPATH=/function/classes:{JACKSON}:/function/lib/*
+{_environment(app, spec)}
+USER 65532
+EXPOSE 8080
+CMD ["java", "-XX:+UseSerialGC", "dev.flowapp.Host", "--classes", "/function/classes"]
+"""
+
+
+def _go(app: str, spec: FunctionSpec, folder: str) -> str:
+    here = f"{IMAGES_DIR}/{spec.name}"
+    return f"""\
+# The function `{spec.name}` of {app}, served by flowapp's Go host on $PORT: built with
+# no module proxy (the host is the standard library only), the binary alone in the image.
+# Build from the project folder: docker build -f {here}/Dockerfile .
+FROM golang:1.22-bookworm AS build
+WORKDIR /function
+COPY {folder}/ /function/
+COPY {here}/host/ /flowapp-host/
+# The folder's own flowapp/ package and serve.go if it carries them, else flowapp's.
+RUN [ -f flowapp/host.go ] || (mkdir -p flowapp && cp /flowapp-host/flowapp/*.go flowapp/); \\
+    grep -qs 'func main()' *.go || cp /flowapp-host/serve.go .; \\
+    CGO_ENABLED=0 GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local \\
+      go build -trimpath -o /out/function .
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/function /function
+{_environment(app, spec)}
+EXPOSE 8080
+CMD ["/function"]
+"""
+
+
 def _command(app: str, spec: FunctionSpec, folder: str) -> str:
     argv = ", ".join(f'"{part}"' for part in shlex.split(spec.command or ""))
     return f"""\
@@ -137,7 +223,7 @@ CMD [{argv}]
 """
 
 
-DOCKERFILES = {"python": _python, "node": _node, "command": _command}
+DOCKERFILES = {"python": _python, "node": _node, "java": _java, "go": _go, "command": _command}
 ENGINE_USER = 10001
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from flowapp.functions.build import find_go
 from flowapp.functions.errors import FunctionReplyError
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
@@ -93,6 +95,40 @@ async def test_a_node_function_runs_confined_as_the_apps_user(
     assert (await call(supervisor, "echo", {"a": 1}))["echo"] == {"a": 1}
     (instance,) = code_pids(supervisor._pools["echo"]._instances[0].pid or 0)
     assert owner_of(instance) == app_user("shop").uid
+
+
+@pytest.mark.parametrize(
+    ("runtime", "fixture"),
+    [
+        pytest.param(
+            "java",
+            "java_echo",
+            marks=pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK"),
+        ),
+        pytest.param(
+            "go", "go_echo", marks=pytest.mark.skipif(find_go() is None, reason="needs go")
+        ),
+    ],
+)
+async def test_java_and_go_functions_build_and_run_confined_as_the_apps_user(
+    runtime: str,
+    fixture: str,
+    make_supervisor: Any,
+    open_confined: Callable[..., Sandbox],
+    deployed: Any,
+) -> None:
+    folder = deployed(fixture, "echo")
+    supervisor = await make_supervisor(
+        FunctionSpec("echo", runtime, folder),  # type: ignore[arg-type]
+        sandbox=open_confined(),
+    )
+
+    assert supervisor.status()["echo"].state == "ready", supervisor.status()["echo"].last_error
+    assert (await call(supervisor, "echo", {"a": 1}))["echo"] == {"a": 1}
+    (instance,) = code_pids(supervisor._pools["echo"]._instances[0].pid or 0)
+    assert owner_of(instance) == app_user("shop").uid
+    # Built by the app's user inside the folder: nothing of the build lies outside it.
+    assert (folder / "target" / "flowapp").stat().st_uid == app_user("shop").uid
 
 
 async def test_a_confined_instance_finishes_its_calls_on_sigterm(

@@ -3,18 +3,24 @@ that change with the function's code and nothing else."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from flowapp.apps.loader import load_app
+from flowapp.functions.build import find_go
 from flowapp.operator.images import function_images
 
 ROOT = Path(__file__).resolve().parents[3]
 FANOUT = ROOT / "tests" / "fixtures" / "k8s" / "pure-fanout"
+POLYGLOT = ROOT / "examples" / "append-display-polyglot"
+needs_java = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+needs_go = pytest.mark.skipif(find_go() is None, reason="needs go")
 
 
 def flowapp(*args: str) -> subprocess.CompletedProcess[str]:
@@ -111,3 +117,55 @@ def test_the_engine_image_is_the_one_the_engine_and_the_operator_run() -> None:
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["image"] == name
         assert container["securityContext"]["runAsNonRoot"] is True
+
+
+def build_step(dockerfile: str) -> str:
+    """The build stage's RUN that compiles the function, as one shell command."""
+    lines = dockerfile.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("COPY k8s/images/")) + 2
+    command = []
+    for line in lines[start:]:
+        command.append(line.removeprefix("RUN ").rstrip("\\"))
+        if not line.endswith("\\"):
+            break
+    return " ".join(command)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "function", "built"),
+    [
+        pytest.param("java", "display", "classes/Display.class", marks=needs_java),
+        pytest.param("go", "append", "function", marks=needs_go),
+    ],
+)
+@pytest.mark.parametrize("own_host", [True, False], ids=["own-host", "flowapp-host"])
+def test_the_java_and_go_dockerfiles_build_steps_compile_the_function(
+    tmp_path: Path, runtime: str, function: str, built: str, own_host: bool
+) -> None:
+    project = tmp_path / "polyglot"
+    shutil.copytree(POLYGLOT, project, ignore=shutil.ignore_patterns("target"))
+    if not own_host:  # a folder without the host: the image's copy is used
+        shutil.rmtree(project / "functions" / "append" / "flowapp")
+        (project / "functions" / "append" / "serve.go").unlink()
+        shutil.rmtree(project / "functions" / "display" / "src" / "main" / "java" / "dev")
+    result = flowapp("k8s", "images", str(project), "--image-prefix", "reg.example/")
+    assert result.returncode == 0, result.stderr
+    here = project / "k8s" / "images" / function
+    dockerfile = (here / "Dockerfile").read_text()
+    assert "GOPROXY=off" in dockerfile if runtime == "go" else "javac" in dockerfile
+
+    step = build_step(dockerfile)
+    out = tmp_path / "out"
+    step = step.replace("/flowapp-host", str(here / "host")).replace("/out/", f"{out}/")
+    go = find_go()
+    path = f"{Path(go).parent}:{os.environ['PATH']}" if go else os.environ["PATH"]
+    done = subprocess.run(
+        ["sh", "-c", step],
+        cwd=project / "functions" / function,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / built).is_file()

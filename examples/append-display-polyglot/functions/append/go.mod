@@ -1,0 +1,3 @@
+module append
+
+go 1.21
