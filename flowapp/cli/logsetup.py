@@ -70,8 +70,10 @@ class JsonFormatter(logging.Formatter):
                 value = getattr(context, key)
             if value is not None:
                 entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:  # as the secrets' redaction filter left it (masked)
+            entry["exception"] = record.exc_text
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -104,3 +104,17 @@ async def test_records_made_elsewhere_carry_no_execution(lines: Lines) -> None:
     (line,) = lines.lines
     assert line["message"] == "starting" and line["level"] == "INFO"
     assert "execution_id" not in line and "trace_id" not in line
+
+
+def test_a_traceback_is_written_as_the_redaction_filter_left_it(lines: Lines) -> None:
+    from flowapp.runtime.sealing import KnownSecrets
+    from flowapp.runtime.secrets.redaction import RedactSecrets
+
+    lines.addFilter(RedactSecrets(lambda: KnownSecrets({"token": "hunter2-secret"})))
+    try:
+        raise RuntimeError("bad token hunter2-secret")
+    except RuntimeError:
+        logging.getLogger("flowapp.test.jsonlogs").exception("failed with hunter2-secret")
+    (line,) = lines.lines
+    assert "hunter2-secret" not in line["message"]
+    assert "RuntimeError" in line["exception"] and "hunter2-secret" not in line["exception"]
