@@ -7,7 +7,10 @@ chromium (Debian's, as the browser tests use it) against a real ``flowapp up``.
   navigation start, from the browser's Performance API;
 - layout: a 500-task workflow (50 `for` containers of 8 tasks, and 50 tasks between them)
   opened in the editor: ELK's time in the Web Worker, and the longest gap between two
-  animation frames while the canvas is panned 60 times (a freeze would show there).
+  animation frames while the canvas is panned 60 times (a freeze would show there);
+- run view: an execution of 9,999 task runs (a `for` over 4,999 items, two tasks each)
+  opened at ``/executions/{id}``: from navigation start until every run is on the
+  timeline and the graph is coloured, in a fresh browser context.
 
 Needs the dashboard built (make install) and chromium; prints why not otherwise.
 """
@@ -107,6 +110,7 @@ def main() -> Iterator[str]:
         try:
             yield from _load(browser, url, token)
             yield from _layout(browser, url, token)
+            yield from _run_view(browser, url, token)
         finally:
             browser.close()
 
@@ -169,6 +173,67 @@ def _layout(browser, url: str, token: str) -> Iterator[str]:  # type: ignore[no-
         f"{tasks}-task workflow: ELK layout in the worker {layout_ms:.0f} ms; editor opened "
         f"and laid out in {shown:.0f} ms; panning: {gaps['frames']} frames, longest frame "
         f"gap {gaps['worst']:.0f} ms"
+    )
+
+
+MANY_RUNS = """\
+document: {dsl: '1.0.3', namespace: bench, name: many, version: '1.0.0'}
+do:
+  - each:
+      for: {each: item, in: '${ [range(0; 4999)] }'}
+      do:
+        - first:
+            set: {n: '${ $item }'}
+        - second:
+            set: {m: '${ .n + 1 }'}
+"""
+
+
+def _api(
+    url: str,
+    token: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    kind: str = "application/json",
+) -> dict:
+    request = urllib.request.Request(
+        url + path,
+        data=body,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "content-type": kind},
+    )
+    with urllib.request.urlopen(request, timeout=300) as answer:
+        return json.load(answer)
+
+
+def _run_view(browser, url: str, token: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    _api(url, token, "POST", "/api/v1/apps", MANY_RUNS.encode(), "application/yaml")
+    _api(url, token, "POST", "/api/v1/apps/many/deploys")
+    started = time.perf_counter()
+    execution = _api(url, token, "POST", "/api/v1/apps/many/executions?wait=300", b"null")
+    ran = time.perf_counter() - started
+    shown = _api(url, token, "GET", f"/api/v1/executions/{execution['id']}?tasks_limit=1")
+    runs = shown["task_count"]
+    opened = []
+    for _ in range(3):
+        context = _context(browser, url, token)
+        page = context.new_page()
+        page.goto(f"{url}/executions/{execution['id']}")
+        page.wait_for_function(
+            "(n) => [...document.querySelectorAll('.segment')]"
+            ".reduce((sum, s) => sum + Number(s.dataset.runs), 0) === n"
+            " && document.querySelector('.run-node[data-task=\"/do/0/each/do/0/first\"]')"
+            "?.dataset.status === 'completed'",
+            arg=runs,
+            timeout=120_000,
+        )
+        opened.append(page.evaluate("() => performance.now()"))
+        context.close()
+    yield (
+        f"run view of an execution of {runs} task runs ({execution['status']} in {ran:.1f} s): "
+        f"opened with every run on the timeline in {statistics.median(opened):.0f} ms "
+        f"(median of 3, fresh context)"
     )
 
 

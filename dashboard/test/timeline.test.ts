@@ -138,3 +138,23 @@ describe("timeline", () => {
     expect(formatDuration(3_720_000)).toBe("1 h 2 min");
   });
 });
+
+describe("timeline: runs drawn over one another", () => {
+  it("holds a loop's quick iterations in one segment until zoomed in, a fault showing through", () => {
+    const runs = [run("/do/0/slow", 0, 10_000)];
+    for (let i = 0; i < 1000; i++) {
+      runs.push(run("/do/1/each/do/0/x", 10_000 + i, 10_000 + i + 1, i === 500 ? { status: "faulted" } : {}));
+    }
+    const timeline = buildTimeline(runs, { width: 1000, now: T0 + 20_000, minWidth: 6 });
+    const segments = timeline.rows[1].segments;
+    // 1 s of the 11 s fits in ~91 px: at least 6 px each, at most ~16 segments.
+    expect(segments.length).toBeLessThan(20);
+    expect(segments.reduce((n, s) => n + s.runs.length, 0)).toBe(1000);
+    const faulted = segments.find((s) => s.status === "faulted")!;
+    expect(faulted.run).toBe(runs[501].id); // a click shows the fault
+    expect(faulted.runs).toContain(runs[501].id);
+    // Zoomed in far enough, each run is its own segment again.
+    const zoomed = buildTimeline(runs.slice(0, 11), { width: 3000, zoom: 32, now: T0 + 20_000, minWidth: 6 });
+    expect(zoomed.rows[1].segments.map((s) => s.runs.length)).toEqual(Array(10).fill(1));
+  });
+});

@@ -124,8 +124,8 @@ export class ApiClient {
       acceptStatus: true,
     } as RequestOptions);
   }
-  getExecution(id: string): Promise<Execution> {
-    return this.json("GET", `/api/v1/executions/${enc(id)}`);
+  getExecution(id: string, tasksLimit?: number): Promise<Execution> {
+    return this.json("GET", `/api/v1/executions/${enc(id)}`, { query: { tasks_limit: tasksLimit } });
   }
   listExecutions(query: Query = {}): Promise<ExecutionPage> {
     return this.json("GET", "/api/v1/executions", { query });

@@ -10,6 +10,7 @@ import { useSession } from "../auth/session";
 import { Banner } from "../components/Banner";
 import { useAsync } from "../components/useAsync";
 import type { TaskKind } from "../graph/kinds";
+import { warmUpLayout } from "../graph/layoutClient";
 import { buildGraph, type WorkflowGraph } from "../graph/model";
 import { appPath, executionPath, Link, setQueryParam, useLocation } from "../router";
 import { RunActions } from "./RunActions";
@@ -24,6 +25,8 @@ const LISTED_RUNS = 500;
 export function ExecutionPage(props: { id: string }) {
   const { client } = useSession();
   const { search } = useLocation();
+  // ELK's worker starts while the execution and its workflow are read.
+  useEffect(() => warmUpLayout(), []);
   const selection = search.get("task");
   const run = useRun(props.id);
   const execution = run.execution;

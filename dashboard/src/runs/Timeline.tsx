@@ -70,18 +70,22 @@ export function Timeline(props: {
               </div>
               <div className="timeline-track" style={{ width: timeline.width }}>
                 {row.segments.map((segment) => {
-                  const selected = segment.run === props.selectedRun;
-                  const label = `${row.name}${row.segments.length > 1 ? ` run ${segment.run}, attempt ${segment.attempt}` : ""}: ${segment.status}, ${formatDuration(segment.end - segment.start)}`;
+                  const selected = props.selectedRun !== null && segment.runs.includes(props.selectedRun);
+                  const many = segment.runs.length > 1;
+                  const label = many
+                    ? `${row.name}: ${segment.runs.length} runs over ${formatDuration(segment.end - segment.start)}, ${segment.status} shown (zoom in to tell them apart)`
+                    : `${row.name}${row.segments.length > 1 ? ` run ${segment.run}, attempt ${segment.attempt}` : ""}: ${segment.status}, ${formatDuration(segment.end - segment.start)}`;
                   return (
                     <button
                       type="button"
                       key={segment.run}
-                      className={`segment status-${segment.status}${selected ? " selected" : ""}${segment.open ? " open" : ""}`}
+                      className={`segment status-${segment.status}${selected ? " selected" : ""}${segment.open ? " open" : ""}${many ? " many" : ""}`}
                       style={{ left: segment.left, width: segment.width }}
                       data-run={segment.run}
                       data-run-task={row.task}
                       data-status={segment.status}
                       data-attempt={segment.attempt}
+                      data-runs={segment.runs.length}
                       aria-label={label}
                       aria-pressed={selected}
                       title={`${label}\n${segment.occurrence}`}

@@ -5,7 +5,9 @@
 //   time --axis (idle stretches longer than `idleMs` squeezed to `gapPx`)--> x in pixels
 //
 // Every segment is at least `minWidth` pixels wide so that an instant run (a `set`, a
-// skipped task) can still be clicked.
+// skipped task) can still be clicked. Runs of a row that would be drawn over one another
+// at this zoom (a loop's thousand quick iterations) are one segment holding them all:
+// zooming in tells them apart, and the page draws hundreds of segments, not thousands.
 
 import type { TaskRun } from "../api/types";
 import { isWithin } from "../graph/pointer";
@@ -25,7 +27,8 @@ export interface TimelineOptions {
 }
 
 export interface Segment {
-  run: number; // the task run's id
+  run: number; // the task run's id (of a segment holding several: the one it selects)
+  runs: number[]; // every run drawn here, in the order they started
   occurrence: string;
   attempt: number;
   status: string;
@@ -66,6 +69,8 @@ interface Piece {
 }
 
 export const DEFAULT_MIN_WIDTH = 6;
+// The status a segment holding several runs shows: a fault stands out, then work going on.
+const SEGMENT_PRECEDENCE = ["faulted", "running", "cancelled", "completed", "skipped"];
 export const DEFAULT_IDLE_MS = 30_000;
 export const DEFAULT_GAP_PX = 28;
 
@@ -159,15 +164,32 @@ export function buildTimeline(runs: readonly TaskRun[], options: TimelineOptions
       rows.set(run.reference, row);
     }
     const left = axis.at(start);
+    const right = Math.max(left + minWidth, axis.at(end));
+    const last = row.segments[row.segments.length - 1];
+    if (last && left < last.left + last.width) {
+      // Drawn over the previous segment: held by it.
+      last.runs.push(run.id);
+      last.end = Math.max(last.end, end);
+      last.width = Math.max(last.width, right - last.left);
+      last.open = last.open || open;
+      if (SEGMENT_PRECEDENCE.indexOf(run.status) < SEGMENT_PRECEDENCE.indexOf(last.status)) {
+        last.status = run.status;
+        last.run = run.id; // a click shows the run that explains the colour
+        last.attempt = run.attempt;
+        last.occurrence = run.occurrence;
+      }
+      continue;
+    }
     row.segments.push({
       run: run.id,
+      runs: [run.id],
       occurrence: run.occurrence,
       attempt: run.attempt,
       status: run.status,
       start,
       end,
       left,
-      width: Math.max(minWidth, axis.at(end) - left),
+      width: right - left,
       open,
     });
   }

@@ -17,6 +17,7 @@ export interface RunState {
   live: boolean; // a stream is open
 }
 
+const PAGE = 1000; // task runs per request (the API's largest page)
 const sleep = (ms: number) => new Promise((resolve) => window.setTimeout(resolve, ms));
 
 export function useRun(id: string) {
@@ -49,11 +50,21 @@ export function useRun(id: string) {
         if (!alive()) return;
         const { tasks = [], ...rest } = execution;
         setState((s) => ({ ...s, execution: rest, runs: addRuns(tasks), error: null }));
+        // The other pages are drawn together (or every second while they come): each
+        // drawing lays out the whole timeline again.
+        let pending: TaskRun[] = [];
+        let drawn = Date.now();
         for (let cursor = execution.tasks_next_cursor ?? null; cursor && alive(); ) {
-          const page = await client.taskRuns(id, cursor);
+          const page = await client.taskRuns(id, cursor, PAGE);
           if (!alive()) return;
-          setState((s) => ({ ...s, runs: addRuns(page.items) }));
+          pending = pending.concat(page.items);
           cursor = page.next_cursor;
+          if (!cursor || Date.now() - drawn > 1000) {
+            const fresh = pending;
+            pending = [];
+            drawn = Date.now();
+            setState((s) => ({ ...s, runs: addRuns(fresh) }));
+          }
         }
         let status = execution.status;
         while (alive() && !executionEnded(status)) {

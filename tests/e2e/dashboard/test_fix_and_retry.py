@@ -138,6 +138,14 @@ def test_a_failed_function_is_fixed_by_a_push_and_retried_from_the_run_view(
     keep_screenshot(page, "scenario3-retried")
 
 
+def runs_on_timeline(page: Any, pointer: str) -> int:
+    """How many runs of a task the timeline draws (a segment may hold several)."""
+    counts = page.locator(f'.segment[data-run-task="{pointer}"]').evaluate_all(
+        "els => els.map(e => Number(e.dataset.runs))"
+    )
+    return sum(counts)
+
+
 def rows(page: Any) -> list[str]:
     return page.locator("table.executions tbody tr").evaluate_all(
         "els => els.map(e => e.dataset.execution)"
@@ -284,12 +292,14 @@ def test_the_run_view_follows_a_running_execution_live(
 
     # Three iterations of the loop; picking one narrows the timeline to its run.
     inner = "/do/0/each/do/0/double"
-    assert page.locator(f'.segment[data-run-task="{inner}"]').count() == 3
+    assert runs_on_timeline(page, inner) == 3
     picker = run_node(page, "/do/0/each").get_by_label("Iteration")
     assert picker.locator("option").all_inner_texts() == ["all (3)", "0", "1", "2"]
     picker.select_option("1")
     page.wait_for_function(
-        f"() => document.querySelectorAll('.segment[data-run-task=\"{inner}\"]').length === 1"
+        "(task) => [...document.querySelectorAll(`.segment[data-run-task='${task}']`)]"
+        ".reduce((n, s) => n + Number(s.dataset.runs), 0) === 1",
+        arg=inner,
     )
     run_node(page, inner).click()
     output = page.get_by_label("Task output")
