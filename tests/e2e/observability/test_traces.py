@@ -145,6 +145,22 @@ def test_a_fork_retry_execution_is_one_trace_with_the_functions_spans(tmp_path: 
         assert roots[0].trace_id != CALLER_TRACE
         assert {s.trace_id for s in hooks} == {roots[0].trace_id}
 
+        # With one, the webhook's execution continues the caller's trace.
+        other_trace, other_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+        hooked = httpx.post(
+            f"{platform.url}/hooks/traced",
+            json={"name": "cy"},
+            headers={"traceparent": f"00-{other_trace}-{other_span}-01"},
+            timeout=30,
+        )
+        assert hooked.status_code == 202, hooked.text
+        traced_id = hooked.json()["id"]
+        spans = receiver.wait_for(lambda spans: _complete(spans, traced_id))
+        continued = [s for s in spans if s.attributes.get("flowapp.execution.id") == traced_id]
+        assert {s.trace_id for s in continued} == {other_trace}
+        (root,) = [s for s in continued if s.name.startswith("execution ")]
+        assert root.parent_id == other_span
+
         metrics = api.get("/metrics").text
         assert _metric(metrics, "flowapp_trace_spans_exported_total") >= len(trace)
         assert _metric(metrics, "flowapp_trace_spans_dropped_total") == 0
