@@ -152,12 +152,17 @@ class ClusterPlatform(ManagedApp):
         revision = target.revision if target is not None else record.revision
         return p.RetryStarted(execution_id, revision, record.revision)
 
-    async def rerun(self, execution_id: str) -> p.RerunStarted:
-        """A new execution with the same input, of the workflow this engine serves."""
+    async def rerun(
+        self, execution_id: str, *, replace_input: bool = False, input: Any = None
+    ) -> p.RerunStarted:
+        """A new execution with the same input (or ``input``), of the workflow this
+        engine serves."""
         await self._execution(execution_id)
         workflow = self.app.chosen()
         try:
-            new_id = await self.runtime.rerun(execution_id, workflow)
+            new_id = await self.runtime.rerun(
+                execution_id, workflow, replace_input=replace_input, input=input
+            )
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
         return p.RerunStarted(new_id, execution_id, workflow.revision)

@@ -118,7 +118,9 @@ class Invocations:
         revision = target.revision if target is not None else record.revision
         return p.RetryStarted(execution_id, revision, record.revision)
 
-    async def rerun(self: LocalPlatform, execution_id: str) -> p.RerunStarted:
+    async def rerun(
+        self: LocalPlatform, execution_id: str, *, replace_input: bool = False, input: Any = None
+    ) -> p.RerunStarted:
         record = await self._execution(execution_id)
         workflow = None
         if record.app is not None:
@@ -127,7 +129,9 @@ class Invocations:
             if revision is not None:
                 workflow = (await self._host(record.app, revision)).workflow
         try:
-            new_id = await self.runtime.rerun(execution_id, workflow)
+            new_id = await self.runtime.rerun(
+                execution_id, workflow, replace_input=replace_input, input=input
+            )
         except UnknownExecution:
             raise p.NotFound(f"no execution {execution_id}") from None
         revision = workflow.revision if workflow is not None else record.revision

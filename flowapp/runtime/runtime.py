@@ -355,16 +355,24 @@ class Runtime(Upkeep):
         self.live[execution_id] = live
         self.deliver(execution_id, RetryFailed(memo))
 
-    async def rerun(self, execution_id: str, workflow: LoadedWorkflow | None = None) -> str:
-        """Start a new execution with the same input, of the same workflow or of
-        ``workflow`` (the app's revision that serves now)."""
+    async def rerun(
+        self,
+        execution_id: str,
+        workflow: LoadedWorkflow | None = None,
+        *,
+        replace_input: bool = False,
+        input: Any = None,
+    ) -> str:
+        """Start a new execution with the same input (or ``input``, with
+        ``replace_input``), of the same workflow or of ``workflow`` (the app's revision
+        that serves now)."""
         record = await self.committer.run_in_writer(self.store.get_execution, execution_id)
         if record is None:
             raise UnknownExecution(execution_id)
         chosen = workflow or self._workflow(record.workflow_id)
         return await self.start_execution(
             chosen,
-            record.input,
+            input if replace_input else record.input,
             app=record.app,
             revision=chosen.revision if workflow is not None else record.revision,
             rerun_of=execution_id,

@@ -249,10 +249,13 @@ class FakeRuns:
         self._play(record.id, simulation, simulation.now - now)
         return RetryStarted(record.id, record.revision, record.revision)
 
-    async def rerun(self, execution_id: str) -> RerunStarted:
+    async def rerun(
+        self, execution_id: str, *, replace_input: bool = False, input: Any = None
+    ) -> RerunStarted:
         record = self.require(execution_id)
         spec = self._spec_of(record)
-        started = await self.start(spec, record.input, wait=None, rerun_of=record.id)
+        value = input if replace_input else record.input
+        started = await self.start(spec, value, wait=None, rerun_of=record.id)
         return RerunStarted(started.id, record.id, spec.revision or None)
 
     def _spec_of(self, record: ExecutionRecord) -> RunSpec:

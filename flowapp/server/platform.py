@@ -265,9 +265,11 @@ class Platform(Protocol):
         same place, else on the execution's own revision (started on demand). Raises
         ``Conflict`` unless it faulted, or when its app was deleted since."""
 
-    async def rerun(self, execution_id: str) -> RerunStarted:
-        """A new execution with the same input, on the app's serving revision (or the
-        execution's own, when the app has none)."""
+    async def rerun(
+        self, execution_id: str, *, replace_input: bool = False, input: Any = None
+    ) -> RerunStarted:
+        """A new execution with the same input (or ``input``, with ``replace_input``),
+        on the app's serving revision (or the execution's own, when the app has none)."""
 
     # --- functions, events, webhooks ------------------------------------------------------
     def logs(

@@ -200,8 +200,10 @@ class FakePlatform:
     async def retry(self, execution_id: str) -> RetryStarted:
         return self.runs.retry(execution_id)
 
-    async def rerun(self, execution_id: str) -> RerunStarted:
-        return await self.runs.rerun(execution_id)
+    async def rerun(
+        self, execution_id: str, *, replace_input: bool = False, input: Any = None
+    ) -> RerunStarted:
+        return await self.runs.rerun(execution_id, replace_input=replace_input, input=input)
 
     # --- functions, events, webhooks ----------------------------------------------------
 

@@ -133,8 +133,10 @@ export class ApiClient {
   control(id: string, action: "cancel" | "suspend" | "resume" | "retry"): Promise<unknown> {
     return this.json("POST", `/api/v1/executions/${enc(id)}/${action}`);
   }
-  rerun(id: string): Promise<Rerun> {
-    return this.json("POST", `/api/v1/executions/${enc(id)}/rerun`);
+  /** A new execution with the same input, or with ``input`` (an edited one) when given. */
+  rerun(id: string, input?: { value: unknown }): Promise<Rerun> {
+    const body = input ? { body: JSON.stringify(input.value ?? null), contentType: "application/json" } : {};
+    return this.json("POST", `/api/v1/executions/${enc(id)}/rerun`, body);
   }
   taskRuns(id: string, cursor: string, limit = 1000): Promise<TaskRunPage> {
     return this.json("GET", `/api/v1/executions/${enc(id)}/tasks`, { query: { cursor, limit } });

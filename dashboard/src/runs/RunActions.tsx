@@ -1,5 +1,6 @@
 // What can be done to an execution from its run view: cancel, suspend, resume, retry
-// from the task that failed, re-run (same input), re-run with edited input.
+// from the task that failed, re-run (same input), re-run with edited input (the API's
+// rerun with the new input as its body: the new execution says which it re-runs).
 
 import { useState } from "react";
 import { describeError } from "../api/client";
@@ -59,11 +60,10 @@ export function RunActions(props: { execution: Execution; onChanged(leaving: str
       setMessage({ kind: "error", text: `The input is not JSON: ${(failure as Error).message}` });
       return;
     }
-    if (!execution.app) return;
     setBusy(true);
     setMessage(null);
     try {
-      const started = await client.invoke(execution.app, value);
+      const started = await client.rerun(execution.id, { value });
       navigate(executionPath(started.id));
     } catch (failure) {
       setMessage({ kind: "error", text: `re-run failed: ${describeError(failure)}` });
@@ -97,19 +97,17 @@ export function RunActions(props: { execution: Execution; onChanged(leaving: str
         <button type="button" onClick={() => void rerun()} disabled={busy}>
           Re-run
         </button>
-        {execution.app && (
-          <button
-            type="button"
-            aria-expanded={editing}
-            onClick={() => {
-              if (!editing) setInput(JSON.stringify(execution.input ?? null, null, 2));
-              setEditing(!editing);
-            }}
-            disabled={busy}
-          >
-            Re-run with edited input…
-          </button>
-        )}
+        <button
+          type="button"
+          aria-expanded={editing}
+          onClick={() => {
+            if (!editing) setInput(JSON.stringify(execution.input ?? null, null, 2));
+            setEditing(!editing);
+          }}
+          disabled={busy}
+        >
+          Re-run with edited input…
+        </button>
       </div>
       {editing && (
         <div className="run-form rerun-form">

@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from flowapp.server import models
+from flowapp.server.bodies import decode_text, parse_json
 from flowapp.server.deps import ServicesDep
 from flowapp.server.invocations import execution_location
 from flowapp.server.openapi import errors
@@ -74,16 +76,36 @@ async def retry(services: ServicesDep, execution_id: ExecutionId) -> Any:
     }
 
 
+RERUN_INPUT = {
+    "requestBody": {
+        "required": False,
+        "description": "The new execution's input, any JSON value; no body: the same input.",
+        "content": {"application/json": {"schema": {}}},
+    }
+}
+
+
 @router.post(
     "/rerun",
     status_code=202,
     response_model=models.Rerun,
-    responses={**CONTROL_DOC, 202: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+    responses={
+        **CONTROL_DOC,
+        400: {"description": "The body is not JSON."},
+        202: {"headers": {"Location": {"schema": {"type": "string"}}}},
+    },
+    openapi_extra=RERUN_INPUT,
 )
-async def rerun(services: ServicesDep, execution_id: ExecutionId) -> JSONResponse:
-    """Start a new execution with the same input, on the app's serving revision;
+async def rerun(request: Request, services: ServicesDep, execution_id: ExecutionId) -> JSONResponse:
+    """Start a new execution on the app's serving revision, with the same input or the
+    one in the body (an edited input: `null` is an input too, an empty body is not);
     answers with the new one's id and its revision."""
-    started = await services.platform.rerun(execution_id)
+    raw = await request.body()
+    if decode_text(raw).strip():
+        value = parse_json(raw)
+        started = await services.platform.rerun(execution_id, replace_input=True, input=value)
+    else:
+        started = await services.platform.rerun(execution_id)
     body = {
         "id": started.id,
         "status": "running",

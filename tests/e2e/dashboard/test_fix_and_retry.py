@@ -306,3 +306,16 @@ def test_the_run_view_follows_a_running_execution_live(
     assert json.loads(output.inner_text()) == {"value": 4}
     assert axe_violations(page) == []
     keep_screenshot(page, "run-view-live")
+
+    # Re-run with an edited input: a new execution that says which one it re-runs.
+    page.get_by_role("button", name="Re-run with edited input").click()
+    page.get_by_label("New input (JSON)").fill(json.dumps({"items": [5]}))
+    page.get_by_role("button", name="Start with this input").click()
+    page.wait_for_url(lambda url: execution_id not in url.split("/executions/")[1])
+    new_id = page.url.split("/executions/")[1].split("?")[0]
+    page.locator('.execution-status[data-status="completed"]').wait_for(timeout=30_000)
+    assert page.locator(".run-summary").get_by_role("link", name=execution_id).count() == 1
+    with platform.client() as api:
+        rerun = api.get(f"/api/v1/executions/{new_id}").json()
+    assert (rerun["input"], rerun["rerun_of"]) == ({"items": [5]}, execution_id)
+    assert runs_on_timeline(page, inner) == 1

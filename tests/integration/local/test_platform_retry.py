@@ -84,6 +84,16 @@ async def test_a_rerun_starts_on_the_serving_revision(tmp_path: Path) -> None:
         outcome = await up.runtime.wait_for(again.id, timeout=30)
         assert (outcome.status, outcome.output) == ("completed", {"charged": 2, "counted": True})
 
+        edited = await up.platform.rerun(
+            failed.id, replace_input=True, input={"order": "o-3b", "amount": 5}
+        )
+        assert (edited.rerun_of, edited.revision) == (failed.id, "orders-00002")
+        outcome = await up.runtime.wait_for(edited.id, timeout=30)
+        assert (outcome.status, outcome.output) == ("completed", {"charged": 5, "counted": True})
+        record = up.store.get_execution(edited.id)
+        assert record is not None and record.rerun_of == failed.id
+        assert record.input == {"order": "o-3b", "amount": 5}
+
 
 async def test_only_a_faulted_execution_of_a_live_app_is_retried(tmp_path: Path) -> None:
     async with running(tmp_path / "data") as up:

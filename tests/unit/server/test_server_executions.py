@@ -303,3 +303,34 @@ async def test_rerun_answers_the_new_execution(
     assert response.headers["location"] == f"/api/v1/executions/{body['id']}"
     rerun = (await client.get(f"/api/v1/executions/{body['id']}")).json()
     assert rerun["input"] == {"name": "x"}
+
+
+async def test_rerun_with_an_edited_input(client: httpx.AsyncClient, hello: dict[str, Any]) -> None:
+    first = (await invoke(client, "hello", {"name": "x"}, wait=5)).json()["id"]
+    edited = await client.post(f"/api/v1/executions/{first}/rerun", json={"name": "Ada"})
+    assert edited.status_code == 202, edited.text
+    assert edited.json()["rerun_of"] == first
+    shown = (await client.get(f"/api/v1/executions/{edited.json()['id']}")).json()
+    assert shown["input"] == {"name": "Ada"} and shown["rerun_of"] == first
+    # `null` is an input like any other; only an empty body keeps the earlier one.
+    nulled = await client.post(
+        f"/api/v1/executions/{first}/rerun",
+        content=b"null",
+        headers={"content-type": "application/json"},
+    )
+    assert (await client.get(f"/api/v1/executions/{nulled.json()['id']}")).json()["input"] is None
+    empty = await client.post(f"/api/v1/executions/{first}/rerun", content=b"  \n")
+    kept = (await client.get(f"/api/v1/executions/{empty.json()['id']}")).json()
+    assert kept["input"] == {"name": "x"}
+
+
+async def test_rerun_refuses_an_input_that_is_not_json(
+    client: httpx.AsyncClient, hello: dict[str, Any]
+) -> None:
+    first = (await invoke(client, "hello", {"name": "x"}, wait=5)).json()["id"]
+    before = (await client.get("/api/v1/executions")).json()["items"]
+    refused = await client.post(f"/api/v1/executions/{first}/rerun", content=b'{"name": ')
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "line 1" in refused.text or refused.json().get("problems"), refused.text
+    assert (await client.get("/api/v1/executions")).json()["items"] == before
