@@ -6,8 +6,9 @@
 The environment carries the contract's settings (``PORT``, ``HOST``) and flowapp's
 (``FLOWAPP_FUNCTION``, ``FLOWAPP_APP``, ``FLOWAPP_CONCURRENCY``, ``FLOWAPP_GRACE_PERIOD``)
 and the spec's ``env``, on top of the sandbox's base environment (the supervisor's own
-environment when the sandbox is off); and the supervisor's ``OTEL_EXPORTER_OTLP_*``
-variables, so that the functions export their spans where the engine does.
+environment when the sandbox is off); and where the supervisor exports spans
+(``OTEL_EXPORTER_OTLP_ENDPOINT`` ..., no credentials), so that the functions export
+theirs to the same collector.
 
 What a confined instance may read besides the system folders (:func:`runtime_folders`):
 the interpreter's installation, flowapp's own package (the hosts are in it) and the
@@ -35,7 +36,14 @@ from flowapp.functions import build
 from flowapp.functions.spec import FunctionSpec
 from flowapp.sandbox import Sandbox, Spawn
 
-_OTLP_PREFIX = "OTEL_EXPORTER_OTLP_"
+# Where and how to send spans, never credentials: OTEL_EXPORTER_OTLP_HEADERS (a hosted
+# backend's token) and client keys stay with the engine, out of the app's code's reach.
+_OTLP_PASSED = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+)
 NODE_HOST = Path(__file__).with_name("node") / "host.js"
 JAVA_MAIN = "dev.flowapp.Host"
 UNCONFINED = Sandbox("off")
@@ -55,7 +63,7 @@ class Launcher:
     def launch(self, port: int) -> Spawn:
         # The collector the engine exports to, so the function's spans join its traces
         # (a confined instance does not inherit the supervisor's environment).
-        env = {k: v for k, v in os.environ.items() if k.startswith(_OTLP_PREFIX)}
+        env = {k: os.environ[k] for k in _OTLP_PASSED if k in os.environ}
         env.update(self.spec.env)
         env.update(
             PORT=str(port),
