@@ -141,3 +141,25 @@ async def test_a_compile_error_names_file_and_line_and_a_fix_reloads(
     await supervisor.reload("echo")
 
     assert (await call(supervisor, "echo", {"text": "fixed"}))["echo"] == {"text": "fixed"}
+
+
+@pytest.mark.parametrize(
+    ("runtime", "fixture", "source"),
+    [
+        pytest.param("java", "java_render", "src/main/java/Render.java", marks=needs_java),
+        pytest.param("go", "go_resize", "main.go", marks=needs_go),
+    ],
+)
+async def test_the_examples_of_the_docs_run(
+    runtime: str, fixture: str, source: str, make_supervisor: Any, tmp_path: Path
+) -> None:
+    # docs/functions.md shows these very files, so the docs cannot rot.
+    docs = Path(__file__).resolve().parents[3] / "docs" / "functions.md"
+    assert (FIXTURES / fixture / source).read_text().strip() in docs.read_text()
+    spec = FunctionSpec("hello", runtime, copy(fixture, tmp_path))  # type: ignore[arg-type]
+    supervisor = await make_supervisor(spec)
+
+    assert await call(supervisor, "hello", {"name": "Duke"}) == {"greeting": "hello, Duke"}
+    with pytest.raises(FunctionReplyError) as refused:
+        await call(supervisor, "hello", {})
+    assert (refused.value.status, refused.value.problem["title"]) == (422, "Missing name")
