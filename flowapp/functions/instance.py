@@ -164,6 +164,12 @@ class Instance:
         # Pipes can stay open after exit if a grandchild inherited them; do not hang on it.
         if self._pumps:
             await asyncio.wait(self._pumps, timeout=1.0)
+        process = self._process
+        stuck = [pump for pump in self._pumps if not pump.done()]
+        if process is not None and process.returncode is not None and stuck:
+            for pump in stuck:
+                pump.cancel()
+            close_pipes(process)
 
     async def _pump(self, stream: asyncio.StreamReader, name: Stream) -> None:
         while True:
@@ -181,3 +187,12 @@ class Instance:
         self._logs.append(
             function=self.function, instance=self.id, stream=stream, text=text, time=time.time()
         )
+
+
+def close_pipes(process: asyncio.subprocess.Process) -> None:
+    """Close an exited process's pipes that are still open (a grandchild holding them, or
+    output nobody read to its end): asyncio closes its transport only once every pipe
+    reached EOF, and a transport left open is a leaked file descriptor per process."""
+    transport = getattr(process, "_transport", None)  # asyncio keeps it private
+    if transport is not None:
+        transport.close()

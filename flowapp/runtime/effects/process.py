@@ -23,6 +23,7 @@ from typing import Any
 
 from flowapp.dsl import errors
 from flowapp.engine.commands import RunProcess
+from flowapp.functions.instance import close_pipes
 from flowapp.runtime.effects.base import EffectError
 from flowapp.sandbox import Limits, Sandbox, stopped_by
 
@@ -162,3 +163,4 @@ async def _kill(process: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     await process.wait()
+    close_pipes(process)  # output past a limit was left unread
