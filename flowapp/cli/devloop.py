@@ -165,6 +165,14 @@ def failure_report(
     """The author's error first (from the failed instance's whole output), then how to
     see the rest."""
     instance = FAILED_INSTANCE.search(last_error)
+    head, *rest = last_error.splitlines() or [""]
+    if instance is None and rest:
+        # A build failed (javac, go build, pip): the tool's own messages, first ones first,
+        # not what the instance that ran before printed.
+        report = [f"{function} failed to restart: {head}"]
+        report += [f"  {line}" for line in rest[:SHOWN_LINES]]
+        report.append(f"  (save a fix and it restarts; `flowapp logs {app} {function}` has it all)")
+        return report
     lines = [
         line.text
         for line in supervisor.logs(function, limit=1000)

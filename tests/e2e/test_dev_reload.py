@@ -5,6 +5,7 @@ restart is reported with its author's own error first, for Python and Node.js. A
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,6 +70,12 @@ def dev(tmp_path: Path) -> Iterator[Dev]:
     project = init_project(tmp_path / "shop", "shop")
     if NEEDS_NODE:
         new_function(project, "shout", "node")
+    with running_dev(project, tmp_path) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def running_dev(project: Path, tmp_path: Path) -> Iterator[Dev]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWAPP_")}
     env["FLOWAPP_HOME"] = str(tmp_path / "home")
@@ -143,3 +150,26 @@ def test_a_function_that_fails_to_restart_shows_its_authors_error_first(dev: Dev
     assert report[0] == expected
     assert report[1].strip() == "return data +;"
     assert "Traceback" not in json.dumps(report[:3])
+
+
+@pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+def test_a_java_function_is_rebuilt_on_change_and_a_compile_error_is_javacs(
+    tmp_path: Path,
+) -> None:
+    project = init_project(tmp_path / "shop", "shop", runtime="java")
+    with running_dev(project, tmp_path) as dev:
+        assert dev.run({"n": 1}) == {"function": "hello", "input": {"n": 1}}
+        source = "functions/hello/src/main/java/Hello.java"
+        text = (project / source).read_text()
+
+        at = dev.edit(
+            source, text.replace('output.put("input", data);', 'output.put("input", data)')
+        )
+        printed = dev.wait_for("hello failed to restart", after=at)
+        report = printed[printed.index("hello failed to restart", at) :]
+        line = next(n for n, t in enumerate(text.splitlines(), 1) if 'put("input"' in t)
+        assert f"src/main/java/Hello.java:{line}: error: ';' expected" in report
+
+        at = dev.edit(source, text.replace('"function", "hello"', '"function", "hello again"'))
+        dev.wait_for("hello: restarted", after=at)
+        assert dev.run({"n": 3}) == {"function": "hello again", "input": {"n": 3}}
