@@ -14,6 +14,7 @@ import { warmUpLayout } from "../graph/layoutClient";
 import { buildGraph, type WorkflowGraph } from "../graph/model";
 import { appPath, executionPath, Link, setQueryParam, useLocation } from "../router";
 import { RunActions } from "./RunActions";
+import { inputSchemaOf } from "./schemaForm";
 import { RunGraph } from "./RunGraph";
 import { executionEnded, iterationsOf, runsByTask, taskStatuses, type NodeStatus } from "./status";
 import { ProblemView, TaskPanel } from "./TaskPanel";
@@ -42,6 +43,7 @@ export function ExecutionPage(props: { id: string }) {
     if (!workflow.value) return null;
     return buildGraph(parseDocument(stringify(workflow.value.document)));
   }, [workflow.value]);
+  const inputSchema = useMemo(() => inputSchemaOf(workflow.value?.document), [workflow.value]);
   const hasRunTasks = useMemo(() => !!graph && [...graph.tasks.values()].some((t) => t.kind === "run"), [graph]);
   const children = useAsync<{ items: SubWorkflow[] }>(
     () => (hasRunTasks ? client.subWorkflows(props.id) : Promise.resolve({ items: [] })),
@@ -99,7 +101,13 @@ export function ExecutionPage(props: { id: string }) {
       </header>
       {run.error && <Banner kind="error">{run.error}</Banner>}
       {execution && status === "pending" && <Banner kind="info">This execution has not started yet: it is waiting for an engine to pick it up.</Banner>}
-      {execution && <RunActions execution={execution} onChanged={(leaving) => void run.follow(leaving)} />}
+      {execution && (
+        <RunActions
+          execution={execution}
+          inputSchema={inputSchema}
+          onChanged={(leaving) => void run.follow(leaving)}
+        />
+      )}
       {execution?.error && (
         <details className="execution-error" open={!selection}>
           <summary>The execution faulted: {execution.error.title ?? execution.error.type}</summary>

@@ -9,7 +9,11 @@ import { useSession } from "../auth/session";
 import { Banner } from "../components/Banner";
 import { useAsync } from "../components/useAsync";
 import { executionPath, Link, navigate, useLocation } from "../router";
+import { isNode, parseDocument } from "yaml";
+import { pathOf } from "../graph/pointer";
+import { InputEditor } from "./InputEditor";
 import { mergeExecutions } from "./listing";
+import { inputSchemaOf } from "./schemaForm";
 import { formatDuration } from "./timeline";
 
 const STATUSES = ["pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled"];
@@ -231,6 +235,14 @@ export function StartForm(props: { apps: string[]; initialApp?: string; onStarte
   const [error, setError] = useState<string | null>(null);
   const [result, setResult] = useState<Invocation | null>(null);
   const chosen = useRef(false);
+  // The app's workflow as committed: its input schema, if any, builds the input's form.
+  const schema = useAsync(async () => {
+    if (!app) return null;
+    const source = await client.getWorkflow(app);
+    const document = parseDocument(source.text);
+    const workflow = source.base ? document.getIn(pathOf(source.base)) : document.toJS();
+    return inputSchemaOf(isNode(workflow) ? workflow.toJSON() : workflow);
+  }, [client, app]);
   useEffect(() => {
     if (!chosen.current && !app && props.apps.length) setApp(props.initialApp || props.apps[0]);
   }, [props.apps, props.initialApp, app]);
@@ -282,10 +294,7 @@ export function StartForm(props: { apps: string[]; initialApp?: string; onStarte
             ))}
           </select>
         </label>
-        <label>
-          Input (JSON)
-          <textarea name="start-input" rows={4} value={input} onChange={(event) => setInput(event.target.value)} spellCheck={false} />
-        </label>
+        <InputEditor id="start-input" label="Input" value={input} onChange={setInput} schema={schema.value ?? null} />
         <fieldset>
           <legend>Run</legend>
           <label>

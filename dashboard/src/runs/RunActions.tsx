@@ -8,11 +8,17 @@ import type { Execution } from "../api/types";
 import { useSession } from "../auth/session";
 import { Banner } from "../components/Banner";
 import { executionPath, navigate } from "../router";
+import { InputEditor } from "./InputEditor";
 import { executionEnded } from "./status";
 
 type Action = "cancel" | "suspend" | "resume" | "retry";
 
-export function RunActions(props: { execution: Execution; onChanged(leaving: string): void }) {
+export function RunActions(props: {
+  execution: Execution;
+  /** The JSON Schema of the workflow's input, for the re-run form. */
+  inputSchema: Record<string, unknown> | null;
+  onChanged(leaving: string): void;
+}) {
   const { client } = useSession();
   const { execution } = props;
   const [busy, setBusy] = useState(false);
@@ -111,8 +117,7 @@ export function RunActions(props: { execution: Execution; onChanged(leaving: str
       </div>
       {editing && (
         <div className="run-form rerun-form">
-          <label htmlFor="rerun-input">New input (JSON)</label>
-          <textarea id="rerun-input" rows={5} value={input} onChange={(event) => setInput(event.target.value)} spellCheck={false} />
+          <InputEditor id="rerun-input" label="New input" value={input} onChange={setInput} schema={props.inputSchema} />
           <button type="button" className="primary" onClick={() => void rerunWith()} disabled={busy}>
             Start with this input
           </button>

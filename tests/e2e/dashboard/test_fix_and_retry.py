@@ -162,7 +162,7 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
     page.get_by_text("Start an execution").click()
     form = page.locator(".start-form")
     form.get_by_label("App").select_option("orders")
-    form.get_by_label("Input (JSON)").fill(json.dumps({"order": "list-1", "amount": 3}))
+    form.get_by_label("Input", exact=True).fill(json.dumps({"order": "list-1", "amount": 3}))
     form.get_by_label("wait for the result").check()
     form.get_by_role("button", name="Start").click()
     result = form.locator(".run-result")
@@ -173,7 +173,7 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
     if status == "completed":
         assert json.loads(result.locator("pre").inner_text()) == {"charged": 3, "counted": True}
 
-    form.get_by_label("Input (JSON)").fill(json.dumps({"order": "list-2", "amount": 4}))
+    form.get_by_label("Input", exact=True).fill(json.dumps({"order": "list-2", "amount": 4}))
     form.get_by_label("start and go on").check()
     form.get_by_role("button", name="Start").click()
     page.wait_for_function(
@@ -251,6 +251,15 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
 
 SLEEPER = """\
 document: {dsl: '1.0.0', namespace: default, name: sleeper, version: '1.0.0'}
+input:
+  schema:
+    format: json
+    document:
+      type: object
+      required: [items]
+      properties:
+        items: {type: array, items: {type: integer}}
+        note: {type: string, description: what this run is for}
 do:
   - each:
       for: {each: item, in: '${ .items }'}
@@ -308,8 +317,17 @@ def test_the_run_view_follows_a_running_execution_live(
     keep_screenshot(page, "run-view-live")
 
     # Re-run with an edited input: a new execution that says which one it re-runs.
+    # The workflow's input.schema gives the form its fields; the JSON follows them.
     page.get_by_role("button", name="Re-run with edited input").click()
-    page.get_by_label("New input (JSON)").fill(json.dumps({"items": [5]}))
+    rerun_form = page.locator(".rerun-form")
+    rerun_form.get_by_label("items (required)").fill("[5]")
+    rerun_form.get_by_label("note", exact=True).fill("again")
+    rerun_form.get_by_role("button", name="JSON").click()
+    assert json.loads(rerun_form.get_by_label("New input", exact=True).input_value()) == {
+        "items": [5],
+        "note": "again",
+    }
+    assert axe_violations(page) == []
     page.get_by_role("button", name="Start with this input").click()
     page.wait_for_url(lambda url: execution_id not in url.split("/executions/")[1])
     new_id = page.url.split("/executions/")[1].split("?")[0]
@@ -317,5 +335,13 @@ def test_the_run_view_follows_a_running_execution_live(
     assert page.locator(".run-summary").get_by_role("link", name=execution_id).count() == 1
     with platform.client() as api:
         rerun = api.get(f"/api/v1/executions/{new_id}").json()
-    assert (rerun["input"], rerun["rerun_of"]) == ({"items": [5]}, execution_id)
+    assert (rerun["input"], rerun["rerun_of"]) == ({"items": [5], "note": "again"}, execution_id)
     assert runs_on_timeline(page, inner) == 1
+
+    # The start form of the executions page builds the same form from the app's workflow.
+    page.goto(f"{platform.url}/executions?app=sleeper")
+    start = page.locator(".start-form")
+    start.get_by_label("items (required)").fill("[1, 2]")
+    start.get_by_label("wait for the result").check()
+    start.get_by_role("button", name="Start").click()
+    start.locator('.run-result[data-status="completed"]').wait_for(timeout=30_000)
