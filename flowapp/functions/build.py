@@ -67,6 +67,7 @@ class Builder:
     sandbox: Sandbox = field(default_factory=lambda: Sandbox("off"))
     app: str = "default"
     readable: tuple[Path, ...] = ()
+    cache: Path | None = None  # the app's own: one app never reads another's build output
 
     def python_interpreter(self, folder: Path, *, pip_args: Sequence[str] = ()) -> str:
         """The interpreter to run the Python function in ``folder`` with, building if
@@ -180,21 +181,39 @@ class Builder:
             "CGO_ENABLED": "0",
             "GOTELEMETRY": "off",
         }
-        if self.sandbox.confined:
+        writable = []
+        if self.cache is not None:  # shared by the app's revisions: std compiles once
+            self.cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+            env["GOCACHE"] = str((self.cache / "go-build").resolve())
+            env["GOPATH"] = str((self.cache / "go-path").resolve())
+            self.sandbox.hand_over(self.cache, self.app)
+            writable.append(self.cache)
+        elif self.sandbox.confined:
             # The sandbox's /tmp is private to one run: the cache stays with the folder.
             env["GOCACHE"] = str((output / "go-cache").resolve())
             env["GOPATH"] = str((output / "go-path").resolve())
         self.sandbox.hand_over(folder, self.app, again=True)  # go writes as the app's user
-        self._run([*argv, "."], cwd=folder, label="go build", env=env)
+        self._run([*argv, "."], cwd=folder, label="go build", env=env, writable=writable)
         (output / STAMP).write_text(digest)
         self.sandbox.hand_over(folder, self.app, again=True)
         return binary
 
     def _run(
-        self, argv: list[str], *, cwd: Path, label: str = "", env: dict[str, str] | None = None
+        self,
+        argv: list[str],
+        *,
+        cwd: Path,
+        label: str = "",
+        env: dict[str, str] | None = None,
+        writable: Sequence[Path] = (),
     ) -> None:
         spawn = self.sandbox.spawn(
-            argv, app=self.app, env=env or {}, cwd=cwd, readable=self.readable, writable=[cwd]
+            argv,
+            app=self.app,
+            env=env or {},
+            cwd=cwd,
+            readable=self.readable,
+            writable=[cwd, *writable],
         )
         try:
             result = run_blocking(spawn, timeout=_BUILD_TIMEOUT)

@@ -89,14 +89,18 @@ def prepare(
     grace_period: float,
     pip_args: Sequence[str] = (),
     sandbox: Sandbox = UNCONFINED,
+    build_cache: Path | None = None,
 ) -> Launcher:
-    """Check the folder, install dependencies, and fix the command line. Blocking."""
+    """Check the folder, install dependencies, and fix the command line. Blocking.
+
+    ``build_cache``: a folder where a compiler keeps its cache across the app's revisions
+    (Go's build cache); the folder's own ``target/`` without one."""
     folder = spec.path.resolve()
     if not folder.is_dir():
         raise build.BuildError(f"function {spec.name!r}: folder {folder} does not exist")
     sandbox.hand_over(folder, app)
     tools = runtime_folders(spec.runtime, _tool(spec.runtime, sandbox))
-    builder = build.Builder(sandbox=sandbox, app=app, readable=tools)
+    builder = build.Builder(sandbox=sandbox, app=app, readable=tools, cache=build_cache)
     argv = _argv(spec, folder, pip_args, builder, sandbox)
     readable = runtime_folders(spec.runtime, argv[0], path=sandbox.search_path())
     return Launcher(spec, argv, app, grace_period, sandbox, readable)

@@ -26,6 +26,7 @@ import contextlib
 import itertools
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -59,6 +60,7 @@ class PoolOptions:
     backoff: Backoff = field(default_factory=Backoff)
     pip_args: tuple[str, ...] = ()
     sandbox: Sandbox = UNCONFINED
+    build_cache: Path | None = None  # the app's compiler cache, shared by its revisions
 
 
 class FunctionPool:
@@ -127,6 +129,7 @@ class FunctionPool:
                 grace_period=options.grace_period,
                 pip_args=options.pip_args,
                 sandbox=options.sandbox,
+                build_cache=options.build_cache,
             )
         except BuildError as exc:
             # Retrying cannot help until the files change (reload), so fail at once.

@@ -56,6 +56,7 @@ class Supervisor:
         pip_args: Iterable[str] = (),
         redact: Callable[[str], str] | None = None,
         sandbox: Sandbox | None = None,
+        build_cache: Path | None = None,
     ) -> None:
         specs = list(functions)
         names = [spec.name for spec in specs]
@@ -76,6 +77,7 @@ class Supervisor:
             backoff=backoff or Backoff(),
             pip_args=tuple(pip_args),
             sandbox=sandbox or UNCONFINED,
+            build_cache=build_cache,
         )
         self._pools = {
             spec.name: FunctionPool(spec, options=options, logs=self._logs, metrics=self.metrics)

@@ -178,7 +178,7 @@ class Catalog:
         """Everything of the app goes: its unfinished executions are cancelled (their
         code goes too), its triggers, ``schedule.on`` subscription and pending
         ``schedule.after`` start stop, its revisions stop and their folders and function
-        logs are removed, with its records, repository and cron state. Its finished
+        logs are removed, with its records, repository, build cache and cron state. Its finished
         executions stay in the history."""
         await self._require_app(name)
         await cancel_unfinished(self.runtime, name)
@@ -194,6 +194,8 @@ class Catalog:
         for revision in revisions:
             await asyncio.to_thread(_remove, self.revision_dir(revision.id))
             await asyncio.to_thread(_remove, self.data_dir / "logs" / revision.id)
+        # Its compilers' cache: a new app of the same name must not read this one's output.
+        await asyncio.to_thread(_remove, self.data_dir / "build-cache" / name)
         await self.cron_state.forget(f"{name}/")
 
     async def list_apps(self: LocalPlatform) -> list[p.AppView]:

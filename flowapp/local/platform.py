@@ -206,6 +206,7 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
                     log_dir=self.data_dir / "logs" / revision_id,
                     redact=lambda text: self.runtime.app_secrets(name).mask(text),
                     sandbox=self.sandbox,
+                    build_cache=self.data_dir / "build-cache" / name,
                 )
                 self.hosts[key] = host
         return host

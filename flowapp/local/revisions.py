@@ -59,6 +59,7 @@ async def start_revision(
     ready_timeout: float = 120.0,
     redact: Callable[[str], str] | None = None,
     sandbox: Sandbox | None = None,
+    build_cache: Path | None = None,
 ) -> RevisionHost:
     """Build and start the functions, wait until they are healthy, register the workflow.
     Raises ``RevisionFailed`` (after stopping what started) when a function fails."""
@@ -70,6 +71,7 @@ async def start_revision(
         log_dir=log_dir,
         redact=redact,
         sandbox=sandbox,
+        build_cache=build_cache,
     )
     try:
         await supervisor.start()

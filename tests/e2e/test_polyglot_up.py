@@ -96,3 +96,5 @@ def test_a_go_append_and_a_java_display_through_flowapp_up(tmp_path: Path) -> No
 
         again = run(api, {"message": "still"})  # the previous revision keeps serving
         assert again.status_code == 200 and again.json()["output"] == {"displayed": "still!"}
+    # Go's build cache is the app's, shared by its revisions (not in a revision's folder).
+    assert (tmp_path / "data" / "build-cache" / APP / "go-build").is_dir()

@@ -116,19 +116,26 @@ async def test_java_and_go_functions_build_and_run_confined_as_the_apps_user(
     make_supervisor: Any,
     open_confined: Callable[..., Sandbox],
     deployed: Any,
+    data_dir: Path,
 ) -> None:
     folder = deployed(fixture, "echo")
+    cache = data_dir / "build-cache" / "shop"
     supervisor = await make_supervisor(
         FunctionSpec("echo", runtime, folder),  # type: ignore[arg-type]
         sandbox=open_confined(),
+        build_cache=cache,
     )
 
     assert supervisor.status()["echo"].state == "ready", supervisor.status()["echo"].last_error
     assert (await call(supervisor, "echo", {"a": 1}))["echo"] == {"a": 1}
     (instance,) = code_pids(supervisor._pools["echo"]._instances[0].pid or 0)
     assert owner_of(instance) == app_user("shop").uid
-    # Built by the app's user inside the folder: nothing of the build lies outside it.
+    # Built by the app's user inside the folder, Go's cache in the app's own cache folder
+    # (shared by its revisions, so the standard library compiles once per app).
     assert (folder / "target" / "flowapp").stat().st_uid == app_user("shop").uid
+    if runtime == "go":
+        assert (cache / "go-build").stat().st_uid == app_user("shop").uid
+        assert not (folder / "target" / "flowapp" / "go-cache").exists()
 
 
 async def test_a_confined_instance_finishes_its_calls_on_sigterm(
