@@ -13,6 +13,7 @@ import type { TaskKind } from "../graph/kinds";
 import { warmUpLayout } from "../graph/layoutClient";
 import { buildGraph, type WorkflowGraph } from "../graph/model";
 import { appPath, executionPath, Link, setQueryParam, useLocation } from "../router";
+import { matchSubWorkflows } from "./children";
 import { RunActions } from "./RunActions";
 import { inputSchemaOf } from "./schemaForm";
 import { RunGraph } from "./RunGraph";
@@ -75,7 +76,10 @@ export function ExecutionPage(props: { id: string }) {
     }
     return out;
   }, [kinds, run.runs]);
-  const subWorkflows = useMemo(() => matchSubWorkflows(graph, children.value?.items ?? []), [graph, children.value]);
+  const subWorkflows = useMemo(
+    () => matchSubWorkflows(graph, children.value?.items ?? [], runsByTask(run.runs)),
+    [graph, children.value, run.runs],
+  );
   const timelineRuns = useMemo(() => [...byTask.values()].flat(), [byTask]);
 
   const select = (pointer: string | null, runId: number | null = null) => {
@@ -217,21 +221,4 @@ function Summary(props: { execution: Execution; live: boolean }) {
       )}
     </p>
   );
-}
-
-/** Sub-workflow executions by the pointer of the `run: workflow` task that started them,
- * matched by the workflow's name (and namespace, when the task names one). */
-function matchSubWorkflows(graph: WorkflowGraph | null, children: SubWorkflow[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  if (!graph || !children.length) return out;
-  for (const task of graph.tasks.values()) {
-    if (task.kind !== "run") continue;
-    const target = ((task.definition.run ?? {}) as Record<string, unknown>).workflow as Record<string, unknown> | undefined;
-    if (!target || typeof target.name !== "string") continue;
-    const ids = children
-      .filter((child) => child.workflow.name === target.name && (!target.namespace || child.workflow.namespace === target.namespace))
-      .map((child) => child.id);
-    if (ids.length) out.set(task.id, ids);
-  }
-  return out;
 }
