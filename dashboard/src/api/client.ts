@@ -171,8 +171,8 @@ export class ApiClient {
     }
     parser.push(decoder.decode());
   }
-  appMetrics(app: string, window = 300): Promise<AppMetrics> {
-    return this.json("GET", `/api/v1/apps/${enc(app)}/metrics`, { query: { window, series: false } });
+  appMetrics(app: string, window = 300, series = false): Promise<AppMetrics> {
+    return this.json("GET", `/api/v1/apps/${enc(app)}/metrics`, { query: { window, series } });
   }
   logs(app: string, query: { function?: string; execution?: string; limit?: number }): Promise<{ items: LogLine[] }> {
     return this.json("GET", `/api/v1/apps/${enc(app)}/logs`, { query });

@@ -157,7 +157,16 @@ export interface Percentiles {
   p99: number | null;
 }
 
+export interface SeriesPoint {
+  at: string | number;
+  requests_per_second: number;
+  error_rate: number | null;
+  latency_p95: number | null;
+  executions?: Record<string, number>;
+}
+
 export interface CallFigures {
+  series?: SeriesPoint[];
   requests: number;
   requests_per_second: number;
   by_code: Record<string, number>;

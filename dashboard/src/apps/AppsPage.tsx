@@ -5,11 +5,12 @@
 
 import { Fragment, useEffect, useState } from "react";
 import { ApiError, describeError } from "../api/client";
-import type { App, AppMetrics, CallFigures } from "../api/types";
+import type { App, AppMetrics, CallFigures, SeriesPoint } from "../api/types";
 import { useSession } from "../auth/session";
 import { Banner } from "../components/Banner";
 import { useAsync } from "../components/useAsync";
 import { Link, appPath } from "../router";
+import { Spark } from "./Spark";
 
 const CONDITIONS = ["Ready", "FunctionsReady", "TriggersReady"];
 const METRICS_WINDOW = 300;
@@ -160,7 +161,7 @@ export function percent(rate: number | null | undefined): string {
   return `${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 1)}%`;
 }
 
-function useMetrics(app: string) {
+function useMetrics(app: string, series = false) {
   const { client } = useSession();
   const [metrics, setMetrics] = useState<AppMetrics | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -168,7 +169,7 @@ function useMetrics(app: string) {
     let current = true;
     const load = () =>
       client
-        .appMetrics(app, METRICS_WINDOW)
+        .appMetrics(app, METRICS_WINDOW, series)
         .then((value) => current && (setMetrics(value), setError(null)))
         .catch((failure) => {
           if (!current) return;
@@ -180,7 +181,7 @@ function useMetrics(app: string) {
       current = false;
       window.clearInterval(timer);
     };
-  }, [client, app]);
+  }, [client, app, series]);
   return { metrics, error };
 }
 
@@ -216,7 +217,7 @@ function Figures(props: { figures: CallFigures }) {
 }
 
 export function MetricsPanel(props: { app: string }) {
-  const { metrics, error } = useMetrics(props.app);
+  const { metrics, error } = useMetrics(props.app, true);
   return (
     <section className="metrics-panel" aria-label={`Metrics of ${props.app}`} data-metrics-app={props.app}>
       {error && <Banner kind="warning">The metrics cannot be read: {error}</Banner>}
@@ -238,6 +239,7 @@ export function MetricsPanel(props: { app: string }) {
                 <th scope="col">p50</th>
                 <th scope="col">p95</th>
                 <th scope="col">p99</th>
+                <th scope="col">Requests/s over time</th>
               </tr>
             </thead>
             <tbody>
@@ -249,15 +251,22 @@ export function MetricsPanel(props: { app: string }) {
                     {f.in_flight ? ` (${f.in_flight} busy)` : ""}
                   </td>
                   <Figures figures={f} />
+                  <td>
+                    <Spark points={(f.series ?? []).map((p) => p.requests_per_second)} label={`${f.function} requests per second`} format={rate} />
+                  </td>
                 </tr>
               ))}
               <tr data-function="">
                 <th scope="row">all functions</th>
                 <td />
                 <Figures figures={metrics.totals} />
+                <td>
+                  <Spark points={(metrics.totals.series ?? []).map((p) => p.requests_per_second)} label="all functions requests per second" format={rate} />
+                </td>
               </tr>
             </tbody>
           </table>
+          <TotalsCharts series={metrics.totals.series ?? []} />
           <p className="executions-figures" data-started={metrics.executions.started}>
             Executions: {metrics.executions.started} started ({metrics.executions.started_per_second.toFixed(3)}/s);{" "}
             {Object.entries(metrics.executions.by_status)
@@ -269,5 +278,41 @@ export function MetricsPanel(props: { app: string }) {
         </>
       )}
     </section>
+  );
+}
+
+const rate = (value: number | null) => (value === null ? "—" : `${value.toFixed(2)}/s`);
+
+/** The app's figures over the window, a chart each (the seed's Grafana views). */
+function TotalsCharts(props: { series: SeriesPoint[] }) {
+  if (props.series.length < 2) return <p className="hint">Charts appear once the server has sampled its counters twice.</p>;
+  const statuses = ["completed", "faulted", "cancelled"];
+  return (
+    <div className="charts" role="group" aria-label="Over the window">
+      <figure>
+        <Spark points={props.series.map((p) => p.requests_per_second)} label="Requests per second" format={rate} width={180} height={40} />
+        <figcaption>Requests/s</figcaption>
+      </figure>
+      <figure>
+        <Spark points={props.series.map((p) => p.error_rate)} label="Error rate" format={percent} width={180} height={40} />
+        <figcaption>Error rate</figcaption>
+      </figure>
+      <figure>
+        <Spark points={props.series.map((p) => p.latency_p95)} label="Latency p95" format={ms} width={180} height={40} />
+        <figcaption>Latency p95</figcaption>
+      </figure>
+      {statuses.map((status) => (
+        <figure key={status}>
+          <Spark
+            points={props.series.map((p) => p.executions?.[status] ?? 0)}
+            label={`Executions ${status} per step`}
+            format={(v) => (v === null ? "—" : String(v))}
+            width={180}
+            height={40}
+          />
+          <figcaption>Executions {status}</figcaption>
+        </figure>
+      ))}
+    </div>
   );
 }

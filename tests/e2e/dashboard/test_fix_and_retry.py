@@ -245,6 +245,7 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
     assert calls["charge"] >= 3 and calls["count"] >= 3
     assert charge.locator('[data-metric="p95"]').inner_text().endswith("ms")
     assert panel.locator(".executions-figures").get_attribute("data-started") is not None
+    assert charge.locator("svg.spark").count() == 1  # its requests per second over time
     assert axe_violations(page) == []
     keep_screenshot(page, "apps-metrics")
 
