@@ -137,6 +137,12 @@ def test_a_failed_function_is_fixed_by_a_push_and_retried_from_the_run_view(
     assert axe_violations(page) == []
     keep_screenshot(page, "scenario3-retried")
 
+    # The deep link opens the run view with the task selected, on graph and timeline.
+    page.goto(f"{platform.url}/executions/{execution_id}?task=%2Fdo%2F0%2Fcount")
+    page.locator(f'.task-panel[data-panel-task="{COUNT}"]').wait_for()
+    run_node(page, COUNT).and_(page.locator(".selected")).wait_for()
+    assert "selected" in (page.locator(f'[data-row="{COUNT}"]').get_attribute("class") or "")
+
 
 def runs_on_timeline(page: Any, pointer: str) -> int:
     """How many runs of a task the timeline draws (a segment may hold several)."""
