@@ -352,3 +352,46 @@ def test_the_run_view_follows_a_running_execution_live(
     start.get_by_label("wait for the result").check()
     start.get_by_role("button", name="Start").click()
     start.locator('.run-result[data-status="completed"]').wait_for(timeout=30_000)
+
+
+NEST = """\
+document: {dsl: '1.0.0', namespace: default, name: nest, version: '1.0.0'}
+do:
+  - inner:
+      if: '${ .depth < 1 }'
+      run:
+        workflow:
+          namespace: default
+          name: nest
+          version: '1.0.0'
+          input: {depth: '${ .depth + 1 }'}
+  - done:
+      set: {depth: '${ .depth }'}
+"""
+
+
+def test_a_sub_workflow_opens_in_one_click(page: Any, platform: RunningPlatform) -> None:
+    """A workflow that runs itself once (`run: workflow`): its run task links to the
+    sub-workflow's execution, whose run view names the parent; there the same task was
+    skipped (its `if` was false)."""
+    with platform.client() as api:
+        created = api.post(
+            "/api/v1/apps", content=NEST, headers={"content-type": "application/yaml"}
+        )
+        assert created.status_code == 201, created.text
+        assert api.post("/api/v1/apps/nest/deploys").status_code == 201
+        parent = api.post("/api/v1/apps/nest/executions?wait=30", json={"depth": 0}).json()
+        assert parent["status"] == "completed", parent
+        children = api.get(f"/api/v1/executions/{parent['id']}/children").json()["items"]
+    assert [c["workflow"]["name"] for c in children] == ["nest"]
+
+    page.goto(f"{platform.url}/executions/{parent['id']}")
+    page.locator('.execution-status[data-status="completed"]').wait_for()
+    run_node(page, "/do/0/inner").get_by_role("link", name="open sub-workflow").click()
+    page.wait_for_function(
+        "(id) => location.pathname === `/executions/${id}`", arg=children[0]["id"]
+    )
+    page.locator('.execution-status[data-status="completed"]').wait_for()
+    run_node(page, "/do/0/inner").and_(page.locator('[data-status="skipped"]')).wait_for()
+    assert page.locator(".run-summary").get_by_role("link", name=parent["id"]).count() == 1
+    assert axe_violations(page) == []
