@@ -10,7 +10,7 @@ do:
   - first:
       run: {workflow: {namespace: t, name: child, version: '1.0.0'}}
   - other:
-      run: {workflow: {namespace: t, name: helper, version: '1.0.0'}}
+      run: {workflow: {namespace: t, name: notify, version: '1.0.0'}}
   - second:
       run: {workflow: {namespace: t, name: child, version: '1.0.0'}}
   - plain:
@@ -56,7 +56,7 @@ describe("sub-workflows", () => {
     ]);
     const children = [
       child("c1", "child", "2024-05-01T12:00:00.100Z"),
-      child("h1", "helper", "2024-05-01T12:00:01.500Z"),
+      child("h1", "notify", "2024-05-01T12:00:01.500Z"),
       child("c2", "child", "2024-05-01T12:00:02.100Z"),
     ];
     expect(Object.fromEntries(matchSubWorkflows(graph, children, runs))).toEqual({
@@ -67,7 +67,7 @@ describe("sub-workflows", () => {
   });
 
   it("ignores children of another namespace and works without runs", () => {
-    const children = [child("x", "child", "2024-05-01T12:00:00.100Z", "elsewhere"), child("h", "helper", "")];
+    const children = [child("x", "child", "2024-05-01T12:00:00.100Z", "elsewhere"), child("h", "notify", "")];
     expect(Object.fromEntries(matchSubWorkflows(graph, children))).toEqual({ "/do/1/other": ["h"] });
     expect(matchSubWorkflows(null, children).size).toBe(0);
   });
