@@ -137,6 +137,11 @@ def test_a_failed_function_is_fixed_by_a_push_and_retried_from_the_run_view(
     assert axe_violations(page) == []
     keep_screenshot(page, "scenario3-retried")
 
+    # A node is selected from the keyboard too (Enter on the focused node).
+    page.locator(f'.react-flow__node[data-id="{CHARGE}"]').focus()
+    page.keyboard.press("Enter")
+    page.locator(f'.task-panel[data-panel-task="{CHARGE}"]').wait_for()
+
     # The deep link opens the run view with the task selected, on graph and timeline.
     page.goto(f"{platform.url}/executions/{execution_id}?task=%2Fdo%2F0%2Fcount")
     page.locator(f'.task-panel[data-panel-task="{COUNT}"]').wait_for()
@@ -209,6 +214,13 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
     )
     assert rows(page) == [first]
     assert page.locator(f'tr[data-execution="{first}"]').get_attribute("data-status") == status
+
+    # A time range: nothing has started in 2999 yet.
+    filters.get_by_label("Started after").fill("2999-01-01T00:00:00")
+    filters.get_by_role("button", name="Filter").click()
+    page.get_by_text("No executions match.").wait_for()
+    assert "started_after=2999" in page.url
+    filters.get_by_label("Started after").fill("")
 
     # Live: an execution started elsewhere shows up without a reload.
     filters.get_by_label("Status").select_option("")
