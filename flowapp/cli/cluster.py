@@ -21,9 +21,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from flowapp.cli.deciding import DeciderMemory, Deciders, DecisionTimeout
 from flowapp.cli.egress import AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.options import LogFormat, LogFormatOption
+from flowapp.runtime.deciders.settings import (
+    DEFAULT_DECISION_SECONDS,
+    DEFAULT_MEMORY_MIB,
+    DEFAULT_WORKERS,
+)
 
 if TYPE_CHECKING:
     from flowapp.cluster.serve import ClusterSettings
@@ -95,6 +101,9 @@ def cluster_engine(
     ] = 30.0,
     egress: EnforcedByDefault = "enforce",
     allow_egress: AllowEgressOption = [],  # noqa: B006
+    deciders: Deciders = DEFAULT_WORKERS,
+    decision_timeout: DecisionTimeout = DEFAULT_DECISION_SECONDS,
+    decider_memory: DeciderMemory = DEFAULT_MEMORY_MIB,
     log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Serve one app on a cluster: its API and engine, functions at their Knative
@@ -103,6 +112,7 @@ def cluster_engine(
     from flowapp.cli.logsetup import configure_logging
     from flowapp.cluster.app import SettingsError
     from flowapp.cluster.serve import ClusterSettings
+    from flowapp.runtime.deciders.choice import DeciderSettings
     from flowapp.runtime.secrets import SuppliedSecretsError, take_environment_secrets
 
     configure_logging(logging.INFO, log_format.value)
@@ -126,6 +136,9 @@ def cluster_engine(
         egress=egress_policy(egress, allow_egress),
         secrets=secrets,
         traffic=traffic or None,
+        deciders=DeciderSettings(
+            workers=deciders, decision_seconds=decision_timeout, memory_mib=decider_memory
+        ),
     )
     try:
         asyncio.run(_run(settings, host, port, delivery_port))

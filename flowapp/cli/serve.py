@@ -32,8 +32,7 @@ from flowapp.local.datadir import secure_data_dir
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.syncer import Syncer
 from flowapp.runtime.deciders.base import Decider
-from flowapp.runtime.deciders.inprocess import InProcessDecider
-from flowapp.runtime.deciders.pool import IsolatedDecider, PoolSettings
+from flowapp.runtime.deciders.choice import DeciderSettings, decider_for
 from flowapp.runtime.deciders.settings import (
     DEFAULT_DECISION_SECONDS,
     DEFAULT_MEMORY_MIB,
@@ -256,14 +255,13 @@ async def _app_secrets(settings: UpSettings, platform_store: Any) -> AppSecrets:
 
 
 def _decider(settings: UpSettings) -> Decider:
-    if settings.deciders <= 0:
-        return InProcessDecider()
-    pool = PoolSettings(
-        workers=settings.deciders,
-        decision_seconds=settings.decision_seconds,
-        memory_bytes=settings.decider_memory_mib << 20,
+    return decider_for(
+        DeciderSettings(
+            workers=settings.deciders,
+            decision_seconds=settings.decision_seconds,
+            memory_mib=settings.decider_memory_mib,
+        )
     )
-    return IsolatedDecider(pool)
 
 
 def _router_of(runtime: Runtime) -> Any:

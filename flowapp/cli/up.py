@@ -15,6 +15,7 @@ import typer
 
 from flowapp.cli.banner import banner
 from flowapp.cli.banner import say as _say
+from flowapp.cli.deciding import DeciderMemory, Deciders, DecisionTimeout
 from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.options import LogFormat, LogFormatOption
@@ -125,19 +126,9 @@ def up(
     sandbox_pass_env: SandboxPassEnv = [],  # noqa: B006
     sandbox_uid_base: SandboxUidBase = DEFAULT_UID_BASE,
     bwrap: BwrapPath = "/usr/bin/bwrap",
-    deciders: Annotated[
-        int,
-        typer.Option(
-            min=0, help="Processes that decide executions (0: in this process, unprotected)."
-        ),
-    ] = DEFAULT_WORKERS,
-    decision_timeout: Annotated[
-        float,
-        typer.Option(min=0.1, help="Seconds one decision may take before its process is killed."),
-    ] = DEFAULT_DECISION_SECONDS,
-    decider_memory: Annotated[
-        int, typer.Option(min=64, help="MiB of memory each decider process may use.")
-    ] = DEFAULT_MEMORY_MIB,
+    deciders: Deciders = DEFAULT_WORKERS,
+    decision_timeout: DecisionTimeout = DEFAULT_DECISION_SECONDS,
+    decider_memory: DeciderMemory = DEFAULT_MEMORY_MIB,
     log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions.

@@ -44,11 +44,13 @@ from flowapp.functions.remote import RemoteFunctions
 from flowapp.functions.tracecontext import tracing_configured
 from flowapp.local.schedules import after_delay, schedule_again
 from flowapp.local.triggers import FileCronState
+from flowapp.runtime.deciders.choice import DeciderSettings, decider_for
 from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.effects.http import HttpEffects
 from flowapp.runtime.effects.process import ProcessEffects
 from flowapp.runtime.egress import EgressPolicy
+from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
@@ -78,6 +80,9 @@ class ClusterSettings:
     egress: EgressPolicy = field(default_factory=EgressPolicy)
     secrets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     traffic: str | None = None  # FLOWAPP_TRAFFIC: the split between revisions (split.py)
+    # Decisions in worker processes, as on flowapp up: one workflow's expression cannot
+    # hold a replica's API, and a turn past its time faults its execution alone.
+    deciders: DeciderSettings = field(default_factory=DeciderSettings)
 
 
 @dataclass
@@ -238,10 +243,15 @@ def _runtime(
         publish=publisher.publish if publisher is not None else None,
         processes=ProcessEffects(allowed=no_runs),
     )
+    journal = (
+        DecisionJournal(settings.data_dir / "decisions.journal") if settings.data_dir else None
+    )
     runtime = Runtime(
         store,
         effects=effects,
         owner=settings.owner,
+        decider=decider_for(settings.deciders),
+        journal=journal,
         lease_seconds=settings.lease_seconds,
         metrics=metrics,
         tracing=_tracing(settings.environ, metrics.registry),
