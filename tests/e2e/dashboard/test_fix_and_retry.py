@@ -258,6 +258,7 @@ def test_executions_list_start_form_and_apps_metrics(page: Any, platform: Runnin
     charge = panel.locator('tr[data-function="charge"]')
     charge.wait_for()
     with platform.client() as api:
+        wait_for_execution(api, third, timeout=30)  # its calls are counted once it ended
         metrics = api.get("/api/v1/apps/orders/metrics?series=false").json()
     calls = {f["function"]: f["requests"] for f in metrics["functions"]}
     assert calls["charge"] >= 3 and calls["count"] >= 3
@@ -286,7 +287,7 @@ do:
         - double:
             set: {value: '${ $item * 2 }'}
   - pause:
-      wait: PT3S
+      wait: PT8S
   - done:
       set: {done: true}
 """
@@ -313,7 +314,7 @@ def test_the_run_view_follows_a_running_execution_live(
     assert run_node(page, "/do/2/done").get_attribute("data-status") == "pending"
     page.locator(".live").wait_for()
     page.get_by_role("button", name="Suspend").click()
-    page.locator('.execution-status[data-status="suspended"]').wait_for(timeout=15_000)
+    page.locator('.execution-status[data-status="suspended"]').wait_for(timeout=30_000)
     page.get_by_role("button", name="Resume").click()
     page.locator('.execution-status[data-status="completed"]').wait_for(timeout=30_000)
     assert set(node_statuses(page).values()) == {"completed"}, node_statuses(page)
