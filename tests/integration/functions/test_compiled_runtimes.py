@@ -17,6 +17,8 @@ from flowapp.functions.supervisor import Supervisor
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 needs_java = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
 needs_go = pytest.mark.skipif(find_go() is None, reason="needs go")
+# A first Go build with an empty cache compiles the host's standard library packages.
+pytestmark = pytest.mark.timeout(600)
 COMPILED = [pytest.param("java", marks=needs_java), pytest.param("go", marks=needs_go)]
 ECHO = {"java": "java_echo", "go": "go_echo"}
 

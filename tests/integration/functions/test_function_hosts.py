@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 # One host per runtime for the whole module: these tests leave it as they found it.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# (The Go host's first build with an empty cache compiles standard library packages.)
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(600)]
 
 CE = {
     "ce-specversion": "1.0",

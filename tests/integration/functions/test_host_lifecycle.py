@@ -22,6 +22,7 @@ CE = {
 }
 
 
+@pytest.mark.timeout(600)  # a first Go build with an empty cache compiles std packages
 @pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_sigterm_finishes_the_call_in_flight_then_exits_0(
     runtime: str, start_host: Any

@@ -110,6 +110,7 @@ async def test_a_node_function_runs_confined_as_the_apps_user(
         ),
     ],
 )
+@pytest.mark.timeout(600)  # Go's first build in an empty cache compiles std packages
 async def test_java_and_go_functions_build_and_run_confined_as_the_apps_user(
     runtime: str,
     fixture: str,

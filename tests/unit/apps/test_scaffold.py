@@ -51,11 +51,13 @@ def files_of(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
 
 
-def run(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    command: list[str], cwd: Path, *, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
     environment.pop("PYTEST_ADDOPTS", None)
     return subprocess.run(
-        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=60
+        command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -137,6 +139,7 @@ def test_the_generated_node_test_passes(tmp_path: Path) -> None:
 
 
 @needs_go
+@pytest.mark.timeout(600)  # a first Go build with an empty cache compiles std packages
 def test_the_generated_go_test_passes_without_a_module_proxy(tmp_path: Path) -> None:
     project = init_project(tmp_path / "shop", "shop", runtime="go")
     new_function(project, "resize-image", "go")
@@ -151,12 +154,13 @@ def test_the_generated_go_test_passes_without_a_module_proxy(tmp_path: Path) -> 
     assert load_app(project).functions["resize-image"].runtime == "go"
     go = find_go()
     assert go is not None
-    result = run([go, "test", "./..."], folder, GOPROXY="off", GOFLAGS="-mod=mod")
+    result = run([go, "test", "./..."], folder, timeout=540, GOPROXY="off", GOFLAGS="-mod=mod")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok  \tresize-image" in result.stdout
 
 
 @needs_java
+@pytest.mark.timeout(600)
 def test_the_generated_java_test_passes_and_the_ci_script_runs_every_runtime(
     tmp_path: Path,
 ) -> None:
@@ -174,7 +178,7 @@ def test_the_generated_java_test_passes_and_the_ci_script_runs_every_runtime(
     script = [shutil.which("sh") or "/bin/sh", ".ci/test.sh"]
     go = find_go()
     path = os.pathsep.join([str(Path(go).parent)] if go else []) + os.pathsep + os.environ["PATH"]
-    result = run(script, project, SKIP_INSTALL="1", PYTHON=sys.executable, PATH=path)
+    result = run(script, project, timeout=540, SKIP_INSTALL="1", PYTHON=sys.executable, PATH=path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "== hello (java)" in result.stdout and "HelloTest: ok" in result.stdout
     assert "== resize (python)" in result.stdout
@@ -183,7 +187,7 @@ def test_the_generated_java_test_passes_and_the_ci_script_runs_every_runtime(
 
     source = project / "functions" / "hello" / "src" / "main" / "java" / "Hello.java"
     source.write_text(source.read_text().replace('output.put("function"', 'output.put("fn"'))
-    failed = run(script, project, SKIP_INSTALL="1", PYTHON=sys.executable, PATH=path)
+    failed = run(script, project, timeout=540, SKIP_INSTALL="1", PYTHON=sys.executable, PATH=path)
     assert failed.returncode == 1
     assert "failed: hello" in failed.stderr
 

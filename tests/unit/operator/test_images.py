@@ -139,6 +139,7 @@ def build_step(dockerfile: str) -> str:
     ],
 )
 @pytest.mark.parametrize("own_host", [True, False], ids=["own-host", "flowapp-host"])
+@pytest.mark.timeout(600)  # a first Go build with an empty cache compiles std packages
 def test_the_java_and_go_dockerfiles_build_steps_compile_the_function(
     tmp_path: Path, runtime: str, function: str, built: str, own_host: bool
 ) -> None:

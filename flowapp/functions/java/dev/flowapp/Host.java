@@ -21,6 +21,7 @@ import java.nio.file.Paths;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -77,6 +78,10 @@ public final class Host {
         // Read once when the server's configuration loads, so it is set before anything.
         System.setProperty("sun.net.httpserver.nodelay", "true");
         Map<String, String> settings = settings(args);
+        if (Arrays.asList(args).contains("--train")) {
+            train(settings);
+            return;
+        }
         Invoker invoker;
         try {
             invoker = Invoker.load(settings.get("classes"), settings.get("handler"));
@@ -85,7 +90,44 @@ public final class Host {
             System.exit(1);
             return;
         }
-        new Host(settings, invoker).serve();
+        new Host(settings, invoker).serve(true);
+    }
+
+    /**
+     * A start-up rehearsal for the JVM's class data sharing archive, made at build time
+     * ({@code -XX:ArchiveClassesAtExit}): the host's classes, Jackson's and the function's
+     * (loaded, never initialised: no user code runs) are loaded, and one call in each mode
+     * goes through the server to a stand-in handler; then the JVM exits and writes the
+     * archive, which later starts load from.
+     */
+    static void train(Map<String, String> settings) throws Exception {
+        try {
+            Invoker.find(settings.get("classes"));
+        } catch (IllegalStateException e) {
+            // No single handler class: the real start reports it; the archive still helps.
+        }
+        settings.put("host", "127.0.0.1");
+        settings.put("port", "0");
+        Host host = new Host(settings, new Invoker((data, context) -> data, null, null));
+        host.serve(false);
+        int port = host.server.getAddress().getPort();
+        String event = "{\"specversion\":\"1.0\",\"id\":\"t\",\"source\":\"/t\",\"type\":\"t\",\"data\":{\"a\":[1,2.5,\"x\",null,true]}}";
+        rehearse(port, Map.of("ce-specversion", "1.0", "ce-id", "t", "ce-source", "/t", "ce-type", "t",
+            "ce-flowappexecution", "e", "Content-Type", "application/json"), "{\"a\":[1,2.5,\"x\",null,true]}");
+        rehearse(port, Map.of("Content-Type", STRUCTURED), event);
+        rehearse(port, Map.of("Content-Type", "application/json"), "{}");  // a 400 problem
+        System.exit(0);
+    }
+
+    private static void rehearse(int port, Map<String, String> headers, String body) throws IOException {
+        var connection = (java.net.HttpURLConnection) new java.net.URL("http://127.0.0.1:" + port + "/").openConnection();
+        connection.setRequestMethod("POST");
+        connection.setDoOutput(true);
+        headers.forEach(connection::setRequestProperty);
+        connection.getOutputStream().write(body.getBytes(StandardCharsets.UTF_8));
+        int status = connection.getResponseCode();
+        (status < 400 ? connection.getInputStream() : connection.getErrorStream()).readAllBytes();
+        connection.disconnect();
     }
 
     static Map<String, String> settings(String[] args) {
@@ -108,7 +150,7 @@ public final class Host {
         return out;
     }
 
-    void serve() throws IOException {
+    void serve(boolean hooks) throws IOException {
         String host = settings.get("host");
         int port = Integer.parseInt(settings.get("port"));
         server = HttpServer.create(new InetSocketAddress(host, port), 128);
@@ -122,7 +164,9 @@ public final class Host {
         server.createContext("/", this::exchange);
         // SIGTERM and SIGINT run shutdown hooks; this one drains and then halts with 0
         // (a JVM ended by a signal would otherwise exit 143).
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(0), "stop"));
+        if (hooks) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(0), "stop"));
+        }
         server.start();
         hostLog.info("serving %s on http://%s:%d", settings.get("function"), host, port);
     }
@@ -499,7 +543,7 @@ public final class Host {
         }
 
         /** The one class under {@code classes} implementing a handler interface. */
-        private static String find(String classes) {
+        static String find(String classes) {
             Path root = Paths.get(classes);
             List<String> found = new ArrayList<>();
             try (Stream<Path> files = Files.walk(root)) {
