@@ -6,6 +6,7 @@ another host."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -63,6 +64,7 @@ def test_a_webhook_called_with_another_method_is_405_with_allow(
 
 def test_the_status_route_speaks_iso_8601(platform: RunningPlatform) -> None:
     with platform.client() as api:
+        observed(api, "hooked")  # the syncer's first look at the app after its deploy
         status = api.get("/api/v1/apps/hooked/status").json()
         app = api.get("/api/v1/apps/hooked").json()
     for shown in (status, app):
@@ -70,6 +72,13 @@ def test_the_status_route_speaks_iso_8601(platform: RunningPlatform) -> None:
         times.append(shown["observation"]["observed_at"])
         assert times and all(ISO_8601.fullmatch(t) for t in times), times
         assert all(datetime.fromisoformat(t).year >= 2024 for t in times)
+
+
+def observed(api: httpx.Client, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while api.get(f"/api/v1/apps/{name}").json()["observation"] is None:
+        assert time.monotonic() < deadline, f"{name} was not observed within {timeout} s"
+        time.sleep(0.2)
 
 
 def test_docs_load_nothing_from_another_host(platform: RunningPlatform) -> None:

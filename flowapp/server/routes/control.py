@@ -18,7 +18,7 @@ from flowapp.server import models
 from flowapp.server.bodies import decode_text, parse_json
 from flowapp.server.deps import ServicesDep
 from flowapp.server.invocations import execution_location
-from flowapp.server.openapi import errors
+from flowapp.server.openapi import errors, problem
 from flowapp.server.params import ExecutionId
 from flowapp.server.routes.executions import execution_in_scope
 
@@ -91,7 +91,7 @@ RERUN_INPUT = {
     response_model=models.Rerun,
     responses={
         **CONTROL_DOC,
-        400: {"description": "The body is not JSON."},
+        400: problem(400, "The body is not JSON."),
         202: {"headers": {"Location": {"schema": {"type": "string"}}}},
     },
     openapi_extra=RERUN_INPUT,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -183,13 +182,11 @@ def test_documents_compare_by_file_and_data() -> None:
     assert parse_text("a: 1", "x") != parse_text("a: 2", "x")
 
 
-def test_a_two_thousand_line_document_is_parsed_and_located_quickly() -> None:
+def test_every_task_of_a_two_thousand_line_document_is_located() -> None:
     lines = ["document: {dsl: '1.0.3', namespace: ns, name: big, version: '1.0.0'}", "do:"]
     for i in range(333):
         lines += [f"  - task{i}:", "      call: http", "      with:", "        method: get"]
         lines += [f"        endpoint: https://example.com/{i}", "      then: end"]
-    started = time.perf_counter()
     doc = parse_text("\n".join(lines))
     for i in range(333):
         assert doc.locate(f"/do/{i}/task{i}/then") == (3 + 6 * i + 5, 13)
-    assert time.perf_counter() - started < 3.0  # about 0.3 s; the bound only catches blowups
