@@ -54,7 +54,10 @@ def make_decider(request: pytest.FixtureRequest):
     def make(step_budget: int = DEFAULT_STEP_BUDGET) -> Decider:
         if request.param == "in-process":
             return InProcessDecider(step_budget=step_budget)
-        return IsolatedDecider(PoolSettings(workers=1, step_budget=step_budget))
+        # These tests are about the other limits: a busy machine must not turn them into
+        # the decision's wall-time limit (tested on flowapp up, tests/e2e).
+        pool = PoolSettings(workers=1, step_budget=step_budget, decision_seconds=60.0)
+        return IsolatedDecider(pool)
 
     return make
 
