@@ -19,8 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.platform_process import RunningPlatform, create_and_deploy, flowapp_up
+
+# /healthz p99 is measured against the 100 ms the API owes while an attack runs: alone,
+# not beside three other workers of the suite on two cores.
+pytestmark = pytest.mark.serial
 
 HEALTHZ_P99_SECONDS = 0.1
 FAULTS_WITHIN_SECONDS = 10.0
