@@ -170,3 +170,28 @@ def test_the_java_and_go_dockerfiles_build_steps_compile_the_function(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (out / built).is_file()
+    if runtime == "java":  # the runtime stage's rehearsal writes the class data archive
+        rehearse_in_runtime_stage(dockerfile, out)
+
+
+def rehearse_in_runtime_stage(dockerfile: str, out: Path) -> None:
+    """The runtime stage's RUN (the class data archive) on /out as its /function."""
+    lines = dockerfile.splitlines()
+    classpath = next(line for line in lines if line.startswith("ENV CLASSPATH="))
+    start = next(i for i, line in enumerate(lines) if "-XX:ArchiveClassesAtExit" in line)
+    step = " ".join(line.removeprefix("RUN ").rstrip("\\") for line in lines[start : start + 2])
+    step = step.split(" || ")[0]  # here a failed rehearsal must fail the test
+    env = {**os.environ, "CLASSPATH": classpath.removeprefix("ENV CLASSPATH=")}
+    env["CLASSPATH"] = env["CLASSPATH"].replace("/function/", f"{out}/")
+    (out / "lib").mkdir(exist_ok=True)
+    done = subprocess.run(
+        ["sh", "-c", step.replace("/function/", f"{out}/")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "app.jsa").is_file()
+    command = next(line for line in lines if line.startswith("CMD ["))
+    assert "-XX:SharedArchiveFile=/function/app.jsa" in command
