@@ -18,8 +18,9 @@ host that serves it locally, listening on ``$PORT`` as Knative requires:
 - node: Node.js 20, the folder's ``package.json`` dependencies, and flowapp's ``host.js``
   (copied next to the Dockerfile, since the build context is the project);
 - java: built with Debian's JDK 17 and Jackson jars (as ``flowapp up`` builds it, class
-  data sharing archive included), run by the JRE with flowapp's host (``dev.flowapp.Host``; its sources are copied next to the
-  Dockerfile for a folder that carries none);
+  data sharing archive included), run by the JRE with flowapp's host
+  (``dev.flowapp.Host``; its sources are copied next to the Dockerfile for a folder that
+  carries none);
 - go: built by the Go image with no module proxy, the static binary alone in a distroless
   image (flowapp's host package and ``serve.go`` copied next to the Dockerfile, used
   when the folder lacks them);
