@@ -33,6 +33,9 @@ _INTERPRETERS = {
     "python": [sys.executable, "-c"],
 }
 _CHUNK = 1 << 16
+# How long a process may take to be gone after SIGKILL (longer means the kernel is stuck on
+# it, e.g. in uninterruptible I/O): the task faults rather than waiting for ever.
+KILL_WAIT = 10.0
 NO_APP = "flowapp-workflows"  # the user of workflows that belong to no app
 # The kinds of process an app may run, given its name (None: a workflow of no app).
 AllowedRuns = Callable[[str | None], Awaitable[frozenset[str]]]
@@ -157,10 +160,34 @@ async def _feed(pipe: asyncio.StreamWriter, data: bytes | None) -> None:
         pipe.close()
 
 
-async def _kill(process: asyncio.subprocess.Process) -> None:
+async def _kill(process: asyncio.subprocess.Process, *, within: float = KILL_WAIT) -> None:
     """Whatever is left of the process and its session: gone (in bubblewrap, bwrap's death
     also ends the PID namespace, and every process in it)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
-    close_pipes(process)  # output past a limit was left unread
+    # asyncio's ``wait()`` returns only once the process exited *and* each of its pipes saw
+    # EOF. A stream over its limit is left unread: its transport pauses reading once its
+    # buffer is full and never reaches the EOF, and a descendant that left the session keeps
+    # a pipe open; either way ``wait()`` never returned, on a loop with nothing else to do.
+    # The output is not wanted any more: our ends of the pipes are closed first.
+    _close_pipe_ends(process)
+    try:
+        await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        detail = (
+            f"the process {process.pid} did not exit within {within:g} s of SIGKILL "
+            "to its process group"
+        )
+        raise EffectError(errors.error(errors.RUNTIME, detail)) from None
+    finally:
+        close_pipes(process)
+
+
+def _close_pipe_ends(process: asyncio.subprocess.Process) -> None:
+    transport = getattr(process, "_transport", None)  # asyncio keeps it private
+    if transport is None:
+        return
+    for fd in (0, 1, 2):
+        pipe = transport.get_pipe_transport(fd)
+        if pipe is not None:
+            pipe.close()

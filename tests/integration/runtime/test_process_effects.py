@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +15,7 @@ import pytest
 
 from flowapp.engine.commands import RunProcess
 from flowapp.runtime.effects.base import EffectError
-from flowapp.runtime.effects.process import ProcessEffects
+from flowapp.runtime.effects.process import ProcessEffects, _kill
 from flowapp.sandbox import Limits, SandboxSettings, open_sandbox
 from flowapp.sandbox.identity import app_user
 from tests.sandboxing import require_root_and_bwrap
@@ -50,6 +55,57 @@ async def test_output_past_the_limit_stops_the_process_and_faults_the_task() -> 
 async def test_stderr_is_bounded_too() -> None:
     with pytest.raises(EffectError, match="to stderr"):
         await ProcessEffects(output_bytes=1000).run(shell("yes flowapp >&2"))
+
+
+async def test_killing_a_process_whose_output_was_left_unread_ends() -> None:
+    # Output over the limit is left unread: asyncio pauses reading a pipe whose buffer is
+    # full, never sees its EOF, and its ``wait()`` (which waits for every pipe's EOF) never
+    # returned. On a busy machine the writer fills that buffer before it is killed.
+    writer = (
+        "import sys, time; sys.stdout.write('x' * (1 << 20)); sys.stdout.flush(); time.sleep(600)"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", writer, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    await asyncio.sleep(1)  # the pipe's buffer fills up, nobody reading it
+
+    async with asyncio.timeout(30):
+        await _kill(process)
+    assert process.returncode == -signal.SIGKILL
+
+
+async def test_a_descendant_holding_the_output_open_cannot_hang_the_task(tmp_path: Path) -> None:
+    # A descendant in a session of its own outlives the kill of the process group and keeps
+    # the output pipes open: the task times out, and its process is waited for all the same.
+    pidfile = tmp_path / "pid"
+    command = shell(f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 600' & sleep 600")
+    try:
+        async with asyncio.timeout(30):
+            with pytest.raises(EffectError) as caught:
+                await ProcessEffects(timeout=1).run(command)
+    finally:
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    assert caught.value.error["status"] == 408
+    assert caught.value.error["detail"] == "the process ran past 1 s"
+
+
+async def test_a_process_that_outlives_its_kill_faults_the_task_instead_of_waiting_for_ever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A process the kernel cannot end (uninterruptible I/O) stands here as one whose
+    # SIGKILL is lost.
+    process = await asyncio.create_subprocess_exec("sleep", "600", start_new_session=True)
+    monkeypatch.setattr(os, "killpg", lambda pid, sig: None)
+    try:
+        with pytest.raises(EffectError, match=r"did not exit within 0.5 s of SIGKILL"):
+            await _kill(process, within=0.5)
+    finally:
+        monkeypatch.undo()
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
 
 
 async def test_a_kind_the_app_may_not_run_is_refused_before_it_starts(tmp_path: Path) -> None:
