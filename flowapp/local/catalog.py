@@ -205,8 +205,10 @@ class Catalog:
     async def get_app(self: LocalPlatform, name: str) -> p.AppView:
         record = await self._require_app(name)
         traffic = [(s[0], s[1]) for s in await self._store(self.platform_store.get_traffic, name)]
-        conditions = await self._store(self.platform_store.get_conditions, name)
+        # The observation before the conditions: the syncer writes them the other way round,
+        # so the conditions read are at least as recent as the observation's ``observed_at``.
         observation = await self._store(self.platform_store.get_observation, name)
+        conditions = await self._store(self.platform_store.get_conditions, name)
         serving = max(traffic, key=lambda split: split[1])[0] if traffic else None
         return p.AppView(
             name=record.name,

@@ -1,7 +1,7 @@
 """The syncer: each app's observed state, kept in the database as Kubernetes-style conditions.
 
     platform --observe()--> {app: Observed} --conditions_for--> [Condition]
-        --set_observation / set_conditions (a worker thread)--> platform store
+        --set_conditions, then set_observation (a worker thread)--> platform store
         <-- the API server and the dashboard read status from there, never by probing
 
 Every ``interval`` seconds the syncer asks the platform what it sees (``observe``: which
@@ -274,8 +274,13 @@ class Syncer:
         if self._unchanged(app, written):
             return True
         try:
-            self._store.set_observation(replace(written.observation, observed_at=now))
+            # Two writes, so a reader can come in between: conditions first, so that an
+            # observation's ``observed_at`` vouches for conditions at least that recent
+            # (readers read the observation first: ``LocalPlatform.get_app``). The other way
+            # round, a start-up observation came with the conditions written before the
+            # restart, naming the revision that served then.
             self._store.set_conditions(app, written.conditions, now=now)
+            self._store.set_observation(replace(written.observation, observed_at=now))
         except NotFound:
             log.debug("syncer: app %s is not in the platform store; status not kept", app)
             self._written.pop(app, None)

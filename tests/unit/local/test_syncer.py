@@ -172,6 +172,50 @@ async def test_deleted_and_unknown_apps_are_skipped(platform: MemoryPlatformStor
     assert platform.get_conditions("ghost") == [] and platform.get_conditions("shop") == []
 
 
+class ReaderBetweenWrites(MemoryPlatformStore):
+    """Reads the app as the API does (observation, then conditions) after each write of the
+    syncer, as a request served between its two writes would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[float, str | None, str]] = []
+
+    def _read_as_the_api(self, app: str) -> None:
+        observation = self.get_observation(app)
+        ready = {c.type: c for c in self.get_conditions(app)}.get("Ready")
+        if observation is not None and ready is not None:
+            self.seen.append(
+                (observation.observed_at, observation.deployed_revision, ready.message)
+            )
+
+    def set_observation(self, observation: Any) -> None:
+        super().set_observation(observation)
+        self._read_as_the_api(observation.app)
+
+    def set_conditions(self, app: str, conditions: Any, *, now: float) -> Any:
+        written = super().set_conditions(app, conditions, now=now)
+        self._read_as_the_api(app)
+        return written
+
+
+async def test_a_reader_never_sees_a_new_observation_with_older_conditions() -> None:
+    # After a restart the API served the new start's observation with the conditions
+    # written before the restart ("revision shop-00001 is deployed" beside shop-00002).
+    platform = ReaderBetweenWrites()
+    make_app(platform, "shop")
+    clock, target = Clock(), Target({"shop": ready("shop-00001")})
+    await syncer(platform, target, clock).sync_once()
+
+    clock.now += 5  # the platform restarted: a new syncer, another revision serves
+    target.apps["shop"] = ready("shop-00002")
+    await syncer(platform, target, clock).sync_once()
+
+    # Conditions newer than the observation are fine (the next write brings it along).
+    stale = [seen for seen in platform.seen if seen[1] == "shop-00002" and "00001" in seen[2]]
+    assert stale == []
+    assert platform.seen[-1][1:] == ("shop-00002", "revision shop-00002 is deployed and ready")
+
+
 class FlakyStore(MemoryPlatformStore):
     """Fails the next ``failures`` writes, as a locked or unreachable database would."""
 
