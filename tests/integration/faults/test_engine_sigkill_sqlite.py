@@ -36,6 +36,7 @@ CALLS = ("0/step1", "2/both/fork/branches/0/left", "2/both/fork/branches/1/right
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # many processes against a deadline: not beside the suite's other workers
 @pytest.mark.timeout(150)
 @pytest.mark.reply_ms(150)  # an execution lasts ~0.6 s: a kill finds many of them mid-way
 def test_sigkilled_engine_loses_nothing_and_repeats_only_uncommitted_calls(

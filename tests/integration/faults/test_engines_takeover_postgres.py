@@ -28,6 +28,7 @@ VICTIM = "engine-b"
 
 @pytest.mark.postgres
 @pytest.mark.slow
+@pytest.mark.serial  # many processes against a deadline: not beside the suite's other workers
 @pytest.mark.timeout(150)
 def test_a_killed_engines_executions_are_taken_over_after_its_lease(
     processes: Processes, ledger: Path, ledger_host: str, pg_url: str, pg_store: SqlStore
