@@ -69,8 +69,8 @@ dashboard-test: install
 PYTEST_WORKERS ?= 4
 
 pytest: install
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m 'not serial'
-	$(BIN)/pytest -q -m serial
+	$(BIN)/pytest -q -rs -n $(PYTEST_WORKERS) --dist loadfile -m 'not serial'
+	$(BIN)/pytest -q -rs -m serial
 
 # Runs an example workflow once, then starts the platform with examples/append-display
 # deployed, and prints what to open and what to try. Ctrl-C stops it.
