@@ -143,4 +143,5 @@ class AfterChains:
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.warning("schedule.after: the next execution could not start: %s", task.exception())
+        # repr: some exceptions (a timeout) have no message of their own
+        log.warning("schedule.after: the next execution could not start: %r", task.exception())
