@@ -160,7 +160,10 @@ def test_suspend_resume_and_cancel_by_prefix(platform: RunningPlatform, flowapp:
     assert flowapp("resume", prefix).returncode == 0
     wait_for_status(platform, execution_id, "waiting")
     assert flowapp("cancel", prefix).returncode == 0
-    assert wait_for_execution(platform.client(), execution_id)["status"] == "cancelled"
+    # A client that is not closed keeps its keep-alive socket until the GC finds it, and
+    # its ResourceWarning then fails whichever test runs at that moment.
+    with platform.client() as api:
+        assert wait_for_execution(api, execution_id)["status"] == "cancelled"
 
     again = flowapp("cancel", execution_id)
     assert again.returncode == 2, again.stderr  # 409: it has ended
