@@ -14,3 +14,9 @@ def unavailable(message: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def skip_unless_ci(missing: bool) -> bool:
+    """A ``skipif`` condition: skip where a toolchain is ``missing``, except in CI, where
+    it is installed and the test must run (and fail if it is not)."""
+    return missing and not os.environ.get("CI")

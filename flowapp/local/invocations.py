@@ -106,17 +106,11 @@ class Invocations:
 
     async def retry(self: LocalPlatform, execution_id: str) -> p.RetryStarted:
         record = await self._execution(execution_id)
-        if record.status != "faulted":
+        if record.status != "faulted":  # before the target is worked out
             raise p.Conflict(f"execution {execution_id} is {record.status}, not faulted")
-        target = await self._retry_target(record)
-        try:
-            await self.runtime.retry(execution_id, target)
-        except UnknownExecution:
-            raise p.NotFound(f"no execution {execution_id}") from None
-        except ValueError as exc:
-            raise p.Conflict(str(exc)) from None
-        revision = target.revision if target is not None else record.revision
-        return p.RetryStarted(execution_id, revision, record.revision)
+        return await p.retry_from_failed_task(
+            self.runtime, record, await self._retry_target(record)
+        )
 
     async def rerun(
         self: LocalPlatform, execution_id: str, *, replace_input: bool = False, input: Any = None

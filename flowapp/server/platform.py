@@ -13,9 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flowapp.dsl.problems import Problem
+
+if TYPE_CHECKING:
+    from flowapp.runtime.registry import LoadedWorkflow
+    from flowapp.runtime.runtime import Runtime
+    from flowapp.store.port import ExecutionRecord
 
 
 class PlatformError(Exception):
@@ -152,6 +157,23 @@ class RetryStarted:
     id: str
     revision: str | None
     previous_revision: str | None
+
+
+async def retry_from_failed_task(
+    runtime: Runtime, record: ExecutionRecord, target: LoadedWorkflow | None
+) -> RetryStarted:
+    """Retry a faulted execution from its failed task, on ``target`` (None: its own
+    revision), with the platform's errors for what cannot be retried."""
+    from flowapp.runtime.runtime import UnknownExecution
+
+    try:
+        await runtime.retry(record.id, target)
+    except UnknownExecution:
+        raise NotFound(f"no execution {record.id}") from None
+    except ValueError as exc:
+        raise Conflict(str(exc)) from None
+    revision = target.revision if target is not None else record.revision
+    return RetryStarted(record.id, revision, record.revision)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import pytest
 
 from flowapp.server.dashboard import Dashboard
 from tests.e2e.platform_process import ROOT, RunningPlatform, flowapp_up
+from tests.servers import unavailable
 
 CHROMIUM = os.environ.get("FLOWAPP_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,9 +51,7 @@ def _missing() -> str | None:
 def browser() -> Iterator[Any]:
     missing = _missing()
     if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the dashboard's browser tests cannot run: {missing}")
-        pytest.skip(missing)
+        unavailable(f"the dashboard's browser tests cannot run: {missing}")
     from playwright.sync_api import sync_playwright
 
     executable = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")

@@ -33,6 +33,7 @@ from flowapp.functions.launch import NODE_HOST, prepare
 from flowapp.functions.scaling import Backoff
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
+from tests.servers import skip_unless_ci
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 ECHO = {
@@ -46,9 +47,14 @@ RUNTIMES = [
     "python",
     "node",
     pytest.param(
-        "java", marks=pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+        "java",
+        marks=pytest.mark.skipif(
+            skip_unless_ci(shutil.which("javac") is None), reason="needs a JDK"
+        ),
     ),
-    pytest.param("go", marks=pytest.mark.skipif(find_go() is None, reason="needs go")),
+    pytest.param(
+        "go", marks=pytest.mark.skipif(skip_unless_ci(find_go() is None), reason="needs go")
+    ),
 ]
 
 MakeSupervisor = Callable[..., Awaitable[Supervisor]]

@@ -12,6 +12,7 @@ import pytest
 from flowapp.functions.errors import FunctionReplyError
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
+from tests.servers import skip_unless_ci
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 
@@ -63,7 +64,7 @@ async def test_perl_json_logs_are_split_per_execution(perl: Supervisor, eventual
     assert line.task_reference == "/do/0/hello"
 
 
-@pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+@pytest.mark.skipif(skip_unless_ci(shutil.which("javac") is None), reason="needs a JDK")
 async def test_java_function_from_the_docs(make_supervisor: Any, tmp_path: Path) -> None:
     source = FIXTURES / "java_hello" / "Hello.java"
     # The example in docs/functions.md is this very file, so the docs cannot rot.

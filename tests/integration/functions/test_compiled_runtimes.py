@@ -13,10 +13,11 @@ from flowapp.functions.build import find_go
 from flowapp.functions.errors import FunctionReplyError
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
+from tests.servers import skip_unless_ci
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
-needs_java = pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
-needs_go = pytest.mark.skipif(find_go() is None, reason="needs go")
+needs_java = pytest.mark.skipif(skip_unless_ci(shutil.which("javac") is None), reason="needs a JDK")
+needs_go = pytest.mark.skipif(skip_unless_ci(find_go() is None), reason="needs go")
 # A first Go build with an empty cache compiles the host's standard library packages.
 pytestmark = pytest.mark.timeout(600)
 COMPILED = [pytest.param("java", marks=needs_java), pytest.param("go", marks=needs_go)]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import pytest
+from tests.servers import unavailable
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "deploy" / "prometheus" / "flowapp-rules.yaml"
@@ -17,9 +16,5 @@ def tool(name: str) -> str:
     """The path of ``name``; skips the test without it, except in CI (.ci/run installs it)."""
     found = shutil.which(name)
     if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)"
-            )
-        pytest.skip(f"{name} is not installed")
+        unavailable(f"{name} is not installed (apt-get install prometheus prometheus-alertmanager)")
     return found

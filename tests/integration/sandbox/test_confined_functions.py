@@ -22,6 +22,7 @@ from flowapp.functions.supervisor import Supervisor
 from flowapp.sandbox import Sandbox, code_pids
 from flowapp.sandbox.environment import FORWARDED
 from flowapp.sandbox.identity import app_user
+from tests.servers import skip_unless_ci
 
 CONTRACT = {
     "PATH", "HOME", "TMPDIR", "LANG", "PWD", "PORT", "HOST", "FLOWAPP_FUNCTION", "FLOWAPP_APP",
@@ -103,10 +104,14 @@ async def test_a_node_function_runs_confined_as_the_apps_user(
         pytest.param(
             "java",
             "java_echo",
-            marks=pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK"),
+            marks=pytest.mark.skipif(
+                skip_unless_ci(shutil.which("javac") is None), reason="needs a JDK"
+            ),
         ),
         pytest.param(
-            "go", "go_echo", marks=pytest.mark.skipif(find_go() is None, reason="needs go")
+            "go",
+            "go_echo",
+            marks=pytest.mark.skipif(skip_unless_ci(find_go() is None), reason="needs go"),
         ),
     ],
 )
