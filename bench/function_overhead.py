@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry
 from flowapp.functions.client import encode_call
 from flowapp.functions.instance import free_port
 from flowapp.functions.launch import Launcher, prepare
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
 
@@ -68,10 +69,11 @@ async def measure(
 
 
 async def run(folder: Path, total: int) -> dict[str, list[float]]:
-    headers, body = encode_call(
-        app="bench", function="trivial", data=INPUT, execution_id="e",
-        task_reference="/do/0/trivial", attempt=1, idempotency_key="k",
+    call = FunctionCall(
+        function="trivial", data=INPUT, execution_id="e", task_reference="/do/0/trivial",
+        attempt=1, idempotency_key="k",
     )  # fmt: skip
+    headers, body = encode_call(call, app="bench")
     spec = FunctionSpec("trivial", "python", folder)
     registry = CollectorRegistry()
     async with Supervisor([spec], app="bench", registry=registry) as supervisor:
@@ -84,10 +86,7 @@ async def run(folder: Path, total: int) -> dict[str, list[float]]:
                     return await response.read()
 
             async def supervised() -> object:
-                return await supervisor.call(
-                    "trivial", INPUT, execution_id="e", task_reference="/do/0/trivial",
-                    attempt=1, idempotency_key="k",
-                )  # fmt: skip
+                return await supervisor.call(call)
 
             calls = {"(a) direct, pooled client": direct, "(b) Supervisor.call": supervised}
             return await measure(calls, total)
@@ -170,8 +169,10 @@ async def compare(runtimes: list[str], total: int, starts: int) -> list[str]:
             def caller(name: str) -> Call:
                 async def call() -> object:
                     return await supervisor.call(
-                        name, INPUT, execution_id="e", task_reference=f"/do/0/{name}",
-                        attempt=1, idempotency_key="k",
+                        FunctionCall(
+                            function=name, data=INPUT, execution_id="e",
+                            task_reference=f"/do/0/{name}", attempt=1, idempotency_key="k",
+                        )
                     )  # fmt: skip
 
                 return call

@@ -32,6 +32,7 @@ from flowapp.engine.commands import RunProcess
 from flowapp.functions.instance import Instance, free_port
 from flowapp.functions.launch import prepare
 from flowapp.functions.logs import LogStore
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
 from flowapp.runtime.effects.process import ProcessEffects
@@ -69,8 +70,10 @@ async def calls(folder: Path, runtime: str, sandboxes: dict[str, Sandbox], total
 
         async def one(supervisor: Supervisor) -> None:
             await supervisor.call(
-                runtime, INPUT, execution_id="e", task_reference="/do/0/f", attempt=1,
-                idempotency_key="k",
+                FunctionCall(
+                    function=runtime, data=INPUT, execution_id="e", task_reference="/do/0/f",
+                    attempt=1, idempotency_key="k",
+                )
             )  # fmt: skip
 
         await alternate({m: (lambda s=s: one(s)) for m, s in supervisors.items()}, samples, total)

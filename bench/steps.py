@@ -31,6 +31,7 @@ from bench.processes import cpu_seconds, engine_processes, function_host, rss_mi
 from bench.stats import latency_line, percentile
 from flowapp.engine.testing import workflow_from_yaml
 from flowapp.functions.client import encode_call
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.remote import RemoteFunctions
 from flowapp.runtime.deciders.base import Decider
 from flowapp.runtime.dispatch import Effects
@@ -71,8 +72,7 @@ async def floor_execution(
 ) -> None:
     """3 x (HTTP round trip to the function + one SQLite WAL commit of its output)."""
     for step in range(3):
-        headers, body = encode_call(
-            app="bench",
+        call = FunctionCall(
             function="echo",
             data={"steps": step},
             execution_id=name,
@@ -80,6 +80,7 @@ async def floor_execution(
             attempt=1,
             idempotency_key=f"{name}/{step}",
         )
+        headers, body = encode_call(call, app="bench")
         async with session.post(url, data=body, headers=headers) as response:
             output = await response.read()
         database.execute("BEGIN")

@@ -32,35 +32,28 @@ from flowapp.functions.errors import (
     FunctionUnavailable,
     MalformedReply,
 )
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.sdk import ATTEMPT_ATTRIBUTE, EXECUTION_ATTRIBUTE, TASK_ATTRIBUTE
 
 _PREVIEW = 200  # characters of an unreadable body quoted in error messages
 _LARGE_BODY = 1 << 20
 
 
-def encode_call(
-    *,
-    app: str,
-    function: str,
-    data: Any,
-    execution_id: str,
-    task_reference: str,
-    attempt: int,
-    idempotency_key: str,
-) -> tuple[dict[str, str], bytes]:
-    """Headers and body of a binary-mode ``dev.flowapp.function.invoked`` event."""
+def encode_call(call: FunctionCall, *, app: str) -> tuple[dict[str, str], bytes]:
+    """Headers and body of a binary-mode ``dev.flowapp.function.invoked`` event from
+    ``app`` (the caller resolves ``call.app`` against its own default)."""
     attributes: dict[str, str | int] = {
-        "id": idempotency_key,
-        "source": wire.source(app, function),
+        "id": call.idempotency_key,
+        "source": wire.source(app, call.function),
         "type": wire.INVOKED,
-        EXECUTION_ATTRIBUTE: execution_id,
-        TASK_ATTRIBUTE: task_reference,
-        ATTEMPT_ATTRIBUTE: attempt,
+        EXECUTION_ATTRIBUTE: call.execution_id,
+        TASK_ATTRIBUTE: call.task_reference,
+        ATTEMPT_ATTRIBUTE: call.attempt,
     }
     traceparent = tracecontext.CURRENT.get()
     if traceparent is not None:  # the CloudEvents distributed tracing extension
         attributes[tracecontext.ATTRIBUTE] = traceparent
-    return wire.binary_message(attributes, data)
+    return wire.binary_message(attributes, call.data)
 
 
 async def invoke(

@@ -13,6 +13,7 @@ from typing import Any
 from flowapp.functions.client import decode_reply, encode_call
 from flowapp.functions.connections import ConnectionFailed, Connections
 from flowapp.functions.errors import FunctionTimeout, FunctionUnavailable
+from flowapp.functions.port import FunctionCall
 
 URL_VARIABLE_PREFIX = "FLOWAPP_FUNCTION_URL_"
 
@@ -70,35 +71,16 @@ class RemoteFunctions:
     async def close(self) -> None:
         self.connections.close()
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        url = self.urls.get(name)
+    async def call(self, call: FunctionCall) -> Any:
+        url = self.urls.get(call.function)
         if url is None:
-            raise FunctionUnavailable(name, "no URL is configured for this function")
-        headers, body = encode_call(
-            app=app or self.app,
-            function=name,
-            data=data,
-            execution_id=execution_id,
-            task_reference=task_reference,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-        )
+            raise FunctionUnavailable(call.function, "no URL is configured for this function")
+        headers, body = encode_call(call, app=call.app or self.app)
         return await post_call(
             self.connections,
             url,
-            function=name,
+            function=call.function,
             headers=headers,
             body=body,
-            timeout=timeout or self.timeout,
+            timeout=call.timeout or self.timeout,
         )

@@ -6,9 +6,10 @@ restarts), one pooled aiohttp session (keep-alive connections to every instance)
 :class:`~flowapp.functions.logs.LogStore` and the metrics. The runtime calls::
 
     async with Supervisor(specs, registry=registry) as supervisor:
-        output = await supervisor.call("append", {"text": "hi"}, execution_id="e1",
-                                       task_reference="/do/0/append", attempt=1,
-                                       idempotency_key="e1/do/0/append/1")
+        output = await supervisor.call(FunctionCall(
+            function="append", data={"text": "hi"}, execution_id="e1",
+            task_reference="/do/0/append", attempt=1, idempotency_key="e1/do/0/append/1",
+        ))
 
 ``call`` raises a :class:`~flowapp.functions.errors.FunctionError` subclass when there is
 no output; metrics count every call by outcome.
@@ -32,6 +33,7 @@ from flowapp.functions.launch import UNCONFINED
 from flowapp.functions.logs import LogLine, LogStore
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.pool import FunctionPool, PoolOptions
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.scaling import Backoff, FunctionStatus
 from flowapp.functions.spec import FunctionSpec
 from flowapp.sandbox import Sandbox
@@ -122,34 +124,15 @@ class Supervisor:
     ) -> None:
         await self.stop()
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        """Call function ``name`` with ``data`` and return its output.
+    async def call(self, call: FunctionCall) -> Any:
+        """Make ``call`` and return the function's output.
 
-        ``app`` defaults to the supervisor's; ``timeout`` to the function's.
+        ``call.app`` defaults to the supervisor's; ``call.timeout`` to the function's.
         """
-        pool = self._pool(name)
-        app = app or self.app
-        headers, body = client.encode_call(
-            app=app,
-            function=name,
-            data=data,
-            execution_id=execution_id,
-            task_reference=task_reference,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-        )
-        return await self._measured(app, pool, headers, body, timeout or pool.spec.timeout)
+        pool = self._pool(call.function)
+        app = call.app or self.app
+        headers, body = client.encode_call(call, app=app)
+        return await self._measured(app, pool, headers, body, call.timeout or pool.spec.timeout)
 
     async def _measured(
         self, app: str, pool: FunctionPool, headers: dict[str, str], body: bytes, timeout: float

@@ -8,10 +8,10 @@ surface exactly as through the supervisor: an author's
 status, any other exception or a non-JSON output as a 500 :class:`FunctionReplyError`, a
 slow handler as :class:`FunctionTimeout`, an unknown name as :class:`FunctionUnavailable`.
 Outputs go through a JSON round trip, so a test sees what a real caller would. Every call
-is recorded in :attr:`FakeFunctions.calls`::
+is recorded in :attr:`FakeFunctions.calls`, with its app resolved::
 
     functions = FakeFunctions({"append": lambda data, ctx: data + "!"})
-    assert await functions.call("append", "hi", execution_id="e1", ...) == "hi!"
+    assert await functions.call(FunctionCall(function="append", data="hi", ...)) == "hi!"
     assert functions.calls[0].task_reference == "/do/0/append"
 """
 
@@ -21,7 +21,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -29,6 +29,7 @@ import orjson
 from flowapp.functions import wire
 from flowapp.functions.errors import FunctionReplyError, FunctionTimeout, FunctionUnavailable
 from flowapp.functions.loader import Handler
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.sdk import (
     ATTEMPT_ATTRIBUTE,
     EXECUTION_ATTRIBUTE,
@@ -36,17 +37,6 @@ from flowapp.functions.sdk import (
     FunctionError,
     build_context,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedCall:
-    name: str
-    data: Any
-    execution_id: str
-    task_reference: str
-    attempt: int
-    idempotency_key: str
-    app: str
 
 
 class FakeFunctions:
@@ -57,38 +47,25 @@ class FakeFunctions:
     ) -> None:
         self.app = app
         self.handlers: dict[str, Handler] = dict(handlers or {})
-        self.calls: list[RecordedCall] = []
+        self.calls: list[FunctionCall] = []
 
     def register(self, name: str, handler: Handler) -> None:
         self.handlers[name] = handler
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        app = app or self.app
-        ids = (execution_id, task_reference, attempt, idempotency_key, app)
-        self.calls.append(RecordedCall(name, data, *ids))
-        handler = self.handlers.get(name)
+    async def call(self, call: FunctionCall) -> Any:
+        call = replace(call, app=call.app or self.app)
+        self.calls.append(call)
+        handler = self.handlers.get(call.function)
         if handler is None:
-            raise FunctionUnavailable(name, "no such function in this app")
-        return await self._invoke(handler, name, data, self.calls[-1], timeout or 30.0)
+            raise FunctionUnavailable(call.function, "no such function in this app")
+        return await self._invoke(handler, call, call.timeout or 30.0)
 
-    async def _invoke(
-        self, handler: Handler, name: str, data: Any, call: RecordedCall, timeout: float
-    ) -> Any:
+    async def _invoke(self, handler: Handler, call: FunctionCall, timeout: float) -> Any:
+        name = call.function
         attributes = {
             "specversion": "1.0",
             "id": call.idempotency_key,
-            "source": wire.source(call.app, name),
+            "source": wire.source(call.app or self.app, name),
             "type": wire.INVOKED,
             EXECUTION_ATTRIBUTE: call.execution_id,
             TASK_ATTRIBUTE: call.task_reference,
@@ -97,7 +74,7 @@ class FakeFunctions:
         context = build_context(attributes, logger=logging.getLogger(f"flowapp.function.{name}"))
         try:
             async with asyncio.timeout(timeout):
-                output = await _run(handler, _json(data), context)
+                output = await _run(handler, _json(call.data), context)
         except TimeoutError as exc:
             raise FunctionTimeout(name, timeout) from exc
         except FunctionError as exc:

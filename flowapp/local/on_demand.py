@@ -17,6 +17,7 @@ from typing import Any
 
 from flowapp.dsl.problems import DefinitionError
 from flowapp.functions.errors import FunctionUnavailable
+from flowapp.functions.port import FunctionCall
 from flowapp.local.revisions import RevisionFailed, RevisionHost
 
 StartRevision = Callable[[], Awaitable[RevisionHost]]
@@ -31,31 +32,11 @@ class RevisionCaller:
         self.started = started
         self.start = start
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
+    async def call(self, call: FunctionCall) -> Any:
         await self.started.wait()
         try:
             host = await self.start()
         except (RevisionFailed, DefinitionError, OSError) as exc:
             reason = f"revision {self.revision} of {self.app} cannot be started: {exc}"
-            raise FunctionUnavailable(name, reason) from None
-        return await host.supervisor.call(
-            name,
-            data,
-            execution_id=execution_id,
-            task_reference=task_reference,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-            app=app,
-            timeout=timeout,
-        )
+            raise FunctionUnavailable(call.function, reason) from None
+        return await host.supervisor.call(call)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flowapp.dsl import errors
 from flowapp.engine.commands import CallFunction
 from flowapp.functions.errors import FunctionError
-from flowapp.functions.port import FunctionCaller
+from flowapp.functions.port import FunctionCall, FunctionCaller
 from flowapp.runtime.effects.base import EffectError
 
 if TYPE_CHECKING:
@@ -49,16 +49,17 @@ class FunctionRouter:
 
 
 async def call_function(caller: FunctionCaller, command: CallFunction, *, app: str | None) -> Any:
+    call = FunctionCall(
+        function=command.function,
+        data=command.data,
+        execution_id=command.execution_id,
+        task_reference=command.task_reference,
+        attempt=command.attempt,
+        idempotency_key=command.idempotency_key,
+        app=app,
+        timeout=command.timeout,
+    )
     try:
-        return await caller.call(
-            command.function,
-            command.data,
-            execution_id=command.execution_id,
-            task_reference=command.task_reference,
-            attempt=command.attempt,
-            idempotency_key=command.idempotency_key,
-            app=app,
-            timeout=command.timeout,
-        )
+        return await caller.call(call)
     except FunctionError as exc:
         raise EffectError(exc.to_problem(instance=command.task_reference)) from None

@@ -12,6 +12,7 @@ import pytest
 from flowapp.functions.errors import FunctionReplyError
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
+from tests import calls
 from tests.servers import skip_unless_ci
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
@@ -24,14 +25,7 @@ async def perl(make_supervisor: Any) -> Supervisor:
 
 
 async def call(supervisor: Supervisor, data: Any, *, execution: str = "e1") -> Any:
-    return await supervisor.call(
-        "hello",
-        data,
-        execution_id=execution,
-        task_reference="/do/0/hello",
-        attempt=2,
-        idempotency_key=f"{execution}/do/0/hello/2",
-    )
+    return await calls.call(supervisor, "hello", data, execution_id=execution, attempt=2)
 
 
 async def test_perl_function_answers_through_the_supervisor(perl: Supervisor) -> None:

@@ -13,6 +13,7 @@ from flowapp.functions.build import find_go
 from flowapp.functions.errors import FunctionReplyError
 from flowapp.functions.spec import FunctionSpec
 from flowapp.functions.supervisor import Supervisor
+from tests import calls
 from tests.servers import skip_unless_ci
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
@@ -31,14 +32,7 @@ def copy(name: str, tmp_path: Path) -> Path:
 
 
 async def call(supervisor: Supervisor, name: str, data: Any, execution: str = "e1") -> Any:
-    return await supervisor.call(
-        name,
-        data,
-        execution_id=execution,
-        task_reference=f"/do/0/{name}",
-        attempt=1,
-        idempotency_key=f"{execution}/do/0/{name}/1",
-    )
+    return await calls.call(supervisor, name, data, execution_id=execution)
 
 
 @pytest.mark.parametrize("runtime", COMPILED)

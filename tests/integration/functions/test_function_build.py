@@ -15,7 +15,7 @@ import pytest
 
 from flowapp.functions import build
 from flowapp.functions.spec import FunctionSpec
-from flowapp.functions.supervisor import Supervisor
+from tests.calls import call
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 
@@ -42,12 +42,6 @@ def build_wheel(package: Path, destination: Path, *, version: str = "0.1.0") -> 
 
 def _digest(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-async def call(supervisor: Supervisor, name: str, data: Any) -> Any:
-    return await supervisor.call(
-        name, data, execution_id="e1", task_reference="/do/0/x", attempt=1, idempotency_key="k"
-    )
 
 
 async def test_python_requirements_get_their_own_venv(make_supervisor: Any, tmp_path: Path) -> None:

@@ -12,21 +12,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from flowapp.functions.errors import FunctionReplyError, FunctionTimeout
 from flowapp.functions.spec import FunctionSpec, ScaleSpec
 from flowapp.functions.supervisor import Supervisor
+from tests import calls
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 LABELS = {"app": "shop", "revision": "r1", "function": "echo"}
 
 
 async def call(supervisor: Supervisor, data: Any, *, execution: str = "e1", **options: Any) -> Any:
-    return await supervisor.call(
-        "echo",
-        data,
-        execution_id=execution,
-        task_reference="/do/0/echo",
-        attempt=1,
-        idempotency_key=f"{execution}/do/0/echo/1",
-        **options,
-    )
+    return await calls.call(supervisor, "echo", data, execution_id=execution, **options)
 
 
 async def test_logs_of_one_execution(make_supervisor: Any, eventually: Any, tmp_path: Path) -> None:

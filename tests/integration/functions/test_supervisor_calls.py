@@ -10,20 +10,10 @@ import pytest
 
 from flowapp.functions.errors import FunctionTimeout
 from flowapp.functions.spec import FunctionSpec
-from flowapp.functions.supervisor import Supervisor
+from tests.calls import call
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 ECHO = {"python": FIXTURES / "echo", "node": FIXTURES / "node_echo"}
-
-
-async def call(supervisor: Supervisor, name: str, data: Any, **options: Any) -> Any:
-    ids = {
-        "execution_id": "e1",
-        "task_reference": "/do/0/step",
-        "attempt": 1,
-        "idempotency_key": "e1/do/0/step/1",
-    }
-    return await supervisor.call(name, data, **(ids | options))
 
 
 async def test_a_hanging_function_times_out_within_the_timeout(make_supervisor: Any) -> None:

@@ -11,14 +11,9 @@ import pytest
 
 from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.spec import FunctionSpec
-from flowapp.functions.supervisor import Supervisor
+from tests.calls import call
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
-
-
-async def call(supervisor: Supervisor, name: str, data: Any, **options: Any) -> Any:
-    ids = {"execution_id": "e1", "task_reference": "/do/0/x", "attempt": 1, "idempotency_key": "k"}
-    return await supervisor.call(name, data, **(ids | options))
 
 
 async def test_crash_on_start_becomes_failing_and_calls_fail_fast(

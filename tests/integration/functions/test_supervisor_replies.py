@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -22,20 +21,11 @@ from flowapp.functions.errors import (
 )
 from flowapp.functions.spec import FunctionSpec, Runtime
 from flowapp.functions.supervisor import Supervisor
+from tests.calls import call
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
 ECHO = {"python": FIXTURES / "echo", "node": FIXTURES / "node_echo"}
-
-
-async def call(supervisor: Supervisor, name: str, data: Any, **options: Any) -> Any:
-    ids = {
-        "execution_id": "e1",
-        "task_reference": "/do/0/step",
-        "attempt": 1,
-        "idempotency_key": "e1/do/0/step/1",
-    }
-    return await supervisor.call(name, data, **(ids | options))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["python", "node"])

@@ -10,13 +10,9 @@ from typing import Any
 from flowapp.functions.spec import FunctionSpec, ScaleSpec
 from flowapp.functions.supervisor import Supervisor
 from flowapp.functions.watch import watch
+from tests.calls import call
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "functions"
-
-
-async def call(supervisor: Supervisor, name: str, data: Any, **options: Any) -> Any:
-    ids = {"execution_id": "e1", "task_reference": "/do/0/x", "attempt": 1, "idempotency_key": "k"}
-    return await supervisor.call(name, data, **(ids | options))
 
 
 async def test_a_burst_scales_out_to_max_instances(make_supervisor: Any) -> None:

@@ -19,16 +19,17 @@ from typing import Any
 import pytest
 
 from flowapp.functions.errors import FunctionUnavailable
+from flowapp.functions.port import FunctionCall
 from flowapp.local.platform import LocalPlatform
 from flowapp.store.platform import MemoryPlatformStore
+from tests import calls
 
 REVISION = ("shop", "shop-00001")
-CALL: dict[str, Any] = {"execution_id": "e1", "task_reference": "/do/0/record", "attempt": 1}
 
 
 class _Supervisor:
-    async def call(self, name: str, data: Any, **options: Any) -> Any:
-        return {"function": name, "data": data}
+    async def call(self, call: FunctionCall) -> Any:
+        return {"function": call.function, "data": call.data}
 
 
 class _Host:
@@ -53,7 +54,7 @@ def _workflow() -> Any:
 async def _call(platform: LocalPlatform) -> asyncio.Task[Any]:
     caller = platform.functions_of(_workflow())
     assert caller is not None, "before start(), a call must wait instead of failing"
-    task = asyncio.create_task(caller.call("record", {"n": 1}, idempotency_key="k", **CALL))
+    task = asyncio.create_task(calls.call(caller, "record", {"n": 1}))
     await asyncio.sleep(0.05)
     assert not task.done()
     return task

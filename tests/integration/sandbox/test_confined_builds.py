@@ -12,6 +12,7 @@ from flowapp.functions import build
 from flowapp.functions.spec import FunctionSpec
 from flowapp.sandbox import Sandbox, run_blocking
 from flowapp.sandbox.identity import app_user
+from tests.calls import call
 
 _HELPERS = Path(__file__).resolve().parents[1] / "functions" / "test_function_build.py"
 
@@ -27,12 +28,6 @@ def build_wheel(package: Path, destination: Path) -> Path:
 
 def owners(folder: Path) -> set[int]:
     return {path.lstat().st_uid for path in [folder, *folder.rglob("*")]}
-
-
-async def call(supervisor: Any, name: str, data: Any) -> Any:
-    return await supervisor.call(
-        name, data, execution_id="e1", task_reference="/do/0/x", attempt=1, idempotency_key="k"
-    )
 
 
 async def test_pip_builds_the_venv_as_the_apps_user(

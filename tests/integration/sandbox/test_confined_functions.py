@@ -18,10 +18,10 @@ import pytest
 from flowapp.functions.build import find_go
 from flowapp.functions.errors import FunctionReplyError
 from flowapp.functions.spec import FunctionSpec
-from flowapp.functions.supervisor import Supervisor
 from flowapp.sandbox import Sandbox, code_pids
 from flowapp.sandbox.environment import FORWARDED
 from flowapp.sandbox.identity import app_user
+from tests.calls import call
 from tests.servers import skip_unless_ci
 
 CONTRACT = {
@@ -45,12 +45,6 @@ SYSTEM = {
     "tmp",
     "var",
 }
-
-
-async def call(supervisor: Supervisor, name: str, data: Any) -> Any:
-    return await supervisor.call(
-        name, data, execution_id="e1", task_reference="/do/0/x", attempt=1, idempotency_key="k"
-    )
 
 
 def owner_of(pid: int) -> int:

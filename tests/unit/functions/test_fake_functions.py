@@ -8,11 +8,17 @@ from typing import Any
 import pytest
 
 from flowapp.functions.errors import FunctionReplyError, FunctionTimeout, FunctionUnavailable
-from flowapp.functions.port import FunctionCaller
+from flowapp.functions.port import FunctionCall, FunctionCaller
 from flowapp.functions.sdk import Context, FunctionError
-from flowapp.functions.testing import FakeFunctions, RecordedCall
+from flowapp.functions.testing import FakeFunctions
+from tests.calls import call
 
-IDS = {"execution_id": "e1", "task_reference": "/do/0/f", "attempt": 2, "idempotency_key": "k"}
+IDS: dict[str, Any] = {
+    "execution_id": "e1",
+    "task_reference": "/do/0/f",
+    "attempt": 2,
+    "idempotency_key": "k",
+}
 
 
 async def test_sync_and_async_handlers_see_the_context() -> None:
@@ -24,16 +30,16 @@ async def test_sync_and_async_handlers_see_the_context() -> None:
         {"now": lambda data, context: (data, context.execution_id), "later": later}
     )
 
-    assert await functions.call("now", "x", **IDS) == ["x", "e1"]  # JSON: tuples are lists
-    assert await functions.call("later", None, **IDS) == {"attempt": 2, "key": "k"}
+    assert await call(functions, "now", "x", **IDS) == ["x", "e1"]  # JSON: tuples are lists
+    assert await call(functions, "later", None, **IDS) == {"attempt": 2, "key": "k"}
 
 
 async def test_calls_are_recorded() -> None:
     functions = FakeFunctions({"f": lambda data, context: None}, app="shop")
 
-    await functions.call("f", {"a": 1}, **IDS)
+    await call(functions, "f", {"a": 1}, **IDS)
 
-    assert functions.calls == [RecordedCall("f", {"a": 1}, "e1", "/do/0/f", 2, "k", "shop")]
+    assert functions.calls == [FunctionCall(function="f", data={"a": 1}, app="shop", **IDS)]
 
 
 async def test_failures_surface_as_through_the_supervisor() -> None:
@@ -50,15 +56,15 @@ async def test_failures_surface_as_through_the_supervisor() -> None:
     functions.register("bad", lambda data, context: object())
 
     with pytest.raises(FunctionReplyError) as refused:
-        await functions.call("refuse", None, **IDS)
+        await call(functions, "refuse", None, **IDS)
     assert (refused.value.status, refused.value.problem["detail"]) == (409, "already done")
     with pytest.raises(FunctionReplyError) as crashed:
-        await functions.call("crash", None, **IDS)
+        await call(functions, "crash", None, **IDS)
     assert crashed.value.status == 500
     assert "KeyError" in crashed.value.problem["detail"]
     with pytest.raises(FunctionReplyError, match="not JSON"):
-        await functions.call("bad", None, **IDS)
+        await call(functions, "bad", None, **IDS)
     with pytest.raises(FunctionTimeout):
-        await functions.call("hang", None, **IDS, timeout=0.01)
+        await call(functions, "hang", None, **IDS, timeout=0.01)
     with pytest.raises(FunctionUnavailable):
-        await functions.call("missing", None, **IDS)
+        await call(functions, "missing", None, **IDS)

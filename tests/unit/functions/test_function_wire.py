@@ -17,6 +17,7 @@ from flowapp.functions.errors import (
     FunctionUnavailable,
     MalformedReply,
 )
+from flowapp.functions.port import FunctionCall
 
 
 def headers(**values: str) -> CIMultiDict[str]:
@@ -25,13 +26,15 @@ def headers(**values: str) -> CIMultiDict[str]:
 
 def call(data: Any = None) -> tuple[dict[str, str], bytes]:
     return encode_call(
+        FunctionCall(
+            function="append",
+            data=data,
+            execution_id="e 1",
+            task_reference="/do/0/append",
+            attempt=2,
+            idempotency_key="e1/do/0/append/2",
+        ),
         app="shop",
-        function="append",
-        data=data,
-        execution_id="e 1",
-        task_reference="/do/0/append",
-        attempt=2,
-        idempotency_key="e1/do/0/append/2",
     )
 
 
