@@ -88,7 +88,7 @@ class Upkeep:
                 for record, data in loaded:
                     with contextlib.suppress(UnknownExecution):
                         self._adopt_loaded(record, data)
-        finally:  # those left by a failure are adopted by ``_keep_leases``
+        finally:  # those left by a failure are adopted by ``renew_leases``
             self._adopting.difference_update(mine)
 
     async def _adopt(self: Runtime, execution_id: str) -> None:
@@ -204,21 +204,35 @@ class Upkeep:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                held = set(
-                    await self.committer.run_in_writer(
-                        lambda: self.store.renew_leases(
-                            self.owner, now=self.clock(), lease_seconds=self.lease_seconds
-                        )
-                    )
-                )
-                for live in [
-                    lv for lv in self.live.values() if lv.id not in held and not lv.pumping
-                ]:
-                    log.warning("lease of %s expired; leaving it to its new owner", live.id)
-                    self._forget(live)
-                await self._adopt_orphans(held)
+                await self.renew_leases()
             except Exception:  # the next round retries; the store may be restarting
                 log.exception("lease upkeep failed")
+
+    async def renew_leases(self: Runtime) -> None:
+        """Renew the leases of the executions held here; forget those whose lease was
+        lost, adopt those held but not running here.
+
+        The renewal runs on the writer thread while the event loop goes on starting and
+        finishing executions, so its answer speaks only of what was live before it
+        began: an execution started meanwhile is missing from it though its lease is
+        fresh (forgetting it left its caller waiting until the next round adopted it),
+        and one that ended meanwhile is in it though it is no orphan. An execution in
+        the middle of a commit (its creation, say) is judged at the next round."""
+        before = dict(self.live)
+        settled = {execution_id for execution_id, live in before.items() if not live.pumping}
+        held = set(
+            await self.committer.run_in_writer(
+                lambda: self.store.renew_leases(
+                    self.owner, now=self.clock(), lease_seconds=self.lease_seconds
+                )
+            )
+        )
+        for execution_id in sorted(settled - held):
+            live = before[execution_id]
+            if self.live.get(execution_id) is live and not live.pumping:
+                log.warning("lease of %s expired; leaving it to its new owner", execution_id)
+                self._forget(live)
+        await self._adopt_orphans(held - before.keys())
 
     async def _adopt_orphans(self: Runtime, held: set[str]) -> None:
         """Adopt executions we hold but do not run: claimed by a recovery that failed half-way
