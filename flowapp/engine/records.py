@@ -10,9 +10,11 @@ from flowapp.engine.commands import Command
 from flowapp.engine.state import ExecutionState
 
 
-@dataclass(slots=True)
-class TaskRun:
-    """One run of one task inside an execution (the store keeps it by ``id``)."""
+@dataclass(slots=True, kw_only=True)
+class TaskRunFields:
+    """What is known of one run of one task inside an execution: what a decision reports
+    of it (:class:`TaskRun`) and what the store keeps, by ``id``
+    (:class:`flowapp.store.port.TaskRunRecord`, which adds where it ran)."""
 
     id: int
     parent_id: int | None
@@ -26,6 +28,15 @@ class TaskRun:
     output: Any = None
     error: dict[str, Any] | None = None
     ended_at: float | None = None
+
+
+TASK_RUN_FIELDS = tuple(f.name for f in dataclasses.fields(TaskRunFields))
+
+
+@dataclass(slots=True, kw_only=True)
+class TaskRun(TaskRunFields):
+    """A task run as a decision reports it, with what the lifecycle events need to know."""
+
     retried: bool = False  # this run is a retry of an earlier attempt
     began: bool = False  # the run started in the decision that reports it
 

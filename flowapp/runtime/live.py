@@ -66,22 +66,12 @@ def task_run_record(
 ) -> TaskRunRecord:
     """The record of a task run, with known secret values masked (``sealing.py``), naming
     the app ``revision`` it ran on."""
-    return TaskRunRecord(
-        execution_id=execution_id,
-        id=run.id,
-        parent_id=run.parent_id,
-        reference=run.reference,
-        occurrence=run.occurrence,
-        name=run.name,
-        status=run.status,
-        input=known.mask(run.input),
-        attempt=run.attempt,
-        started_at=run.started_at,
-        output=known.mask(run.output),
-        error=known.mask(run.error),
-        ended_at=run.ended_at,
-        revision=revision,
-    )
+    record = TaskRunRecord.of(execution_id, run, revision=revision)
+    if known:
+        record.input = known.mask(run.input)
+        record.output = known.mask(run.output)
+        record.error = known.mask(run.error)
+    return record
 
 
 def outbox_payload(command: Command, known: KnownSecrets) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from flowapp.engine.records import TASK_RUN_FIELDS, TaskRunFields
+
 
 class StoreError(Exception):
     """Root of store errors; driver errors are converted to it at the adapter."""
@@ -75,22 +77,18 @@ class ExecutionRecord:
     lease_until: float | None = None
 
 
-@dataclass(slots=True)
-class TaskRunRecord:
+@dataclass(slots=True, kw_only=True)
+class TaskRunRecord(TaskRunFields):
+    """A task run as the store keeps it: of ``execution_id``, on app ``revision``."""
+
     execution_id: str
-    id: int
-    parent_id: int | None
-    reference: str
-    occurrence: str
-    name: str
-    status: str
-    input: Any
-    attempt: int
-    started_at: float
-    output: Any = None
-    error: dict[str, Any] | None = None
-    ended_at: float | None = None
     revision: str | None = None  # the app revision it ran on (a retry may move on to another)
+
+    @classmethod
+    def of(cls, execution_id: str, run: TaskRunFields, *, revision: str | None) -> TaskRunRecord:
+        """The record of a task run that a decision reported."""
+        fields = {name: getattr(run, name) for name in TASK_RUN_FIELDS}
+        return cls(execution_id=execution_id, revision=revision, **fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,18 @@ def checkpoint(execution_id: str = "e1", **changes: object) -> Checkpoint:
 
 
 def run(run_id: int, status: str, execution_id: str = "e1") -> TaskRunRecord:
-    return TaskRunRecord(execution_id, run_id, None, "/do/0", "/do/0", "a", status, None, 1, 0.0)
+    return TaskRunRecord(
+        execution_id=execution_id,
+        id=run_id,
+        parent_id=None,
+        reference="/do/0",
+        occurrence="/do/0",
+        name="a",
+        status=status,
+        input=None,
+        attempt=1,
+        started_at=0.0,
+    )
 
 
 def test_later_checkpoints_win_none_keeps_state_but_clears_results() -> None:
