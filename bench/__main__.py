@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-SUITES = ("engine", "steps", "tracing", "deciders", "invoke", "triggers", "operator")
+SUITES = ("engine", "steps", "tracing", "deciders", "invoke", "triggers", "operator", "cli")
 
 
 def main(names: list[str]) -> None:

@@ -12,7 +12,6 @@ manifest and this command are held to the same options by
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -141,6 +140,8 @@ def cluster_engine(
         ),
     )
     try:
+        import asyncio
+
         asyncio.run(_run(settings, host, port, delivery_port))
     except SettingsError as error:
         raise InvalidInput(str(error)) from None

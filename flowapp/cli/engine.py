@@ -7,7 +7,6 @@ its executions are taken over by the others once its lease runs out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -33,6 +32,8 @@ def _function_urls(values: list[str]) -> dict[str, str]:
 async def _serve(
     db: str, owner: str, urls: dict[str, str], lease: float, poll: float, timeout: float
 ) -> None:
+    import asyncio
+
     from flowapp.functions.remote import RemoteFunctions
     from flowapp.runtime.dispatch import Effects
     from flowapp.runtime.effects.functions import FunctionEffects
@@ -81,6 +82,8 @@ def engine(
     log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Run an engine process until SIGTERM."""
+    import asyncio
+
     from flowapp.cli.localdb.store import checked_url, choose_store
     from flowapp.cli.logsetup import configure_logging
 

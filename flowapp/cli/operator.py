@@ -7,7 +7,6 @@ on ``--metrics-port``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from typing import Annotated
@@ -34,6 +33,8 @@ def operator(
     ] = None,
 ) -> None:
     """Run the operator that realises FlowApp objects on Kubernetes + Knative."""
+    import asyncio
+
     from flowapp.operator.handlers import OperatorConfig, Running, run
     from flowapp.operator.target import Target
 

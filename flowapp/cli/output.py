@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+if TYPE_CHECKING:  # rich is loaded by what draws for people, not by JSON and notes
+    from rich.console import Console
 
 STATUS_STYLE = {
     "completed": "green",
@@ -28,10 +29,14 @@ STATUS_STYLE = {
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def stdout() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
@@ -49,6 +54,8 @@ def print_json(value: Any) -> None:
 
 
 def status_text(status: str | None) -> str:
+    from rich.markup import escape
+
     style = STATUS_STYLE.get(status or "", "white")
     return f"[{style}]{escape(status or '')}[/{style}]"
 

@@ -141,7 +141,6 @@ async def _run(
     policy: Any,
     sandbox: Sandbox,
 ) -> Any:
-    from flowapp.functions.supervisor import Supervisor
     from flowapp.runtime.dispatch import Effects
     from flowapp.runtime.effects.functions import FunctionEffects
     from flowapp.runtime.effects.http import HttpEffects
@@ -151,9 +150,11 @@ async def _run(
     from flowapp.store import open_store
 
     store = open_store(url)
-    supervisor = (
-        Supervisor(app.functions.values(), app=app.name, sandbox=sandbox) if app.functions else None
-    )
+    supervisor = None
+    if app.functions:  # the supervisor (and its metrics) only for a FlowApp's functions
+        from flowapp.functions.supervisor import Supervisor
+
+        supervisor = Supervisor(app.functions.values(), app=app.name, sandbox=sandbox)
     try:
         store.migrate()
         registry = WorkflowRegistry(store)

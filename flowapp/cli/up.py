@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -50,6 +49,8 @@ SECRETS_FILE_HELP = (
 async def _deploy_folders(running: Platform, folders: list[Path]) -> list[str]:
     """Each ``--app`` folder seeds its app if there is none, and updates it only when the
     folder itself changed since it last did: pushes made since are kept."""
+    import asyncio
+
     from flowapp.apps import load_app
     from flowapp.local.seeding import seed_from_folder
 
@@ -77,6 +78,8 @@ async def _up(settings: UpSettings, listener: socket.socket) -> None:
 def _run_alone(settings: UpSettings, main: Callable[[UpSettings, socket.socket], Any]) -> None:
     """Run ``main`` holding the data directory (one server per data directory) on a
     socket bound to the port first; either taken says by whom, exit 3."""
+    import asyncio
+
     from flowapp.local.instance import DataDirInUse, PortInUse, bind_listener, holding
     from flowapp.sandbox import SandboxUnavailable
 
@@ -198,6 +201,8 @@ def _given_secrets(
 
 
 async def _dev(settings: UpSettings, folder: Path, listener: socket.socket) -> None:
+    import asyncio
+
     from flowapp.apps import load_app
     from flowapp.cli.devloop import watch_project
     from flowapp.cli.serve import api_app, platform_running, serve_http

@@ -13,37 +13,78 @@ Backends (``open_broker(url)``): ``memory://``, ``sqlite:///PATH`` (embedded def
 This module pins the public names; the modules behind it may change.
 """
 
-from flowapp.events.broker import Broker, StoreBroker
-from flowapp.events.cloudevents import (
-    Event,
-    from_http,
-    from_json,
-    new_event,
-    to_binary,
-    to_json,
-    to_structured,
-    validate_event,
-)
-from flowapp.events.delivery import (
-    BackoffPolicy,
-    Deliver,
-    DeliverySpec,
-    Subscriber,
-    next_delay,
-    parse_delivery,
-)
-from flowapp.events.errors import (
-    BrokerError,
-    EventsError,
-    InvalidEvent,
-    SpecError,
-    StoreError,
-    UnsupportedFormat,
-)
-from flowapp.events.factory import open_broker
-from flowapp.events.filters import Filter, matches, parse_trigger_filter
-from flowapp.events.store import BrokerStore, DeadLetter
-from flowapp.events.subscription import Subscription, parse_subscription
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowapp.events.broker import Broker, StoreBroker
+    from flowapp.events.cloudevents import (
+        Event,
+        from_http,
+        from_json,
+        new_event,
+        to_binary,
+        to_json,
+        to_structured,
+        validate_event,
+    )
+    from flowapp.events.delivery import (
+        BackoffPolicy,
+        Deliver,
+        DeliverySpec,
+        Subscriber,
+        next_delay,
+        parse_delivery,
+    )
+    from flowapp.events.errors import (
+        BrokerError,
+        EventsError,
+        InvalidEvent,
+        SpecError,
+        StoreError,
+        UnsupportedFormat,
+    )
+    from flowapp.events.factory import open_broker
+    from flowapp.events.filters import Filter, matches, parse_trigger_filter
+    from flowapp.events.store import BrokerStore, DeadLetter
+    from flowapp.events.subscription import Subscription, parse_subscription
+
+# Each name is imported from its module when first used, so that importing one module of
+# this package (a parser, say) does not load every client library behind the others.
+_HOMES = {
+    "Broker": "flowapp.events.broker",
+    "StoreBroker": "flowapp.events.broker",
+    "Event": "flowapp.events.cloudevents",
+    "from_http": "flowapp.events.cloudevents",
+    "from_json": "flowapp.events.cloudevents",
+    "new_event": "flowapp.events.cloudevents",
+    "to_binary": "flowapp.events.cloudevents",
+    "to_json": "flowapp.events.cloudevents",
+    "to_structured": "flowapp.events.cloudevents",
+    "validate_event": "flowapp.events.cloudevents",
+    "BackoffPolicy": "flowapp.events.delivery",
+    "Deliver": "flowapp.events.delivery",
+    "DeliverySpec": "flowapp.events.delivery",
+    "Subscriber": "flowapp.events.delivery",
+    "next_delay": "flowapp.events.delivery",
+    "parse_delivery": "flowapp.events.delivery",
+    "BrokerError": "flowapp.events.errors",
+    "EventsError": "flowapp.events.errors",
+    "InvalidEvent": "flowapp.events.errors",
+    "SpecError": "flowapp.events.errors",
+    "StoreError": "flowapp.events.errors",
+    "UnsupportedFormat": "flowapp.events.errors",
+    "open_broker": "flowapp.events.factory",
+    "Filter": "flowapp.events.filters",
+    "matches": "flowapp.events.filters",
+    "parse_trigger_filter": "flowapp.events.filters",
+    "BrokerStore": "flowapp.events.store",
+    "DeadLetter": "flowapp.events.store",
+    "Subscription": "flowapp.events.subscription",
+    "parse_subscription": "flowapp.events.subscription",
+}
 
 __all__ = [
     "BackoffPolicy",
@@ -77,3 +118,12 @@ __all__ = [
     "to_structured",
     "validate_event",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

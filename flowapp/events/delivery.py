@@ -26,14 +26,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowapp.dsl.durations import DurationError, parse_iso_duration
 from flowapp.dsl.problems import Problem, join_pointer
-from flowapp.events.cloudevents import Event
 from flowapp.events.errors import SpecError
 
-Deliver = Callable[[Event], Awaitable[Event | None]]
+if TYPE_CHECKING:
+    from flowapp.events.cloudevents import Event
+
+# Written as a string so that parsing a delivery spec does not load the CloudEvents SDK.
+Deliver = Callable[["Event"], Awaitable["Event | None"]]
 """An in-process subscriber: raising means failure; a returned event is a reply."""
 
 Subscriber = str | Deliver

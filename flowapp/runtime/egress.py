@@ -25,14 +25,14 @@ caller, hop by hop, each hop checked again.
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 from yarl import URL
+
+if TYPE_CHECKING:
+    from flowapp.runtime.egress_resolver import PolicyResolver as PolicyResolver
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -208,28 +208,6 @@ class EgressPolicy:
         self.check(host, host, url.port or 0)
 
 
-class PolicyResolver(AbstractResolver):
-    """Resolves once, then hands aiohttp only the addresses the policy admits."""
-
-    def __init__(self, policy: EgressPolicy, inner: AbstractResolver | None = None) -> None:
-        self.policy = policy
-        self.inner = inner or DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
-        admitted = [r for r in found if self.policy.refusal(host, r["host"], port) is None]
-        if not admitted:
-            first = found[0]["host"] if found else "no address"
-            reason = self.policy.refusal(host, first, port) or "no address"
-            raise EgressRefused(host, first, reason, port)
-        return admitted
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 def refused_by_policy(error: BaseException) -> EgressRefused | None:
     """The refusal behind an aiohttp connection error, if that is what it is."""
     seen: set[int] = set()
@@ -240,3 +218,12 @@ def refused_by_policy(error: BaseException) -> EgressRefused | None:
         seen.add(id(current))
         current = getattr(current, "os_error", None) or current.__cause__
     return None
+
+
+def __getattr__(name: str) -> Any:
+    """``PolicyResolver`` lives beside aiohttp (``egress_resolver``), loaded when asked for."""
+    if name == "PolicyResolver":
+        from flowapp.runtime.egress_resolver import PolicyResolver
+
+        return PolicyResolver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

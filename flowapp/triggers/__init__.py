@@ -9,31 +9,68 @@ runner), ``cron`` and ``http`` (webhooks, mounted by the API server). See
 ``docs/triggers.md`` for every key and guarantee.
 """
 
-from flowapp.triggers.base import (
-    Backoff,
-    DeadLetter,
-    Event,
-    Incoming,
-    Sink,
-    Source,
-    Trigger,
-    TriggerConfig,
-    TriggerState,
-    TriggerStatus,
-)
-from flowapp.triggers.config import KINDS, load_trigger, parse_trigger, parse_triggers
-from flowapp.triggers.cron_trigger import Clock, CronState, MemoryCronState
-from flowapp.triggers.errors import (
-    DeadLetterError,
-    EventMappingError,
-    TriggerConfigError,
-    TriggerConnectionError,
-    TriggerError,
-    WebhookError,
-)
-from flowapp.triggers.registry import build_trigger
-from flowapp.triggers.webhook import HttpRequest
-from flowapp.triggers.webhook_trigger import WebhookTrigger
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flowapp.triggers.base import (
+        Backoff,
+        DeadLetter,
+        Event,
+        Incoming,
+        Sink,
+        Source,
+        Trigger,
+        TriggerConfig,
+        TriggerState,
+        TriggerStatus,
+    )
+    from flowapp.triggers.config import KINDS, load_trigger, parse_trigger, parse_triggers
+    from flowapp.triggers.cron_trigger import Clock, CronState, MemoryCronState
+    from flowapp.triggers.errors import (
+        DeadLetterError,
+        EventMappingError,
+        TriggerConfigError,
+        TriggerConnectionError,
+        TriggerError,
+        WebhookError,
+    )
+    from flowapp.triggers.registry import build_trigger
+    from flowapp.triggers.webhook import HttpRequest
+    from flowapp.triggers.webhook_trigger import WebhookTrigger
+
+# Each name is imported from its module when first used, so that importing one module of
+# this package (a parser, say) does not load every client library behind the others.
+_HOMES = {
+    "Backoff": "flowapp.triggers.base",
+    "DeadLetter": "flowapp.triggers.base",
+    "Event": "flowapp.triggers.base",
+    "Incoming": "flowapp.triggers.base",
+    "Sink": "flowapp.triggers.base",
+    "Source": "flowapp.triggers.base",
+    "Trigger": "flowapp.triggers.base",
+    "TriggerConfig": "flowapp.triggers.base",
+    "TriggerState": "flowapp.triggers.base",
+    "TriggerStatus": "flowapp.triggers.base",
+    "KINDS": "flowapp.triggers.config",
+    "load_trigger": "flowapp.triggers.config",
+    "parse_trigger": "flowapp.triggers.config",
+    "parse_triggers": "flowapp.triggers.config",
+    "Clock": "flowapp.triggers.cron_trigger",
+    "CronState": "flowapp.triggers.cron_trigger",
+    "MemoryCronState": "flowapp.triggers.cron_trigger",
+    "DeadLetterError": "flowapp.triggers.errors",
+    "EventMappingError": "flowapp.triggers.errors",
+    "TriggerConfigError": "flowapp.triggers.errors",
+    "TriggerConnectionError": "flowapp.triggers.errors",
+    "TriggerError": "flowapp.triggers.errors",
+    "WebhookError": "flowapp.triggers.errors",
+    "build_trigger": "flowapp.triggers.registry",
+    "HttpRequest": "flowapp.triggers.webhook",
+    "WebhookTrigger": "flowapp.triggers.webhook_trigger",
+}
 
 __all__ = [
     "KINDS",
@@ -63,3 +100,12 @@ __all__ = [
     "parse_trigger",
     "parse_triggers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -20,6 +20,7 @@ Common keys (brokers: all of them; ``cron``: name, type, maxRedeliveries, backof
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -34,15 +35,8 @@ from flowapp.triggers.base import (
     Owner,
     TriggerConfig,
 )
-from flowapp.triggers.cron import parse_cron
 from flowapp.triggers.errors import TriggerConfigError
 from flowapp.triggers.fields import Fields
-from flowapp.triggers.kafka import parse_kafka
-from flowapp.triggers.mqtt import parse_mqtt
-from flowapp.triggers.nats import parse_nats
-from flowapp.triggers.rabbitmq import parse_rabbitmq
-from flowapp.triggers.redis import parse_redis
-from flowapp.triggers.rocketmq import parse_rocketmq
 from flowapp.triggers.webhook import parse_http
 
 NAME = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
@@ -63,20 +57,39 @@ _CRON = frozenset({"type", "maxRedeliveries", "backoffPolicy", "backoffDelay"})
 _HTTP = frozenset({"type", "maxBytes", "read", "nonJson"})
 
 
+Parser = Callable[[Fields, Fields, Owner], Any]
+
+
 @dataclass(frozen=True, slots=True)
 class KindSpec:
-    parse: Callable[[Fields, Fields, Owner], Any]
+    """A kind's parser and common keys. A kind's parser lives beside its client
+    (``flowapp.triggers.nats`` imports the NATS library, ``cron`` croniter): it is named
+    here and imported only when an item of that kind is parsed, so that checking a
+    FlowApp does not load every broker's client."""
+
+    parser: Parser | tuple[str, str]
     common: frozenset[str]
+
+    @property
+    def parse(self) -> Parser:
+        if callable(self.parser):
+            return self.parser
+        module, name = self.parser
+        return cast(Parser, getattr(importlib.import_module(module), name))
+
+
+def _broker(kind: str) -> KindSpec:
+    return KindSpec((f"flowapp.triggers.{kind}", f"parse_{kind}"), BROKER_KEYS)
 
 
 KINDS: dict[str, KindSpec] = {
-    "nats": KindSpec(parse_nats, BROKER_KEYS),
-    "rabbitmq": KindSpec(parse_rabbitmq, BROKER_KEYS),
-    "redis": KindSpec(parse_redis, BROKER_KEYS),
-    "mqtt": KindSpec(parse_mqtt, BROKER_KEYS),
-    "kafka": KindSpec(parse_kafka, BROKER_KEYS),
-    "rocketmq": KindSpec(parse_rocketmq, BROKER_KEYS),
-    "cron": KindSpec(parse_cron, _CRON),
+    "nats": _broker("nats"),
+    "rabbitmq": _broker("rabbitmq"),
+    "redis": _broker("redis"),
+    "mqtt": _broker("mqtt"),
+    "kafka": _broker("kafka"),
+    "rocketmq": _broker("rocketmq"),
+    "cron": KindSpec(("flowapp.triggers.cron", "parse_cron"), _CRON),
     "http": KindSpec(parse_http, _HTTP),
 }
 

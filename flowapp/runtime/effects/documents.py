@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from flowapp.dsl.problems import DefinitionError
 from flowapp.dsl.source import Limits, parse_text
+
+if TYPE_CHECKING:
+    import aiohttp
 
 # The limits of a request's documents (``flowapp.apps.project.DOCUMENT_LIMITS``).
 DOCUMENT_LIMITS = Limits(clock=time.monotonic)

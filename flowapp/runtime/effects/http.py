@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from yarl import URL
 
 from flowapp.dsl import errors
@@ -31,7 +30,10 @@ from flowapp.runtime.effects.documents import (
     read_capped,
 )
 from flowapp.runtime.effects.tokens import TokenSource
-from flowapp.runtime.egress import EgressPolicy, EgressRefused, PolicyResolver, refused_by_policy
+from flowapp.runtime.egress import EgressPolicy, EgressRefused, refused_by_policy
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _TEXTUAL = ("json", "text", "xml", "yaml", "javascript", "x-www-form-urlencoded")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -61,6 +63,12 @@ class HttpEffects:
         self.tokens = TokenSource(self._send, timeout=timeout)
 
     def session(self) -> aiohttp.ClientSession:
+        # aiohttp is imported by the first call: a workflow that calls nothing over HTTP
+        # (most `flowapp run`s) does not load it.
+        import aiohttp
+
+        from flowapp.runtime.egress_resolver import PolicyResolver
+
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self.limit, ttl_dns_cache=300, resolver=PolicyResolver(self.policy)
@@ -116,6 +124,8 @@ class HttpEffects:
         raise EffectError(errors.error(errors.CONFIGURATION, detail))
 
     def _digest(self, auth: dict[str, Any]) -> aiohttp.DigestAuthMiddleware:
+        import aiohttp
+
         credentials = (str(auth.get("username") or ""), str(auth.get("password") or ""))
         middleware = self._digests.get(credentials)
         if middleware is None:
@@ -145,6 +155,8 @@ class HttpEffects:
         """One request, and with ``kwargs["follow"]`` its redirects (at most
         ``MAX_REDIRECTS``), each hop checked against the egress policy; a 3xx that is not
         followed is the answer."""
+        import aiohttp
+
         options = dict(kwargs)
         follow = bool(options.pop("follow", False))
         max_bytes: int | None = options.pop("max_bytes", None)

@@ -23,7 +23,6 @@ from typing import Any
 
 from flowapp.dsl import errors
 from flowapp.engine.commands import RunProcess
-from flowapp.functions.instance import close_pipes
 from flowapp.runtime.effects.base import EffectError
 from flowapp.sandbox import Limits, Sandbox, stopped_by
 
@@ -163,6 +162,8 @@ async def _feed(pipe: asyncio.StreamWriter, data: bytes | None) -> None:
 async def _kill(process: asyncio.subprocess.Process, *, within: float = KILL_WAIT) -> None:
     """Whatever is left of the process and its session: gone (in bubblewrap, bwrap's death
     also ends the PID namespace, and every process in it)."""
+    from flowapp.functions.instance import close_pipes  # beside aiohttp: load it only here
+
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     # asyncio's ``wait()`` returns only once the process exited *and* each of its pipes saw

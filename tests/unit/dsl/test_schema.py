@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from functools import cache
 from pathlib import Path
@@ -228,3 +229,15 @@ def test_nesting_does_not_make_validation_exponential() -> None:
     assert check_schema(doc) == []
     # the official oneOf/unevaluatedProperties form takes minutes at this depth
     assert time.perf_counter() - started < 1.0
+
+
+def test_the_json_copy_the_validator_loads_is_the_official_schema() -> None:
+    copy = SCHEMA.with_suffix(".json")
+    regenerate = (
+        'python -c "import json, pathlib; from ruamel.yaml import YAML; p = pathlib.Path('
+        f"'{SCHEMA.relative_to(SCHEMA.parents[3])}'); p.with_suffix('.json').write_text("
+        "json.dumps(YAML(typ='safe', pure=True).load(p.read_text('utf-8')), indent=1, "
+        "ensure_ascii=False) + '\\n', 'utf-8')\""
+    )
+    loaded = json.loads(copy.read_text("utf-8"))
+    assert loaded == YAML(typ="safe", pure=True).load(SCHEMA.read_text("utf-8")), regenerate

@@ -15,6 +15,7 @@ from flowapp.store.sql.chunks import chunked
 from flowapp.store.sql.engine import create_store_engine, normalise_url
 from flowapp.store.sql.errors import is_transient, translate_errors
 from flowapp.store.sql.leases import claim
+from flowapp.store.sql.migrate import head_revision, newest_revision
 from flowapp.store.sql.statements import build_statements
 
 
@@ -99,3 +100,8 @@ def test_postgresql_locks_rows_and_sqlite_relies_on_its_single_writer() -> None:
     upsert = str(build_statements("postgresql").upsert_task_run.compile(dialect=pg))
     assert "ON CONFLICT (execution_id, id) DO UPDATE" in upsert
     assert claim.__doc__ is not None and "SKIP LOCKED" in claim.__doc__
+
+
+def test_the_newest_migration_file_names_alembics_head() -> None:
+    """A current store is recognised without Alembic, by the newest script's file name."""
+    assert newest_revision() == head_revision()
