@@ -30,6 +30,7 @@ from flowapp.gitrepos import Repositories, git_http_app
 from flowapp.local.alerts import AlertEvaluator, NotificationSender, Periodic
 from flowapp.local.datadir import secure_data_dir
 from flowapp.local.platform import LocalPlatform
+from flowapp.local.retention import RetentionSweeper
 from flowapp.local.syncer import Syncer
 from flowapp.runtime.deciders.base import Decider
 from flowapp.runtime.deciders.choice import DeciderSettings, decider_for
@@ -55,6 +56,7 @@ from flowapp.server.deps import stop_streams
 from flowapp.server.metrics_history import MetricsHistory
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
+from flowapp.store.retention import DEFAULT_RETENTION, RetentionPolicy
 
 if TYPE_CHECKING:
     from flowapp.runtime.tracing import Tracing
@@ -87,6 +89,8 @@ class UpSettings:
     deciders: int = DEFAULT_WORKERS
     decision_seconds: float = DEFAULT_DECISION_SECONDS
     decider_memory_mib: int = DEFAULT_MEMORY_MIB
+    # How long finished executions are kept (seconds; None: for ever).
+    retention: float | None = DEFAULT_RETENTION
 
     @property
     def db_url(self) -> str:
@@ -194,12 +198,14 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     await runtime.start(recover=True, scale_out=settings.scale_out)
     await platform.start()
     history = MetricsHistory(metrics)
-    watchers: list[Syncer | AlertEvaluator | NotificationSender | Periodic] = [
+    watchers: list[Syncer | AlertEvaluator | NotificationSender | Periodic | RetentionSweeper] = [
         Syncer(platform_store, platform.observe),
         AlertEvaluator(store, platform_store, metrics),
         NotificationSender(platform_store, policy=settings.egress),
         _sampling(history),
     ]
+    if settings.retention is not None:
+        watchers.append(_retention_sweeper(store, settings.retention))
     for watcher in watchers:
         await watcher.start()
     running = Platform(
@@ -228,6 +234,11 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
             await broker.stop()
             store.close()
             platform_store.close()
+
+
+def _retention_sweeper(store: Any, default: float) -> RetentionSweeper:
+    policy = RetentionPolicy(default=default)
+    return RetentionSweeper(store, lambda: policy)
 
 
 def _sampling(history: MetricsHistory) -> Periodic:

@@ -133,6 +133,13 @@ def up(
     decision_timeout: DecisionTimeout = DEFAULT_DECISION_SECONDS,
     decider_memory: DeciderMemory = DEFAULT_MEMORY_MIB,
     log_format: LogFormatOption = LogFormat.text,
+    retention: Annotated[
+        str,
+        typer.Option(
+            help="Keep finished executions this long, then delete them with their task "
+            "runs (30d, 12h, 2w, P30D …; `forever` keeps them all).",
+        ),
+    ] = "30d",
 ) -> None:
     """Start the platform: API, engine, event bus, triggers and functions.
 
@@ -175,8 +182,21 @@ def up(
         deciders=deciders,
         decision_seconds=decision_timeout,
         decider_memory_mib=decider_memory,
+        retention=_retention(retention),
     )
     _run_alone(settings, _up)
+
+
+def _retention(text: str) -> float | None:
+    """``--retention`` in seconds; None for ``forever``."""
+    if text.strip().lower() == "forever":
+        return None
+    from flowapp.store.retention import parse_retention
+
+    try:
+        return parse_retention(text)
+    except ValueError as exc:
+        raise InvalidInput(f"--retention: {exc}") from None
 
 
 def _given_secrets(

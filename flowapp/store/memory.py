@@ -24,6 +24,8 @@ from flowapp.store.port import (
     ExecutionRecord,
     OutboxItem,
     Page,
+    Purged,
+    PurgeFilter,
     SignalRecord,
     StoreError,
     SubscriptionRecord,
@@ -162,6 +164,29 @@ class MemoryStore:
     def count_executions(self, where: ExecutionFilter) -> int:
         with self._lock:
             return sum(1 for _ in self._tables.filtered(where))
+
+    # --- retention ----------------------------------------------------------------
+    def count_purgeable(self, where: PurgeFilter) -> Purged:
+        with self._lock:
+            found = self._tables.purgeable(where)
+            runs = sum(len(self._tables.task_runs.get(r.id, {})) for r in found)
+            return Purged(len(found), runs)
+
+    def purge_batch(self, where: PurgeFilter, *, limit: int) -> Purged:
+        if limit < 1:
+            raise ValueError(f"a purge batch must delete at least 1 row, not {limit}")
+        with self._lock:
+            ids = [record.id for record in self._tables.purgeable(where)[:limit]]
+            runs = 0
+            for execution_id in ids:
+                table = self._tables.task_runs.get(execution_id, {})
+                for run_id in sorted(table)[: limit - runs]:
+                    del table[run_id]
+                    runs += 1
+            emptied = [i for i in ids if not self._tables.task_runs.get(i)]
+            for execution_id in emptied:
+                self._tables.delete_execution(execution_id)
+            return Purged(executions=len(emptied), task_runs=runs)
 
     # --- recovery and scale-out ---------------------------------------------------
     def claim_executions(

@@ -18,6 +18,7 @@ from flowapp.store.port import (
     ExecutionFilter,
     ExecutionRecord,
     OutboxItem,
+    PurgeFilter,
     SignalRecord,
     StoreError,
     SubscriptionRecord,
@@ -25,7 +26,7 @@ from flowapp.store.port import (
     TimerRecord,
     WorkflowRecord,
 )
-from flowapp.store.rules import input_holds, json_copy
+from flowapp.store.rules import FINAL_STATUSES, UNFINISHED_STATUSES, input_holds, json_copy
 
 
 @dataclass(slots=True)
@@ -108,6 +109,36 @@ class MemoryTables:
             if _matches(row.record, where):
                 yield row.record
 
+    def purgeable(self, where: PurgeFilter) -> list[ExecutionRecord]:
+        """What ``where`` lets go, oldest first (as ``flowapp.store.sql.purge`` selects)."""
+        in_outbox = {item.execution_id for item in self.outbox.values()}
+        found = [
+            row.record
+            for row in self.executions.values()
+            if row.record.id not in in_outbox
+            and _may_purge(row.record, where)
+            and not self._parent_unfinished(row.record)
+        ]
+        return sorted(found, key=lambda record: record.ended_at or 0.0)
+
+    def _parent_unfinished(self, record: ExecutionRecord) -> bool:
+        parent = self.executions.get(record.parent_id) if record.parent_id else None
+        return parent is not None and parent.record.status in UNFINISHED_STATUSES
+
+    def delete_execution(self, execution_id: str) -> None:
+        """Delete an execution with everything that hangs off it (the SQL cascade)."""
+        row = self.executions.pop(execution_id)
+        key = row.record.dedupe_key
+        if key is not None and self.dedupe.get(key) == execution_id:
+            del self.dedupe[key]
+        self.task_runs.pop(execution_id, None)
+        for effects in (self.timers, self.subscriptions):
+            for effect_key in [k for k in effects if k[0] == execution_id]:
+                del effects[effect_key]
+        for queue in (self.outbox, self.signals):
+            for item_id in [i for i, item in queue.items() if item.execution_id == execution_id]:
+                del queue[item_id]
+
     def insert_execution(self, record: ExecutionRecord) -> None:
         """Insert a record the caller copied already."""
         self.executions[record.id] = ExecutionRow(record)
@@ -167,6 +198,16 @@ class MemoryTables:
             self.subscriptions.pop(key, None)
         for sub in subs:
             self.subscriptions[(sub.execution_id, sub.effect_id)] = sub
+
+
+def _may_purge(record: ExecutionRecord, where: PurgeFilter) -> bool:
+    return (
+        record.status in FINAL_STATUSES
+        and record.ended_at is not None
+        and record.ended_at < where.ended_before
+        and (where.app is None or record.app == where.app)
+        and (record.app is None or record.app not in where.except_apps)
+    )
 
 
 def _matches(record: ExecutionRecord, where: ExecutionFilter) -> bool:

@@ -175,6 +175,34 @@ class Page:
     next_cursor: str | None  # opaque; pass back to get the next page
 
 
+@dataclass(frozen=True, slots=True)
+class PurgeFilter:
+    """Which finished executions a purge may delete: those that ended before
+    ``ended_before``, of ``app`` (of any app, or none, when None) but not of the apps in
+    ``except_apps`` (they have a retention of their own). An execution whose outbox still
+    holds commands, or whose parent execution has not finished, is kept whatever its age:
+    deleting it would lose an effect or a child the parent may still read."""
+
+    ended_before: float
+    app: str | None = None
+    except_apps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    """How many executions and task runs a purge deleted (or, dry, would delete)."""
+
+    executions: int = 0
+    task_runs: int = 0
+
+    def __add__(self, other: Purged) -> Purged:
+        return Purged(self.executions + other.executions, self.task_runs + other.task_runs)
+
+    @property
+    def nothing(self) -> bool:
+        return self.executions == 0 and self.task_runs == 0
+
+
 class LeaseLost(StoreError):
     """The checkpoint's owner no longer holds the execution's lease."""
 
@@ -248,6 +276,18 @@ class Store(Protocol):
     def count_task_runs(self, execution_id: str) -> int: ...
 
     def count_executions(self, where: ExecutionFilter) -> int: ...
+
+    # --- retention ----------------------------------------------------------------
+    def count_purgeable(self, where: PurgeFilter) -> Purged:
+        """What purging with ``where`` would delete now: executions and their task runs."""
+
+    def purge_batch(self, where: PurgeFilter, *, limit: int) -> Purged:
+        """One small transaction of a purge: delete at most ``limit`` task runs of
+        executions ``where`` selects (at most ``limit`` of them, oldest first), then those
+        of these executions that have no task run left, with their timers, subscriptions
+        and signals. Nothing deleted means nothing is left to purge. An execution of many
+        task runs takes several batches; until its last one it stays, finished, with
+        fewer task runs."""
 
     # --- recovery and scale-out ---------------------------------------------------
     def claim_executions(

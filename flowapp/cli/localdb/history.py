@@ -37,3 +37,33 @@ def show_local(execution_id: str, *, db: str | None, as_json: bool) -> None:
         print_json(shown)
     else:
         stdout().print(task_runs_table(shown))
+
+
+def purge_local(
+    older_than: str, *, db: str | None, app_name: str | None, dry_run: bool, as_json: bool
+) -> None:
+    import time
+
+    import typer
+
+    from flowapp.cli.failures import InvalidInput
+    from flowapp.cli.output import print_json
+    from flowapp.store.port import PurgeFilter
+    from flowapp.store.retention import parse_retention, purge
+
+    try:
+        age = parse_retention(older_than)
+    except ValueError as exc:
+        raise InvalidInput(f"--older-than: {exc}") from None
+    where = PurgeFilter(ended_before=time.time() - age, app=app_name)
+    with local_store(db) as store:
+        done = store.count_purgeable(where) if dry_run else purge(store, where)
+    if as_json:
+        print_json({"dry_run": dry_run, "executions": done.executions, "task_runs": done.task_runs})
+        return
+    verb = "would delete" if dry_run else "deleted"
+    whose = f" of {app_name}" if app_name else ""
+    typer.echo(
+        f"{verb} {done.executions} finished executions{whose} that ended over {older_than} ago, "
+        f"with {done.task_runs} task runs ({describe(db)})"
+    )

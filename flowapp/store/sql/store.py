@@ -24,13 +24,15 @@ from flowapp.store.port import (
     ExecutionRecord,
     OutboxItem,
     Page,
+    Purged,
+    PurgeFilter,
     SignalRecord,
     SubscriptionRecord,
     TaskRunRecord,
     TimerRecord,
     WorkflowRecord,
 )
-from flowapp.store.sql import leases, reads, rows
+from flowapp.store.sql import leases, purge, reads, rows
 from flowapp.store.sql.base import SqlBase
 from flowapp.store.sql.chunks import chunked
 from flowapp.store.sql.errors import translated
@@ -191,6 +193,17 @@ class SqlStore(SqlBase):
     def count_executions(self, where: ExecutionFilter) -> int:
         with self._read() as conn:
             return reads.count_executions(conn, where)
+
+    # --- retention ----------------------------------------------------------------
+    @translated
+    def count_purgeable(self, where: PurgeFilter) -> Purged:
+        with self._read() as conn:
+            return purge.count_purgeable(conn, where)
+
+    @translated
+    def purge_batch(self, where: PurgeFilter, *, limit: int) -> Purged:
+        with self._write() as conn:
+            return purge.purge_batch(conn, where, limit=limit)
 
     # --- recovery and scale-out ---------------------------------------------------
     @translated

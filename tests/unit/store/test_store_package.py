@@ -17,6 +17,8 @@ def test_exports_are_pinned() -> None:
         "MemoryStore",
         "OutboxItem",
         "Page",
+        "PurgeFilter",
+        "Purged",
         "SignalRecord",
         "Store",
         "StoreError",
