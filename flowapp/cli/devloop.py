@@ -69,7 +69,7 @@ async def watch_project(
         if host is None:  # not serving (a deploy failed): nothing to restart
             continue
         for function in await _functions_changed(running, name, code_last):
-            path = host.supervisor.specs[function].path
+            path = host.app.functions[function].path
             await restart(host.supervisor, name, function, path, folder)
 
 
@@ -81,7 +81,7 @@ async def _functions_changed(
     if host is None:
         return []
     changed = []
-    for function, spec in host.supervisor.specs.items():
+    for function, spec in host.app.functions.items():
         key = (host.revision, function)
         current = await asyncio.to_thread(snapshot, spec.path)
         previous, last[key] = last.get(key), current

@@ -157,8 +157,12 @@ class Catalog:
         merged = {**{k: v for k, v in files.items() if k not in current}, **current}
         merged.update({k: v for k, v in files.items() if not k.startswith("functions/")})
         app = await self._check_project(merged)
-        if app.name != name:
-            raise p.Conflict(f"the resource names app {app.name!r}; the URL names {name!r}")
+        if app.name != name:  # an invalid resource for this URL, located where it is named
+            message = f"the app is {name}, not {app.name}"
+            problem = Problem("/metadata/name", message, FILE_NAME)
+            raise p.InvalidResource(
+                f"the resource names app {app.name!r}; the URL names {name!r}", problems=[problem]
+            )
         await self._check_webhook_paths(app)
         await self._commit_source(name, merged, "Resource updated through the API")
         await self._store(

@@ -189,6 +189,7 @@ class Deploys:
         if app.name != name:
             raise p.PlatformError(f"the project declares app {app.name!r}, not {name!r}")
         await self._check_webhook_paths(app)
+        await _Narration(progress).say(f"received {len(files)} files")
         await self._create_with_source(app, files, "Upload from flowapp deploy")
         return await self.deploy(name, progress=progress)
 
@@ -249,8 +250,8 @@ class Deploys:
         await self._require_app(name)
         for revision_id, percent in splits:
             record = await self._store(self.platform_store.get_revision, revision_id)
-            if record is None or record.app != name:
-                raise p.NotFound(f"app {name} has no revision {revision_id}")
+            if record is None or record.app != name:  # the body is wrong, not the URL
+                raise p.PlatformError(f"app {name} has no revision {revision_id}")
             if record.status != "ready" and percent > 0:
                 raise p.Conflict(f"revision {revision_id} is {record.status}, not ready")
             if percent > 0:
@@ -267,13 +268,19 @@ class Deploys:
         return shares
 
     async def rollback(self: LocalPlatform, name: str) -> list[tuple[str, int]]:
-        current = {
-            rev for rev, pct in await self._store(self.platform_store.get_traffic, name) if pct
-        }
-        revisions = await self._store(self.platform_store.list_revisions, name)
-        older = [r for r in revisions if r.status == "ready" and r.id not in current]
-        newest_current = max((r.number for r in revisions if r.id in current), default=None)
-        candidates = [r for r in older if newest_current is None or r.number < newest_current]
+        """All traffic to the newest ready revision before the one with the largest
+        share (a canary split is undone too, to the revision before its leader)."""
+        await self._require_app(name)
+        shares = [s for s in await self._store(self.platform_store.get_traffic, name) if s[1]]
+        current = max(shares, key=lambda split: split[1])[0] if shares else None
+        revisions = await self._store(self.platform_store.list_revisions, name)  # newest first
+        numbers = {r.id: r.number for r in revisions}
+        before = numbers.get(current) if current is not None else None
+        candidates = [
+            r
+            for r in revisions
+            if r.status == "ready" and r.id != current and (before is None or r.number < before)
+        ]
         if not candidates:
             raise p.Conflict(f"app {name} has no earlier ready revision to roll back to")
         return await self.set_traffic(name, [(candidates[0].id, 100)])

@@ -31,6 +31,7 @@ from flowapp.dsl.problems import DefinitionError
 from flowapp.events import Broker
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.port import FunctionCaller
+from flowapp.functions.supervisor import Supervisor
 from flowapp.local.catalog import Catalog
 from flowapp.local.deploys import Deploys
 from flowapp.local.invocations import Invocations
@@ -40,7 +41,9 @@ from flowapp.local.repositories import FolderSources, Repositories
 from flowapp.local.revisions import (
     ENVIRONMENT_RECORD,
     RevisionFailed,
+    RevisionFunctions,
     RevisionHost,
+    RunFunctions,
     start_revision,
 )
 from flowapp.local.runpolicy import RunPolicies
@@ -74,8 +77,12 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         environment: str | None = None,
         sandbox: Sandbox | None = None,
         allow_run: Iterable[str] = PROCESS_KINDS,
+        run_functions: RunFunctions | None = None,
     ) -> None:
         self.data_dir = data_dir
+        # Who runs a revision's functions: the supervisor's processes unless told otherwise
+        # (the test kit calls them in the test's own process).
+        self.run_functions = run_functions or self._supervisor
         # How function processes are confined, and which run processes apps may start.
         self.sandbox = sandbox
         self.allow_run = frozenset(allow_run)
@@ -198,18 +205,25 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
             if host is None:
                 folder = self.revision_dir(revision_id)
                 app = await asyncio.to_thread(load_app, folder, self._environment_of(folder))
+                functions = self.run_functions(app, revision_id)
                 host = await start_revision(
-                    app,
-                    revision_id,
-                    self.runtime.registry,
-                    metrics=self.function_metrics,
-                    log_dir=self.data_dir / "logs" / revision_id,
-                    redact=lambda text: self.runtime.app_secrets(name).mask(text),
-                    sandbox=self.sandbox,
-                    build_cache=self.data_dir / "build-cache" / name,
+                    app, revision_id, self.runtime.registry, functions=functions
                 )
                 self.hosts[key] = host
         return host
+
+    def _supervisor(self, app: FlowApp, revision_id: str) -> RevisionFunctions:
+        """The revision's functions as processes on this machine."""
+        return Supervisor(
+            app.functions.values(),
+            app=app.name,
+            revision=revision_id,
+            metrics=self.function_metrics,
+            log_dir=self.data_dir / "logs" / revision_id,
+            redact=lambda text: self.runtime.app_secrets(app.name).mask(text),
+            sandbox=self.sandbox,
+            build_cache=self.data_dir / "build-cache" / app.name,
+        )
 
     def observe(self) -> dict[str, Observed]:
         """Each app as it runs here now (for the syncer: no I/O)."""

@@ -8,13 +8,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any, Protocol
 
 from flowapp.apps.model import FlowApp
-from flowapp.functions.metrics import FunctionMetrics
-from flowapp.functions.supervisor import Supervisor
+from flowapp.functions.logs import LogLine
+from flowapp.functions.scaling import FunctionStatus
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
-from flowapp.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +26,44 @@ class RevisionFailed(Exception):
     """A revision's functions could not be built or did not become healthy."""
 
 
+class RevisionFunctions(Protocol):
+    """A revision's functions as its host runs them: on ``flowapp up``, the
+    :class:`~flowapp.functions.supervisor.Supervisor`'s processes. Also the
+    :class:`~flowapp.functions.port.FunctionCaller` the revision's executions call."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def call(
+        self,
+        name: str,
+        data: Any,
+        *,
+        execution_id: str,
+        task_reference: str,
+        attempt: int,
+        idempotency_key: str,
+        app: str | None = None,
+        timeout: float | None = None,
+    ) -> Any: ...
+
+    def status(self) -> dict[str, FunctionStatus]: ...
+
+    def logs(
+        self, function: str, *, execution_id: str | None = None, limit: int = 100
+    ) -> list[LogLine]: ...
+
+
+# How a platform gets the functions of a revision it starts (app, revision id).
+RunFunctions = Callable[[FlowApp, str], RevisionFunctions]
+
+
 @dataclass
 class RevisionHost:
     app: FlowApp
     revision: str
-    supervisor: Supervisor
+    supervisor: RevisionFunctions
     workflow: LoadedWorkflow
 
     @property
@@ -54,25 +86,12 @@ async def start_revision(
     revision: str,
     registry: WorkflowRegistry,
     *,
-    metrics: FunctionMetrics | None,
-    log_dir: Path | None,
+    functions: RevisionFunctions,
     ready_timeout: float = 120.0,
-    redact: Callable[[str], str] | None = None,
-    sandbox: Sandbox | None = None,
-    build_cache: Path | None = None,
 ) -> RevisionHost:
     """Build and start the functions, wait until they are healthy, register the workflow.
     Raises ``RevisionFailed`` (after stopping what started) when a function fails."""
-    supervisor = Supervisor(
-        app.functions.values(),
-        app=app.name,
-        revision=revision,
-        metrics=metrics,
-        log_dir=log_dir,
-        redact=redact,
-        sandbox=sandbox,
-        build_cache=build_cache,
-    )
+    supervisor = functions
     try:
         await supervisor.start()
         await _settle(supervisor, ready_timeout)
@@ -94,7 +113,7 @@ async def start_revision(
     return RevisionHost(app, revision, supervisor, workflow)
 
 
-async def _settle(supervisor: Supervisor, timeout: float) -> None:
+async def _settle(supervisor: RevisionFunctions, timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

@@ -1,5 +1,10 @@
-"""Fixtures for the API server's unit tests: the app over a ``FakePlatform`` and in-memory
-stores, called through httpx's ASGI transport (no sockets, no threads).
+"""Fixtures for the API server's unit tests: the app over the real platform with in-memory
+stores and in-process functions (``tests/platforms.py``), called through httpx's ASGI
+transport (no sockets).
+
+- ``platform``: the ``LocalPlatform``; ``running``: it with its runtime, the functions'
+  handlers (``running.functions``), the events published (``running.events``) and one
+  round of the syncer (``running.sync()``);
 
 - ``tokens``: one live token per role, plus a revoked one (``tokens["revoked"]``);
 - ``client`` / ``as_role(role)``: clients sending that role's token;
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +23,12 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from flowapp.local.platform import LocalPlatform
 from flowapp.server.app import create_app
 from flowapp.server.settings import ServerSettings
-from flowapp.server.testing import FakePlatform
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
+from tests.platforms import RunningPlatform, running_platform
 from tests.unit.server.harness import HELLO, AsRole, create_and_deploy, make_client
 
 
@@ -36,8 +43,18 @@ def platform_store() -> MemoryPlatformStore:
 
 
 @pytest.fixture
-def fake(store: MemoryStore, platform_store: MemoryPlatformStore) -> FakePlatform:
-    return FakePlatform(store, platform_store)
+async def running(
+    tmp_path: Path, store: MemoryStore, platform_store: MemoryPlatformStore
+) -> AsyncIterator[RunningPlatform]:
+    async with running_platform(
+        tmp_path / "data", store=store, platform_store=platform_store
+    ) as started:
+        yield started
+
+
+@pytest.fixture
+def platform(running: RunningPlatform) -> LocalPlatform:
+    return running.platform
 
 
 @pytest.fixture
@@ -52,14 +69,14 @@ def settings() -> ServerSettings:
 
 @pytest.fixture
 def api(
-    fake: FakePlatform,
+    platform: LocalPlatform,
     store: MemoryStore,
     platform_store: MemoryPlatformStore,
     registry: CollectorRegistry,
     settings: ServerSettings,
 ) -> FastAPI:
     return create_app(
-        platform=fake,
+        platform=platform,
         store=store,
         platform_store=platform_store,
         metrics=registry,

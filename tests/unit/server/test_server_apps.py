@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.platforms import RunningPlatform
 from tests.unit.server.harness import HELLO, YAML
 
 FLOWAPP = """\
@@ -19,7 +19,7 @@ spec:
     append: {runtime: python, path: functions/append}
   triggers:
     - name: api
-      http: {path: /hooks/append}
+      http: {path: /hooks/append, public: true}
   workflow:
     document: {dsl: '1.0.3', namespace: default, name: append-display, version: '1.0.0'}
     do:
@@ -63,7 +63,8 @@ async def test_list_get_replace_delete(client: httpx.AsyncClient) -> None:
     changed = HELLO.replace("Hello, ", "Hi, ")
     replaced = await client.put("/api/v1/apps/hello", content=changed, headers=YAML)
     assert replaced.status_code == 200
-    assert "Hi, " in json.dumps(replaced.json()["resource"])
+    # The resource is flowapp.yaml as written (a workflowRef here); the workflow is its file.
+    assert "Hi, " in (await client.get("/api/v1/apps/hello/workflow")).json()["text"]
     assert (await client.delete("/api/v1/apps/hello")).status_code == 204
     assert (await client.get("/api/v1/apps/hello")).status_code == 404
     assert (await client.delete("/api/v1/apps/hello")).status_code == 404
@@ -114,14 +115,17 @@ async def test_a_flowapp_header_problem_is_located(client: httpx.AsyncClient) ->
     assert all(p["line"] > 0 for p in body["problems"])
 
 
-async def test_status_before_and_after_deploy(client: httpx.AsyncClient) -> None:
+async def test_status_before_and_after_deploy(
+    client: httpx.AsyncClient, running: RunningPlatform
+) -> None:
     await client.post("/api/v1/apps", content=FLOWAPP, headers=YAML)
     before = (await client.get("/api/v1/apps/append-display/status")).json()
     assert before["ready"] is False and before["observation"] is None
     await client.post("/api/v1/apps/append-display/deploys")
+    await running.sync()  # the status is what the syncer last wrote
     after = (await client.get("/api/v1/apps/append-display/status")).json()
     assert after["ready"] is True
     assert after["deployed_revision"] == "append-display-00001"
     assert after["traffic"] == [{"revision": "append-display-00001", "percent": 100}]
-    assert after["observation"]["functions"] == {"append": {"state": "running"}}
+    assert after["observation"]["functions"]["append"]["state"] == "ready"
     assert (await client.get("/api/v1/apps/nope/status")).status_code == 404

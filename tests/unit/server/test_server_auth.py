@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
+from flowapp.local.platform import LocalPlatform
 from flowapp.server.app import create_app
 from flowapp.server.auth import allows, bearer_token, required_role
-from flowapp.server.testing import FakePlatform
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
 from tests.unit.server.harness import AsRole, make_client
@@ -74,7 +74,7 @@ def test_a_root_mount_never_makes_the_api_public() -> None:
 
 
 async def test_mounts_and_extra_routes(
-    fake: FakePlatform,
+    platform: LocalPlatform,
     store: MemoryStore,
     platform_store: MemoryPlatformStore,
     tokens: dict[str, str],
@@ -89,7 +89,7 @@ async def test_mounts_and_extra_routes(
         await PlainTextResponse(f"mounted {scope['path']}")(scope, receive, send)
 
     app = create_app(
-        platform=fake,
+        platform=platform,
         store=store,
         platform_store=platform_store,
         extra_routes=[extra],

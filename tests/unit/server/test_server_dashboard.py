@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
+from flowapp.local.platform import LocalPlatform
 from flowapp.server.app import create_app
 from flowapp.server.dashboard import Dashboard
-from flowapp.server.testing import FakePlatform
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
 from tests.unit.server.harness import make_client
@@ -29,18 +29,18 @@ def built(tmp_path: Path) -> Path:
 
 
 def server(
-    assets: Path, store: MemoryStore, platform_store: MemoryPlatformStore, fake: FakePlatform
+    assets: Path, store: MemoryStore, platform_store: MemoryPlatformStore, platform: LocalPlatform
 ) -> FastAPI:
     return create_app(
-        platform=fake, store=store, platform_store=platform_store, dashboard=Dashboard(assets)
+        platform=platform, store=store, platform_store=platform_store, dashboard=Dashboard(assets)
     )
 
 
 @pytest.fixture
 def dashboard_api(
-    built: Path, store: MemoryStore, platform_store: MemoryPlatformStore, fake: FakePlatform
+    built: Path, store: MemoryStore, platform_store: MemoryPlatformStore, platform: LocalPlatform
 ) -> FastAPI:
-    return server(built, store, platform_store, fake)
+    return server(built, store, platform_store, platform)
 
 
 @pytest.mark.parametrize(
@@ -97,10 +97,10 @@ async def test_without_a_build_the_page_says_how_to_make_one_and_the_api_works(
     tmp_path: Path,
     store: MemoryStore,
     platform_store: MemoryPlatformStore,
-    fake: FakePlatform,
+    platform: LocalPlatform,
     tokens: dict[str, str],
 ) -> None:
-    api = server(tmp_path / "never-built", store, platform_store, fake)
+    api = server(tmp_path / "never-built", store, platform_store, platform)
     async with make_client(api, None) as anonymous:
         page = await anonymous.get("/apps/shop")
     assert page.status_code == 503
@@ -116,12 +116,12 @@ def test_the_repository_build_goes_where_the_server_reads_it() -> None:
 
 
 async def test_a_real_build_is_a_page_that_loads_its_script(
-    store: MemoryStore, platform_store: MemoryPlatformStore, fake: FakePlatform
+    store: MemoryStore, platform_store: MemoryPlatformStore, platform: LocalPlatform
 ) -> None:
     dashboard = Dashboard()
     if not dashboard.built:
         pytest.skip("the dashboard is not built here (make install builds it with npm)")
-    api = server(dashboard.assets, store, platform_store, fake)
+    api = server(dashboard.assets, store, platform_store, platform)
     async with make_client(api, None) as anonymous:
         page = await anonymous.get("/")
         script = page.text.split('src="', 1)[1].split('"', 1)[0]

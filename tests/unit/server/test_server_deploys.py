@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 
 from flowapp.server.platform import DeployView
-from flowapp.server.testing import FakePlatform
 from flowapp.server.views import LISTED_LOG_CHARACTERS, deploy_json
+from tests.platforms import RunningPlatform
 from tests.unit.server.harness import HELLO, YAML, create_and_deploy
 
 GZIP = {"Content-Type": "application/gzip"}
@@ -46,6 +46,7 @@ document: {dsl: '1.0.3', namespace: default, name: hello, version: '1.0.0'}
 do:
   - greet: {call: greet}
 """
+GREET = {"functions/greet/main.py": "def handle(data, context):\n    return data\n"}
 
 
 async def test_deploy_answers_the_deploy(client: httpx.AsyncClient) -> None:
@@ -68,10 +69,10 @@ async def test_deploy_streams_progress_then_the_deploy(client: httpx.AsyncClient
 
 
 async def test_a_failed_deploy_streams_a_problem_last(
-    client: httpx.AsyncClient, fake: FakePlatform
+    client: httpx.AsyncClient, running: RunningPlatform
 ) -> None:
     await create_and_deploy(client, HELLO)
-    fake.fail_deploys = "function greet exited with 1"
+    running.functions.fail_starts = "function greet exited with 1"
     changed = HELLO.replace("Hello, ", "Hi, ")
     await client.put("/api/v1/apps/hello", content=changed, headers=YAML)
     response = await client.post("/api/v1/apps/hello/deploys", params={"stream": "true"})
@@ -85,10 +86,10 @@ async def test_a_failed_deploy_streams_a_problem_last(
 
 
 async def test_a_failed_deploy_without_stream_is_a_problem(
-    client: httpx.AsyncClient, fake: FakePlatform
+    client: httpx.AsyncClient, running: RunningPlatform
 ) -> None:
     await client.post("/api/v1/apps", content=HELLO, headers=YAML)
-    fake.fail_deploys = "boom"
+    running.functions.fail_starts = "boom"
     response = await client.post("/api/v1/apps/hello/deploys")
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -152,7 +153,9 @@ async def test_invalid_traffic_is_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_upload_source_creates_and_deploys(client: httpx.AsyncClient) -> None:
-    archive = project({"flowapp.yaml": MANIFEST, "workflow.yaml": WORKFLOW, "x/y.py": "pass\n"})
+    archive = project(
+        {"flowapp.yaml": MANIFEST, "workflow.yaml": WORKFLOW, "x/y.py": "pass\n", **GREET}
+    )
     response = await client.put("/api/v1/apps/hello/source", content=archive, headers=GZIP)
     assert response.status_code == 200, response.text
     assert response.json()["revision"] == "hello-00001"
@@ -161,17 +164,19 @@ async def test_upload_source_creates_and_deploys(client: httpx.AsyncClient) -> N
 
 
 async def test_upload_source_streams(client: httpx.AsyncClient) -> None:
-    archive = project({"flowapp.yaml": MANIFEST, "workflow.yaml": WORKFLOW})
+    archive = project({"flowapp.yaml": MANIFEST, "workflow.yaml": WORKFLOW, **GREET})
     response = await client.put(
         "/api/v1/apps/hello/source", params={"stream": "true"}, content=archive, headers=GZIP
     )
     found = lines(response)
-    assert found[0] == {"progress": "received 2 files"}
+    assert found[0] == {"progress": "received 3 files"}
     assert found[-1]["deploy"]["status"] == "succeeded"
 
 
 async def test_an_invalid_project_streams_its_problems(client: httpx.AsyncClient) -> None:
-    archive = project({"flowapp.yaml": MANIFEST, "workflow.yaml": WORKFLOW + "  - x: {y: 1}\n"})
+    archive = project(
+        {"flowapp.yaml": MANIFEST, "workflow.yaml": WORKFLOW + "  - x: {y: 1}\n", **GREET}
+    )
     response = await client.put(
         "/api/v1/apps/hello/source", params={"stream": "true"}, content=archive, headers=GZIP
     )

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from flowapp.server.testing import FakePlatform, FunctionFailed
+from flowapp.functions.sdk import FunctionError
+from tests.platforms import RunningPlatform
 from tests.unit.server.harness import FAULTY, SLOW, create_and_deploy
 
 EXECUTION_KEYS = {
@@ -66,25 +67,26 @@ spec:
     ("status", "expected"), [(400, 400), (503, 503), (None, 500), ("400", 500)]
 )
 async def test_a_function_fault_answers_its_status_or_500(
-    client: httpx.AsyncClient, fake: FakePlatform, status: object, expected: int
+    client: httpx.AsyncClient, running: RunningPlatform, status: object, expected: int
 ) -> None:
-    error: dict[str, Any] = {"type": "https://example.com/errors/explode", "title": "Exploded"}
-    if status is not None:
-        error["status"] = status
+    def explode(data: Any, context: Any) -> Any:
+        if isinstance(status, int):
+            raise FunctionError(status, "Exploded")
+        raise RuntimeError(f"Exploded with the status {status!r}, which is none")
 
-    def explode(data: Any) -> Any:
-        raise FunctionFailed(error)
-
-    fake.functions["explode"] = explode
+    running.functions.handlers["explode"] = explode
     await create_and_deploy(client, BOOM)
     response = await invoke(client, "boom", {"x": 1}, wait=5)
     assert response.status_code == expected
     assert response.json()["status"] == "faulted"
-    assert response.json()["error"]["title"] == "Exploded"
+    # A function's error reply is a communication error with its status, which names it.
+    assert "Exploded" in response.json()["error"]["detail"]
 
 
-async def test_functions_get_their_input(client: httpx.AsyncClient, fake: FakePlatform) -> None:
-    fake.functions["explode"] = lambda data: {"got": data}
+async def test_functions_get_their_input(
+    client: httpx.AsyncClient, running: RunningPlatform
+) -> None:
+    running.functions.handlers["explode"] = lambda data, context: {"got": data}
     await create_and_deploy(client, BOOM)
     response = await invoke(client, "boom", {"x": 1}, wait=5)
     assert response.json() == {
@@ -94,9 +96,21 @@ async def test_functions_get_their_input(client: httpx.AsyncClient, fake: FakePl
     }
 
 
-async def test_still_running_after_wait_is_202_with_location(client: httpx.AsyncClient) -> None:
-    await create_and_deploy(client, SLOW)
-    response = await invoke(client, "slow", {}, wait=0.05)
+async def test_still_running_after_wait_is_202_with_location(
+    client: httpx.AsyncClient, running: RunningPlatform
+) -> None:
+    called, release = asyncio.Event(), asyncio.Event()
+
+    async def explode(data: Any, context: Any) -> Any:  # running until released
+        called.set()
+        await release.wait()
+        return data
+
+    running.functions.handlers["explode"] = explode
+    await create_and_deploy(client, BOOM)
+    response = await invoke(client, "boom", {}, wait=0.05)
+    assert called.is_set()
+    release.set()
     assert response.status_code == 202
     body = response.json()
     assert set(body) == {"id", "status"} and body["status"] == "running"
@@ -281,7 +295,7 @@ async def test_retry_only_a_faulted_execution(
     completed = (await invoke(client, "hello", {"name": "x"}, wait=5)).json()["id"]
     retried = await client.post(f"/api/v1/executions/{faulted}/retry")
     assert retried.status_code == 202
-    revision = "faulty-00001"  # the fake platform retries on the execution's own revision
+    revision = "faulty-00001"  # the serving revision is the execution's own
     assert retried.json() == {
         "id": faulted,
         "action": "retry",

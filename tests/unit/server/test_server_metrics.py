@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from flowapp.functions.metrics import FunctionMetrics
+from flowapp.local.platform import LocalPlatform
 from flowapp.runtime.metrics import RuntimeMetrics
 from flowapp.server.app import create_app
 from flowapp.server.metrics_history import MetricsHistory
-from flowapp.server.testing import FakePlatform
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
 from tests.unit.server.harness import YAML, make_client
@@ -43,13 +43,13 @@ def clock() -> Clock:
 def metered(
     store: MemoryStore,
     platform_store: MemoryPlatformStore,
-    fake: FakePlatform,
+    platform: LocalPlatform,
     registry: CollectorRegistry,
     clock: Clock,
 ) -> FastAPI:
     history = MetricsHistory(registry, step=10, keep=600, clock=clock)
     return create_app(
-        platform=fake,
+        platform=platform,
         store=store,
         platform_store=platform_store,
         metrics=registry,
@@ -148,9 +148,9 @@ async def test_who_may_read_which_app(
 
 
 async def test_a_server_without_metrics_says_so(
-    store: MemoryStore, platform_store: MemoryPlatformStore, fake: FakePlatform, tokens: dict
+    store: MemoryStore, platform_store: MemoryPlatformStore, platform: LocalPlatform, tokens: dict
 ) -> None:
-    bare = create_app(platform=fake, store=store, platform_store=platform_store)
+    bare = create_app(platform=platform, store=store, platform_store=platform_store)
     async with make_client(bare, tokens["developer"]) as client:
         await client.post("/api/v1/apps", content=SHOP, headers=YAML)
         answer = await client.get("/api/v1/apps/shop/metrics")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from flowapp.server.testing import FakePlatform
+from tests.platforms import RunningPlatform
 from tests.unit.server.harness import YAML, create_and_deploy
 
 HOOKED = """\
@@ -19,9 +19,9 @@ spec:
   functions: {shout: {runtime: python, path: functions/shout}}
   triggers:
     - name: open
-      http: {path: /hooks/open}
+      http: {path: /hooks/open, public: true}
     - name: sync
-      http: {path: /hooks/sync, mode: sync}
+      http: {path: /hooks/sync, mode: sync, public: true}
     - name: guarded
       http: {path: /hooks/guarded, secret: {type: token, header: X-Token, value: s3cret}}
   workflow:
@@ -33,8 +33,8 @@ EVENT = {"specversion": "1.0", "id": "e-1", "source": "/tests", "type": "order.c
 
 
 @pytest.fixture
-async def hooked(client: httpx.AsyncClient, fake: FakePlatform) -> None:
-    fake.functions["shout"] = lambda data: {"shouted": str(data).upper()}
+async def hooked(client: httpx.AsyncClient, running: RunningPlatform) -> None:
+    running.functions.handlers["shout"] = lambda data, context: {"shouted": str(data).upper()}
     await create_and_deploy(client, HOOKED)
 
 
@@ -59,7 +59,7 @@ async def test_logs_of_an_app_by_function_and_execution(
 
 
 async def test_a_structured_event_is_published(
-    client: httpx.AsyncClient, fake: FakePlatform
+    client: httpx.AsyncClient, running: RunningPlatform
 ) -> None:
     for content_type in ("application/cloudevents+json", "application/json"):
         response = await client.post(
@@ -67,17 +67,21 @@ async def test_a_structured_event_is_published(
         )
         assert response.status_code == 202, response.text
         assert response.json() == {"ids": ["e-1"]}
-    assert [event["type"] for event in fake.events] == ["order.created", "order.created"]
+    assert [event["type"] for event in running.events] == ["order.created", "order.created"]
 
 
-async def test_a_binary_event_is_published(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_a_binary_event_is_published(
+    client: httpx.AsyncClient, running: RunningPlatform
+) -> None:
     headers = {f"ce-{k}": v for k, v in EVENT.items()} | {"Content-Type": "application/json"}
     response = await client.post("/api/v1/events", content=b'{"n": 1}', headers=headers)
     assert response.status_code == 202, response.text
-    assert fake.events[0]["data"] == {"n": 1}
+    assert running.events[0]["data"] == {"n": 1}
 
 
-async def test_a_batch_is_all_or_nothing(client: httpx.AsyncClient, fake: FakePlatform) -> None:
+async def test_a_batch_is_all_or_nothing(
+    client: httpx.AsyncClient, running: RunningPlatform
+) -> None:
     headers = {"Content-Type": "application/cloudevents-batch+json"}
     good = await client.post(
         "/api/v1/events", json=[EVENT, {**EVENT, "id": "e-2"}], headers=headers
@@ -86,7 +90,7 @@ async def test_a_batch_is_all_or_nothing(client: httpx.AsyncClient, fake: FakePl
     bad = await client.post("/api/v1/events", json=[EVENT, {"id": "x"}], headers=headers)
     assert bad.status_code == 400
     assert bad.json()["problems"][0]["pointer"].startswith("/1")
-    assert len(fake.events) == 2
+    assert len(running.events) == 2
 
 
 async def test_an_invalid_event_is_400(client: httpx.AsyncClient) -> None:
@@ -96,7 +100,7 @@ async def test_an_invalid_event_is_400(client: httpx.AsyncClient) -> None:
     assert (await client.post("/api/v1/events", content=b"plain")).status_code == 400
 
 
-async def test_webhooks_need_no_api_token(hooked: None, api: Any, fake: FakePlatform) -> None:
+async def test_webhooks_need_no_api_token(hooked: None, api: Any, running: RunningPlatform) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=api), base_url="http://hooks.test"
     ) as anonymous:

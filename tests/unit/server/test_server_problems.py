@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from flowapp.server.testing import FakePlatform
 from tests.unit.server.harness import YAML, make_client
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
@@ -171,7 +170,9 @@ async def test_an_unsupported_media_type_is_415(client: httpx.AsyncClient) -> No
     problem(response, 415)
 
 
-class Broken(FakePlatform):
+class Broken:
+    """A platform with a bug."""
+
     async def list_apps(self) -> Any:
         raise RuntimeError("secret internals /etc/passwd")
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from flowapp.server.testing import FakePlatform
+from flowapp.local.platform import LocalPlatform
 from flowapp.store.platform import MemoryPlatformStore
 from tests.unit.server.harness import YAML, AsRole
 
@@ -134,25 +134,26 @@ async def test_functions_are_listed_with_their_code_and_callers(client: httpx.As
             "runtime": "python",
             "path": "functions/charge",
             "declared": True,
-            "has_code": False,
+            "has_code": True,  # an app made from text gets each function's starter code
             "called_by": ["/do/0/charge"],
         }
     ]
 
 
 async def test_a_function_is_created_from_the_templates_in_one_commit(
-    client: httpx.AsyncClient, fake: FakePlatform
+    client: httpx.AsyncClient, platform: LocalPlatform
 ) -> None:
     await created(client, FLOWAPP)
-    before = fake.apps["shop"].commit
+    before = (await platform.get_source("shop")).commit
     answer = await client.post(
         "/api/v1/apps/shop/functions", json={"name": "notify", "runtime": "python"}
     )
     assert answer.status_code == 201, answer.text
     notify = next(item for item in answer.json()["items"] if item["name"] == "notify")
     assert (notify["declared"], notify["has_code"], notify["runtime"]) == (True, True, "python")
-    files = fake.apps["shop"].files
-    assert fake.apps["shop"].commit != before
+    source = await platform.get_source("shop")
+    files = source.files
+    assert source.commit != before
     assert "functions/notify/main.py" in files and "functions/notify/test_main.py" in files
     manifest = files["flowapp.yaml"].decode()
     assert manifest.startswith("# The shop: comments here must survive every edit.")
@@ -169,14 +170,14 @@ async def test_a_function_is_created_from_the_templates_in_one_commit(
     ],
 )
 async def test_a_refused_function_changes_nothing(
-    client: httpx.AsyncClient, fake: FakePlatform, body: dict[str, object], status: int
+    client: httpx.AsyncClient, platform: LocalPlatform, body: dict[str, object], status: int
 ) -> None:
     await created(client, FLOWAPP.replace("python, path: functions/charge", "python"))
     await client.post("/api/v1/apps/shop/functions", json={"name": "charge"})
-    before = dict(fake.apps["shop"].files)
+    before = dict((await platform.get_source("shop")).files)
     answer = await client.post("/api/v1/apps/shop/functions", json=body)
     assert answer.status_code == status, answer.text
-    assert fake.apps["shop"].files == before
+    assert (await platform.get_source("shop")).files == before
 
 
 async def test_a_viewer_reads_but_does_not_write(

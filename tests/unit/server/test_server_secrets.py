@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from flowapp.local.platform import LocalPlatform
 from flowapp.runtime.secrets import AppSecrets, KeyRing
 from flowapp.server.app import create_app
-from flowapp.server.testing import FakePlatform
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
 from tests.unit.server.harness import HELLO, SLOW, create_and_deploy, make_client
@@ -32,12 +32,14 @@ def secrets(platform_store: MemoryPlatformStore) -> AppSecrets:
 
 @pytest.fixture
 def api(
-    fake: FakePlatform,
+    platform: LocalPlatform,
     store: MemoryStore,
     platform_store: MemoryPlatformStore,
     secrets: AppSecrets,
 ) -> FastAPI:
-    return create_app(platform=fake, store=store, platform_store=platform_store, secrets=secrets)
+    return create_app(
+        platform=platform, store=store, platform_store=platform_store, secrets=secrets
+    )
 
 
 @pytest.fixture
@@ -137,9 +139,9 @@ async def test_bad_requests_are_refused_and_store_nothing(
 
 
 async def test_a_server_without_secrets_says_so(
-    fake: FakePlatform, store: MemoryStore, platform_store: MemoryPlatformStore
+    platform: LocalPlatform, store: MemoryStore, platform_store: MemoryPlatformStore
 ) -> None:
-    api = create_app(platform=fake, store=store, platform_store=platform_store)
+    api = create_app(platform=platform, store=store, platform_store=platform_store)
     async with make_client(api, token(platform_store, "admin")) as admin:
         await create_and_deploy(admin, HELLO)
         answer = await admin.get("/api/v1/apps/hello/secrets")

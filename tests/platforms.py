@@ -1,0 +1,205 @@
+"""The real platform for tests, built in one place: ``LocalPlatform`` and its ``Runtime``
+over the in-memory stores, a data folder, and functions called in the test's own process.
+
+    async with running_platform(tmp_path) as running:
+        app = create_app(platform=running.platform, store=running.store, ...)
+
+Everything the API does goes through the product: apps are scaffolded into git
+repositories under the data folder, deploys build revision folders, executions run on the
+runtime. Only the function processes are replaced (``InProcessFunctions``): each call goes
+to the handler a test registered for that function name (``running.functions.handlers``),
+else to ``handle`` in the function's folder of the revision (Python), called like the
+function host calls it (``flowapp.functions.testing.FakeFunctions``). Events the API
+publishes are recorded (``running.events``) and offered to the executions waiting for
+them, as the bus would. The syncer does not run on its own: ``await running.sync()`` writes
+the apps' status as one of its rounds would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flowapp.apps import FlowApp
+from flowapp.functions.errors import FunctionUnavailable
+from flowapp.functions.loader import Handler, HandlerLoadError, load_handler
+from flowapp.functions.logs import LogLine
+from flowapp.functions.scaling import FunctionStatus
+from flowapp.functions.testing import FakeFunctions
+from flowapp.gitrepos import Repositories
+from flowapp.local.platform import LocalPlatform
+from flowapp.local.revisions import RevisionFailed
+from flowapp.local.syncer import Syncer
+from flowapp.runtime.dispatch import Effects
+from flowapp.runtime.effects.functions import FunctionRouter
+from flowapp.runtime.effects.process import ProcessEffects
+from flowapp.runtime.runtime import Runtime
+from flowapp.store.memory import MemoryStore
+from flowapp.store.platform import MemoryPlatformStore, PlatformStore
+from flowapp.store.port import Store
+
+
+@dataclass
+class Functions:
+    """What the tests decide about functions: handlers by function name (an author's
+    ``handle(data, context)``), and ``fail_starts``: the reason every revision started
+    from now on fails to start (as a build that fails or a process that exits would)."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    fail_starts: str | None = None
+
+    def run(self, app: FlowApp, revision: str) -> InProcessFunctions:
+        return InProcessFunctions(app, revision, self)
+
+
+class InProcessFunctions:
+    """One revision's functions, called in this process (``RevisionFunctions``)."""
+
+    def __init__(self, app: FlowApp, revision: str, kit: Functions) -> None:
+        self.app = app
+        self.revision = revision
+        self.kit = kit
+        self.lines: list[LogLine] = []
+        self.loaded: dict[str, Handler] = {}
+        self.caller = FakeFunctions(app=app.name)
+
+    async def start(self) -> None:
+        if self.kit.fail_starts is not None:  # as a build or a process exiting at start
+            raise RevisionFailed(f"functions failed to start: {self.kit.fail_starts}")
+        for name in sorted(self.app.functions):
+            self._log(name, f"function {name} started")
+
+    async def stop(self) -> None:
+        self.loaded.clear()
+
+    async def call(
+        self,
+        name: str,
+        data: Any,
+        *,
+        execution_id: str,
+        task_reference: str,
+        attempt: int,
+        idempotency_key: str,
+        app: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        if name not in self.app.functions:
+            raise FunctionUnavailable(name, "no such function in this app")
+        self._log(name, f"called with {data!r}", execution_id)
+        handler = self.handler(name)
+        if handler is not None:
+            self.caller.register(name, handler)
+        return await self.caller.call(
+            name,
+            data,
+            execution_id=execution_id,
+            task_reference=task_reference,
+            attempt=attempt,
+            idempotency_key=idempotency_key,
+            app=app,
+            timeout=timeout or self.app.functions[name].timeout,
+        )
+
+    def handler(self, name: str) -> Handler | None:
+        given = self.kit.handlers.get(name)
+        if given is not None:
+            return given
+        if name not in self.loaded:
+            spec = self.app.functions[name]
+            if spec.runtime != "python":
+                return None
+            try:
+                self.loaded[name] = load_handler(spec.path)
+            except HandlerLoadError:
+                return None
+        return self.loaded[name]
+
+    def status(self) -> dict[str, FunctionStatus]:
+        return {
+            name: FunctionStatus(name, "ready", 1, 1, 0, 0, 0, None) for name in self.app.functions
+        }
+
+    def logs(
+        self, function: str, *, execution_id: str | None = None, limit: int = 100
+    ) -> list[LogLine]:
+        lines = [
+            line
+            for line in self.lines
+            if line.function == function
+            and (execution_id is None or line.execution_id == execution_id)
+        ]
+        return lines[-limit:] if limit > 0 else []
+
+    def _log(self, function: str, text: str, execution_id: str | None = None) -> None:
+        line = LogLine(time.time(), function, f"{function}-0", "stdout", text, execution_id)
+        self.lines.append(line)
+
+
+@dataclass
+class RunningPlatform:
+    platform: LocalPlatform
+    runtime: Runtime
+    store: Store
+    platform_store: PlatformStore
+    functions: Functions
+    events: list[dict[str, Any]]
+    syncer: Syncer
+
+    async def sync(self) -> None:
+        """One round of the syncer: each app's observation and conditions written."""
+        await self.syncer.sync_once()
+
+
+@contextlib.asynccontextmanager
+async def running_platform(
+    data_dir: Path,
+    *,
+    store: Store | None = None,
+    platform_store: PlatformStore | None = None,
+    functions: Functions | None = None,
+    allow_run: tuple[str, ...] = (),
+    customize: Callable[[LocalPlatform], None] | None = None,
+) -> AsyncIterator[RunningPlatform]:
+    """The platform started over ``data_dir`` (created if missing), stopped on exit."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = store if store is not None else MemoryStore()
+    platform_store = platform_store if platform_store is not None else MemoryPlatformStore()
+    functions = functions if functions is not None else Functions()
+    events: list[dict[str, Any]] = []
+    holder: dict[str, LocalPlatform] = {}
+
+    async def publish(event: dict[str, Any]) -> None:  # the bus: kept, then delivered
+        events.append(event)
+        await runtime.offer_event(event)
+
+    async def allowed_runs(app: str | None) -> frozenset[str]:
+        return await holder["platform"].allowed_runs(app)
+
+    router = FunctionRouter(lambda workflow: holder["platform"].functions_of(workflow))
+    processes = ProcessEffects(allowed=allowed_runs)
+    effects = Effects(functions=router, publish=publish, processes=processes)
+    runtime = Runtime(store, effects=effects)
+    platform = LocalPlatform(
+        data_dir=data_dir,
+        runtime=runtime,
+        platform_store=platform_store,
+        repositories=Repositories(data_dir / "repos"),
+        allow_run=allow_run,
+        run_functions=functions.run,
+    )
+    holder["platform"] = platform
+    if customize is not None:
+        customize(platform)
+    syncer = Syncer(platform_store, platform.observe)
+    await runtime.start()
+    await platform.start()
+    try:
+        yield RunningPlatform(platform, runtime, store, platform_store, functions, events, syncer)
+    finally:
+        await platform.stop()
+        await runtime.stop()
