@@ -7,7 +7,17 @@ import sys
 
 from bench.machine import describe
 
-SUITES = ("engine", "steps", "tracing", "deciders", "invoke", "triggers", "operator", "cli", "peers")
+SUITES = (
+    "engine",
+    "steps",
+    "tracing",
+    "deciders",
+    "invoke",
+    "triggers",
+    "operator",
+    "cli",
+    "peers",
+)
 
 
 def main(names: list[str]) -> None:
