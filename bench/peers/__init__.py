@@ -80,7 +80,7 @@ PEERS_REDIS = (
     Peer("Dramatiq", "dramatiq", ("dramatiq[redis]==2.2.1", "redis==8.1.0"), "peer_dramatiq.py",
          {"processes": 2, "threads": 8}),
     Peer("Celery", "celery", ("celery[redis]==5.7.0", "redis==8.1.0"), "peer_celery.py",
-         {"pool": "prefork", "concurrency": 2}),
+         {"pool": "threads", "concurrency": 16}),  # faster here than prefork x 2, the default
 )  # fmt: skip
 DBOS_REQUIREMENTS = ("dbos==3.4.0", "psycopg[binary]==3.3.9")
 
@@ -327,9 +327,9 @@ async def floor(function_url: str, directory: Path, counts: Counts) -> Figures:
 def echo_headers() -> dict[str, str]:
     """The CloudEvent headers flowapp sends the echo function (the id is set per call)."""
     from flowapp.functions.client import encode_call
+    from flowapp.functions.port import FunctionCall
 
-    headers, _ = encode_call(
-        app="bench",
+    call = FunctionCall(
         function="echo",
         data=None,
         execution_id="peer",
@@ -337,6 +337,7 @@ def echo_headers() -> dict[str, str]:
         attempt=1,
         idempotency_key="peer",
     )
+    headers, _ = encode_call(call, app="bench")
     return headers
 
 

@@ -28,8 +28,8 @@ from peer_common import (
 
 REDIS_URL = SETTINGS.get("redis_url", "redis://127.0.0.1:6379/0")
 QUEUE = SETTINGS.get("namespace", "bench-peers")
-POOL = SETTINGS.get("pool", "prefork")
-CONCURRENCY = int(SETTINGS.get("concurrency", 2))
+POOL = SETTINGS.get("pool", "threads")
+CONCURRENCY = int(SETTINGS.get("concurrency", 16))
 
 app = Celery("peer_celery", broker=REDIS_URL, backend=REDIS_URL)
 app.conf.update(
