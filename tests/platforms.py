@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from flowapp.apps import FlowApp
 from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.loader import Handler, HandlerLoadError, load_handler
 from flowapp.functions.logs import LogLine
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.scaling import FunctionStatus
 from flowapp.functions.testing import FakeFunctions
 from flowapp.gitrepos import Repositories
@@ -76,34 +77,16 @@ class InProcessFunctions:
     async def stop(self) -> None:
         self.loaded.clear()
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
+    async def call(self, call: FunctionCall) -> Any:
+        name = call.function
         if name not in self.app.functions:
             raise FunctionUnavailable(name, "no such function in this app")
-        self._log(name, f"called with {data!r}", execution_id)
+        self._log(name, f"called with {call.data!r}", call.execution_id)
         handler = self.handler(name)
         if handler is not None:
             self.caller.register(name, handler)
-        return await self.caller.call(
-            name,
-            data,
-            execution_id=execution_id,
-            task_reference=task_reference,
-            attempt=attempt,
-            idempotency_key=idempotency_key,
-            app=app,
-            timeout=timeout or self.app.functions[name].timeout,
-        )
+        timeout = call.timeout or self.app.functions[name].timeout
+        return await self.caller.call(replace(call, timeout=timeout))
 
     def handler(self, name: str) -> Handler | None:
         given = self.kit.handlers.get(name)

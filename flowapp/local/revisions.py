@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from flowapp.apps.model import FlowApp
 from flowapp.functions.logs import LogLine
+from flowapp.functions.port import FunctionCall
 from flowapp.functions.scaling import FunctionStatus
 from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 
@@ -35,18 +36,7 @@ class RevisionFunctions(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def call(
-        self,
-        name: str,
-        data: Any,
-        *,
-        execution_id: str,
-        task_reference: str,
-        attempt: int,
-        idempotency_key: str,
-        app: str | None = None,
-        timeout: float | None = None,
-    ) -> Any: ...
+    async def call(self, call: FunctionCall) -> Any: ...
 
     def status(self) -> dict[str, FunctionStatus]: ...
 
