@@ -166,6 +166,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         processes=processes,
     )
     journal = DecisionJournal(settings.data_dir / "decisions.journal")
+    secrets = await _app_secrets(settings, platform_store)
     runtime = Runtime(
         store,
         effects=effects,
@@ -174,9 +175,9 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         journal=journal,
         metrics=RuntimeMetrics(metrics),
         tracing=open_tracing(metrics),
+        lifecycle=_publisher(broker) if settings.lifecycle_events else None,
+        secrets=secrets.for_app,
     )
-    secrets = await _app_secrets(settings, platform_store)
-    runtime.secrets = secrets.for_app
     sandbox.secrets = secrets.environment_for  # what an app's processes get of its secrets
     repositories = _repositories(settings.data_dir)
     platform = LocalPlatform(
@@ -193,8 +194,6 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
     holder["platform"] = platform
     await broker.start()
     await broker.subscribe(Subscription("flowapp-runtime", _router_of(runtime)))
-    if settings.lifecycle_events:
-        runtime.lifecycle = _publisher(broker)
     await runtime.start(recover=True, scale_out=settings.scale_out)
     await platform.start()
     history = MetricsHistory(metrics)

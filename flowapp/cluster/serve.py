@@ -142,6 +142,8 @@ async def engine_running(settings: ClusterSettings) -> AsyncIterator[RunningEngi
     )
     app.triggers = triggers
     await runtime.start(recover=True, scale_out=is_postgresql(url))
+    # Not a constructor argument: the platform that schedules the next starts is built
+    # from the runtime.
     runtime.on_finished.append(_schedule_after(platform))
     try:
         await triggers.start()
@@ -246,7 +248,8 @@ def _runtime(
     journal = (
         DecisionJournal(settings.data_dir / "decisions.journal") if settings.data_dir else None
     )
-    runtime = Runtime(
+    secrets = {app: dict(values) for app, values in settings.secrets.items()}
+    return Runtime(
         store,
         effects=effects,
         owner=settings.owner,
@@ -255,10 +258,8 @@ def _runtime(
         lease_seconds=settings.lease_seconds,
         metrics=metrics,
         tracing=_tracing(settings.environ, metrics.registry),
+        secrets=lambda app: secrets.get(app or "", {}),
     )
-    secrets = {app: dict(values) for app, values in settings.secrets.items()}
-    runtime.secrets = lambda app: secrets.get(app or "", {})
-    return runtime
 
 
 def _tracing(environ: Mapping[str, str], registry: CollectorRegistry) -> Tracing | None:

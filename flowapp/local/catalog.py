@@ -27,7 +27,7 @@ from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
 from flowapp.dsl.validate import validate_source
 from flowapp.local.webhooks import check_webhook_paths
-from flowapp.runtime.upkeep import UnknownExecution
+from flowapp.runtime.outcome import UnknownExecution
 from flowapp.server import platform as p
 from flowapp.store.platform.records import AppExists
 from flowapp.store.port import ExecutionFilter

@@ -23,13 +23,16 @@ from flowapp.runtime import logcontext
 from flowapp.runtime.effects.base import EffectError
 from flowapp.runtime.effects.http import HttpEffects
 from flowapp.runtime.effects.process import ProcessEffects
+from flowapp.runtime.executions import LiveExecutions
+from flowapp.runtime.limits import Limits
 from flowapp.runtime.live import LiveExecution
 from flowapp.runtime.logcontext import effect_trace
 from flowapp.runtime.registry import LoadedWorkflow
-from flowapp.runtime.routing import Listener
+from flowapp.runtime.routing import EventRouter, Listener
+from flowapp.runtime.timers import Timers
 
 if TYPE_CHECKING:
-    from flowapp.runtime.runtime import Runtime
+    from flowapp.runtime.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +57,47 @@ class Effects:
         await self.http.close()
 
 
+class Children(Protocol):
+    """Starts sub-workflows (the launcher)."""
+
+    async def run_child(self, command: c.StartWorkflow, *, wait: bool = True) -> Any: ...
+
+
 class Dispatcher:
-    def __init__(self, runtime: Runtime, effects: Effects) -> None:
-        self.runtime = runtime
+    def __init__(
+        self,
+        effects: Effects,
+        *,
+        executions: LiveExecutions,
+        timers: Timers,
+        router: EventRouter,
+        deliver: Callable[[str, Signal], bool],
+        children: Children,
+        publish_event: Callable[[dict[str, Any]], Awaitable[None]],
+        limits: Limits,
+        tracing: Tracing | None = None,
+    ) -> None:
         self.effects = effects
+        self._executions = executions
+        self._timers = timers
+        self._router = router
+        self._deliver = deliver
+        self._children = children
+        self._publish_event = publish_event
+        self._limits = limits
+        self._tracing = tracing
 
     def dispatch(self, live: LiveExecution, command: c.Command) -> None:
-        runtime = self.runtime
         if isinstance(command, c.StartTimer):
-            runtime.timers.arm(
+            deliver = self._deliver
+            self._timers.arm(
                 live.id,
                 command.effect_id,
                 command.due_at,
-                lambda: runtime.deliver(live.id, TimerFired(command.effect_id)),
+                lambda: deliver(live.id, TimerFired(command.effect_id)),
             )
         elif isinstance(command, c.Subscribe):
-            runtime.router.add(Listener(live.id, command.effect_id, command.attributes))
+            self._router.add(Listener(live.id, command.effect_id, command.attributes))
         elif isinstance(command, c.CancelEffect):
             self.cancel(live, command)
         elif isinstance(command, c.CallHttp):
@@ -82,7 +110,7 @@ class Dispatcher:
             run = self.effects.processes.run(command, app=live.workflow.app)
             self.spawn(live, command.effect_id, run)
         elif isinstance(command, c.StartWorkflow) and command.wait:
-            self.spawn(live, command.effect_id, runtime.run_child(command))
+            self.spawn(live, command.effect_id, self._children.run_child(command))
         # everything else is fire-and-forget: the outbox relay carries it out
 
     async def call_function(self, command: c.CallFunction, workflow: LoadedWorkflow) -> Any:
@@ -95,7 +123,7 @@ class Dispatcher:
         # The span of the task run waiting for this effect: a function call carries it in
         # its CloudEvent, a sub-workflow started here joins the trace under it; JSON log
         # lines of the work name the task and the trace (functions' lines too).
-        traced = self.runtime.tracing is not None or logcontext.enabled()
+        traced = self._tracing is not None or logcontext.enabled()
         traceparent, task = effect_trace(live.state, effect_id) if traced else (None, None)
 
         async def run() -> None:
@@ -106,7 +134,7 @@ class Dispatcher:
                     logcontext.note(live.id, live.state.trace, task)
             try:
                 result = await work
-                self.runtime.limits.check_output(result)
+                self._limits.check_output(result)
                 signal = EffectSucceeded(effect_id, result)
             except EffectError as exc:
                 signal = EffectFailed(effect_id, exc.error)
@@ -118,16 +146,16 @@ class Dispatcher:
                 signal = EffectFailed(effect_id, errors.error(errors.RUNTIME, detail))
             finally:
                 live.inflight.pop(effect_id, None)
-            self.runtime.deliver(live.id, signal)
+            self._deliver(live.id, signal)
 
         live.inflight[effect_id] = asyncio.create_task(run())
 
     def cancel(self, live: LiveExecution, command: c.CancelEffect) -> None:
         effect_id = command.effect_id
         if command.cancelled_kind == c.StartTimer.kind:
-            self.runtime.timers.disarm(live.id, effect_id)
+            self._timers.disarm(live.id, effect_id)
         elif command.cancelled_kind == c.Subscribe.kind:
-            self.runtime.router.remove(live.id, effect_id)
+            self._router.remove(live.id, effect_id)
         else:
             task = live.inflight.pop(effect_id, None)
             if task is not None:
@@ -137,34 +165,22 @@ class Dispatcher:
         """A fire-and-forget command from the outbox, of execution ``execution_id``."""
         command = c.command_from_json(payload)
         if isinstance(command, c.EmitEvent):
-            await self.runtime.publish_event(command.event)
+            await self._publish_event(command.event)
         elif isinstance(command, c.StartWorkflow):
-            traced = self.runtime.tracing is not None or logcontext.enabled()
+            traced = self._tracing is not None or logcontext.enabled()
             # An unawaited sub-workflow joins its parent's trace, under its execution.
             parent = self._execution_traceparent(command.parent_execution_id) if traced else None
             token = CURRENT_TRACE.set(parent)
             try:
-                await self.runtime.run_child(command, wait=False)
+                await self._children.run_child(command, wait=False)
             finally:
                 CURRENT_TRACE.reset(token)
         elif isinstance(command, c.RunProcess):
-            await self.effects.processes.run(command, app=await self._app_of(execution_id))
+            app = None if execution_id is None else await self._executions.app_of(execution_id)
+            await self.effects.processes.run(command, app=app)
 
     def _execution_traceparent(self, execution_id: str) -> str:
-        live = self.runtime.live.get(execution_id)
+        live = self._executions.held.get(execution_id)
         inbound = live.state.trace if live is not None else None
         trace_id, _ = execution_trace(execution_id, inbound)
         return format_traceparent(trace_id, span_id_of(execution_id))
-
-    async def _app_of(self, execution_id: str | None) -> str | None:
-        """The app an execution belongs to, live or (already finished) in the store."""
-        if execution_id is None:
-            return None
-        live = self.runtime.live.get(execution_id)
-        if live is not None:
-            return live.workflow.app
-        store = self.runtime.store
-        record = await self.runtime.committer.run_in_writer(
-            lambda: store.get_execution(execution_id)
-        )
-        return record.app if record is not None else None

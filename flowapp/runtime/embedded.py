@@ -36,8 +36,9 @@ async def run_to_completion(
     decider: Decider | None = None,
 ) -> tuple[str, Outcome]:
     """Start an execution, offer it ``events`` whenever it listens, and wait for its end."""
-    runtime = Runtime(store, registry=registry, effects=effects, env=env, decider=decider)
-    runtime.lifecycle = lifecycle
+    runtime = Runtime(
+        store, registry=registry, effects=effects, env=env, decider=decider, lifecycle=lifecycle
+    )
     await runtime.start(recover=False)
     try:
         execution_id = await runtime.start_execution(workflow, input)

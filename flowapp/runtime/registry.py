@@ -22,6 +22,7 @@ import orjson
 from flowapp.dsl.build import build_workflow
 from flowapp.dsl.model import Workflow
 from flowapp.engine.limits import DEFAULT_LIMITS, ExecutionLimits
+from flowapp.runtime.outcome import UnknownExecution
 from flowapp.store.port import Store, WorkflowRecord
 
 
@@ -116,6 +117,14 @@ class WorkflowRegistry:
                     app=record.app,
                     revision=record.revision,
                 )
+        return loaded
+
+    def of_execution(self, key: str) -> LoadedWorkflow:
+        """The workflow a stored execution names; ``UnknownExecution`` if the store has
+        lost it (an execution cannot go on without its exact definition)."""
+        loaded = self.get(key)
+        if loaded is None:
+            raise UnknownExecution(f"workflow {key} is not in the store")
         return loaded
 
     def find(

@@ -15,48 +15,59 @@ back to it at the next start (``journal``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from flowapp.dsl import errors
 from flowapp.engine import decide
 from flowapp.engine.limits import limit_error
 from flowapp.engine.records import Decision, Transition
+from flowapp.engine.scope import Environment
 from flowapp.engine.signals import Abort, Signal
 from flowapp.engine.state import FAULTED
-from flowapp.runtime.deciders.base import Turn
+from flowapp.runtime.deciders.base import Decider, Turn
 from flowapp.runtime.deciders.wire import encode_state
+from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.live import LiveExecution
+from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.store.port import StoreError
-
-if TYPE_CHECKING:
-    from flowapp.runtime.runtime import Runtime
 
 log = logging.getLogger("flowapp.runtime.runtime")
 
 
-async def take_turn(
-    runtime: Runtime, live: LiveExecution, signals: Sequence[Signal], now: float
-) -> Turn:
-    """Decide ``signals`` for ``live`` (whose state becomes the new one). The turn's
-    ``snapshot`` is the new state as JSON, or None if it could not be encoded."""
-    journal = runtime.journal
-    if journal is not None:
-        journal.begin(live.id)
-    try:
-        turn = await runtime.decider.decide(
-            live.workflow, live.state, signals, now, runtime.env_for(live.workflow)
-        )
-    finally:
+class Turns:
+    """Takes the turns of every execution of a runtime with its decider and journal."""
+
+    def __init__(
+        self,
+        decider: Decider,
+        env_for: Callable[[LoadedWorkflow], Environment],
+        journal: DecisionJournal | None = None,
+    ) -> None:
+        self.decider = decider
+        self.env_for = env_for
+        self.journal = journal
+
+    async def take(self, live: LiveExecution, signals: Sequence[Signal], now: float) -> Turn:
+        """Decide ``signals`` for ``live`` (whose state becomes the new one). The turn's
+        ``snapshot`` is the new state as JSON, or None if it could not be encoded."""
+        journal = self.journal
         if journal is not None:
-            journal.end(live.id)
-    live.state = turn.state
-    problem = turn.failure or over_limits(turn)
-    if problem is not None:
-        log.warning("faulting execution %s: %s", live.id, problem.get("detail"))
-        turn.decisions.append(fault(runtime, live, problem, now))
-        turn.snapshot = None  # the state changed since
-    return turn
+            journal.begin(live.id)
+        try:
+            turn = await self.decider.decide(
+                live.workflow, live.state, signals, now, self.env_for(live.workflow)
+            )
+        finally:
+            if journal is not None:
+                journal.end(live.id)
+        live.state = turn.state
+        problem = turn.failure or over_limits(turn)
+        if problem is not None:
+            log.warning("faulting execution %s: %s", live.id, problem.get("detail"))
+            turn.decisions.append(fault(self.env_for(live.workflow), live, problem, now))
+            turn.snapshot = None  # the state changed since
+        return turn
 
 
 def over_limits(turn: Turn) -> dict[str, Any] | None:
@@ -83,13 +94,11 @@ def over_limits(turn: Turn) -> dict[str, Any] | None:
     return None
 
 
-def fault(runtime: Runtime, live: LiveExecution, problem: dict[str, Any], now: float) -> Decision:
+def fault(env: Environment, live: LiveExecution, problem: dict[str, Any], now: float) -> Decision:
     """Fault ``live`` with ``problem``, even when its last turn completed it."""
     state = live.state
     if not state.is_final:
-        return decide(
-            live.workflow.model, state, Abort(problem), now, runtime.env_for(live.workflow)
-        )
+        return decide(live.workflow.model, state, Abort(problem), now, env)
     if state.status == FAULTED:  # already faulted, with an error of its own
         return Decision(state)
     state.output = None

@@ -63,8 +63,7 @@ async def run(runtime: Runtime, workflow) -> object:
 
 async def test_each_app_reads_its_own_secrets(store: Store, secrets: AppSecrets) -> None:
     registry = WorkflowRegistry(store)
-    runtime = Runtime(store, registry=registry)
-    runtime.secrets = secrets.for_app
+    runtime = Runtime(store, registry=registry, secrets=secrets.for_app)
     await runtime.start()
     try:
         shop = await run(runtime, add(registry, READS, "shop"))
@@ -84,8 +83,7 @@ async def test_run_workflow_finds_its_own_apps_workflow_only(
     registry = WorkflowRegistry(store)
     add(registry, READS, "billing", name="child")  # billing's child reads billing's key
     parent = add(registry, CALLS_CHILD, "shop")
-    runtime = Runtime(store, registry=registry)
-    runtime.secrets = secrets.for_app
+    runtime = Runtime(store, registry=registry, secrets=secrets.for_app)
     await runtime.start()
     try:
         refused = await run(runtime, parent)

@@ -77,13 +77,17 @@ class Append:
 async def started(store: HeldRenewal, append: Append) -> tuple[Runtime, LoadedWorkflow]:
     fake = FakeFunctions({"append": append})
     # A lease of an hour: the runtime's own round never comes during the test.
-    runtime = Runtime(store, effects=Effects(functions=FunctionEffects(fake)), lease_seconds=3600)  # type: ignore[arg-type]
-    await runtime.start()
     registry = WorkflowRegistry(store)  # type: ignore[arg-type]
+    runtime = Runtime(
+        store,  # type: ignore[arg-type]
+        registry=registry,
+        effects=Effects(functions=FunctionEffects(fake)),
+        lease_seconds=3600,
+    )
+    await runtime.start()
     workflow = registry.add(
         workflow_from_yaml(CALL).definition, app_functions=frozenset({"append"})
     )
-    runtime.registry = registry
     return runtime, workflow
 
 

@@ -266,13 +266,13 @@ async def test_a_signal_for_an_execution_being_adopted_is_kept(store: Store) -> 
     await first.stop()
     store.send_signal(execution_id, {"signal": "Cancel", "reason": "stop"}, now=0.0)
     second = Runtime(store, owner="engine")
-    second._adopting.add(execution_id)  # as if a recovery loop were adopting it right now
+    second.recovery.adopting.add(execution_id)  # as if a recovery loop were adopting it now
     pending = store.pending_signals(owner="engine", limit=10)
-    await second._discard_stale(pending)
+    await second.signals.discard_stale(pending)
     assert [s.execution_id for s in store.pending_signals(owner="engine", limit=10)] == [
         execution_id
     ]
-    second._adopting.clear()
+    second.recovery.adopting.clear()
     await second.start()  # adopts it, then the kept signal cancels it
     outcome = await second.wait_for(execution_id, timeout=10)
     await second.stop()

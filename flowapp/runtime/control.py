@@ -1,0 +1,91 @@
+"""Control of executions by their users: cancel, suspend, resume, and retry from the task
+that failed.
+
+A control signal goes straight into the inbox of an execution this process holds;
+for one held elsewhere (or by nobody for now) it is queued in the store, where whoever
+holds the execution picks it up (``signal_polling.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flowapp.engine.signals import Cancel, Resume, RetryFailed, Signal, Suspend, signal_to_json
+from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED, ExecutionState
+from flowapp.runtime.committer import GroupCommitter
+from flowapp.runtime.environments import Environments
+from flowapp.runtime.executions import LiveExecutions
+from flowapp.runtime.live import LiveExecution
+from flowapp.runtime.outcome import UnknownExecution
+from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
+from flowapp.store.port import ExecutionRecord, Store
+
+Deliver = Callable[[str, Signal], bool]
+
+
+class Control:
+    def __init__(
+        self,
+        store: Store,
+        committer: GroupCommitter,
+        executions: LiveExecutions,
+        *,
+        deliver: Deliver,
+        registry: WorkflowRegistry,
+        environments: Environments,
+        clock: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self._committer = committer
+        self._executions = executions
+        self._deliver = deliver
+        self._registry = registry
+        self._environments = environments
+        self._clock = clock
+
+    async def send(self, execution_id: str, signal: Signal) -> None:
+        """Signal an execution wherever it is held (through the store if not here)."""
+        if self._deliver(execution_id, signal):
+            return
+        if await self._executions.record(execution_id) is None:
+            raise UnknownExecution(execution_id)
+        payload = signal_to_json(signal)
+        await self._committer.run_in_writer(
+            lambda: self._store.send_signal(execution_id, payload, now=self._clock())
+        )
+
+    async def cancel(self, execution_id: str, reason: str = "cancelled by request") -> None:
+        await self.send(execution_id, Cancel(reason))
+
+    async def suspend(self, execution_id: str) -> None:
+        await self.send(execution_id, Suspend())
+
+    async def resume(self, execution_id: str) -> None:
+        await self.send(execution_id, Resume())
+
+    async def retry(self, execution_id: str, workflow: LoadedWorkflow | None = None) -> None:
+        """Run a faulted execution again from the task that failed: the tasks that
+        completed (or were skipped) are not run again: their outputs are replayed by
+        occurrence.
+
+        ``workflow``: go on with this workflow instead of the execution's own (a newer
+        revision of its app, whose document still has every completed task at the same
+        place; the caller checks that). Task runs from then on name its revision."""
+        record, state = await self._load(execution_id)
+        if record.status != FAULTED:
+            raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
+        runs = await self._committer.run_in_writer(self._store.task_runs, execution_id)
+        memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
+        own = self._registry.of_execution(record.workflow_id)
+        live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
+        self._executions.held[execution_id] = live
+        self._deliver(execution_id, RetryFailed(memo))
+
+    async def _load(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
+        record = await self._executions.record(execution_id)
+        data = await self._committer.run_in_writer(self._store.load_state, execution_id)
+        if record is None or data is None:
+            raise UnknownExecution(execution_id)
+        workflow = self._registry.of_execution(record.workflow_id)
+        opened = self._environments.open_sealed(workflow, data, [])
+        return record, ExecutionState.from_json(opened)

@@ -1,0 +1,108 @@
+"""The outbox relay: fire-and-forget commands carried out once they are committed.
+
+Emitted events, unawaited sub-workflows and processes are saved in the outbox in the
+same transaction as the decision that made them, and carried out here after: woken by
+the pump when a commit added some, and once a second in any case (another process, or
+a previous run of this one, may have left some). An item is carried out once; one that
+fails is logged, not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from flowapp.runtime.background import Background
+from flowapp.runtime.committer import GroupCommitter
+from flowapp.runtime.environments import Environments
+from flowapp.runtime.executions import LiveExecutions
+from flowapp.runtime.metrics import RuntimeMetrics
+from flowapp.runtime.outcome import UnknownExecution
+from flowapp.runtime.registry import WorkflowRegistry
+from flowapp.runtime.sealing import REFERENCES
+from flowapp.store.port import OutboxItem, Store
+
+log = logging.getLogger("flowapp.runtime.runtime")
+
+BATCH = 200
+CarryOut = Callable[[dict[str, Any], str | None], Awaitable[None]]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: Store,
+        committer: GroupCommitter,
+        executions: LiveExecutions,
+        *,
+        wakeup: asyncio.Event,
+        carry_out: CarryOut,
+        registry: WorkflowRegistry,
+        environments: Environments,
+        owner: str,
+        metrics: RuntimeMetrics | None = None,
+    ) -> None:
+        self._store = store
+        self._committer = committer
+        self._executions = executions
+        self._carry_out = carry_out
+        self._registry = registry
+        self._environments = environments
+        self._owner = owner
+        self._metrics = metrics
+        self._wakeup = wakeup  # set by whoever adds to the outbox (the pump, recovery)
+        self._loop = Background(self._relay)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+    async def _relay(self) -> None:
+        while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the event is set, and ``stop`` then waits for this loop forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._wakeup.wait()
+            self._wakeup.clear()
+            try:
+                await self.relay_once()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+
+    async def relay_once(self) -> None:
+        """Carry out everything the outbox of this owner holds."""
+        while True:
+            items = await self._committer.run_in_writer(
+                lambda: self._store.pending_outbox(limit=BATCH, owner=self._owner)
+            )
+            if self._metrics is not None:  # at least this many: a batch is BATCH at most
+                self._metrics.outbox_backlog(len(items))
+            if not items:
+                return
+            for item in items:
+                try:
+                    payload = await self._opened(item)
+                    await self._carry_out(payload, item.execution_id)
+                except Exception:
+                    log.exception("outbox item %s failed; it will not be retried", item.id)
+            await self._committer.run_in_writer(self._store.outbox_done, [i.id for i in items])
+
+    async def _opened(self, item: OutboxItem) -> dict[str, Any]:
+        """An outbox command with the secrets it refers to put back (its execution may
+        have ended, and be known only to the store)."""
+        if REFERENCES not in item.payload:
+            return item.payload
+        live = self._executions.held.get(item.execution_id)
+        workflow = live.workflow if live is not None else None
+        if workflow is None:
+            record = await self._executions.record(item.execution_id)
+            if record is None:
+                raise UnknownExecution(item.execution_id)
+            workflow = self._registry.of_execution(record.workflow_id)
+        return self._environments.open_sealed(workflow, item.payload)

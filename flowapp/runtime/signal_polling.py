@@ -1,0 +1,96 @@
+"""Signals from other processes (cancel, suspend, events for executions held here ...),
+polled from the store and delivered to the executions this process holds.
+
+A signal is consumed in the checkpoint of the turn that decided it, so one delivered
+twice (polled again before that commit) is harmless. Signals of executions that have
+ended are dropped; those of executions being adopted here are kept for after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Set
+
+from flowapp.engine.signals import Signal, signal_from_json
+from flowapp.runtime.background import Background, backoff
+from flowapp.runtime.committer import GroupCommitter
+from flowapp.runtime.executions import LiveExecutions
+from flowapp.store.port import SignalRecord, Store
+from flowapp.store.rules import FINAL_STATUSES
+
+log = logging.getLogger("flowapp.runtime.runtime")
+
+BATCH = 500
+Deliver = Callable[[str, Signal, int | None], bool]
+
+
+class SignalPoller:
+    def __init__(
+        self,
+        store: Store,
+        committer: GroupCommitter,
+        executions: LiveExecutions,
+        *,
+        deliver: Deliver,
+        adopting: Set[str],
+        owner: str,
+        poll_interval: float,
+    ) -> None:
+        self._store = store
+        self._committer = committer
+        self._executions = executions
+        self._deliver = deliver
+        self._adopting = adopting
+        self._owner = owner
+        # Signals from other processes are rare: no need to look for them as often as
+        # for new work.
+        self._interval = max(poll_interval, 0.1)
+        self._loop = Background(self._poll)
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+    async def _poll(self) -> None:
+        failures = 0
+        while True:
+            await asyncio.sleep(backoff(self._interval, failures))
+            try:
+                await self.poll_once()
+                failures = 0
+            except Exception as exc:  # the store may be restarting; log once per outage
+                failures += 1
+                if failures == 1:
+                    log.warning("polling signals failed; retrying with backoff: %s", exc)
+
+    async def poll_once(self) -> None:
+        pending = await self._committer.run_in_writer(
+            lambda: self._store.pending_signals(owner=self._owner, limit=BATCH)
+        )
+        undelivered = [item for item in pending if not self._deliver_stored(item)]
+        await self.discard_stale(undelivered)
+
+    def _deliver_stored(self, item: SignalRecord) -> bool:
+        """Deliver a signal from the store; False if it can no longer apply."""
+        try:
+            signal = signal_from_json(item.payload)
+        except (ValueError, TypeError):
+            log.error("dropping unreadable signal %s for %s", item.id, item.execution_id)
+            return False
+        return self._deliver(item.execution_id, signal, item.id)
+
+    async def discard_stale(self, undelivered: list[SignalRecord]) -> None:
+        """Drop signals whose execution has ended; keep those of executions this process
+        holds but is still adopting (they are delivered once it runs)."""
+        stale = []
+        for item in undelivered:
+            if item.execution_id in self._adopting:
+                continue
+            record = await self._executions.record(item.execution_id)
+            if record is None or record.status in FINAL_STATUSES:
+                stale.append(item.id)
+        if stale:
+            await self._committer.run_in_writer(self._store.discard_signals, stale)
