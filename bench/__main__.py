@@ -16,6 +16,7 @@ SUITES = (
     "triggers",
     "operator",
     "cli",
+    "history",
     "peers",
 )
 

@@ -110,7 +110,7 @@ class MemoryTables:
                 yield row.record
 
     def purgeable(self, where: PurgeFilter) -> list[ExecutionRecord]:
-        """What ``where`` lets go, oldest first (as ``flowapp.store.sql.purge`` selects)."""
+        """What ``where`` lets go (as ``flowapp.store.sql.purge`` selects), oldest first."""
         in_outbox = {item.execution_id for item in self.outbox.values()}
         found = [
             row.record

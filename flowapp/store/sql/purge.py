@@ -3,10 +3,12 @@
 A batch is one transaction that touches at most ``limit`` task runs and ``limit``
 executions, so the engine's commits, which wait for the write lock on SQLite and for
 row locks nowhere (a purge only touches finished executions), are held up for one batch
-at most. The candidates are read through ``ix_executions_ended`` oldest first; on
-PostgreSQL they are locked ``FOR UPDATE SKIP LOCKED`` for the batch, so a retry that
-reopens one of them waits for the batch rather than racing it, and two processes
-purging at once take different executions.
+at most. The candidates are read through ``ix_executions_status_ended``, in no
+particular order (all of them are past the moment; an ``ORDER BY`` would sort every old
+execution at each batch), so a batch reads about the rows it deletes. On PostgreSQL
+they are locked ``FOR UPDATE SKIP LOCKED`` for the batch: a retry that reopens one of
+them waits for the batch rather than racing it, and two processes purging at once take
+different executions.
 
 Deleting an execution's row cascades to its timers, subscriptions, outbox and signals
 (the foreign keys say ``ON DELETE CASCADE``; SQLite enforces them, ``engine.py``); its
@@ -57,7 +59,6 @@ def purge_batch(conn: Connection, where: PurgeFilter, *, limit: int) -> Purged:
     candidates = (
         sa.select(c.id)
         .where(*purgeable(where))
-        .order_by(c.ended_at)
         .limit(limit)
         .with_for_update(of=executions, skip_locked=True)
     )

@@ -73,7 +73,9 @@ def task_run_row(run: TaskRunRecord) -> dict[str, Any]:
 
 
 def task_run_record(row: sa.Row[Any]) -> TaskRunRecord:
-    return TaskRunRecord(**row._mapping)
+    # Zipped with the names TASK_RUN_COLUMNS were selected in: a page of task runs reads
+    # hundreds of rows, and ``row._mapping`` costs several times as much per row.
+    return TaskRunRecord(**dict(zip(_TASK_RUN_FIELDS, row, strict=True)))
 
 
 def timer_row(timer: TimerRecord) -> dict[str, Any]:

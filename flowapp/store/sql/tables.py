@@ -112,8 +112,8 @@ executions = sa.Table(
     sa.Index("ix_executions_claim", "status", "lease_until"),
     # Renewing, and the per-owner joins of timers, outbox and signals.
     sa.Index("ix_executions_owner", "owner"),
-    # Retention: the oldest finished ones first (unfinished ones have no ``ended_at``).
-    sa.Index("ix_executions_ended", "ended_at"),  # 0008
+    # Retention: finished ones that ended before a moment, per status (0009).
+    sa.Index("ix_executions_status_ended", "status", "ended_at"),
 )
 
 task_runs = sa.Table(

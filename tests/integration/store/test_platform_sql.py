@@ -65,7 +65,7 @@ def test_the_migrations_build_exactly_both_tables_modules(
     with sql_platform_store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert current_revision(conn) == head_revision() == "0008"
+        assert current_revision(conn) == head_revision() == "0009"
 
 
 def test_either_store_migrates_both_in_any_order_repeatedly(empty_database: str) -> None:
@@ -91,7 +91,7 @@ def test_concurrent_migrations_of_both_stores_are_safe(empty_database: str) -> N
     stores[0].engine.connect().close()
     run_together(len(stores), lambda index: stores[index].migrate())
     with stores[0].engine.connect() as conn:
-        assert current_revision(conn) == "0008"
+        assert current_revision(conn) == "0009"
     for store in stores:
         store.close()
 

@@ -30,7 +30,7 @@ def test_the_migrations_build_exactly_the_tables_module(sql_store: SqlStore) -> 
     with sql_store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         assert compare_metadata(context, metadata) == []
-        assert current_revision(conn) == head_revision() == "0008"
+        assert current_revision(conn) == head_revision() == "0009"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
