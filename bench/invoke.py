@@ -17,7 +17,9 @@ def main() -> list[str]:
     with tempfile.TemporaryDirectory() as directory:
         example = str(ROOT / "examples" / "append-display")
         data = Path(directory) / "data"
-        with flowapp_up(data, "--app", example) as platform, platform.client() as api:
+        # --sandbox off: this measures the call path; bench/sandbox_overhead.py the sandbox.
+        up = flowapp_up(data, "--app", example, "--sandbox", "off")
+        with up as platform, platform.client() as api:
             url = "/api/v1/apps/append-display/executions?wait=10"
             for _ in range(20):  # warm-up
                 api.post(url, json={"message": "warm"})

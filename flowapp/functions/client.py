@@ -2,7 +2,7 @@
 
 :func:`encode_call` builds the binary-mode request (``id`` = idempotency key, the
 ``flowapp*`` extensions, ``traceparent`` when the call is made inside a trace);
-:func:`invoke` posts it over a pooled aiohttp session; and
+:func:`invoke` posts it over pooled keep-alive connections (``connections.py``); and
 :func:`decode_reply` reads any reply the contract allows:
 
 - 2xx with ``ce-specversion`` (binary) or ``application/cloudevents+json`` (structured):
@@ -17,15 +17,14 @@ Transport failures are converted here, at the adapter: a timeout to
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-import aiohttp
 import orjson
 
 from flowapp.functions import tracecontext, wire
+from flowapp.functions.connections import ConnectionFailed, Connections
 from flowapp.functions.errors import (
     FunctionReplyError,
     FunctionTimeout,
@@ -36,7 +35,6 @@ from flowapp.functions.port import FunctionCall
 from flowapp.functions.sdk import ATTEMPT_ATTRIBUTE, EXECUTION_ATTRIBUTE, TASK_ATTRIBUTE
 
 _PREVIEW = 200  # characters of an unreadable body quoted in error messages
-_LARGE_BODY = 1 << 20
 
 
 def encode_call(call: FunctionCall, *, app: str) -> tuple[dict[str, str], bytes]:
@@ -57,7 +55,7 @@ def encode_call(call: FunctionCall, *, app: str) -> tuple[dict[str, str], bytes]
 
 
 async def invoke(
-    session: aiohttp.ClientSession,
+    connections: Connections,
     url: str,
     *,
     function: str,
@@ -65,23 +63,14 @@ async def invoke(
     body: bytes,
     timeout: float,
 ) -> Any:
-    """POST one call to an instance at ``url`` and return the output."""
-    # aiohttp sends bodies over 1 MiB from a file-like object (it warns about raw bytes).
-    payload: bytes | io.BytesIO = body if len(body) <= _LARGE_BODY else io.BytesIO(body)
+    """POST one encoded call to ``url`` and return the output (or raise a ``FunctionError``)."""
     try:
-        async with session.post(
-            url,
-            data=payload,
-            headers=headers,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-            allow_redirects=False,
-        ) as response:
-            payload = await response.read()
-    except TimeoutError as exc:  # before ClientError: ServerTimeoutError is both
+        reply = await connections.post(url, headers, body, timeout)
+    except TimeoutError as exc:
         raise FunctionTimeout(function, timeout) from exc
-    except aiohttp.ClientError as exc:
-        raise FunctionUnavailable(function, f"connection to {url} failed: {exc!r}") from exc
-    return decode_reply(function, response.status, response.headers, payload)
+    except ConnectionFailed as exc:
+        raise FunctionUnavailable(function, f"{url}: {exc}") from exc
+    return decode_reply(function, reply.status, reply.headers, reply.body)
 
 
 def decode_reply(function: str, status: int, headers: Mapping[str, str], body: bytes) -> Any:

@@ -1,7 +1,7 @@
 """Functions served at fixed URLs: Knative Services, or hosts started by someone else.
 
 The same wire format as the local supervisor (``client.encode_call`` and
-``client.decode_reply``), sent over keep-alive connections (``connections.py``), without
+``client.invoke``), sent over keep-alive connections (``connections.py``), without
 any process management.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flowapp.functions.client import decode_reply, encode_call
-from flowapp.functions.connections import ConnectionFailed, Connections
-from flowapp.functions.errors import FunctionTimeout, FunctionUnavailable
+from flowapp.functions.client import encode_call, invoke
+from flowapp.functions.connections import Connections
+from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.port import FunctionCall
 
 URL_VARIABLE_PREFIX = "FLOWAPP_FUNCTION_URL_"
@@ -38,25 +38,6 @@ def urls_from_environment(
     return urls, missing
 
 
-async def post_call(
-    connections: Connections,
-    url: str,
-    *,
-    function: str,
-    headers: dict[str, str],
-    body: bytes,
-    timeout: float,
-) -> Any:
-    """Send one encoded call and decode the reply (or raise a ``FunctionError``)."""
-    try:
-        reply = await connections.post(url, headers, body, timeout)
-    except TimeoutError as exc:
-        raise FunctionTimeout(function, timeout) from exc
-    except ConnectionFailed as exc:
-        raise FunctionUnavailable(function, f"{url}: {exc}") from exc
-    return decode_reply(function, reply.status, reply.headers, reply.body)
-
-
 class RemoteFunctions:
     """A ``FunctionCaller`` for functions whose base URLs are known (``name -> url``)."""
 
@@ -76,7 +57,7 @@ class RemoteFunctions:
         if url is None:
             raise FunctionUnavailable(call.function, "no URL is configured for this function")
         headers, body = encode_call(call, app=call.app or self.app)
-        return await post_call(
+        return await invoke(
             self.connections,
             url,
             function=call.function,

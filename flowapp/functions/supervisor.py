@@ -2,8 +2,10 @@
 
 One :class:`Supervisor` per running app (``flowapp up`` / ``flowapp dev``). It owns one
 :class:`~flowapp.functions.pool.FunctionPool` per function (instances, autoscaling,
-restarts), one pooled aiohttp session (keep-alive connections to every instance), a
-:class:`~flowapp.functions.logs.LogStore` and the metrics. The runtime calls::
+restarts), keep-alive connections to every instance for the calls
+(:class:`~flowapp.functions.connections.Connections`, the cheapest client per call), an
+aiohttp session for health checks, a :class:`~flowapp.functions.logs.LogStore` and the
+metrics. The runtime calls::
 
     async with Supervisor(specs, registry=registry) as supervisor:
         output = await supervisor.call(FunctionCall(
@@ -28,6 +30,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from flowapp.functions import client
+from flowapp.functions.connections import Connections
 from flowapp.functions.errors import FunctionError, FunctionTimeout, FunctionUnavailable
 from flowapp.functions.launch import UNCONFINED
 from flowapp.functions.logs import LogLine, LogStore
@@ -86,6 +89,7 @@ class Supervisor:
             for spec in specs
         }
         self._session: aiohttp.ClientSession | None = None
+        self._connections: Connections | None = None
 
     @property
     def specs(self) -> dict[str, FunctionSpec]:
@@ -97,11 +101,10 @@ class Supervisor:
         Returns once each function's first start attempt is over; a function that cannot
         start does not make this raise: its status says ``failing`` or ``starting``.
         """
-        # limit=0: the pools bound concurrency per instance; the connector must not queue.
-        # keepalive 15 s: below every host's idle timeout, so a pooled connection is never
-        # one the server is closing (which would fail a call that never reached it).
+        # Health checks only (and a pool retiring an instance): calls go over _connections.
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=15)
         self._session = aiohttp.ClientSession(connector=connector)
+        self._connections = Connections()
         await asyncio.gather(*(pool.start(self._session) for pool in self._pools.values()))
 
     async def stop(self) -> None:
@@ -110,6 +113,9 @@ class Supervisor:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._connections is not None:
+            self._connections.close()
+            self._connections = None
         self._logs.close()
 
     async def __aenter__(self) -> Supervisor:
@@ -158,14 +164,14 @@ class Supervisor:
     async def _send(
         self, pool: FunctionPool, headers: dict[str, str], body: bytes, timeout: float
     ) -> Any:
-        session = self._session
-        if session is None:
+        connections = self._connections
+        if connections is None:
             raise FunctionUnavailable(pool.spec.name, "the supervisor is not started")
         instance = await pool.acquire()
         replied, broken = False, False
         try:
             output = await client.invoke(
-                session, instance.url, function=pool.spec.name, headers=headers, body=body,
+                connections, instance.url, function=pool.spec.name, headers=headers, body=body,
                 timeout=timeout,
             )  # fmt: skip
             replied = True
