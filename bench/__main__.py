@@ -13,6 +13,7 @@ SUITES = (
     "tracing",
     "deciders",
     "invoke",
+    "soak",
     "triggers",
     "operator",
     "cli",
