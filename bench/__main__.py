@@ -19,6 +19,7 @@ SUITES = (
     "cli",
     "history",
     "peers",
+    "curves",
 )
 
 

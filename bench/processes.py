@@ -85,6 +85,10 @@ def _engine(
 ) -> tuple[str, subprocess.Popen[bytes], Path]:
     log = logs / f"{owner}.log"
     command = [sys.executable, "-m", "flowapp.cli.main", "engine", "--db", db]
+    profiles = os.environ.get("BENCH_PROFILE_ENGINES")  # a folder: cProfile each engine
+    if profiles:
+        output = Path(profiles) / f"{owner}-{time.time_ns()}.prof"
+        command[1:1] = ["-m", "cProfile", "-o", str(output)]
     command += ["--owner", owner, "--function", f"echo={function_url}"]
     command += ["--lease", "10"]  # and the default poll for new work, 50 ms
     with log.open("wb") as output:

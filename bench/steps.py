@@ -28,6 +28,7 @@ import aiohttp
 import psycopg
 
 from bench.processes import cpu_seconds, engine_processes, function_host, rss_mib
+from bench.roundtrips import RoundTripRelay, relayed
 from bench.stats import latency_line, percentile
 from flowapp.engine.testing import workflow_from_yaml
 from flowapp.functions.client import encode_call
@@ -184,9 +185,16 @@ def throughput_line(name: str, rate: float, steps: int, cpu: float, total: int) 
 # --- engine processes sharing PostgreSQL --------------------------------------------
 
 
-async def through_engines(store: Store, workflow: LoadedWorkflow, total: int, width: int) -> float:
-    """Executions/s when submitted to the store and run by engine processes."""
-    submitter = Runtime(store, owner="bench-driver")
+async def through_engines(
+    store: Store,
+    workflow: LoadedWorkflow,
+    total: int,
+    width: int,
+    submit_store: Store | None = None,
+) -> float:
+    """Executions/s when submitted to the store and run by engine processes; submitted
+    through ``submit_store`` if given (the progress is counted through ``store``)."""
+    submitter = Runtime(submit_store or store, owner="bench-driver")
     await submitter.start(recover=False)
     submitted = finished = 0
     done = ExecutionFilter(status="completed", workflow_id=workflow.id)
@@ -265,12 +273,14 @@ async def postgres_suite(url: str, lines: list[str], quick: bool) -> None:
                 "flowapp 3-step, 50 in flight, PostgreSQL, in-process engine", rate, 3, cpu, total
             )
         )
+        per_cpu_second = {}
         for count in (1, 2):
             with engine_processes(db, count, url) as pids:
                 await through_engines(store, three, 50, 50)  # warm-up: connections, caches
                 before = sum(cpu_seconds(pid) for pid in pids)
                 rate = await through_engines(store, three, total, 50)
                 cpu = sum(cpu_seconds(pid) for pid in pids) - before
+            per_cpu_second[count] = total / cpu
             lines.append(
                 throughput_line(
                     f"flowapp 3-step, 50 in flight, PostgreSQL, {count} engine process(es)",
@@ -279,8 +289,43 @@ async def postgres_suite(url: str, lines: list[str], quick: bool) -> None:
                     cpu,
                     total,
                 )
+                + f"; {total / cpu:,.0f} executions per engine CPU-second"
             )
+        ratio = per_cpu_second[2] / per_cpu_second[1]
+        lines.append(
+            f"PostgreSQL, 2 engine processes vs 1: {ratio:.2f}x the executions per engine "
+            "CPU-second (target: within 10 %)"
+        )
+        for count in (1, 2):
+            lines.append(await counted_round_trips(db, store, three, url, count, total // 3))
         store.close()
+
+
+async def counted_round_trips(
+    db: str, store: Store, workflow: LoadedWorkflow, url: str, count: int, total: int
+) -> str:
+    """Round trips to PostgreSQL per execution, counted by relays in front of the server:
+    one for the engine processes, one for the submitting driver (as an API server would
+    create the execution); the driver's progress polling goes around them."""
+    target = ("127.0.0.1", 5432)
+    with RoundTripRelay(target).running() as engines, RoundTripRelay(target).running() as api:
+        submit_store = open_store(relayed(db, api.port))
+        try:
+            with engine_processes(relayed(db, engines.port), count, url):
+                await through_engines(store, workflow, 50, 50, submit_store)  # warm-up
+                engines_before, api_before = engines.snapshot(), api.snapshot()
+                await through_engines(store, workflow, total, 50, submit_store)
+                by_engines = engines.snapshot().minus(engines_before)
+                by_api = api.snapshot().minus(api_before)
+        finally:
+            submit_store.close()
+    return (
+        f"PostgreSQL round trips per 3-step execution, {count} engine process(es): "
+        f"{(by_engines.round_trips + by_api.round_trips) / total:.1f} "
+        f"(engines {by_engines.round_trips / total:.1f}, in {by_engines.requests / total:.1f} "
+        f"requests and {by_engines.connections} new connections; submitting "
+        f"{by_api.round_trips / total:.1f}; n={total}; target <= 5)"
+    )
 
 
 async def parked_suite(directory: Path, lines: list[str], quick: bool) -> None:
