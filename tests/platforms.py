@@ -17,12 +17,17 @@ the apps' status as one of its rounds would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import uvicorn
 
 from flowapp.apps import FlowApp
 from flowapp.functions.errors import FunctionUnavailable
@@ -39,9 +44,13 @@ from flowapp.runtime.dispatch import Effects
 from flowapp.runtime.effects.functions import FunctionRouter
 from flowapp.runtime.effects.process import ProcessEffects
 from flowapp.runtime.runtime import Runtime
+from flowapp.server.app import create_app
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore, PlatformStore
 from flowapp.store.port import Store
+
+T = TypeVar("T")
+START_TIMEOUT = 30.0
 
 
 @dataclass
@@ -186,3 +195,99 @@ async def running_platform(
     finally:
         await platform.stop()
         await runtime.stop()
+
+
+class ServedPlatform:
+    """The API over the real platform, served by uvicorn on a free port of 127.0.0.1 in a
+    thread whose event loop runs the platform too (for tests that need real HTTP: the
+    CLI's, schemathesis, fuzzing). ``options`` go to ``create_app``.
+
+        with ServedPlatform(tmp_path / "data", store=store, platform_store=ps) as served:
+            httpx.get(served.url + "/healthz")
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        store: Store | None = None,
+        platform_store: PlatformStore | None = None,
+        **options: Any,
+    ) -> None:
+        self.data_dir = data_dir
+        self.store = store
+        self.platform_store = platform_store
+        self.options = options
+        self.port = 0
+        self._running: RunningPlatform | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._failure: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> RunningPlatform:
+        assert self._running is not None, "the platform is not started"
+        return self._running
+
+    def __enter__(self) -> ServedPlatform:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))  # bound here, so the port is known before uvicorn runs
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
+        self._thread.start()
+        if not self._started.wait(START_TIMEOUT) or self._failure is not None:
+            self.__exit__(None, None, None)
+            raise RuntimeError("the platform's server did not start") from self._failure
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def call(self, make: Callable[[RunningPlatform], Awaitable[T]]) -> T:
+        """Run ``make(running)`` on the server's event loop and wait for its result (for
+        what a test asks of the platform itself, beside its API)."""
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(_awaited(make(self.running)), self._loop)
+        return future.result(timeout=60)
+
+    def _run(self, sock: socket.socket) -> None:
+        try:
+            asyncio.run(self._serve(sock))
+        except BaseException as exc:  # reported by __enter__
+            self._failure = exc
+            self._started.set()
+
+    async def _serve(self, sock: socket.socket) -> None:
+        self._loop = asyncio.get_running_loop()
+        async with running_platform(
+            self.data_dir, store=self.store, platform_store=self.platform_store
+        ) as running:
+            self._running = running
+            app = create_app(
+                platform=running.platform,
+                store=running.store,
+                platform_store=running.platform_store,
+                **self.options,
+            )
+            config = uvicorn.Config(
+                app, lifespan="off", ws="none", log_level="warning", timeout_graceful_shutdown=5
+            )
+            self._server = uvicorn.Server(config)
+            serving = asyncio.create_task(self._server.serve(sockets=[sock]))
+            while not self._server.started and not serving.done():
+                await asyncio.sleep(0.01)
+            self._started.set()
+            await serving
+
+
+async def _awaited(value: Awaitable[T]) -> T:
+    return await value

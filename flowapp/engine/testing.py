@@ -6,6 +6,8 @@ answers to its commands. No I/O and no real waiting: ``wait: PT1H`` takes no tim
 Responders receive the command and return its result or raise ``SimulatedFailure``
 with the error to fail it. Events given in ``events`` are offered, in order, to the
 execution's subscriptions whenever it waits for events; emitted events are offered too.
+
+Part of the public testing kit: production code never imports it (``.importlinter``).
 """
 
 from __future__ import annotations

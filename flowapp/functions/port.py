@@ -3,7 +3,7 @@
 The runtime depends on this protocol only. Adapters: the local
 :class:`~flowapp.functions.supervisor.Supervisor` (processes on this machine),
 :class:`~flowapp.functions.remote.RemoteFunctions` (fixed URLs, e.g. Knative Services) and
-:class:`~flowapp.functions.testing.FakeFunctions` (Python handlers in-process, for tests).
+:class:`~flowapp.functions.testing.FakeFunctions` (Python handlers in-process, the testing kit's).
 Every adapter takes one :class:`FunctionCall` and returns the output or raises a
 :class:`~flowapp.functions.errors.FunctionError` subclass.
 """

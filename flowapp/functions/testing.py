@@ -13,6 +13,8 @@ is recorded in :attr:`FakeFunctions.calls`, with its app resolved::
     functions = FakeFunctions({"append": lambda data, ctx: data + "!"})
     assert await functions.call(FunctionCall(function="append", data="hi", ...)) == "hi!"
     assert functions.calls[0].task_reference == "/do/0/append"
+
+Part of the public testing kit: production code never imports it (``.importlinter``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The API server: FastAPI over the ``Platform`` port (``platform.py``) and the stores.
 
-``create_app`` (``app.py``) builds the application; ``FakePlatform`` (``testing.py``) is
-an in-memory platform for tests. The package itself imports nothing heavy, because the
-platform implementations import ``flowapp.server.platform`` and must not pay for FastAPI.
+``create_app`` (``app.py``) builds the application over any implementation of the port;
+the one this package is served with is ``flowapp.local.platform.LocalPlatform``. The
+package itself imports nothing heavy, because the platform implementations import
+``flowapp.server.platform`` and must not pay for FastAPI.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ that passes here passes on SQLite and PostgreSQL; ``tests/integration/store`` ru
 body of tests against all three to keep it so. Values are copied through JSON on the
 way in and out, as a database would, so callers never share mutable state with it.
 Queries are linear scans: it is meant for tests and demos, not for large data.
+Part of the public testing kit (with ``MemoryPlatformStore``): the API's tests run the real
+platform over it (``tests/platforms.py``, ``docs/api.md``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ acknowledged (``redeliver`` puts the message back, ``close`` returns unacknowled
 so the runner's ack/retry/dead-letter/back-pressure logic can be tested in milliseconds.
 ``RecordingSink`` records events, can fail the first attempts or always, can be slow, and
 tracks how many calls ran at once.
+
+Part of the public testing kit: production code never imports it (``.importlinter``).
 """
 
 from __future__ import annotations

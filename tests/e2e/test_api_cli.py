@@ -1,16 +1,15 @@
 """The CLI over the API, through real processes: a server (uvicorn in a thread, SQLite
-stores, the ``FakePlatform``) and ``flowapp`` commands in subprocesses with their own
-``FLOWAPP_HOME``."""
+stores, the real platform of ``tests/platforms.py``) and ``flowapp`` commands in
+subprocesses with their own ``FLOWAPP_HOME``."""
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
 import os
 import stat
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from flowapp.server.app import create_app
-from flowapp.server.testing import FakePlatform
-from flowapp.server.threaded import ThreadedServer
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
+from tests.platforms import ServedPlatform
 
 MANIFEST = """\
 apiVersion: flowapp.dev/v1alpha1
@@ -50,17 +47,29 @@ do:
         error: {type: https://example.com/errors/nope, status: 422, title: Nope}
 """
 SLOW = """\
-document: {dsl: '1.0.3', namespace: default, name: slow, version: '1.0.0'}
-do:
-  - nap: {wait: PT3S}
+apiVersion: flowapp.dev/v1alpha1
+kind: FlowApp
+metadata: {name: slow, namespace: default}
+spec:
+  functions: {nap: {runtime: python, path: functions/nap}}
+  workflow:
+    document: {dsl: '1.0.3', namespace: default, name: slow, version: '1.0.0'}
+    do:
+      - nap: {call: nap}
 """
+
+
+async def nap(data: object, context: object) -> object:
+    """The ``nap`` function of ``slow``: a call that runs for three seconds."""
+    await asyncio.sleep(3)
+    return data
 
 
 @dataclass
 class Server:
     url: str
     admin: str
-    fake: FakePlatform
+    platform: ServedPlatform
     db: str
 
 
@@ -76,10 +85,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     store.migrate()
     platform_store.migrate()
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
-    fake = FakePlatform(store, platform_store)
-    app = create_app(platform=fake, store=store, platform_store=platform_store)
-    with ThreadedServer(app) as threaded:
-        served = Server(threaded.url, admin, fake, db)
+    data = tmp_path_factory.mktemp("platform")
+    with ServedPlatform(data, store=store, platform_store=platform_store) as platform:
+        platform.running.functions.handlers["nap"] = nap
+        served = Server(platform.url, admin, platform, db)
         for text in (FAULTY, SLOW):
             create_app_from(served, text)
         yield served
@@ -116,7 +125,7 @@ def project(tmp_path: Path) -> Path:
     files = {
         "flowapp.yaml": MANIFEST,
         "workflow.yaml": WORKFLOW,
-        "functions/greet/main.py": "def handle(data):\n    return data\n",
+        "functions/greet/main.py": "def handle(data, context):\n    return data\n",
         ".venv/lib/junk.py": "junk",
         "node_modules/x/index.js": "junk",
         "functions/greet/__pycache__/main.cpython-311.pyc": "junk",
@@ -134,7 +143,7 @@ def logged_in(server: Server, home: Path) -> Iterator[Server]:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.json").write_text(json.dumps({"url": server.url, "token": server.admin}))
     yield server
-    server.fake.fail_deploys = None
+    server.platform.running.functions.fail_starts = None
 
 
 @pytest.fixture
@@ -212,10 +221,8 @@ def test_deploy_packs_the_folder_and_shows_progress(
     assert "Deployed hello: revision hello-0000" in done.stdout
     assert "(succeeded)" in done.stdout
     assert "received 3 files" in done.stderr and "traffic switched" in done.stderr
-    archive = logged_in.fake.apps["hello"].source
-    assert archive is not None
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        names = sorted(tar.getnames())
+    source = logged_in.platform.call(lambda running: running.platform.get_source("hello"))
+    names = sorted(source.files)  # what was uploaded, committed as it came
     assert names == ["flowapp.yaml", "functions/greet/main.py", "workflow.yaml"]
 
 
@@ -227,7 +234,9 @@ def test_failed_and_invalid_deploys(
     (invalid / "flowapp.yaml").write_text(MANIFEST)
     (invalid / "workflow.yaml").write_text(WORKFLOW.replace("call: greet", "call: gret"))
     (tmp_path / "empty").mkdir()
-    logged_in.fake.fail_deploys = "function greet: exit status 3"
+    # A new revision (one already running is not started again), whose start fails.
+    (project / "functions/greet/main.py").write_text("def handle(data, context):\n    return 1\n")
+    logged_in.platform.running.functions.fail_starts = "function greet: exit status 3"
     failed, wrong, missing, empty = in_parallel(
         flowapp,
         ("deploy", str(project)),

@@ -1,5 +1,5 @@
 """Fuzzing the API's bodies: resources (YAML and JSON text, checked by the real loader on
-a ``LocalPlatform``), execution inputs and CloudEvents in both content modes. Whatever
+the real platform), execution inputs and CloudEvents in both content modes. Whatever
 arrives, the answer is a 2xx or an RFC 7807 problem with a 4xx status: never a 500 (the
 one answer that logs a traceback).
 
@@ -9,12 +9,9 @@ these bodies are the ones it cannot describe (YAML text, binary-mode headers).""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Iterator
-from types import SimpleNamespace
-from typing import Any
 
 import httpx
 import pytest
@@ -22,12 +19,9 @@ from httpx import Client
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from flowapp.local.platform import LocalPlatform
-from flowapp.server.app import create_app
-from flowapp.server.testing import FakePlatform
-from flowapp.server.threaded import ThreadedServer
 from flowapp.store.memory import MemoryStore
 from flowapp.store.platform import MemoryPlatformStore
+from tests.platforms import ServedPlatform
 
 from .profiles import FUZZ
 from .strategies import EXAMPLE_RESOURCE, as_text, json_values, mutated, yaml_text
@@ -52,36 +46,18 @@ header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_si
 )
 
 
-@contextlib.contextmanager
-def client_of(platform: Any, store: Any, platform_store: MemoryPlatformStore) -> Iterator[Client]:
-    """The API served by uvicorn on a free port, and an admin's client of it."""
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    """The API on the real platform, with ``hello`` deployed, and an admin's client."""
+    store, platform_store = MemoryStore(), MemoryPlatformStore()
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
-    app = create_app(platform=platform, store=store, platform_store=platform_store)
+    data = tmp_path_factory.mktemp("fuzz-platform")
     headers = {"Authorization": f"Bearer {admin}"}
     # A generous timeout: a loaded machine may take seconds to answer.
     with (
-        ThreadedServer(app) as server,
-        Client(base_url=server.url, headers=headers, timeout=60) as client,
+        ServedPlatform(data, store=store, platform_store=platform_store) as served,
+        Client(base_url=served.url, headers=headers, timeout=60) as client,
     ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    """The real resource checks: a ``LocalPlatform`` without a runtime (nothing runs)."""
-    store = MemoryPlatformStore()
-    runtime = SimpleNamespace(on_finished=[], live={})
-    data = tmp_path_factory.mktemp("fuzz-local")
-    platform = LocalPlatform(data_dir=data, runtime=runtime, platform_store=store)  # type: ignore[arg-type]
-    with client_of(platform, MemoryStore(), store) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[Client]:
-    """Executions and events, on the fake platform with ``hello`` deployed."""
-    store, platform_store = MemoryStore(), MemoryPlatformStore()
-    with client_of(FakePlatform(store, platform_store), store, platform_store) as client:
         created = client.post("/api/v1/apps", content=HELLO, headers={"content-type": "text/yaml"})
         assert created.status_code == 201, created.text
         assert client.post("/api/v1/apps/hello/deploys").status_code == 201
@@ -111,10 +87,10 @@ resource_bodies = (
 @example(b'{"document": [1]}', "application/json", "validate")
 @example(b'a: "\\ud800"\n', "application/yaml", "apps")
 def test_a_resource_body_is_checked_or_refused(
-    local: Client, body: bytes, kind: str, route: str
+    api: Client, body: bytes, kind: str, route: str
 ) -> None:
     url = "/api/v1/validate" if route == "validate" else "/api/v1/apps"
-    assert_answered(local.post(url, content=body, headers={"content-type": kind}))
+    assert_answered(api.post(url, content=body, headers={"content-type": kind}))
 
 
 @FUZZ
@@ -126,13 +102,11 @@ def test_a_resource_body_is_checked_or_refused(
 @example(b'{"name": "\\ud800"}', None, None)
 @example(b"[" * 1000 + b"]" * 1000, None, "")
 def test_an_execution_input_starts_one_or_is_refused(
-    fake: Client, body: bytes, wait: str | None, key: str | None
+    api: Client, body: bytes, wait: str | None, key: str | None
 ) -> None:
     params = {"wait": wait} if wait is not None else {}
     headers = {"Idempotency-Key": key} if key is not None else {}
-    answer = fake.post(
-        "/api/v1/apps/hello/executions", content=body, params=params, headers=headers
-    )
+    answer = api.post("/api/v1/apps/hello/executions", content=body, params=params, headers=headers)
     if answer.headers["content-type"] == "application/json":
         assert answer.status_code in (200, 202) or answer.json()["status"] == "faulted"
     else:
@@ -165,9 +139,9 @@ ce_headers = st.dictionaries(
 @example({"ce-id": "1", "ce-source": "/s", "ce-type": "t", "ce-specversion": "1.0"}, b"{}")
 @example({"ce-id": "", "ce-specversion": "9"}, b"\xff")
 def test_a_binary_mode_event_is_published_or_refused(
-    fake: Client, headers: dict[str, str], body: bytes
+    api: Client, headers: dict[str, str], body: bytes
 ) -> None:
-    assert_answered(fake.post("/api/v1/events", content=body, headers=headers))
+    assert_answered(api.post("/api/v1/events", content=body, headers=headers))
 
 
 @FUZZ
@@ -182,12 +156,12 @@ def test_a_binary_mode_event_is_published_or_refused(
 )
 @example(json.dumps({**EVENT, "specversion": 1}).encode(), "application/cloudevents+json")
 @example(json.dumps([EVENT, 5]).encode(), "application/cloudevents-batch+json")
-def test_a_structured_event_is_published_or_refused(fake: Client, body: bytes, kind: str) -> None:
-    assert_answered(fake.post("/api/v1/events", content=body, headers={"content-type": kind}))
+def test_a_structured_event_is_published_or_refused(api: Client, body: bytes, kind: str) -> None:
+    assert_answered(api.post("/api/v1/events", content=body, headers={"content-type": kind}))
 
 
-def test_the_fuzzed_platform_still_answers(local: Client, fake: Client) -> None:
-    assert local.get("/healthz").status_code == 200
-    assert fake.post("/api/v1/apps/hello/executions?wait=5", json={"name": "Ada"}).json()[
+def test_the_fuzzed_platform_still_answers(api: Client) -> None:
+    assert api.get("/healthz").status_code == 200
+    assert api.post("/api/v1/apps/hello/executions?wait=5", json={"name": "Ada"}).json()[
         "output"
     ] == {"greeting": "Hello, Ada!"}

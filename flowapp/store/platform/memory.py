@@ -6,6 +6,8 @@ adapter (``rules.py``, ``tokens.py``) and the shared test bodies in
 copied through JSON on the way in and out, as a database would, so callers never share
 mutable state with the store. Alerts live in ``memory_alerts.py`` and secrets in
 ``memory_secrets.py``, mixins over the same tables, to keep each module small.
+Part of the public testing kit (with ``MemoryStore``): the API's tests run the real
+platform over it (``tests/platforms.py``, ``docs/api.md``).
 """
 
 from __future__ import annotations

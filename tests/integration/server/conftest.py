@@ -1,5 +1,5 @@
 """Fixtures for the API server under uvicorn on 127.0.0.1 (a free port, in a thread),
-over SQLite stores (one file for both) and the ``FakePlatform``.
+over SQLite stores (one file for both) and the real platform (``tests/platforms.py``).
 
 ``served`` is a running server with an admin token and the app ``hello`` deployed.
 """
@@ -17,11 +17,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from flowapp.runtime.secrets import AppSecrets, KeyRing
-from flowapp.server.app import create_app
-from flowapp.server.testing import FakePlatform
-from flowapp.server.threaded import ThreadedServer
 from flowapp.store import Store, open_store
 from flowapp.store.platform import PlatformStore, open_platform_store
+from tests.platforms import ServedPlatform
 
 HELLO = """\
 document: {dsl: '1.0.3', namespace: default, name: hello, version: '1.0.0'}
@@ -36,7 +34,7 @@ do:
 class Served:
     url: str
     admin: str
-    fake: FakePlatform
+    platform: ServedPlatform
     store: Store
     platform_store: PlatformStore
 
@@ -52,19 +50,18 @@ def served(tmp_path: Path) -> Iterator[Served]:
     store.migrate()
     platform_store.migrate()
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
-    fake = FakePlatform(store, platform_store)
     secrets = AppSecrets(platform_store, KeyRing((os.urandom(32),)))
     # With a registry, as flowapp up has: the metrics panels answer instead of a 501.
-    app = create_app(
-        platform=fake,
+    platform = ServedPlatform(
+        tmp_path / "data",
         store=store,
         platform_store=platform_store,
         secrets=secrets,
         metrics=CollectorRegistry(),
     )
     try:
-        with ThreadedServer(app) as server:
-            served = Served(server.url, admin, fake, store, platform_store)
+        with platform as server:
+            served = Served(server.url, admin, server, store, platform_store)
             with served.client() as client:
                 yaml = {"Content-Type": "application/yaml"}
                 client.post("/api/v1/apps", content=HELLO, headers=yaml).raise_for_status()
