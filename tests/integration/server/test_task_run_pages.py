@@ -13,11 +13,9 @@ import httpx
 import pytest
 
 from flowapp.runtime.secrets import AppSecrets, KeyRing
-from flowapp.server.app import create_app
-from flowapp.server.testing import FakePlatform
-from flowapp.server.threaded import ThreadedServer
 from flowapp.store import Checkpoint, ExecutionRecord, Store, TaskRunRecord, open_store
 from flowapp.store.platform import open_platform_store
+from tests.platforms import ServedPlatform
 from tests.postgres import throwaway_database
 
 T0 = 1_700_000_000.0
@@ -33,19 +31,19 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def api(database: str) -> Iterator[tuple[httpx.Client, Store]]:
+def api(database: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, Store]]:
     store, platform_store = open_store(database), open_platform_store(database)
     store.migrate()
     platform_store.migrate()
     _, admin = platform_store.create_token("admin", role="admin", now=time.time())
-    app = create_app(
-        platform=FakePlatform(store, platform_store),
+    served = ServedPlatform(
+        tmp_path / "data",
         store=store,
         platform_store=platform_store,
         secrets=AppSecrets(platform_store, KeyRing((os.urandom(32),))),
     )
     try:
-        with ThreadedServer(app) as server:
+        with served as server:
             headers = {"Authorization": f"Bearer {admin}"}
             with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
                 yield client, store
