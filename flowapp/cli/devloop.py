@@ -91,8 +91,7 @@ async def _functions_changed(
 
 
 def serving_host(platform: LocalPlatform, name: str) -> RevisionHost | None:
-    revision = platform.serving.primary(name)
-    return platform.hosts.get((name, revision)) if revision else None
+    return platform.hosts.serving_host(name)
 
 
 async def redeploy(running: Any, folder: Path, name: str, environment: str | None) -> None:

@@ -23,18 +23,14 @@ from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, parse_text
 from flowapp.dsl.validate import validate_source
 from flowapp.engine.signals import Cancel, Resume, Suspend
-from flowapp.local.invocations import CONTROLLABLE, method_not_allowed, parse_wait
+from flowapp.local.invocations import CONTROLLABLE
 from flowapp.local.retrying import keeps_completed_tasks
-from flowapp.local.triggers import trigger_key
+from flowapp.local.webhook_calls import answer_webhook
 from flowapp.runtime.limits import PayloadTooLarge as InputTooLarge
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime, UnknownExecution
 from flowapp.server import platform as p
 from flowapp.store.port import DuplicateExecution, ExecutionRecord
-from flowapp.triggers.errors import WebhookError
-from flowapp.triggers.webhook import HttpRequest
-
-PROBLEM = {"Content-Type": "application/problem+json"}
 
 
 class ClusterPlatform(ManagedApp):
@@ -194,37 +190,15 @@ class ClusterPlatform(ManagedApp):
     async def handle_webhook(self, request: p.WebhookRequest) -> p.WebhookResponse:
         triggers = self.app.triggers
         trigger = triggers.webhooks().get(request.path) if triggers is not None else None
-        if trigger is None:
+        if triggers is None or trigger is None:
             raise p.NotFound(f"no http trigger listens on {request.path}")
-        if request.method.upper() not in trigger.webhook.methods:
-            return method_not_allowed(request, trigger.webhook.methods)
-        wait = parse_wait(request.query.get("wait"))
-        if wait is None and trigger.webhook.mode == "sync":
-            wait = 30.0
-        try:
-            event = await trigger.handle(
-                HttpRequest(request.method, request.path, request.headers, request.body)
-            )
-        except WebhookError as exc:
-            return p.WebhookResponse(exc.status, exc.problem(), PROBLEM)
-        key = trigger_key(self.app.name, trigger.name, event)
-        execution_id = triggers.started.pop(key, None) if triggers is not None else None
-        if execution_id is None:
-            raise p.PlatformError("the webhook's execution could not be started")
-        return await self._answer(execution_id, wait)
-
-    async def _answer(self, execution_id: str, wait: float | None) -> p.WebhookResponse:
-        location = {"Location": f"/api/v1/executions/{execution_id}"}
-        if wait is None:
-            return p.WebhookResponse(202, {"id": execution_id, "status": "running"}, location)
-        outcome = await self.runtime.wait_for(execution_id, wait)
-        if outcome.status == "completed":
-            return p.WebhookResponse(200, outcome.output)
-        if outcome.status in ("faulted", "cancelled") and outcome.error:
-            status = outcome.error.get("status")
-            code = status if isinstance(status, int) and 400 <= status <= 599 else 500
-            return p.WebhookResponse(code, outcome.error, PROBLEM)
-        return p.WebhookResponse(202, {"id": execution_id, "status": outcome.status}, location)
+        return await answer_webhook(
+            self.app.name,
+            trigger,
+            request,
+            started=triggers.started,
+            wait_for=self.runtime.wait_for,
+        )
 
     # --- helpers ------------------------------------------------------------------------
 

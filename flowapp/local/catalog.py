@@ -1,5 +1,5 @@
-"""Apps: created from a FlowApp or a plain workflow given as text, their repositories
-scaffolded, listed and deleted. Part of ``LocalPlatform`` (a mixin, see ``platform.py``).
+"""The app catalog: apps created from a FlowApp or a plain workflow given as text, their
+repositories scaffolded, listed, changed and removed.
 
 An app created from text gets a project like ``flowapp init`` makes: a plain workflow is
 wrapped with one function folder per custom function it calls; a FlowApp's declared
@@ -9,32 +9,27 @@ functions whose folders are missing get the starter code of their runtime.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
-import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from flowapp.apps import FILE_NAME, FlowApp, function_names_called, is_plain_workflow
+from flowapp.apps import FILE_NAME, function_names_called, is_plain_workflow
 from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.functions import default_folder
 from flowapp.apps.names import dns_label_problem, function_name_problem, project_name_problem
 from flowapp.apps.project import DOCUMENT_LIMITS, OutsideProject, project_path
 from flowapp.apps.scaffold import RUNTIMES, WORKFLOW_FILE, function_files, render_project
-from flowapp.apps.sources import read_tree
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
 from flowapp.dsl.validate import validate_source
-from flowapp.local.webhooks import check_webhook_paths
-from flowapp.runtime.outcome import UnknownExecution
+from flowapp.local.app_records import require_app
+from flowapp.local.projects import Projects
+from flowapp.local.runpolicy import RunPolicies
+from flowapp.local.serving import primary_of
 from flowapp.server import platform as p
-from flowapp.store.platform.records import AppExists
-from flowapp.store.port import ExecutionFilter
-from flowapp.store.rules import UNFINISHED_STATUSES
-
-if TYPE_CHECKING:
-    from flowapp.local.platform import LocalPlatform
+from flowapp.store.platform.port import AppStore, StatusStore
 
 
 def _parse(text: str, filename: str) -> SourceDocument:
@@ -129,146 +124,108 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Catalog:
-    async def validate_app(
-        self: LocalPlatform, text: str, *, filename: str = FILE_NAME
-    ) -> list[Any]:
+class CatalogStore(AppStore, StatusStore, Protocol):
+    """Apps and their rollouts, with the status the syncer wrote (``get_app`` shows it)."""
+
+
+class AppCatalog:
+    def __init__(
+        self,
+        store: CatalogStore,
+        projects: Projects,
+        run_policies: RunPolicies,
+        *,
+        data_dir: Path,
+        clock: Callable[[], float],
+    ) -> None:
+        """``data_dir``: where the app's revision folders, logs and build cache are,
+        removed with it."""
+        self.store = store
+        self.projects = projects
+        self.run_policies = run_policies
+        self.data_dir = data_dir
+        self.clock = clock
+
+    async def validate_app(self, text: str, *, filename: str = FILE_NAME) -> list[Problem]:
         try:
             files = await asyncio.to_thread(project_files, text, filename)
-            app = await self._check_project(files)
-            await self.check_runs(app)
+            app = await self.projects.check_project(files)
+            await self.run_policies.check_runs(app)
         except (p.InvalidResource, p.RunNotAllowed) as error:
             return error.problems or [Problem("", error.detail)]
         return []
 
-    async def create_app(self: LocalPlatform, text: str, *, filename: str = FILE_NAME) -> p.AppView:
+    async def create_app(self, text: str, *, filename: str = FILE_NAME) -> p.AppView:
         files = await asyncio.to_thread(project_files, text, filename)
-        app = await self._check_project(files)
-        if await self._store(self.platform_store.get_app, app.name) is not None:
+        app = await self.projects.check_project(files)
+        if await asyncio.to_thread(self.store.get_app, app.name) is not None:
             raise p.Conflict(f"an app named {app.name} exists already")
-        await self._check_webhook_paths(app)
-        await self._create_with_source(app, files, "Scaffolded by flowapp")
+        await self.projects.check_webhook_paths(app)
+        await self.projects.create_with_source(app, files, "Scaffolded by flowapp")
         return await self.get_app(app.name)
 
-    async def update_app(self: LocalPlatform, name: str, text: str) -> p.AppView:
-        await self._require_app(name)
+    async def update_app(self, name: str, text: str) -> p.AppView:
+        await require_app(self.store, name)
         files = await asyncio.to_thread(project_files, text, FILE_NAME)
-        current = await self._current_files(name)
+        current = await self.projects.current_files(name)
         merged = {**{k: v for k, v in files.items() if k not in current}, **current}
         merged.update({k: v for k, v in files.items() if not k.startswith("functions/")})
-        app = await self._check_project(merged)
+        app = await self.projects.check_project(merged)
         if app.name != name:  # an invalid resource for this URL, located where it is named
             message = f"the app is {name}, not {app.name}"
             problem = Problem("/metadata/name", message, FILE_NAME)
             raise p.InvalidResource(
                 f"the resource names app {app.name!r}; the URL names {name!r}", problems=[problem]
             )
-        await self._check_webhook_paths(app)
-        await self._commit_source(name, merged, "Resource updated through the API")
-        await self._store(
-            self.platform_store.update_app, name, resource=app.resource, now=self._now()
-        )
+        await self.projects.check_webhook_paths(app)
+        await self.projects.commit(name, merged, "Resource updated through the API")
+        now = self.clock()
+        await asyncio.to_thread(lambda: self.store.update_app(name, resource=app.resource, now=now))
         return await self.get_app(name)
 
-    async def _current_files(self: LocalPlatform, name: str) -> dict[str, bytes]:
-        head = await asyncio.to_thread(self.repositories.head, name)
-        if head is None:
-            return {}
-        with tempfile.TemporaryDirectory() as folder:
-            await asyncio.to_thread(self.repositories.export, name, head, Path(folder))
-            return read_tree(Path(folder))
-
-    async def delete_app(self: LocalPlatform, name: str) -> None:
-        """Everything of the app goes: its unfinished executions are cancelled (their
-        code goes too), its triggers, ``schedule.on`` subscription and pending
-        ``schedule.after`` start stop, its revisions stop and their folders and function
-        logs are removed, with its records, repository, build cache and cron state. Its finished
-        executions stay in the history."""
-        await self._require_app(name)
-        await cancel_unfinished(self.runtime, name)
-        await self._stop_triggers(name)
-        self.webhook_routes.release(name)
-        for key in [k for k in self.hosts if k[0] == name]:
-            await self.hosts.pop(key).stop()
-        self.serving.forget(name)
-        self._deploying.pop(name, None)
-        revisions = await self._store(self.platform_store.list_revisions, name)
-        await self._store(self.platform_store.delete_app, name, now=self._now())
-        await asyncio.to_thread(self.repositories.delete, name)
+    async def remove(self, name: str) -> None:
+        """The app's records, repository, revision folders, function logs and build
+        cache go (what runs of it is stopped first, see ``LocalPlatform.delete_app``)."""
+        revisions = await asyncio.to_thread(self.store.list_revisions, name)
+        now = self.clock()
+        await asyncio.to_thread(lambda: self.store.delete_app(name, now=now))
+        await asyncio.to_thread(self.projects.repositories.delete, name)
         for revision in revisions:
-            await asyncio.to_thread(_remove, self.revision_dir(revision.id))
+            await asyncio.to_thread(_remove, self.data_dir / "revisions" / revision.id)
             await asyncio.to_thread(_remove, self.data_dir / "logs" / revision.id)
         # Its compilers' cache: a new app of the same name must not read this one's output.
         await asyncio.to_thread(_remove, self.data_dir / "build-cache" / name)
-        await self.cron_state.forget(f"{name}/")
 
-    async def list_apps(self: LocalPlatform) -> list[p.AppView]:
-        records = await self._store(self.platform_store.list_apps)
+    async def list_apps(self) -> list[p.AppView]:
+        records = await asyncio.to_thread(self.store.list_apps)
         return [await self.get_app(record.name) for record in records]
 
-    async def get_app(self: LocalPlatform, name: str) -> p.AppView:
-        record = await self._require_app(name)
-        traffic = [(s[0], s[1]) for s in await self._store(self.platform_store.get_traffic, name)]
+    async def oldest_first(self, names: set[str]) -> list[str]:
+        """Oldest app first: an app that held a webhook path before another keeps it."""
+        records = await asyncio.to_thread(self.store.list_apps)
+        ordered = sorted(records, key=lambda record: (record.created_at, record.name))
+        return [record.name for record in ordered if record.name in names]
+
+    async def get_app(self, name: str) -> p.AppView:
+        record = await require_app(self.store, name)
+        traffic = [(s[0], s[1]) for s in await asyncio.to_thread(self.store.get_traffic, name)]
         # The observation before the conditions: the syncer writes them the other way round,
         # so the conditions read are at least as recent as the observation's ``observed_at``.
-        observation = await self._store(self.platform_store.get_observation, name)
-        conditions = await self._store(self.platform_store.get_conditions, name)
-        serving = max(traffic, key=lambda split: split[1])[0] if traffic else None
+        observation = await asyncio.to_thread(self.store.get_observation, name)
+        conditions = await asyncio.to_thread(self.store.get_conditions, name)
         return p.AppView(
             name=record.name,
             namespace=record.namespace,
             resource=record.resource,
             created_at=record.created_at,
             updated_at=record.updated_at,
-            deployed_revision=serving,
+            # The store's splits, not this process's copy: another process may have
+            # deployed since; the serving revision by the one rule (``serving.py``).
+            deployed_revision=primary_of(traffic),
             traffic=traffic,
             conditions=[_condition(c) for c in conditions],
             observation=_observation(observation),
         )
-
-    async def _check_webhook_paths(self: LocalPlatform, app: FlowApp) -> None:
-        """409 naming the holder if another app holds a webhook path ``app`` declares."""
-        await self._store(check_webhook_paths, self.platform_store, app.name, app.resource)
-
-    async def _require_app(self: LocalPlatform, name: str) -> Any:
-        record = await self._store(self.platform_store.get_app, name)
-        if record is None:
-            raise p.NotFound(f"no app named {name}")
-        return record
-
-    async def _ensure_app_record(self: LocalPlatform, app: FlowApp) -> bool:
-        """Create the app's record, or update its resource; True if it was created."""
-        try:
-            await self._store(
-                self.platform_store.create_app,
-                app.name,
-                namespace=app.namespace,
-                resource=app.resource,
-                now=self._now(),
-            )
-        except AppExists:
-            await self._store(
-                self.platform_store.update_app, app.name, resource=app.resource, now=self._now()
-            )
-            return False
-        return True
-
-
-async def cancel_unfinished(runtime: Any, app: str) -> None:
-    """Cancel every unfinished execution of ``app`` (a page of each status at a time)."""
-    for status in UNFINISHED_STATUSES:
-        cursor = None
-        while True:
-            where = ExecutionFilter(app=app, status=status)
-            page = await asyncio.to_thread(
-                runtime.store.list_executions, where, limit=500, cursor=cursor
-            )
-            for record in page.items:
-                with contextlib.suppress(UnknownExecution):
-                    await runtime.cancel(record.id, f"the app {app} was deleted")
-            cursor = page.next_cursor
-            if cursor is None:
-                break
 
 
 def _remove(path: Path) -> None:

@@ -3,58 +3,60 @@
     source (git repository or folder) -> revision folder -> load_app -> functions started
     -> traffic switched -> triggers restarted;  invoke -> revision by traffic -> runtime
 
-Revisions are immutable folders under ``<data>/revisions/<revision id>``; each running one
-has its own supervisor (``revisions.RevisionHost``). A failed deploy stops what it started
-and leaves the serving revision alone. Revisions without traffic keep running until no
-execution of theirs is unfinished, then stop; an execution that calls a function of a
-revision that is not running (recovered after a restart, or retried on its own revision)
-starts it again on demand. Which revision serves each app is ``serving.Serving``'s to say,
-rebuilt from the store at start.
+``LocalPlatform`` composes the parts and answers the server's ports by handing each
+request to the part it is about:
+
+    catalog.AppCatalog     apps created from text, listed, changed, removed
+    projects.Projects      apps' project sources: checked, committed, read back
+    runpolicy.RunPolicies  which kinds of ``run`` process each app may start
+    deploys.Deployer       source -> revision -> started -> all traffic
+    traffic.Traffic        canary splits and rollbacks
+    invocations.Invoker    executions started by traffic, controlled, retried, rerun
+    hosts.RevisionHosts    the revisions running here (and the janitor that stops idle ones)
+    serving.Serving        which revision serves each app: the one answer, from the store
+    trigger_set.TriggerSet each app's triggers, ``schedule.on`` / ``after``, webhooks
+
+A failed deploy stops what it started and leaves the serving revision alone. Revisions
+without traffic keep running until no execution of theirs is unfinished, then stop; an
+execution that calls a function of a revision that is not running (recovered after a
+restart, or retried on its own revision) starts it again on demand.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from flowapp.apps import FlowApp, load_app
 from flowapp.apps.runs import PROCESS_KINDS
-from flowapp.dsl.problems import DefinitionError
+from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.events import Broker
 from flowapp.functions.metrics import FunctionMetrics
 from flowapp.functions.port import FunctionCaller
-from flowapp.functions.supervisor import Supervisor
-from flowapp.local.catalog import Catalog
-from flowapp.local.deploys import Deploys
-from flowapp.local.invocations import Invocations
-from flowapp.local.on_demand import RevisionCaller
+from flowapp.local.app_records import require_app
+from flowapp.local.catalog import AppCatalog
+from flowapp.local.deploys import Deployer
+from flowapp.local.hosts import RevisionHosts
+from flowapp.local.invocations import Invoker
 from flowapp.local.projects import Projects
 from flowapp.local.repositories import FolderSources, Repositories
-from flowapp.local.revisions import (
-    ENVIRONMENT_RECORD,
-    RevisionFailed,
-    RevisionFunctions,
-    RevisionHost,
-    RunFunctions,
-    start_revision,
-)
+from flowapp.local.revisions import RevisionFailed, RunFunctions
 from flowapp.local.runpolicy import RunPolicies
-from flowapp.local.schedules import AfterChains, EventSchedule, after_delay
 from flowapp.local.serving import Serving
 from flowapp.local.syncer import Observed
-from flowapp.local.triggers import AppTriggers, FileCronState
-from flowapp.local.webhooks import WebhookRoutes
+from flowapp.local.traffic import Traffic
+from flowapp.local.trigger_set import TriggerSet
+from flowapp.local.triggers import FileCronState
 from flowapp.runtime.registry import LoadedWorkflow
 from flowapp.runtime.runtime import Runtime
 from flowapp.sandbox import Sandbox
+from flowapp.server import platform as p
 from flowapp.store.platform import PlatformStore
 from flowapp.store.port import ExecutionFilter
 from flowapp.triggers.metrics import TriggerMetrics
@@ -62,7 +64,7 @@ from flowapp.triggers.metrics import TriggerMetrics
 log = logging.getLogger(__name__)
 
 
-class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
+class LocalPlatform:
     """Implements ``flowapp.server.platform.Platform`` on this machine."""
 
     def __init__(
@@ -79,151 +81,101 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
         allow_run: Iterable[str] = PROCESS_KINDS,
         run_functions: RunFunctions | None = None,
     ) -> None:
+        """``environment``: whose ``config/<environment>.yaml`` every deploy merges into
+        its app's spec; ``sandbox``: how function processes are confined; ``allow_run``:
+        the kinds of run process every app may start; ``run_functions``: who runs a
+        revision's functions (by default the supervisor's processes)."""
+        clock = time.time
         self.data_dir = data_dir
-        # Who runs a revision's functions: the supervisor's processes unless told otherwise
-        # (the test kit calls them in the test's own process).
-        self.run_functions = run_functions or self._supervisor
-        # How function processes are confined, and which run processes apps may start.
-        self.sandbox = sandbox
-        self.allow_run = frozenset(allow_run)
-        # Whose config/<environment>.yaml every deploy merges into its app's spec.
-        self.environment = environment
         self.runtime = runtime
         self.platform_store = platform_store
         self.repositories = repositories or FolderSources(data_dir / "sources")
-        self.metrics = metrics
-        self.broker = broker
-        self.event_schedules: dict[str, EventSchedule] = {}
-        self.function_metrics = FunctionMetrics(metrics) if metrics is not None else None
-        self.trigger_metrics = TriggerMetrics(metrics) if metrics is not None else None
-        if self.trigger_metrics is not None:
-            self.trigger_metrics.watch(self._trigger_statuses)
-        self.hosts: dict[tuple[str, str], RevisionHost] = {}
-        self.triggers: dict[str, AppTriggers] = {}
-        self.webhook_routes = WebhookRoutes()
-        self.cron_state = FileCronState(data_dir / "cron-state.json")
-        # Which revision serves each app, and each app's last rollout (for the syncer).
         self.serving = Serving()
-        # The engine process this is (``flowapp up --owner``): its deploys are its own.
-        self.owner = str(getattr(runtime, "owner", "local"))
-        self._deploying: dict[str, asyncio.Lock] = {}
-        self._starting: dict[tuple[str, str], asyncio.Lock] = {}
-        self.after_chains = AfterChains(
-            delay_of=self._after_delay,
-            start=lambda name, key: self.start_for_app(name, None, key),
-            latest=self._latest_execution,
-            clock=self._now,
+        self.hosts = RevisionHosts(
+            data_dir=data_dir,
+            runtime=runtime,
+            serving=self.serving,
+            metrics=FunctionMetrics(metrics) if metrics is not None else None,
+            sandbox=sandbox,
+            environment=environment,
+            run_functions=run_functions,
         )
-        self._janitor: asyncio.Task[None] | None = None
-        self._started = asyncio.Event()  # set once start() has started the revisions
+        self.invoker = Invoker(runtime, platform_store, self.serving, self.hosts)
+        self.triggers = TriggerSet(
+            start=self.invoker.start_for_app,
+            hosts=self.hosts,
+            cron_state=FileCronState(data_dir / "cron-state.json"),
+            latest=self._latest_execution,
+            wait_for=lambda execution_id, seconds: runtime.wait_for(execution_id, seconds),
+            clock=clock,
+            broker=broker,
+            metrics=TriggerMetrics(metrics) if metrics is not None else None,
+        )
+        self.projects = Projects(
+            platform_store, self.repositories, environment=environment, clock=clock
+        )
+        self.run_policies = RunPolicies(platform_store, allow_run=allow_run, clock=clock)
+        self.catalog = AppCatalog(
+            platform_store, self.projects, self.run_policies, data_dir=data_dir, clock=clock
+        )
+        self.deployer = Deployer(
+            platform_store,
+            self.projects,
+            self.run_policies,
+            self.hosts,
+            self.serving,
+            self.triggers,
+            # The engine process this is (``flowapp up --owner``): its deploys are its own.
+            owner=str(getattr(runtime, "owner", "local")),
+            clock=clock,
+        )
+        self.traffic = Traffic(platform_store, self.hosts, self.serving, self.triggers)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Fail the deploys a crash cut short, then start every revision that has
         traffic, the apps' triggers, and the ``schedule.after`` chains that were due."""
-        self.runtime.on_finished.append(self._after_finished)
+        self.runtime.on_finished.append(self.triggers.finished)
         try:
             await asyncio.to_thread(_remove_scratch_folders, self.data_dir / "revisions")
-            await self._fail_interrupted_deploys()
-            await self._store(self.serving.load, self.platform_store)
-            for name in await self._oldest_first(self.serving.apps()):
+            await self.deployer.fail_interrupted()
+            await asyncio.to_thread(self.serving.load, self.platform_store)
+            for name in await self.catalog.oldest_first(self.serving.apps()):
                 await self._start_serving(name)
-                await self._restart_triggers(name)
+                await self.triggers.restart(name)
         finally:
-            self._started.set()  # calls waiting in RevisionCaller go on now
+            self.hosts.started.set()  # calls waiting in RevisionCaller go on now
         for name in sorted(self.serving.apps()):
-            await self.after_chains.resume(name)
-        self._janitor = asyncio.create_task(self._stop_idle_revisions())
+            await self.triggers.resume_after(name)
+        self.hosts.start_janitor()
 
     async def stop(self) -> None:
-        if self._janitor is not None:
-            self._janitor.cancel()
-        self.after_chains.stop()
-        for triggers in self.triggers.values():
-            await triggers.stop()
-        for schedule in self.event_schedules.values():
-            await schedule.stop()
-        for host in self.hosts.values():
-            await host.stop()
-        self.hosts.clear()
-
-    async def _oldest_first(self, names: set[str]) -> list[str]:
-        """Oldest app first: an app that held a webhook path before another keeps it."""
-        apps = await self._store(self.platform_store.list_apps)
-        ordered = sorted(apps, key=lambda record: (record.created_at, record.name))
-        return [record.name for record in ordered if record.name in names]
-
-    async def _fail_interrupted_deploys(self) -> None:
-        failed = await self._store(
-            self.platform_store.fail_interrupted_deploys,
-            self.owner,
-            now=self._now(),
-            message=INTERRUPTED,
-        )
-        for deploy in failed:
-            message = f"deploy {deploy.id} of {deploy.revision_id} {INTERRUPTED}"
-            log.warning("%s: %s", deploy.app, message)
-            self.serving.roll_out(deploy.app, deploy.revision_id, "failed", message)
+        await self.triggers.stop()
+        await self.hosts.stop()
 
     async def _start_serving(self, name: str) -> None:
         """Start the revisions with a share of the app's traffic; one that cannot start
         is reported on the app (its conditions), not fatal to the platform."""
         for revision_id, _ in self.serving.splits(name):
             try:
-                await self._host(name, revision_id)
+                await self.hosts.host(name, revision_id)
             except (RevisionFailed, DefinitionError, OSError) as exc:
                 message = f"revision {revision_id} could not be started: {exc}"
                 log.warning("%s: %s", name, message)
                 self.serving.roll_out(name, revision_id, "failed", message)
 
-    async def _store(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(function, *args, **kwargs)
+    def _latest_execution(self, name: str) -> Any:
+        page = self.runtime.store.list_executions(ExecutionFilter(app=name), limit=1)
+        return page.items[0] if page.items else None
 
-    def _now(self) -> float:
-        return time.time()
+    # --- for the runtime, the syncer and the git service -----------------------------------
 
-    # --- revisions ------------------------------------------------------------------------
+    def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
+        return self.hosts.functions_of(workflow)
 
-    def revision_dir(self, revision_id: str) -> Path:
-        return self.data_dir / "revisions" / revision_id
-
-    def _environment_of(self, revision_folder: Path) -> str | None:
-        """The environment a revision was made for: a revision is immutable, so it keeps
-        it even if the platform is restarted for another one. A project folder served in
-        place (``flowapp dev``) has no record and follows the platform."""
-        record = revision_folder / ENVIRONMENT_RECORD
-        if record.is_file():
-            return record.read_text(encoding="utf-8").strip() or None
-        return self.environment
-
-    async def _host(self, name: str, revision_id: str) -> RevisionHost:
-        """The revision running here, started if it is not (one start at a time)."""
-        key = (name, revision_id)
-        async with self._starting.setdefault(key, asyncio.Lock()):
-            host = self.hosts.get(key)
-            if host is None:
-                folder = self.revision_dir(revision_id)
-                app = await asyncio.to_thread(load_app, folder, self._environment_of(folder))
-                functions = self.run_functions(app, revision_id)
-                host = await start_revision(
-                    app, revision_id, self.runtime.registry, functions=functions
-                )
-                self.hosts[key] = host
-        return host
-
-    def _supervisor(self, app: FlowApp, revision_id: str) -> RevisionFunctions:
-        """The revision's functions as processes on this machine."""
-        return Supervisor(
-            app.functions.values(),
-            app=app.name,
-            revision=revision_id,
-            metrics=self.function_metrics,
-            log_dir=self.data_dir / "logs" / revision_id,
-            redact=lambda text: self.runtime.app_secrets(app.name).mask(text),
-            sandbox=self.sandbox,
-            build_cache=self.data_dir / "build-cache" / app.name,
-        )
+    async def allowed_runs(self, app: str | None) -> frozenset[str]:
+        return await self.run_policies.allowed_runs(app)
 
     def observe(self) -> dict[str, Observed]:
         """Each app as it runs here now (for the syncer: no I/O)."""
@@ -242,103 +194,137 @@ class LocalPlatform(Catalog, Deploys, Invocations, Projects, RunPolicies):
             )
         return seen
 
-    def _trigger_statuses(self) -> dict[tuple[str, str], Any]:
-        """Every running app's triggers and their status (read at each scrape)."""
-        return {
-            (app, name): status
-            for app, triggers in list(self.triggers.items())
-            for name, status in triggers.status().items()
-        }
-
-    def functions_of(self, workflow: LoadedWorkflow) -> FunctionCaller | None:
-        """Which functions an execution calls: those of the revision it runs on.
-
-        When that revision is not running here (it lost its traffic and stopped, or
-        ``start()`` has not started the revisions yet: the runtime recovers unfinished
-        executions first and re-dispatches their calls at once), a caller that waits for
-        ``start()`` and then starts the revision on demand; the janitor stops it again
-        once none of its executions is unfinished.
-        """
-        if not workflow.app or not workflow.revision:
-            return None
-        host = self.hosts.get((workflow.app, workflow.revision))
-        if host is not None:
-            return host.supervisor
-        app, revision = workflow.app, workflow.revision
-        return RevisionCaller(app, revision, self._started, lambda: self._host(app, revision))
-
-    def _after_finished(self, live: Any) -> None:
-        """``schedule.after``: a completed execution starts the next one later."""
-        name = live.workflow.app
-        if name and live.state.status == "completed":
-            self.after_chains.completed(name, live.id)
-
-    def _after_delay(self, name: str) -> float | None:
-        revision = self.serving.primary(name)
-        host = self.hosts.get((name, revision)) if revision else None
-        return after_delay(host.app) if host is not None else None
-
-    def _latest_execution(self, name: str) -> Any:
-        page = self.runtime.store.list_executions(ExecutionFilter(app=name), limit=1)
-        return page.items[0] if page.items else None
-
-    async def _stop_triggers(self, name: str) -> None:
-        """The app's triggers, its ``schedule.on`` subscription, its pending
-        ``schedule.after`` start."""
-        previous = self.triggers.pop(name, None)
-        if previous is not None:
-            await previous.stop()
-        schedule = self.event_schedules.pop(name, None)
-        if schedule is not None:
-            await schedule.stop()
-        self.after_chains.cancel(name)
-
-    async def _restart_triggers(self, name: str, app: FlowApp | None = None) -> None:
-        """Triggers belong to the app: restarted with the serving revision's resource."""
-        previous = self.triggers.pop(name, None)
-        if previous is not None:
-            await previous.stop()
-        self.webhook_routes.release(name)
-        schedule = self.event_schedules.pop(name, None)
-        if schedule is not None:
-            await schedule.stop()
-        if app is None:
-            revision = self.serving.primary(name)
-            host = self.hosts.get((name, revision)) if revision else None
-            if host is None:
-                return
-            app = host.app
-
-        async def start(input: Any, key: str | None) -> str:
-            return await self.start_for_app(name, input, key)
-
-        hooks = {t.source.path: t.name for t in app.triggers if t.kind == "http"}
-        refused = self.webhook_routes.claim(name, hooks)
-        triggers = AppTriggers(
-            app, start, cron_state=self.cron_state, refused=refused, metrics=self.trigger_metrics
-        )
-        await triggers.start()
-        self.triggers[name] = triggers
-        if self.broker is not None:
-            schedule = EventSchedule(app, start, self.broker)
-            await schedule.start()
-            self.event_schedules[name] = schedule
-
-    async def _stop_idle_revisions(self) -> None:
-        while True:
-            await asyncio.sleep(5.0)
-            with contextlib.suppress(Exception):
-                await self.stop_idle_revisions()
-
     async def stop_idle_revisions(self) -> None:
-        busy = {(lv.workflow.app, lv.workflow.revision) for lv in self.runtime.live.values()}
-        for key, host in list(self.hosts.items()):
-            if not self.serving.is_serving(*key) and key not in busy:
-                del self.hosts[key]
-                await host.stop()
+        await self.hosts.stop_idle()
 
+    def check_pushed_commit(self, name: str, commit: str) -> list[str]:
+        return self.deployer.check_pushed_commit(name, commit)
 
-INTERRUPTED = "was interrupted: flowapp stopped before it finished (deploy again)"
+    async def deploy_in_place(self, folder: Path) -> p.DeployView:
+        return await self.deployer.deploy_in_place(folder)
+
+    async def start_for_app(self, name: str, input: Any, key: str | None) -> str:
+        return await self.invoker.start_for_app(name, input, key)
+
+    # --- apps (``AppsPort``) --------------------------------------------------------------
+
+    async def validate_app(self, text: str, *, filename: str = "flowapp.yaml") -> list[Problem]:
+        return await self.catalog.validate_app(text, filename=filename)
+
+    async def create_app(self, text: str, *, filename: str = "flowapp.yaml") -> p.AppView:
+        return await self.catalog.create_app(text, filename=filename)
+
+    async def update_app(self, name: str, text: str) -> p.AppView:
+        return await self.catalog.update_app(name, text)
+
+    async def delete_app(self, name: str) -> None:
+        """Everything of the app goes: its unfinished executions are cancelled (their
+        code goes too), its triggers, ``schedule.on`` subscription and pending
+        ``schedule.after`` start stop, its revisions stop and their folders and function
+        logs are removed, with its records, repository, build cache and cron state. Its
+        finished executions stay in the history."""
+        await require_app(self.platform_store, name)
+        await self.invoker.cancel_unfinished(name)
+        await self.triggers.remove(name)
+        await self.hosts.stop_app(name)
+        self.serving.forget(name)
+        self.deployer.forget(name)
+        await self.catalog.remove(name)
+
+    async def list_apps(self) -> list[p.AppView]:
+        return await self.catalog.list_apps()
+
+    async def get_app(self, name: str) -> p.AppView:
+        return await self.catalog.get_app(name)
+
+    def logs(
+        self,
+        name: str,
+        *,
+        function: str | None = None,
+        execution_id: str | None = None,
+        limit: int = 200,
+    ) -> list[p.LogLine]:
+        return self.hosts.logs(name, function=function, execution_id=execution_id, limit=limit)
+
+    # --- run policy (``RunPolicyPort``) ---------------------------------------------------
+
+    async def get_run_policy(self, name: str) -> p.RunPolicyView:
+        return await self.run_policies.get_run_policy(name)
+
+    async def set_run_policy(self, name: str, allowed: list[str]) -> p.RunPolicyView:
+        return await self.run_policies.set_run_policy(name, allowed)
+
+    # --- deploys and traffic (``DeploysPort``) --------------------------------------------
+
+    async def deploy(self, name: str, *, progress: p.Progress | None = None) -> p.DeployView:
+        return await self.deployer.deploy(name, progress=progress)
+
+    async def upload_source(
+        self, name: str, archive: bytes, *, progress: p.Progress | None = None
+    ) -> p.DeployView:
+        return await self.deployer.upload_source(name, archive, progress=progress)
+
+    async def on_push(self, name: str, commit: str) -> p.DeployView | None:
+        return await self.deployer.on_push(name, commit)
+
+    async def list_revisions(self, name: str) -> list[p.RevisionView]:
+        return await self.deployer.list_revisions(name)
+
+    async def list_deploys(self, name: str) -> list[p.DeployView]:
+        return await self.deployer.list_deploys(name)
+
+    async def get_deploy(self, name: str, deploy_id: int) -> p.DeployView:
+        return await self.deployer.get_deploy(name, deploy_id)
+
+    async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        return await self.traffic.set_traffic(name, splits)
+
+    async def rollback(self, name: str) -> list[tuple[str, int]]:
+        return await self.traffic.rollback(name)
+
+    # --- executions, events, webhooks (``InvocationsPort``, ``EventsPort``, ``WebhooksPort``)
+
+    async def invoke(
+        self, name: str, input: Any, *, wait: float | None = None, dedupe_key: str | None = None
+    ) -> p.InvocationResult:
+        return await self.invoker.invoke(name, input, wait=wait, dedupe_key=dedupe_key)
+
+    async def cancel(self, execution_id: str) -> None:
+        await self.invoker.cancel(execution_id)
+
+    async def suspend(self, execution_id: str) -> None:
+        await self.invoker.suspend(execution_id)
+
+    async def resume(self, execution_id: str) -> None:
+        await self.invoker.resume(execution_id)
+
+    async def retry(self, execution_id: str) -> p.RetryStarted:
+        return await self.invoker.retry(execution_id)
+
+    async def rerun(
+        self, execution_id: str, *, replace_input: bool = False, input: Any = None
+    ) -> p.RerunStarted:
+        return await self.invoker.rerun(execution_id, replace_input=replace_input, input=input)
+
+    async def publish_event(self, event: dict[str, Any]) -> None:
+        await self.invoker.publish_event(event)
+
+    async def handle_webhook(self, request: p.WebhookRequest) -> p.WebhookResponse:
+        return await self.triggers.handle_webhook(request)
+
+    # --- the project's source (``SourcesPort``) -------------------------------------------
+
+    async def get_source(self, name: str) -> p.SourceView:
+        return await self.projects.get_source(name)
+
+    async def validate_source(self, name: str, files: dict[str, bytes]) -> list[Problem]:
+        return await self.projects.validate_source(name, files)
+
+    async def commit_source(
+        self, name: str, files: dict[str, bytes], *, message: str, parent: str | None
+    ) -> p.SourceView:
+        return await self.projects.commit_source(name, files, message=message, parent=parent)
 
 
 def _remove_scratch_folders(revisions: Path) -> None:

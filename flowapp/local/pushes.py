@@ -5,7 +5,7 @@ deploy is refused by the push itself, every problem printed by git as a ``remote
         export the commit to a scratch folder --> load_app (what a deploy would load)
         --> ["flowapp.yaml:12:7: /spec/functions/x/path: ...", ...]  ([]: let it move)
 
-The check is the deploy's own first step (``Deploys._stage``), run before the ref moves
+The check is the deploy's own first step (``Deployer._stage``), run before the ref moves
 instead of after, so what it refuses would have been a failed deploy; what it lets
 through may still fail later (a function that does not start), which is then recorded
 as a failed deploy and shown in the app's conditions.
@@ -17,28 +17,32 @@ import dataclasses
 import shutil
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flowapp.apps import load_app
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.gitrepos.errors import GitRepoError
-
-if TYPE_CHECKING:
-    from flowapp.local.platform import LocalPlatform
+from flowapp.local.repositories import Repositories
 
 
-def check_commit(platform: LocalPlatform, app: str, commit: str) -> list[str]:
+def check_commit(
+    repositories: Repositories,
+    app: str,
+    commit: str,
+    data_dir: Path,
+    environment: str | None,
+) -> list[str]:
     """The problems that keep ``commit`` of ``app``'s repository from deploying, each as
-    ``file:line:column: pointer: message`` with the file named as in the project.
-    Blocking: run it in a thread (the git service's worker)."""
-    folder = platform.data_dir / "revisions" / f".check-{uuid.uuid4().hex}"
+    ``file:line:column: pointer: message`` with the file named as in the project, loaded
+    for ``environment`` in a scratch folder under ``data_dir``. Blocking: run it in a
+    thread (the git service's worker)."""
+    folder = data_dir / "revisions" / f".check-{uuid.uuid4().hex}"
     try:
         try:
-            platform.repositories.export(app, commit, folder)
+            repositories.export(app, commit, folder)
         except (GitRepoError, OSError, ValueError) as exc:
             return [f"the commit cannot be checked out: {exc}"]
         try:
-            loaded = load_app(folder, platform.environment)
+            loaded = load_app(folder, environment)
         except DefinitionError as error:
             return [str(_in_project(problem, folder)) for problem in error.problems]
         if loaded.name != app:

@@ -91,8 +91,7 @@ class Serving:
     def primary(self, app: str) -> str | None:
         """The revision with the largest share (the first of equals): the one whose
         resource the app's triggers run with, and retries move on to."""
-        shares = self._splits.get(app)
-        return max(shares, key=lambda split: split[1])[0] if shares else None
+        return primary_of(self._splits.get(app, []))
 
     def pick(self, app: str) -> str | None:
         """A revision for one new execution, chosen by the traffic split."""
@@ -106,6 +105,13 @@ class Serving:
 
     def is_serving(self, app: str, revision: str) -> bool:
         return any(share[0] == revision for share in self._splits.get(app, []))
+
+
+def primary_of(splits: Iterable[tuple[str, int]]) -> str | None:
+    """The serving revision of ``splits``: the largest share, the first of equals; None
+    when no revision has a share."""
+    shares = _shares(splits)
+    return max(shares, key=lambda split: split[1])[0] if shares else None
 
 
 def _shares(splits: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:

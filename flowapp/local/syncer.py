@@ -36,12 +36,13 @@ from flowapp.local.alerts.periodic import Periodic
 from flowapp.store import StoreError
 from flowapp.store.platform import (
     AppObservation,
+    AppRecord,
     Condition,
     FunctionStatus,
     NotFound,
-    PlatformStore,
     TriggerStatus,
 )
+from flowapp.store.platform.port import StatusStore
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,12 @@ class Observed:
 
 
 Observe = Callable[[], Mapping[str, Observed]]
+
+
+class SyncedStore(StatusStore, Protocol):
+    """What the syncer writes (each app's status) and reads (which apps exist)."""
+
+    def list_apps(self) -> list[AppRecord]: ...
 
 
 # --- conditions (pure) ------------------------------------------------------------------
@@ -216,7 +223,7 @@ class Syncer:
 
     def __init__(
         self,
-        platform_store: PlatformStore,
+        platform_store: SyncedStore,
         observe: Observe,
         *,
         interval: float = 1.0,

@@ -23,7 +23,7 @@ from typing import Any
 
 from flowapp.dsl.problems import Problem, join_pointer
 from flowapp.server import platform as p
-from flowapp.store.platform import PlatformStore
+from flowapp.store.platform.port import AppStore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def webhook_paths(resource: Mapping[str, Any]) -> dict[str, str]:
     return paths
 
 
-def held_paths(store: PlatformStore, app: str, resource: Mapping[str, Any]) -> set[str]:
+def held_paths(store: AppStore, app: str, resource: Mapping[str, Any]) -> set[str]:
     """The paths ``app`` holds: its resource's and those of its revisions with traffic.
     Blocking (store reads): call it in a thread."""
     held = set(webhook_paths(resource))
@@ -52,7 +52,7 @@ def held_paths(store: PlatformStore, app: str, resource: Mapping[str, Any]) -> s
     return held
 
 
-def check_webhook_paths(store: PlatformStore, app: str, resource: Mapping[str, Any]) -> None:
+def check_webhook_paths(store: AppStore, app: str, resource: Mapping[str, Any]) -> None:
     """``Conflict`` (409) if another app holds a webhook path ``resource`` declares.
     Blocking (store reads): call it in a thread."""
     wanted = webhook_paths(resource)

@@ -42,7 +42,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowapp.server.problems import problem_json, problem_response
-from flowapp.store.platform import PlatformStore, TokenRecord
+from flowapp.store.platform import TokenRecord
+from flowapp.store.platform.port import TokenStore
 from flowapp.store.port import StoreError
 
 ROLES = ("viewer", "developer", "admin")
@@ -133,7 +134,7 @@ class AuthMiddleware:
         self,
         app: ASGIApp,
         *,
-        platform_store: PlatformStore,
+        platform_store: TokenStore,
         public_prefixes: Iterable[str] = (),
         public_paths: Iterable[str] = (),
         clock: Callable[[], float] = time.time,

@@ -46,7 +46,8 @@ from flowapp.local.alerts.evaluation import (
 )
 from flowapp.local.alerts.periodic import Periodic
 from flowapp.store import Store, StoreError
-from flowapp.store.platform import AlertRuleRecord, AlertStateRecord, NotFound, PlatformStore
+from flowapp.store.platform import AlertRuleRecord, AlertStateRecord, NotFound
+from flowapp.store.platform.port import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class AlertEvaluator:
     def __init__(
         self,
         store: Store,
-        platform_store: PlatformStore,
+        platform_store: AlertStore,
         registry: CollectorRegistry | None,
         *,
         interval: float = 5.0,

@@ -34,7 +34,8 @@ from yarl import URL
 from flowapp.local.alerts.periodic import Periodic
 from flowapp.runtime.egress import EgressPolicy, EgressRefused, PolicyResolver, refused_by_policy
 from flowapp.store import StoreError
-from flowapp.store.platform import NotFound, NotificationRecord, PlatformStore
+from flowapp.store.platform import NotFound, NotificationRecord
+from flowapp.store.platform.port import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class NotificationSender:
 
     def __init__(
         self,
-        platform_store: PlatformStore,
+        platform_store: AlertStore,
         *,
         interval: float = 0.5,
         timeout: float = 5.0,

@@ -28,7 +28,8 @@ from typing import Any
 from flowapp.runtime.sealing import KnownSecrets
 from flowapp.runtime.secrets.box import KeyRing, SecretsKeyError
 from flowapp.runtime.secrets.supplied import Supplied
-from flowapp.store.platform import InvalidValue, PlatformStore, SecretRecord
+from flowapp.store.platform import InvalidValue, SecretRecord
+from flowapp.store.platform.port import SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SecretInfo:
 class AppSecrets:
     def __init__(
         self,
-        store: PlatformStore,
+        store: SecretStore,
         ring: KeyRing,
         *,
         file: Supplied | None = None,

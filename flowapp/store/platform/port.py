@@ -10,7 +10,13 @@ Data flows in from three writers:
 - the syncer: conditions and observations of each app where it runs;
 - the alert evaluator: alert states and notifications, which a deliverer drains.
 
-Same shape as the execution store: one narrow interface, three adapters (``memory.py``,
+Each consumer depends on the part it uses: ``AppStore`` (apps and their rollouts:
+revisions, traffic, deploys), ``TokenStore``, ``SecretStore``, ``StatusStore`` (the
+syncer's conditions and observations) and ``AlertStore`` (rules, their state,
+notifications). ``PlatformStore`` is all of them, with the schema's life cycle; every
+adapter implements the whole of it.
+
+Same shape as the execution store: one interface, three adapters (``memory.py``,
 ``sql/`` on SQLite and PostgreSQL) that share their rules (``rules.py``, ``tokens.py``)
 and one body of tests. Methods are synchronous; the caller passes ``now`` in, so the
 store never reads the clock. Records and errors are in ``records.py``.
@@ -38,15 +44,8 @@ from flowapp.store.platform.records import (
 )
 
 
-class PlatformStore(Protocol):
-    """Safe to call from any number of threads. Every method is atomic: one transaction
-    (``verify_token`` reads in one and records the use in a second, when due)."""
-
-    def migrate(self) -> None:
-        """Create or upgrade the schema (idempotent; the SQL adapter shares one Alembic
-        history with the execution store, so either store's ``migrate`` does both)."""
-
-    def close(self) -> None: ...
+class AppStore(Protocol):
+    """Apps and their rollouts: revisions, traffic splits, deploys, run policy."""
 
     # --- apps ---------------------------------------------------------------------
     def create_app(
@@ -124,7 +123,10 @@ class PlatformStore(Protocol):
     def list_deploys(self, app: str, *, limit: int = 50) -> list[DeployRecord]:
         """Newest first."""
 
-    # --- tokens -------------------------------------------------------------------
+
+class TokenStore(Protocol):
+    """The API's tokens (the server's authentication and the token routes)."""
+
     def create_token(
         self, name: str, *, role: str, now: float, apps: Sequence[str] = ()
     ) -> tuple[TokenRecord, str]:
@@ -144,7 +146,10 @@ class PlatformStore(Protocol):
     def count_tokens(self) -> int:
         """Tokens not revoked (the server creates a first admin token when 0)."""
 
-    # --- secrets ------------------------------------------------------------------
+
+class SecretStore(Protocol):
+    """Apps' secrets, sealed by the caller (``flowapp.runtime.secrets``)."""
+
     def put_secret(
         self, app: str, name: str, *, key_id: str, sealed: bytes, now: float
     ) -> SecretRecord:
@@ -158,7 +163,10 @@ class PlatformStore(Protocol):
         """By app, then name; every app's when ``app`` is None (the runtime's view).
         A deleted app has none: deleting it deletes them."""
 
-    # --- conditions and observations (the syncer) ----------------------------------
+
+class StatusStore(Protocol):
+    """Each app's conditions and observation, as the syncer last wrote them."""
+
     def set_conditions(
         self, app: str, conditions: Sequence[Condition], *, now: float
     ) -> list[ConditionRecord]:
@@ -172,7 +180,10 @@ class PlatformStore(Protocol):
 
     def get_observation(self, app: str) -> AppObservation | None: ...
 
-    # --- alerts -------------------------------------------------------------------
+
+class AlertStore(Protocol):
+    """Alert rules, their state, and the outbox of their notifications."""
+
     def create_alert_rule(self, rule: AlertRuleSpec, *, now: float) -> AlertRuleRecord:
         """``AlreadyExists`` when the app has a rule of that name."""
 
@@ -213,3 +224,14 @@ class PlatformStore(Protocol):
     ) -> NotificationRecord:
         """Count an attempt. Delivered: done. Failed: due again at ``next_attempt_at``,
         or never (given up) when it is None."""
+
+
+class PlatformStore(AppStore, TokenStore, SecretStore, StatusStore, AlertStore, Protocol):
+    """Safe to call from any number of threads. Every method is atomic: one transaction
+    (``verify_token`` reads in one and records the use in a second, when due)."""
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema (idempotent; the SQL adapter shares one Alembic
+        history with the execution store, so either store's ``migrate`` does both)."""
+
+    def close(self) -> None: ...

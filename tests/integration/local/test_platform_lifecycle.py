@@ -104,16 +104,16 @@ async def test_deleting_an_app_removes_everything_of_it(tmp_path: Path) -> None:
         waiting = await up.platform.invoke("waiter", {})
         await asyncio.sleep(0.3)
         assert up.platform.triggers["nightly"].status()
-        assert "nightly" in up.platform.event_schedules
+        assert "nightly" in up.platform.triggers.event_schedules
         (data / "logs" / "nightly-00001").mkdir(parents=True, exist_ok=True)
         cron_state = data / "cron-state.json"
-        await up.platform.cron_state.save("nightly/hourly", datetime.now(UTC))
+        await up.platform.triggers.cron_state.save("nightly/hourly", datetime.now(UTC))
 
         await up.platform.delete_app("nightly")
         await up.platform.delete_app("waiter")
 
         assert "nightly" not in up.platform.triggers
-        assert "nightly" not in up.platform.event_schedules
+        assert "nightly" not in up.platform.triggers.event_schedules
         assert not [key for key in up.platform.hosts if key[0] in ("nightly", "waiter")]
         for gone in ("revisions/nightly-00001", "logs/nightly-00001", "repos/nightly.git"):
             assert not (data / gone).exists(), gone

@@ -65,7 +65,7 @@ async def test_a_call_made_before_start_goes_to_the_revision_once_started(
 ) -> None:
     platform = _platform(tmp_path)
     call = await _call(platform)
-    platform.hosts[REVISION] = _Host()  # type: ignore[assignment]
+    platform.hosts.running[REVISION] = _Host()  # type: ignore[assignment]
     await platform.start()
     assert await call == {"function": "record", "data": {"n": 1}}
     await platform.stop()

@@ -104,10 +104,10 @@ async def test_at_start_up_the_app_that_held_a_path_first_keeps_it(
         store.create_app(name, namespace="default", resource=app.resource, now=created)
         revision = store.create_revision(name, digest=name, resource=app.resource, now=created)
         store.set_traffic(name, [(revision.id, 100)])
-        platform.hosts[(name, revision.id)] = _Host(app)  # type: ignore[assignment]
+        platform.hosts.running[(name, revision.id)] = _Host(app)  # type: ignore[assignment]
     await platform.start()
     try:
-        assert platform.webhook_routes.owner("/hooks/pay") == "zeta"
+        assert platform.triggers.webhook_routes.owner("/hooks/pay") == "zeta"
         refused = platform.triggers["alpha"].status()["api"]
         assert not refused.ready and refused.error == "webhook path /hooks/pay is held by app zeta"
         assert "nightly" in platform.triggers["alpha"].triggers  # its other triggers run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Generic, Protocol
 
 import pytest
 
@@ -60,7 +61,9 @@ def test_sql_urls_open_the_sql_store_without_connecting() -> None:
 
 
 def _port_methods() -> list[str]:
-    return [name for name in vars(PlatformStore) if not name.startswith("_")]
+    """Every method of the port, those of the parts it is made of too."""
+    parts = [part for part in PlatformStore.__mro__ if part not in (object, Protocol, Generic)]
+    return sorted({name for part in parts for name in vars(part) if not name.startswith("_")})
 
 
 @pytest.mark.parametrize("adapter", [MemoryPlatformStore, SqlPlatformStore])
