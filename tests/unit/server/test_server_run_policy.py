@@ -19,7 +19,7 @@ POLICY = "/api/v1/apps/hello/run-policy"
 async def test_an_admin_allows_an_app_kinds_of_run_process(
     hello: dict[str, Any], admin: httpx.AsyncClient, as_role: AsRole, platform: LocalPlatform
 ) -> None:
-    platform.allow_run = frozenset({"script"})
+    platform.run_policies.allow_run = frozenset({"script"})
     async with as_role("viewer") as viewer:
         before = await viewer.get(POLICY)
     assert before.status_code == 200
