@@ -23,7 +23,7 @@ import typer
 from flowapp.cli.deciding import DeciderMemory, Deciders, DecisionTimeout
 from flowapp.cli.egress import AllowEgressOption, EnforcedByDefault, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
-from flowapp.cli.options import LogFormat, LogFormatOption
+from flowapp.cli.options import LogFormat, LogFormatOption, function_urls
 from flowapp.runtime.deciders.settings import (
     DEFAULT_DECISION_SECONDS,
     DEFAULT_MEMORY_MIB,
@@ -126,7 +126,7 @@ def cluster_engine(
         db=checked_url(StoreChoice(db, "--db")),
         owner=owner or f"{socket.gethostname()}:{os.getpid()}",
         environ=dict(os.environ),
-        functions=_function_urls(function),
+        functions=function_urls(function),
         broker_url=broker_url or None,
         knative_sources=frozenset(knative_source),
         data_dir=data_dir,
@@ -145,16 +145,6 @@ def cluster_engine(
         asyncio.run(_run(settings, host, port, delivery_port))
     except SettingsError as error:
         raise InvalidInput(str(error)) from None
-
-
-def _function_urls(values: list[str]) -> dict[str, str]:
-    urls = {}
-    for value in values:
-        name, separator, url = value.partition("=")
-        if not separator or not name or not url:
-            raise InvalidInput(f"--function expects NAME=URL, got {value!r}")
-        urls[name] = url
-    return urls
 
 
 def _check_port(host: str, port: int) -> None:

@@ -8,6 +8,8 @@ execution with the same input. Both print the outcome as ``flowapp run`` does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from flowapp.cli.options import (
@@ -44,58 +46,45 @@ def _again(
         retry_local(action, prefix, db=db)
 
 
-def cancel(
-    execution_id: IdArgument,
-    db: DbOption = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Cancel an execution: whatever it waits for is stopped."""
-    _signal("cancel", execution_id, db, url, token)
+# Each command's one-line help, in the order ``flowapp --help`` lists them.
+_SIGNALS = {
+    "cancel": "Cancel an execution: whatever it waits for is stopped.",
+    "suspend": "Suspend an execution: results that arrive meanwhile wait for `resume`.",
+    "resume": "Resume a suspended execution.",
+}
+_AGAIN = {
+    "retry": "Run a faulted execution again from the task that failed, keeping earlier outputs.",
+    "rerun": "Start a new execution of the same workflow with the same input.",
+}
 
 
-def suspend(
-    execution_id: IdArgument,
-    db: DbOption = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Suspend an execution: results that arrive meanwhile wait for `resume`."""
-    _signal("suspend", execution_id, db, url, token)
+def _signal_command(action: str) -> Callable[..., None]:
+    def command(
+        execution_id: IdArgument,
+        db: DbOption = None,
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        _signal(action, execution_id, db, url, token)
+
+    return command
 
 
-def resume(
-    execution_id: IdArgument,
-    db: DbOption = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Resume a suspended execution."""
-    _signal("resume", execution_id, db, url, token)
+def _again_command(action: str) -> Callable[..., None]:
+    def command(
+        execution_id: IdArgument,
+        wait: WaitOption = 30.0,
+        db: DbOption = None,
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        _again(action, execution_id, db, url, token, wait)
 
-
-def retry(
-    execution_id: IdArgument,
-    wait: WaitOption = 30.0,
-    db: DbOption = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Run a faulted execution again from the task that failed, keeping earlier outputs."""
-    _again("retry", execution_id, db, url, token, wait)
-
-
-def rerun(
-    execution_id: IdArgument,
-    wait: WaitOption = 30.0,
-    db: DbOption = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Start a new execution of the same workflow with the same input."""
-    _again("rerun", execution_id, db, url, token, wait)
+    return command
 
 
 def register(app: typer.Typer, *, panel: str) -> None:
-    for command in (retry, rerun, cancel, suspend, resume):
-        app.command(rich_help_panel=panel)(command)
+    for action, summary in _AGAIN.items():
+        app.command(action, help=summary, rich_help_panel=panel)(_again_command(action))
+    for action, summary in _SIGNALS.items():
+        app.command(action, help=summary, rich_help_panel=panel)(_signal_command(action))

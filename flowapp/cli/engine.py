@@ -15,18 +15,7 @@ from typing import Annotated
 
 import typer
 
-from flowapp.cli.failures import InvalidInput
-from flowapp.cli.options import LogFormat, LogFormatOption
-
-
-def _function_urls(values: list[str]) -> dict[str, str]:
-    urls = {}
-    for value in values:
-        name, separator, url = value.partition("=")
-        if not separator or not name or not url:
-            raise InvalidInput(f"--function expects NAME=URL, got {value!r}")
-        urls[name] = url
-    return urls
+from flowapp.cli.options import LogFormat, LogFormatOption, function_urls
 
 
 async def _serve(
@@ -89,7 +78,7 @@ def engine(
 
     configure_logging(logging.INFO, log_format.value)
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
-    urls = _function_urls(function)
+    urls = function_urls(function)
     url = checked_url(choose_store(db))
     asyncio.run(_serve(url, name, urls, lease, poll, function_timeout))
 

@@ -53,6 +53,19 @@ LogFormatOption = Annotated[
 ]
 
 
+def function_urls(values: list[str]) -> dict[str, str]:
+    """The ``--function NAME=URL`` options of the commands that call functions by URL."""
+    from flowapp.cli.failures import InvalidInput
+
+    urls = {}
+    for value in values:
+        name, separator, url = value.partition("=")
+        if not separator or not name or not url:
+            raise InvalidInput(f"--function expects NAME=URL, got {value!r}")
+        urls[name] = url
+    return urls
+
+
 def uses_server(db: str | None, url: str | None) -> bool:
     """Whether a command that can do either should talk to a server (see above)."""
     from flowapp.cli.client.config import remote_configured

@@ -7,6 +7,7 @@ Errors are not printed here: commands raise, and ``flowapp.cli.main`` reports th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,14 @@ def dumps(value: Any) -> str:
 
 def print_json(value: Any) -> None:
     typer.echo(dumps(value))
+
+
+def show(value: Any, *, as_json: bool, view: Callable[[Any], Any]) -> None:
+    """``value`` as JSON (``--json``), else what ``view`` makes of it (a table ...)."""
+    if as_json:
+        print_json(value)
+    else:
+        stdout().print(view(value))
 
 
 def status_text(status: str | None) -> str:

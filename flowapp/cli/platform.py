@@ -24,16 +24,12 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show whether an app is ready: revision, traffic, conditions, functions, triggers."""
-    from flowapp.cli.client.api import connect
-    from flowapp.cli.output import print_json, stdout
+    from flowapp.cli.client.api import ask
+    from flowapp.cli.output import show
     from flowapp.cli.platform_views import status_view
 
-    with connect(url, token) as api:
-        found = api.json("GET", f"/api/v1/apps/{app_name}/status")
-    if as_json:
-        print_json(found)
-    else:
-        stdout().print(status_view(found))
+    found = ask(url, token, "GET", f"/api/v1/apps/{app_name}/status")
+    show(found, as_json=as_json, view=status_view)
 
 
 def traffic(
@@ -72,11 +68,10 @@ def rollback(
     as_json: JsonOption = False,
 ) -> None:
     """Send all traffic back to the revision before the current one."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import ask
     from flowapp.cli.output import print_json
 
-    with connect(url, token) as api:
-        answer = api.json("POST", f"/api/v1/apps/{app_name}/rollback")
+    answer = ask(url, token, "POST", f"/api/v1/apps/{app_name}/rollback")
     if as_json:
         print_json(answer)
     else:
@@ -152,16 +147,12 @@ def list_alerts(
     as_json: JsonOption = False,
 ) -> None:
     """List an app's alert rules."""
-    from flowapp.cli.client.api import connect
-    from flowapp.cli.output import print_json, stdout
+    from flowapp.cli.client.api import ask
+    from flowapp.cli.output import show
     from flowapp.cli.platform_views import alerts_table
 
-    with connect(url, token) as api:
-        items = api.json("GET", f"/api/v1/apps/{app_name}/alerts")["items"]
-    if as_json:
-        print_json(items)
-    else:
-        stdout().print(alerts_table(app_name, items))
+    items = ask(url, token, "GET", f"/api/v1/apps/{app_name}/alerts")["items"]
+    show(items, as_json=as_json, view=lambda items: alerts_table(app_name, items))
 
 
 @alerts_app.command("create")
@@ -184,7 +175,7 @@ def create_alert(
     as_json: JsonOption = False,
 ) -> None:
     """Create an alert rule (see docs/alerts.md)."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import ask
     from flowapp.cli.output import note, print_json
 
     body = {
@@ -195,8 +186,7 @@ def create_alert(
         "webhook_url": webhook,
         "function": function,
     }
-    with connect(url, token) as api:
-        created = api.json("POST", f"/api/v1/apps/{app_name}/alerts", json=body)
+    created = ask(url, token, "POST", f"/api/v1/apps/{app_name}/alerts", json=body)
     if as_json:
         print_json(created)
     else:

@@ -10,6 +10,7 @@ and exits 1 rather than waiting forever.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +22,8 @@ from flowapp.cli.options import DbOption
 
 if TYPE_CHECKING:
     from flowapp.apps import FlowApp
+    from flowapp.engine.scope import Environment
+    from flowapp.runtime.egress import EgressPolicy
     from flowapp.sandbox import Sandbox
 
 ENVIRONMENT_HELP = "Merge config/ENV.yaml into the FlowApp's spec."
@@ -85,34 +88,43 @@ def run(
     from flowapp.dsl.validate import load_source
     from flowapp.engine.scope import Environment
 
-    app = load_in_environment(file, environment)
-    extra = [load_source(path).data for path in workflows]
-    value = read_json_argument(input, option="--input")
-    env = Environment(secrets=read_secrets(secret))
-    events = read_events(event)
-    url = checked_url(choose_store(db))
-    policy = egress_policy(egress, allow_egress)
-    confined = _open_sandbox(sandbox)
-    _report(_run_here(app, extra, value, url, env, events, timeout, policy, confined))
+    local_run = LocalRun(
+        app=load_in_environment(file, environment),
+        workflows=[load_source(path).data for path in workflows],
+        input=read_json_argument(input, option="--input"),
+        store_url=checked_url(choose_store(db)),
+        env=Environment(secrets=read_secrets(secret)),
+        events=read_events(event),
+        timeout=timeout,
+        policy=egress_policy(egress, allow_egress),
+        sandbox=_open_sandbox(sandbox),
+    )
+    _report(_run_here(local_run))
 
 
-def _run_here(
-    app: FlowApp,
-    extra: list[dict[str, Any]],
-    value: Any,
-    url: str,
-    env: Any,
-    events: list[dict[str, Any]],
-    timeout: float | None,
-    policy: Any,
-    sandbox: Sandbox,
-) -> Any:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalRun:
+    """One ``flowapp run``: the app with the other workflows it may start, its input,
+    secrets and events, and where and how it runs."""
+
+    app: FlowApp
+    workflows: list[dict[str, Any]]
+    input: Any
+    store_url: str
+    env: Environment
+    events: list[dict[str, Any]]
+    timeout: float | None
+    policy: EgressPolicy
+    sandbox: Sandbox
+
+
+def _run_here(local_run: LocalRun) -> Any:
     import asyncio
     import logging
     import sys
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    return asyncio.run(_run(app, extra, value, url, env, events, timeout, policy, sandbox))
+    return asyncio.run(_run(local_run))
 
 
 def _report(outcome: Any) -> None:
@@ -130,17 +142,7 @@ def _report(outcome: Any) -> None:
     raise typer.Exit(EXIT_FAULTED)
 
 
-async def _run(
-    app: FlowApp,
-    extra: list[dict[str, Any]],
-    value: Any,
-    url: str,
-    env: Any,
-    events: list[dict[str, Any]],
-    timeout: float | None,
-    policy: Any,
-    sandbox: Sandbox,
-) -> Any:
+async def _run(local_run: LocalRun) -> Any:
     from flowapp.runtime.dispatch import Effects
     from flowapp.runtime.effects.functions import FunctionEffects
     from flowapp.runtime.effects.http import HttpEffects
@@ -149,7 +151,8 @@ async def _run(
     from flowapp.runtime.registry import WorkflowRegistry
     from flowapp.store import open_store
 
-    store = open_store(url)
+    app, sandbox = local_run.app, local_run.sandbox
+    store = open_store(local_run.store_url)
     supervisor = None
     if app.functions:  # the supervisor (and its metrics) only for a FlowApp's functions
         from flowapp.functions.supervisor import Supervisor
@@ -158,7 +161,7 @@ async def _run(
     try:
         store.migrate()
         registry = WorkflowRegistry(store)
-        for other in extra:
+        for other in local_run.workflows:
             registry.add(other)
         functions = frozenset(app.functions)
         workflow = registry.add(
@@ -168,7 +171,7 @@ async def _run(
             limits=app.limits,
         )
         processes = ProcessEffects(sandbox=sandbox)
-        effects = Effects(http=HttpEffects(policy=policy), processes=processes)
+        effects = Effects(http=HttpEffects(policy=local_run.policy), processes=processes)
         if supervisor is not None:
             await supervisor.start()
             effects.functions = FunctionEffects(supervisor, app=app.name)
@@ -176,11 +179,11 @@ async def _run(
             store,
             registry,
             workflow,
-            value,
+            local_run.input,
             effects=effects,
-            env=env,
-            events=events,
-            timeout=timeout,
+            env=local_run.env,
+            events=local_run.events,
+            timeout=local_run.timeout,
         )
         return outcome
     finally:

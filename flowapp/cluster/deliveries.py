@@ -42,9 +42,7 @@ from starlette.routing import Route
 from flowapp.cluster.listeners import ListenerDelivery
 from flowapp.cluster.platform import ClusterPlatform
 from flowapp.dsl.errors import COMMUNICATION, RUNTIME
-from flowapp.events.cloudevents import from_http
-from flowapp.events.errors import InvalidEvent
-from flowapp.events.ingress import problem
+from flowapp.events.ingress import problem, read_events
 from flowapp.local.triggers import execution_input, trigger_key
 from flowapp.server.platform import PlatformError
 from flowapp.store.port import StoreError
@@ -53,10 +51,6 @@ from flowapp.triggers.base import TriggerConfig
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 Ready = Callable[[], Awaitable[str | None]]
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def create_deliveries(
@@ -111,14 +105,9 @@ def create_deliveries(
 
 async def _one_event(request: Request, limit: int) -> dict[str, Any] | Response:
     """The request's one CloudEvent (binary or structured mode), or the problem answer."""
-    try:
-        events = from_http(request.headers, await _read_body(request, limit))
-    except _TooLarge:
-        detail = f"the body is larger than {limit} bytes"
-        return problem(413, "Payload Too Large", detail, instance=request.url.path)
-    except InvalidEvent as exc:
-        title = "Unsupported Media Type" if exc.status == 415 else "Invalid CloudEvent"
-        return problem(exc.status, title, exc.message, instance=exc.pointer or "/")
+    events = await read_events(request, limit)
+    if isinstance(events, Response):
+        return events
     if len(events) != 1:
         detail = f"a delivery holds one CloudEvent, not {len(events)}"
         return problem(400, "Invalid CloudEvent", detail, instance="/")
@@ -145,19 +134,6 @@ async def _answer(path: str, work: Awaitable[Any]) -> Response:
         execution_id, duplicate = done
         return _json(202, {"id": execution_id, "duplicate": duplicate})
     return _json(202, done)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _json(status: int, body: Any) -> Response:

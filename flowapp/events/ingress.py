@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from flowapp.dsl.errors import COMMUNICATION, VALIDATION, error
 from flowapp.events.broker import Broker
-from flowapp.events.cloudevents import from_http
+from flowapp.events.cloudevents import Event, from_http
 from flowapp.events.errors import EventsError, InvalidEvent
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -67,21 +67,29 @@ async def _ingest(request: Request, broker: Broker | None, limit: int) -> Respon
     path = request.url.path
     if broker is None:
         return problem(404, "Not Found", f"no broker at {path}", instance=path)
+    events = await read_events(request, limit)
+    if isinstance(events, Response):
+        return events
     try:
-        body = await _read_body(request, limit)
-        events = from_http(request.headers, body)
         for event in events:
             await broker.publish(event)
-    except _TooLarge:
-        detail = f"the body is larger than {limit} bytes"
-        return problem(413, "Payload Too Large", detail, instance=path)
-    except InvalidEvent as exc:
-        title = "Unsupported Media Type" if exc.status == 415 else "Invalid CloudEvent"
-        return problem(exc.status, title, exc.message, instance=exc.pointer or "/")
     except EventsError as exc:
         status = 503 if exc.retryable else 500
         return problem(status, "Broker Unavailable", str(exc), instance=path, kind=COMMUNICATION)
     return Response(status_code=202)
+
+
+async def read_events(request: Request, limit: int) -> list[Event] | Response:
+    """The request's CloudEvents (binary, structured or batched mode), or the problem to
+    answer: 413 for a body over ``limit`` bytes, 400 or 415 for an invalid event."""
+    try:
+        return from_http(request.headers, await _read_body(request, limit))
+    except _TooLarge:
+        detail = f"the body is larger than {limit} bytes"
+        return problem(413, "Payload Too Large", detail, instance=request.url.path)
+    except InvalidEvent as exc:
+        title = "Unsupported Media Type" if exc.status == 415 else "Invalid CloudEvent"
+        return problem(exc.status, title, exc.message, instance=exc.pointer or "/")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -66,6 +66,15 @@ class Running:
 
 def backoff(retry: int) -> float:
     return float(min(MAX_BACKOFF, 2.0**retry))
+
+
+async def _retrying(work: Awaitable[object], retry: int) -> None:
+    """``work``; a ``RetryLater`` becomes kopf's temporary error, retried after a backoff
+    that grows with ``retry`` (kopf's count of earlier attempts)."""
+    try:
+        await work
+    except RetryLater as error:
+        raise kopf.TemporaryError(str(error), delay=backoff(retry)) from None
 
 
 def _post(body: dict[str, Any], reason: str, message: str, warning: bool) -> None:
@@ -124,17 +133,11 @@ def build_registry(running: Running) -> kopf.OperatorRegistry:
     @kopf.on.create(*flowapps, registry=registry, backoff=1.0)
     @kopf.on.update(*flowapps, registry=registry, backoff=1.0)
     async def reconcile_app(body: kopf.Body, retry: int, **_: Any) -> None:
-        try:
-            await reconciler().reconcile(_plain(body))
-        except RetryLater as error:
-            raise kopf.TemporaryError(str(error), delay=backoff(retry)) from None
+        await _retrying(reconciler().reconcile(_plain(body)), retry)
 
     @kopf.on.delete(*flowapps, registry=registry, backoff=1.0)
     async def delete_app(body: kopf.Body, retry: int, **_: Any) -> None:
-        try:
-            await reconciler().cleanup(_plain(body))
-        except RetryLater as error:
-            raise kopf.TemporaryError(str(error), delay=backoff(retry)) from None
+        await _retrying(reconciler().cleanup(_plain(body)), retry)
 
     @kopf.timer(
         *flowapps,

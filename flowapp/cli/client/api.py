@@ -89,6 +89,12 @@ def connect(
         api.close()
 
 
+def ask(url: str | None, token: str | None, method: str, path: str, **options: Any) -> Any:
+    """The JSON answer to one request, on a connection of its own."""
+    with connect(url, token) as api:
+        return api.json(method, path, **options)
+
+
 def unreachable(url: str, error: httpx.HTTPError) -> Unreachable:
     reason = str(error) or type(error).__name__
     if isinstance(error, httpx.TimeoutException):

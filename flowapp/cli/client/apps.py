@@ -12,15 +12,11 @@ if TYPE_CHECKING:
 
 def apps(url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False) -> None:
     """List the apps on the server."""
-    from flowapp.cli.client.api import connect
-    from flowapp.cli.output import print_json, stdout
+    from flowapp.cli.client.api import ask
+    from flowapp.cli.output import show
 
-    with connect(url, token) as api:
-        items = api.json("GET", "/api/v1/apps")["items"]
-    if as_json:
-        print_json(items)
-    else:
-        stdout().print(apps_table(items))
+    items = ask(url, token, "GET", "/api/v1/apps")["items"]
+    show(items, as_json=as_json, view=apps_table)
 
 
 def ready_text(conditions: list[dict[str, Any]]) -> str:

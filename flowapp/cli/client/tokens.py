@@ -40,12 +40,11 @@ def create_token(
     as_json: JsonOption = False,
 ) -> None:
     """Create an API token; it is printed once."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import ask
     from flowapp.cli.output import note, print_json
 
-    with connect(url, token) as api:
-        body = {"name": name, "role": role.value, "apps": app}
-        created = api.json("POST", "/api/v1/tokens", json=body)
+    body = {"name": name, "role": role.value, "apps": app}
+    created = ask(url, token, "POST", "/api/v1/tokens", json=body)
     if as_json:
         print_json(created)
         return
@@ -59,15 +58,11 @@ def list_tokens(
     url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False
 ) -> None:
     """List the tokens (never their secrets), revoked ones too."""
-    from flowapp.cli.client.api import connect
-    from flowapp.cli.output import print_json, stdout
+    from flowapp.cli.client.api import ask
+    from flowapp.cli.output import show
 
-    with connect(url, token) as api:
-        items = api.json("GET", "/api/v1/tokens")["items"]
-    if as_json:
-        print_json(items)
-    else:
-        stdout().print(tokens_table(items))
+    items = ask(url, token, "GET", "/api/v1/tokens")["items"]
+    show(items, as_json=as_json, view=tokens_table)
 
 
 @token_app.command("revoke")
