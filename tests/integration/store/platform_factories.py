@@ -8,11 +8,9 @@ module to use it (pytest finds fixtures among a module's names).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,7 +28,6 @@ from flowapp.store.platform.sql.tables import PLATFORM_TABLES
 from .conftest import ADAPTERS, SQL_ADAPTERS
 
 T0 = 1_700_000_000.0
-T = TypeVar("T")
 
 
 def resource(name: str = "shop", **spec: Any) -> dict[str, Any]:
@@ -62,18 +59,6 @@ def rule_spec(app: str = "shop", **changes: Any) -> AlertRuleSpec:
         "webhook_url": "https://hooks.example.com/alerts",
     }
     return AlertRuleSpec(**(values | changes))
-
-
-def run_together(count: int, work: Callable[[int], T]) -> list[T]:
-    """Run ``work(i)`` for each i in as many threads, released at one moment."""
-    barrier = threading.Barrier(count)
-
-    def start(index: int) -> T:
-        barrier.wait(timeout=30)
-        return work(index)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(start, range(count)))
 
 
 def _empty(store: SqlPlatformStore) -> None:

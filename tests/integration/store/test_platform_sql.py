@@ -26,6 +26,7 @@ from flowapp.store.sql.migrate import (
     upgrade,
 )
 from flowapp.store.sql.tables import ALL_TABLES, metadata
+from tests.concurrency import run_together
 from tests.postgres import throwaway_database
 
 from .conftest import SQL_ADAPTERS
@@ -34,7 +35,6 @@ from .platform_factories import (
     make_app,
     make_revision,
     rule_spec,
-    run_together,
     sql_platform_store_fixture,  # noqa: F401 (the fixture)
 )
 from .store_factories import create

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -18,11 +15,11 @@ from flowapp.store import StoreError, StoreUnavailable
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
 from flowapp.store.sql.tables import metadata
+from tests.concurrency import run_together
 from tests.postgres import throwaway_database
 
 from .store_factories import T0, checkpoint, create, execution, workflow
 
-T = TypeVar("T")
 SQL_ADAPTERS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -53,18 +50,6 @@ def test_an_unmigrated_database_is_an_error_not_an_outage(tmp_path: Path) -> Non
     store.close()
 
 
-def _run_together(count: int, work: Callable[[int], T]) -> list[T]:
-    """Run ``work(i)`` for each i in as many threads, released at one moment."""
-    barrier = threading.Barrier(count)
-
-    def start(index: int) -> T:
-        barrier.wait(timeout=30)
-        return work(index)
-
-    with ThreadPoolExecutor(count) as pool:
-        return list(pool.map(start, range(count)))
-
-
 def test_concurrent_claimers_never_share_an_execution(sql_store: SqlStore) -> None:
     # Eight claimers that could take 160 between them race for 150 executions.
     ids = [f"e{n:03d}" for n in range(150)]
@@ -76,7 +61,7 @@ def test_concurrent_claimers_never_share_an_execution(sql_store: SqlStore) -> No
     def claim(index: int) -> list[str]:
         return stores[index].claim_executions(f"p{index}", now=T0, lease_seconds=60, limit=20)
 
-    claimed = _run_together(len(stores), claim)
+    claimed = run_together(len(stores), claim)
     for store in stores:
         store.close()
     taken = [execution_id for batch in claimed for execution_id in batch]
@@ -97,7 +82,7 @@ def test_concurrent_creators_of_one_dedupe_key_agree_on_one_execution(sql_store:
         pair = (execution(f"e{index}", dedupe_key="message-1"), checkpoint(f"e{index}"))
         return stores[index].create_executions([pair])
 
-    answers = _run_together(len(stores), create_one)
+    answers = run_together(len(stores), create_one)
     for store in stores:
         store.close()
     winners = [f"e{i}" for i, answer in enumerate(answers) if answer == [None]]
@@ -117,7 +102,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 def test_concurrent_migrations_are_safe(empty_database: str) -> None:
     stores = [SqlStore(empty_database) for _ in range(4)]
-    _run_together(len(stores), lambda index: stores[index].migrate())
+    run_together(len(stores), lambda index: stores[index].migrate())
     create(stores[0], "e1")
     assert stores[1].get_execution("e1") is not None
     with stores[0].engine.connect() as conn:
