@@ -15,8 +15,9 @@ This module pins the public names; the modules behind it may change.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowapp.lazy import lazy_names
 
 if TYPE_CHECKING:
     from flowapp.events.broker import Broker, StoreBroker
@@ -51,8 +52,7 @@ if TYPE_CHECKING:
     from flowapp.events.store import BrokerStore, DeadLetter
     from flowapp.events.subscription import Subscription, parse_subscription
 
-# Each name is imported from its module when first used, so that importing one module of
-# this package (a parser, say) does not load every client library behind the others.
+# Each name is imported from its module when first used (``flowapp.lazy``).
 _HOMES = {
     "Broker": "flowapp.events.broker",
     "StoreBroker": "flowapp.events.broker",
@@ -120,10 +120,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)

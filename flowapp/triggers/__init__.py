@@ -11,8 +11,9 @@ runner), ``cron`` and ``http`` (webhooks, mounted by the API server). See
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from flowapp.lazy import lazy_names
 
 if TYPE_CHECKING:
     from flowapp.triggers.base import (
@@ -41,8 +42,7 @@ if TYPE_CHECKING:
     from flowapp.triggers.webhook import HttpRequest
     from flowapp.triggers.webhook_trigger import WebhookTrigger
 
-# Each name is imported from its module when first used, so that importing one module of
-# this package (a parser, say) does not load every client library behind the others.
+# Each name is imported from its module when first used (``flowapp.lazy``).
 _HOMES = {
     "Backoff": "flowapp.triggers.base",
     "DeadLetter": "flowapp.triggers.base",
@@ -102,10 +102,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _HOMES)
