@@ -6,7 +6,8 @@ Data flow::
     path or files ──> flowapp.yaml (or a plain workflow file) ──parse──> SourceDocument
          ├─ plain workflow (``document`` at the top, no apiVersion/kind): wrapped
          └─ FlowApp, with config/<environment>.yaml merged into its spec if asked for:
-            header, functions, triggers, delivery, limits   ─┐ problems, located in
+            header, functions, triggers, delivery, limits,  ─┐ problems, located in
+            retention                                        │
             workflow (inline view or workflowRef file)      ─┴─ the file they concern
                                   ──> DefinitionError(every problem) or FlowApp + digest
 
@@ -37,6 +38,7 @@ from flowapp.apps.project import (
     read_project_source,
 )
 from flowapp.apps.resource import read_delivery, read_header, read_triggers
+from flowapp.apps.retention import read_retention
 from flowapp.apps.traffic import read_revision, read_traffic
 from flowapp.apps.workflow import REF, is_plain_workflow, resolve_workflow
 from flowapp.dsl.problems import DefinitionError, Problem
@@ -149,6 +151,7 @@ def _load_resource(
     triggers = read_triggers(header.spec.get("triggers"), unlocated, app=header.name or None)
     delivery = read_delivery(header.spec.get("delivery"), names, unlocated)
     limits = read_limits(header.spec.get("limits"), unlocated)
+    retention = read_retention(header.spec, unlocated)
     revision = read_revision(header.spec.get("revision"), unlocated)
     traffic = read_traffic(header.spec.get("traffic"), revision, unlocated)
     # Unknown function names are reported by the workflow's checks; declared ones whose
@@ -181,6 +184,7 @@ def _load_resource(
         digest=app_digest(resource, workflow.source.data, folders),
         environment=environment if overlay is not None else None,
         limits=limits,
+        retention=retention,
         revision=revision,
         traffic=traffic,
     )

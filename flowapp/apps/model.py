@@ -60,6 +60,8 @@ class FlowApp:
     # The environment whose config/<environment>.yaml was merged into ``resource``.
     environment: str | None = None
     limits: ExecutionLimits = DEFAULT_LIMITS  # what one execution may take (``spec.limits``)
+    # Seconds its finished executions are kept (``spec.retention``); None: the server's.
+    retention: float | None = None
     # On a cluster: this spec's revision name, and the split of calls between revisions.
     revision: str | None = None
     traffic: tuple[TrafficTarget, ...] = ()

@@ -30,6 +30,7 @@ SPEC_KEYS = (
     "workflowRef",
     "delivery",
     "limits",
+    "retention",
     "revision",
     "traffic",
 )

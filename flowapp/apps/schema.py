@@ -359,6 +359,10 @@ def spec_schema() -> Schema:
         "workflowRef": STRING,
         "delivery": delivery_schema(),
         "limits": limits_schema(),
+        "retention": {
+            **DURATION,
+            "description": "how long finished executions are kept: " + DURATION["description"],
+        },
         "revision": REVISION,
         "traffic": traffic_schema(),
     }

@@ -30,7 +30,7 @@ from flowapp.gitrepos import Repositories, git_http_app
 from flowapp.local.alerts import AlertEvaluator, NotificationSender, Periodic
 from flowapp.local.datadir import secure_data_dir
 from flowapp.local.platform import LocalPlatform
-from flowapp.local.retention import RetentionSweeper
+from flowapp.local.retention import RetentionSweeper, app_retentions
 from flowapp.local.syncer import Syncer
 from flowapp.runtime.deciders.base import Decider
 from flowapp.runtime.deciders.choice import DeciderSettings, decider_for
@@ -204,7 +204,7 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
         _sampling(history),
     ]
     if settings.retention is not None:
-        watchers.append(_retention_sweeper(store, settings.retention))
+        watchers.append(_retention_sweeper(store, platform, settings.retention))
     for watcher in watchers:
         await watcher.start()
     running = Platform(
@@ -235,9 +235,14 @@ async def platform_running(settings: UpSettings) -> AsyncIterator[Platform]:
             platform_store.close()
 
 
-def _retention_sweeper(store: Any, default: float) -> RetentionSweeper:
-    policy = RetentionPolicy(default=default)
-    return RetentionSweeper(store, lambda: policy)
+def _retention_sweeper(store: Any, platform: LocalPlatform, default: float) -> RetentionSweeper:
+    """The server's retention, and each app's own for the apps whose revisions serve."""
+
+    def policy() -> RetentionPolicy:
+        apps = [host.app for host in list(platform.hosts.values())]
+        return RetentionPolicy(default=default, per_app=app_retentions(apps))
+
+    return RetentionSweeper(store, policy)
 
 
 def _sampling(history: MetricsHistory) -> Periodic:

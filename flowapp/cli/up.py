@@ -137,7 +137,8 @@ def up(
         str,
         typer.Option(
             help="Keep finished executions this long, then delete them with their task "
-            "runs (30d, 12h, 2w, P30D …; `forever` keeps them all).",
+            "runs (30d, 12h, 2w, P30D …; `forever` keeps them all); an app's "
+            "spec.retention overrides it.",
         ),
     ] = "30d",
 ) -> None:

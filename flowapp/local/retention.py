@@ -13,14 +13,26 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from flowapp.apps.model import FlowApp
 from flowapp.store.port import Purged, PurgeFilter, Store
 from flowapp.store.retention import BATCH, MIN_PAUSE, PAUSE_RATIO, RetentionPolicy
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 600.0  # seconds between rounds
+
+
+def app_retentions(apps: Iterable[FlowApp]) -> dict[str, float]:
+    """Each app's own retention (``spec.retention``), from the specs it serves: when two
+    revisions of one app serve at once and disagree, the longer one wins (a rollout that
+    shortens the retention applies once it is complete)."""
+    own: dict[str, float] = {}
+    for app in apps:
+        if app.retention is not None:
+            own[app.name] = max(app.retention, own.get(app.name, 0.0))
+    return own
 
 
 class RetentionSweeper:
