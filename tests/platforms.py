@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import uvicorn
@@ -147,6 +148,24 @@ class RunningPlatform:
         await self.syncer.sync_once()
 
 
+def unstarted_platform(
+    data_dir: Path,
+    *,
+    platform_store: PlatformStore | None = None,
+    repositories: Any = None,
+) -> LocalPlatform:
+    """The platform before ``start()``, over a stand-in runtime with no executions: for
+    tests of what it checks and keeps before anything runs, and of calls that come in
+    before it has started."""
+    runtime = SimpleNamespace(on_finished=[], live={}, store=MemoryStore())
+    return LocalPlatform(
+        data_dir=data_dir,
+        runtime=runtime,  # type: ignore[arg-type]
+        platform_store=platform_store if platform_store is not None else MemoryPlatformStore(),
+        repositories=repositories,
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_platform(
     data_dir: Path,
@@ -155,7 +174,6 @@ async def running_platform(
     platform_store: PlatformStore | None = None,
     functions: Functions | None = None,
     allow_run: tuple[str, ...] = (),
-    customize: Callable[[LocalPlatform], None] | None = None,
 ) -> AsyncIterator[RunningPlatform]:
     """The platform started over ``data_dir`` (created if missing), stopped on exit."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -185,8 +203,6 @@ async def running_platform(
         run_functions=functions.run,
     )
     holder["platform"] = platform
-    if customize is not None:
-        customize(platform)
     syncer = Syncer(platform_store, platform.observe)
     await runtime.start()
     await platform.start()

@@ -21,8 +21,8 @@ import pytest
 from flowapp.functions.errors import FunctionUnavailable
 from flowapp.functions.port import FunctionCall
 from flowapp.local.platform import LocalPlatform
-from flowapp.store.platform import MemoryPlatformStore
 from tests import calls
+from tests.platforms import unstarted_platform
 
 REVISION = ("shop", "shop-00001")
 
@@ -42,9 +42,7 @@ class _Host:
 
 
 def _platform(tmp_path: Path) -> LocalPlatform:
-    runtime = SimpleNamespace(on_finished=[], live={})  # start() registers a hook there
-    store = MemoryPlatformStore()  # no apps
-    return LocalPlatform(data_dir=tmp_path, runtime=runtime, platform_store=store)  # type: ignore[arg-type]
+    return unstarted_platform(tmp_path)  # no apps
 
 
 def _workflow() -> Any:

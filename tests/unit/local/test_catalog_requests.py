@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +17,7 @@ from flowapp.gitrepos.trees import SYMLINK, File
 from flowapp.local.platform import LocalPlatform
 from flowapp.server import platform as p
 from flowapp.store.platform import MemoryPlatformStore
+from tests.platforms import unstarted_platform
 
 FLOWAPP = """\
 apiVersion: flowapp.dev/v1alpha1
@@ -53,8 +53,7 @@ def snapshot(root: Path) -> dict[str, str]:
 def platform(tmp_path: Path) -> LocalPlatform:
     data = tmp_path / "data"
     data.mkdir()
-    runtime = SimpleNamespace(on_finished=[], live={})
-    return LocalPlatform(data_dir=data, runtime=runtime, platform_store=MemoryPlatformStore())  # type: ignore[arg-type]
+    return unstarted_platform(data)
 
 
 async def test_validating_writes_nothing_anywhere(platform: LocalPlatform, tmp_path: Path) -> None:
@@ -172,13 +171,7 @@ async def test_a_pushed_tree_with_a_link_out_fails_its_deploy_without_reading_it
     (data / "admin-token").write_text("fa_secret\n")
     repositories = Repositories(data / "repos")
     store = MemoryPlatformStore()
-    runtime = SimpleNamespace(on_finished=[], live={})
-    platform = LocalPlatform(
-        data_dir=data,
-        runtime=runtime,
-        platform_store=store,
-        repositories=repositories,  # type: ignore[arg-type]
-    )
+    platform = unstarted_platform(data, platform_store=store, repositories=repositories)
     files = {
         "flowapp.yaml": File(resource(name="pushed").encode()),
         "workflow.yaml": File(b"../../admin-token", SYMLINK),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -15,8 +14,7 @@ from flowapp.apps.loader import check_files
 from flowapp.local.platform import LocalPlatform
 from flowapp.local.webhooks import WebhookRoutes, webhook_paths
 from flowapp.server import platform as p
-from flowapp.store import MemoryStore
-from flowapp.store.platform import MemoryPlatformStore
+from tests.platforms import unstarted_platform
 
 APP = """\
 apiVersion: flowapp.dev/v1alpha1
@@ -43,8 +41,7 @@ def flowapp(name: str, path: str) -> FlowApp:
 
 @pytest.fixture
 def platform(tmp_path: Path) -> LocalPlatform:
-    runtime = SimpleNamespace(on_finished=[], live={}, store=MemoryStore())  # no executions
-    return LocalPlatform(data_dir=tmp_path, runtime=runtime, platform_store=MemoryPlatformStore())  # type: ignore[arg-type]
+    return unstarted_platform(tmp_path)
 
 
 def test_the_paths_of_a_resource_are_found_with_their_pointers() -> None:
