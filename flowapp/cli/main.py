@@ -33,8 +33,6 @@ from flowapp.cli import (
     up,
 )
 
-WORKFLOWS, PROJECTS, SERVER, PLATFORM = "Workflows", "Projects", "Server", "Platform"
-
 app = typer.Typer(
     name="flowapp",
     no_args_is_help=True,
@@ -75,18 +73,16 @@ def root(
     _Options.debug = debug
 
 
-running.register(app, panel=WORKFLOWS)
-history.register(app, panel=WORKFLOWS)
-control.register(app, panel=WORKFLOWS)
-scaffold.register(app, panel=PROJECTS)
-up.register(app, panel=PROJECTS)
-client.register(app, panel=SERVER)
-platform.register(app, panel=SERVER)
-engine.register(app, panel=PLATFORM)
-cluster.register(app, panel=PLATFORM)
-k8s.register(app, panel=PLATFORM)
-operator.register(app, panel=PLATFORM)
-completion.register(app, panel=PLATFORM)
+# The command modules of each panel of ``flowapp --help``, in the order it lists them.
+PANELS = {
+    "Workflows": (running, history, control),
+    "Projects": (scaffold, up),
+    "Server": (client, platform),
+    "Platform": (engine, cluster, k8s, operator, completion),
+}
+for panel, modules in PANELS.items():
+    for module in modules:
+        module.register(app, panel=panel)
 
 
 def main() -> None:
