@@ -117,6 +117,25 @@ def task_run_problems(store: Store, execution_id: str, expected: Sequence[str]) 
     return problems
 
 
+def completion_problems(
+    store: Store,
+    submitted: Sequence[str],
+    output_of: Callable[[int], Any],
+    tasks: Sequence[str],
+) -> list[str]:
+    """Every submitted execution (the n-th with input n) completed with ``output_of(n)``
+    and ran each of ``tasks`` once; what is not so, one line each."""
+    problems = []
+    for n, execution_id in enumerate(submitted):
+        record = store.get_execution(execution_id)
+        if record is None or record.status != "completed":
+            problems.append(f"{execution_id}: {record.status if record else 'missing'}")
+        elif record.output != output_of(n):
+            problems.append(f"{execution_id}: output {record.output!r}, not {output_of(n)!r}")
+        problems += task_run_problems(store, execution_id, tasks)
+    return problems
+
+
 def unfinished_count(store: Store) -> int:
     return sum(store.count_executions(ExecutionFilter(status=s)) for s in UNFINISHED)
 
