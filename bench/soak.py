@@ -115,19 +115,43 @@ def _rss_kib(pids: Iterable[int]) -> int:
 
 @dataclass(frozen=True)
 class Footprint:
-    server_kib: int
-    functions_kib: int
+    server_kib: int  # flowapp up and its decider processes
+    functions_kib: dict[str, int]  # by runtime: the function hosts
     database_bytes: int
     log_bytes: int
 
 
+def _command(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _kind(pid: int) -> str:
+    """``server`` for flowapp's own processes, else the function host's runtime."""
+    command = " ".join(_command(pid))
+    if "flowapp.cli.main" in command or "flowapp.runtime.deciders" in command:
+        return "server"
+    if "flowapp.functions.host" in command:
+        return "python"
+    return Path(_command(pid)[0]).name if _command(pid) else "gone"
+
+
 def _footprint(platform: RunningPlatform) -> Footprint:
-    server = platform.process.pid
-    functions = [pid for pid in _tree(server) if pid != server]
+    by_kind: dict[str, list[int]] = {}
+    for pid in _tree(platform.process.pid):
+        by_kind.setdefault(_kind(pid), []).append(pid)
+    server = by_kind.pop("server", [])
     data = platform.data_dir
     database = sum(f.stat().st_size for f in data.glob("flowapp.db*") if f.is_file())
     logs = sum(f.stat().st_size for f in (data / "logs").rglob("*.log") if f.is_file())
-    return Footprint(_rss_kib([server]), _rss_kib(functions), database, logs)
+    functions = {kind: _rss_kib(pids) for kind, pids in sorted(by_kind.items())}
+    return Footprint(_rss_kib(server), functions, database, logs)
+
+
+def _growth(before: int, after: int, per_thousand: float) -> str:
+    return f"{(after - before) * per_thousand:+.0f} KiB ({before // 1024} -> {after // 1024} MiB)"
 
 
 def report(calls: Calls, seconds: float, before: Footprint, after: Footprint) -> list[str]:
@@ -146,11 +170,13 @@ def report(calls: Calls, seconds: float, before: Footprint, after: Footprint) ->
         f"calls over {SLOW * 1000:.0f} ms: {slow} ({100 * slow / max(n, 1):.3f} %); beyond the "
         f"p99.9 allowance of {allowance}: {max(0, slow - allowance)} (target 0)",
         f"calls answered 202 (not done within ?wait=10): {accepted}; other statuses: {failed}",
-        f"RSS growth per 1,000 executions: server "
-        f"{(after.server_kib - before.server_kib) * per_thousand:+.0f} KiB "
-        f"({before.server_kib // 1024} -> {after.server_kib // 1024} MiB), function processes "
-        f"{(after.functions_kib - before.functions_kib) * per_thousand:+.0f} KiB "
-        f"({before.functions_kib // 1024} -> {after.functions_kib // 1024} MiB)",
+        "RSS growth per 1,000 executions: server (with its deciders) "
+        + _growth(before.server_kib, after.server_kib, per_thousand)
+        + "".join(
+            f", {kind} function host "
+            + _growth(before.functions_kib.get(kind, 0), kib, per_thousand)
+            for kind, kib in after.functions_kib.items()
+        ),
         f"database growth: {(after.database_bytes - before.database_bytes) / max(n, 1):.0f} "
         f"bytes per execution (flowapp.db and WAL, {after.database_bytes / 2**20:.1f} MiB); "
         f"function logs {(after.log_bytes - before.log_bytes) / max(n, 1):.0f} bytes per execution",
