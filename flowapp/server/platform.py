@@ -1,9 +1,16 @@
-"""What the API server needs from the platform behind it: the ``Platform`` port.
+"""What the API server needs from the platform behind it: the ``Platform`` port, in parts.
 
 The server is HTTP only: it authenticates, parses, and turns results and errors into
 JSON and RFC 7807 problems. Everything that acts (deploying revisions, starting functions,
 running executions, reading logs and status) happens behind this port, implemented on one
-machine by ``flowapp.local.platform.LocalPlatform`` and in tests by a fake.
+machine by ``flowapp.local.platform.LocalPlatform`` and for one app's engine on a cluster
+by ``flowapp.cluster.platform.ClusterPlatform``.
+
+The port is split by consumer: each route module depends on the part it uses
+(``AppsPort``, ``DeploysPort``, ``InvocationsPort``, ``SourcesPort``, ``RunPolicyPort``,
+``LogsPort``, ``EventsPort``, ``WebhooksPort``; ``AppLookup`` for routes that only need
+the app to exist), through the dependencies of ``flowapp.server.deps``. ``Platform`` is
+the union, what ``create_app`` is given.
 
 Reads that need nothing but the database (execution history, tokens, alert rules) go to
 the stores directly (``flowapp.store`` and ``flowapp.store.platform``).
@@ -223,8 +230,19 @@ class SourceView:
 Progress = Callable[[str], Awaitable[None] | None]
 
 
-class Platform(Protocol):
-    # --- apps -----------------------------------------------------------------------------
+# --- the ports: one per kind of consumer; ``Platform`` is all of them -------------------
+
+
+class AppLookup(Protocol):
+    """An app's view, for routes that only need to know the app exists (404 otherwise)."""
+
+    async def get_app(self, name: str) -> AppView:
+        """Raises ``NotFound``."""
+
+
+class AppsPort(AppLookup, Protocol):
+    """The app catalog (``routes/apps.py``)."""
+
     async def validate_app(self, text: str, *, filename: str = "flowapp.yaml") -> list[Problem]:
         """Problems of a FlowApp (or plain workflow) given as YAML or JSON text."""
 
@@ -240,20 +258,35 @@ class Platform(Protocol):
 
     async def list_apps(self) -> list[AppView]: ...
 
-    async def get_app(self, name: str) -> AppView:
-        """Raises ``NotFound``."""
 
-    # --- revisions, deploys, traffic ------------------------------------------------------
+class RunPolicyPort(Protocol):
+    """Which kinds of ``run`` process an app may start (``routes/runpolicy.py``)."""
+
     async def get_run_policy(self, name: str) -> RunPolicyView: ...
 
     async def set_run_policy(self, name: str, allowed: list[str]) -> RunPolicyView:
         """Replace the kinds of ``run`` process an admin allows the app (the route checks
         the admin role); ``PlatformError`` for an unknown kind."""
 
+
+class DeploysPort(AppLookup, Protocol):
+    """Revisions, deploys and traffic (``routes/deploys.py``, and the git service's
+    pushes)."""
+
     async def deploy(self, name: str, *, progress: Progress | None = None) -> DeployView:
         """Build the app's current code into a new immutable revision (or reuse the
         latest when nothing changed), start its functions, and send it all traffic.
         On failure the previous revision keeps serving and ``DeployFailed`` says why."""
+
+    async def upload_source(
+        self, name: str, archive: bytes, *, progress: Progress | None = None
+    ) -> DeployView:
+        """A project folder as a gzipped tar (what ``flowapp deploy DIR`` sends): commit
+        it to the app's repository (creating the app if needed) and deploy it."""
+
+    async def on_push(self, name: str, commit: str) -> DeployView | None:
+        """The app's git repository received a push to main: deploy it (unless the app
+        asks for manual deploys)."""
 
     async def list_revisions(self, name: str) -> list[RevisionView]: ...
 
@@ -268,7 +301,10 @@ class Platform(Protocol):
     async def rollback(self, name: str) -> list[tuple[str, int]]:
         """All traffic back to the revision before the current one."""
 
-    # --- executions -----------------------------------------------------------------------
+
+class InvocationsPort(Protocol):
+    """Executions started and controlled (``routes/executions.py``, ``routes/control.py``)."""
+
     async def invoke(
         self, name: str, input: Any, *, wait: float | None = None, dedupe_key: str | None = None
     ) -> InvocationResult:
@@ -293,7 +329,10 @@ class Platform(Protocol):
         """A new execution with the same input (or ``input``, with ``replace_input``),
         on the app's serving revision (or the execution's own, when the app has none)."""
 
-    # --- functions, events, webhooks ------------------------------------------------------
+
+class LogsPort(AppLookup, Protocol):
+    """The app's function logs and status (``routes/observe.py``)."""
+
     def logs(
         self,
         name: str,
@@ -303,20 +342,26 @@ class Platform(Protocol):
         limit: int = 200,
     ) -> list[LogLine]: ...
 
+
+class EventsPort(Protocol):
+    """The event bus (``routes/events.py``)."""
+
     async def publish_event(self, event: dict[str, Any]) -> None:
         """Publish a CloudEvent to the event bus (``listen`` tasks, ``schedule.on``)."""
+
+
+class WebhooksPort(Protocol):
+    """Apps' ``http`` triggers (``routes/hooks.py``)."""
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResponse:
         """An ``http`` trigger's request: checks its secret or signature, starts an
         execution, and answers 202 (async) or with the outcome (sync / ``?wait=``)."""
 
-    async def upload_source(
-        self, name: str, archive: bytes, *, progress: Progress | None = None
-    ) -> DeployView:
-        """A project folder as a gzipped tar (what ``flowapp deploy DIR`` sends): commit
-        it to the app's repository (creating the app if needed) and deploy it."""
 
-    # --- the project's source (what the dashboard edits) ---------------------------------
+class SourcesPort(Protocol):
+    """The app's project source, as the dashboard's editor reads and changes it
+    (``routes/projects.py``)."""
+
     async def get_source(self, name: str) -> SourceView:
         """The app's project files on ``main`` and that commit; ``NotFound``."""
 
@@ -330,6 +375,17 @@ class Platform(Protocol):
         and ``main`` is still at ``parent`` when one is given (``Conflict``: someone else
         changed it). The app's resource follows; deploy to run it."""
 
-    async def on_push(self, name: str, commit: str) -> DeployView | None:
-        """The app's git repository received a push to main: deploy it (unless the app
-        asks for manual deploys)."""
+
+class Platform(
+    AppsPort,
+    RunPolicyPort,
+    DeploysPort,
+    InvocationsPort,
+    LogsPort,
+    EventsPort,
+    WebhooksPort,
+    SourcesPort,
+    Protocol,
+):
+    """Everything the server asks of the platform: what ``create_app`` is given, and
+    what each implementation (``LocalPlatform``, ``ClusterPlatform``) provides."""

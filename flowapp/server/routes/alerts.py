@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from flowapp.server import models
-from flowapp.server.deps import ServicesDep, blocking
+from flowapp.server.deps import AlertRulesDep, AppLookupDep, blocking
 from flowapp.server.openapi import errors, links
 from flowapp.server.params import AppName
 from flowapp.server.platform import NotFound
@@ -28,10 +28,10 @@ RuleId = Annotated[int, Path(ge=1, le=2**53, description="The alert rule's id.")
 
 
 @router.get("", response_model=models.AlertRuleList, responses=errors(404, 422))
-async def list_rules(services: ServicesDep, name: AppName) -> Any:
+async def list_rules(apps: AppLookupDep, rules: AlertRulesDep, name: AppName) -> Any:
     """The app's alert rules."""
-    await services.platform.get_app(name)
-    records = await blocking(services.platform_store.list_alert_rules, name)
+    await apps.get_app(name)
+    records = await blocking(rules.list_alert_rules, name)
     return {"items": [alert_rule_json(record) for record in records]}
 
 
@@ -44,19 +44,21 @@ RULE_LINKS = links("delete_rule", name="$response.body#/app", rule_id="$response
     response_model=models.AlertRule,
     responses={**errors(400, 404, 409, 413, 422), 201: {"links": RULE_LINKS}},
 )
-async def create_rule(services: ServicesDep, name: AppName, rule: models.NewAlertRule) -> Any:
+async def create_rule(
+    apps: AppLookupDep, rules: AlertRulesDep, name: AppName, rule: models.NewAlertRule
+) -> Any:
     """A new alert rule (its name is unique in the app)."""
-    await services.platform.get_app(name)
+    await apps.get_app(name)
     spec = AlertRuleSpec(app=name, **rule.model_dump())
-    record = await blocking(services.platform_store.create_alert_rule, spec, now=time.time())
+    record = await blocking(rules.create_alert_rule, spec, now=time.time())
     return alert_rule_json(record)
 
 
 @router.delete("/{rule_id}", status_code=204, response_class=Response, responses=errors(404, 422))
-async def delete_rule(services: ServicesDep, name: AppName, rule_id: RuleId) -> Response:
+async def delete_rule(rules: AlertRulesDep, name: AppName, rule_id: RuleId) -> Response:
     """Delete an alert rule, its state and its pending notifications."""
-    record = await blocking(services.platform_store.get_alert_rule, rule_id)
+    record = await blocking(rules.get_alert_rule, rule_id)
     if record is None or record.app != name:
         raise NotFound(f"app {name} has no alert rule {rule_id}")
-    await blocking(services.platform_store.delete_alert_rule, rule_id)
+    await blocking(rules.delete_alert_rule, rule_id)
     return Response(status_code=204)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from flowapp.server import models
-from flowapp.server.deps import ServicesDep, blocking
+from flowapp.server.deps import AppLookupDep, ServicesDep, blocking
 from flowapp.server.metrics_figures import window_figures
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
@@ -33,12 +33,13 @@ class MetricsUnavailable(PlatformError):
 @router.get("/metrics", response_model=models.AppMetrics, responses=errors(404, 422, 501))
 async def app_metrics(
     services: ServicesDep,
+    apps: AppLookupDep,
     name: AppName,
     window: Annotated[int, Query(ge=10, le=3600, description="Seconds, up to now.")] = 300,
     series: Annotated[bool, Query(description="With the figures over time.")] = True,
 ) -> Any:
     """The app's functions and executions over the last `window` seconds."""
-    await services.platform.get_app(name)  # an unknown app is a 404
+    await apps.get_app(name)  # an unknown app is a 404
     history = services.metrics_history
     if history is None:
         raise MetricsUnavailable("this server keeps no metrics")

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from flowapp.server import models
 from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import resource_text
-from flowapp.server.deps import ServicesDep
+from flowapp.server.deps import AppsDep, SourcesDep
 from flowapp.server.openapi import errors, links
 from flowapp.server.params import AppName
 from flowapp.server.platform import NotFound
@@ -74,25 +74,25 @@ APP_LINKS = links(
     responses={**errors(400, 409, 413, 415, 422), 201: {"links": APP_LINKS}},
     openapi_extra=RESOURCE_BODY,
 )
-async def create_app(request: Request, response: Response, services: ServicesDep) -> Any:
+async def create_app(request: Request, response: Response, apps: AppsDep) -> Any:
     """Create an app from a FlowApp or a workflow; its project is scaffolded."""
     text, filename = await resource_text(request)
-    view = await services.platform.create_app(text, filename=filename)
+    view = await apps.create_app(text, filename=filename)
     response.headers["Location"] = f"/api/v1/apps/{view.name}"
     return app_json(view)
 
 
 @router.get("/apps", response_model=models.AppList, responses=errors())
-async def list_apps(services: ServicesDep, token: TokenDep) -> Any:
+async def list_apps(apps: AppsDep, token: TokenDep) -> Any:
     """Every app, by name (those the token is limited to, if it is)."""
-    views = await services.platform.list_apps()
+    views = await apps.list_apps()
     return {"items": [app_json(view) for view in views if in_token_scope(token, view.name)]}
 
 
 @router.get("/apps/{name}", response_model=models.App, responses=errors(404, 422))
-async def get_app(services: ServicesDep, name: AppName) -> Any:
+async def get_app(apps: AppsDep, name: AppName) -> Any:
     """One app: its resource, deployed revision, traffic, conditions and observation."""
-    return app_json(await services.platform.get_app(name))
+    return app_json(await apps.get_app(name))
 
 
 @router.put(
@@ -101,16 +101,16 @@ async def get_app(services: ServicesDep, name: AppName) -> Any:
     responses=errors(400, 404, 409, 413, 415, 422),
     openapi_extra=RESOURCE_BODY,
 )
-async def replace_app(request: Request, services: ServicesDep, name: AppName) -> Any:
+async def replace_app(request: Request, apps: AppsDep, name: AppName) -> Any:
     """Replace an app's resource (deploy it to make it run)."""
     text, _ = await resource_text(request)
-    return app_json(await services.platform.update_app(name, text))
+    return app_json(await apps.update_app(name, text))
 
 
 @router.delete("/apps/{name}", status_code=204, response_class=Response, responses=errors(404, 422))
-async def delete_app(services: ServicesDep, name: AppName) -> Response:
+async def delete_app(apps: AppsDep, name: AppName) -> Response:
     """Stop the app's functions and triggers and forget it; its executions stay."""
-    await services.platform.delete_app(name)
+    await apps.delete_app(name)
     return Response(status_code=204)
 
 
@@ -121,15 +121,19 @@ async def delete_app(services: ServicesDep, name: AppName) -> Response:
     openapi_extra=RESOURCE_BODY,
 )
 async def validate(
-    request: Request, services: ServicesDep, token: TokenDep, app: ValidateIn = None
+    request: Request,
+    apps: AppsDep,
+    sources: SourcesDep,
+    token: TokenDep,
+    app: ValidateIn = None,
 ) -> Any:
     """Every problem of a resource, with its location; 200 whether it is valid or not.
     With `app`, the body is that app's workflow file, checked within its project."""
     text, filename = await resource_text(request)
     if app is None:
-        problems = await services.platform.validate_app(text, filename=filename)
+        problems = await apps.validate_app(text, filename=filename)
     elif not in_token_scope(token, app):
         raise NotFound(f"no app named {app}")
     else:
-        problems = await validate_in_app(services.platform, app, text)
+        problems = await validate_in_app(sources, app, text)
     return {"valid": not problems, "problems": [location_json(p) for p in problems]}

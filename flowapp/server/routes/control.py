@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 
 from flowapp.server import models
 from flowapp.server.bodies import decode_text, parse_json
-from flowapp.server.deps import ServicesDep
+from flowapp.server.deps import InvocationsDep
 from flowapp.server.invocations import execution_location
 from flowapp.server.openapi import errors, problem
 from flowapp.server.params import ExecutionId
@@ -38,37 +38,37 @@ def _requested(execution_id: str, action: str) -> dict[str, Any]:
 @router.post(
     "/cancel", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
 )
-async def cancel(services: ServicesDep, execution_id: ExecutionId) -> Any:
+async def cancel(executions: InvocationsDep, execution_id: ExecutionId) -> Any:
     """Cancel the execution: whatever it waits for is stopped."""
-    await services.platform.cancel(execution_id)
+    await executions.cancel(execution_id)
     return _requested(execution_id, "cancel")
 
 
 @router.post(
     "/suspend", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
 )
-async def suspend(services: ServicesDep, execution_id: ExecutionId) -> Any:
+async def suspend(executions: InvocationsDep, execution_id: ExecutionId) -> Any:
     """Suspend the execution: it stops after its running tasks until resumed."""
-    await services.platform.suspend(execution_id)
+    await executions.suspend(execution_id)
     return _requested(execution_id, "suspend")
 
 
 @router.post(
     "/resume", status_code=202, response_model=models.ControlRequested, responses=CONTROL_DOC
 )
-async def resume(services: ServicesDep, execution_id: ExecutionId) -> Any:
+async def resume(executions: InvocationsDep, execution_id: ExecutionId) -> Any:
     """Resume a suspended execution."""
-    await services.platform.resume(execution_id)
+    await executions.resume(execution_id)
     return _requested(execution_id, "resume")
 
 
 @router.post("/retry", status_code=202, response_model=models.RetryRequested, responses=CONTROL_DOC)
-async def retry(services: ServicesDep, execution_id: ExecutionId) -> Any:
+async def retry(executions: InvocationsDep, execution_id: ExecutionId) -> Any:
     """Retry a faulted execution from the task that failed (409 unless it faulted): the
     tasks that completed are not run again. It runs on the app's serving revision when
     that revision's workflow still has every completed task at the same place, else on
     the execution's own; `revision` says which."""
-    started = await services.platform.retry(execution_id)
+    started = await executions.retry(execution_id)
     return {
         **_requested(execution_id, "retry"),
         "revision": started.revision,
@@ -96,16 +96,18 @@ RERUN_INPUT = {
     },
     openapi_extra=RERUN_INPUT,
 )
-async def rerun(request: Request, services: ServicesDep, execution_id: ExecutionId) -> JSONResponse:
+async def rerun(
+    request: Request, executions: InvocationsDep, execution_id: ExecutionId
+) -> JSONResponse:
     """Start a new execution on the app's serving revision, with the same input or the
     one in the body (an edited input: `null` is an input too, an empty body is not);
     answers with the new one's id and its revision."""
     raw = await request.body()
     if decode_text(raw).strip():
         value = parse_json(raw)
-        started = await services.platform.rerun(execution_id, replace_input=True, input=value)
+        started = await executions.rerun(execution_id, replace_input=True, input=value)
     else:
-        started = await services.platform.rerun(execution_id)
+        started = await executions.rerun(execution_id)
     body = {
         "id": started.id,
         "status": "running",

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 
 from flowapp.server import models
 from flowapp.server.bodies import archive_body
-from flowapp.server.deps import Services, ServicesDep
+from flowapp.server.deps import DeploysDep, Services, ServicesDep
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
 from flowapp.server.platform import DeployView, Progress
@@ -50,13 +50,14 @@ ARCHIVE_BODY: dict[str, Any] = {
     response_model=models.Deploy,
     responses={**errors(404, 409, 422), 200: {"description": "Progress stream.", **DEPLOY_DOC}},
 )
-async def deploy(services: ServicesDep, name: AppName, stream: Stream = False) -> Any:
+async def deploy(
+    services: ServicesDep, deploys: DeploysDep, name: AppName, stream: Stream = False
+) -> Any:
     """Build and start a new revision of the app and send it all traffic."""
-    platform = services.platform
-    await platform.get_app(name)  # an unknown app is a 404, not a stream ending in one
+    await deploys.get_app(name)  # an unknown app is a 404, not a stream ending in one
 
     async def run(progress: Progress | None) -> DeployView:
-        return await platform.deploy(name, progress=progress)
+        return await deploys.deploy(name, progress=progress)
 
     return await _answer(services, run, stream, f"/api/v1/apps/{name}/deploys", 201)
 
@@ -68,13 +69,17 @@ async def deploy(services: ServicesDep, name: AppName, stream: Stream = False) -
     openapi_extra=ARCHIVE_BODY,
 )
 async def upload_source(
-    request: Request, services: ServicesDep, name: AppName, stream: Stream = False
+    request: Request,
+    services: ServicesDep,
+    deploys: DeploysDep,
+    name: AppName,
+    stream: Stream = False,
 ) -> Any:
     """Commit a project folder to the app's repository (creating the app) and deploy it."""
     archive = await archive_body(request)
 
     async def run(progress: Progress | None) -> DeployView:
-        return await services.platform.upload_source(name, archive, progress=progress)
+        return await deploys.upload_source(name, archive, progress=progress)
 
     return await _answer(services, run, stream, request.url.path, 200)
 
@@ -89,43 +94,43 @@ async def _answer(
 
 
 @router.get("/deploys", response_model=models.DeployList, responses=errors(404, 422))
-async def list_deploys(services: ServicesDep, name: AppName) -> Any:
+async def list_deploys(deploys: DeploysDep, name: AppName) -> Any:
     """The app's deploys, newest first, each with the end of its log."""
-    views = await services.platform.list_deploys(name)
+    views = await deploys.list_deploys(name)
     return {"items": [deploy_json(view, log_limit=LISTED_LOG_CHARACTERS) for view in views]}
 
 
 @router.get("/deploys/{deploy_id}", response_model=models.Deploy, responses=errors(404, 422))
-async def get_deploy(services: ServicesDep, name: AppName, deploy_id: DeployId) -> Any:
+async def get_deploy(deploys: DeploysDep, name: AppName, deploy_id: DeployId) -> Any:
     """One deploy, with its whole log."""
-    return deploy_json(await services.platform.get_deploy(name, deploy_id))
+    return deploy_json(await deploys.get_deploy(name, deploy_id))
 
 
 @router.get("/revisions", response_model=models.RevisionList, responses=errors(404, 422))
-async def list_revisions(services: ServicesDep, name: AppName) -> Any:
+async def list_revisions(deploys: DeploysDep, name: AppName) -> Any:
     """The app's revisions, newest first."""
-    views = await services.platform.list_revisions(name)
+    views = await deploys.list_revisions(name)
     return {"items": [revision_json(view) for view in views]}
 
 
 @router.get("/traffic", response_model=list[models.TrafficSplit], responses=errors(404, 422))
-async def get_traffic(services: ServicesDep, name: AppName) -> Any:
+async def get_traffic(deploys: DeploysDep, name: AppName) -> Any:
     """How new executions are split between revisions, by percent."""
-    return traffic_json((await services.platform.get_app(name)).traffic)
+    return traffic_json((await deploys.get_app(name)).traffic)
 
 
 @router.put("/traffic", response_model=list[models.TrafficSplit], responses=errors(400, 404, 422))
 async def set_traffic(
-    services: ServicesDep,
+    deploys: DeploysDep,
     name: AppName,
     splits: Annotated[list[models.TrafficSplit], Body(min_length=1, max_length=100)],
 ) -> Any:
     """Split new executions between ready revisions; percents add up to 100."""
     pairs = [(split.revision, split.percent) for split in splits]
-    return traffic_json(await services.platform.set_traffic(name, pairs))
+    return traffic_json(await deploys.set_traffic(name, pairs))
 
 
 @router.post("/rollback", response_model=list[models.TrafficSplit], responses=errors(404, 409, 422))
-async def rollback(services: ServicesDep, name: AppName) -> Any:
+async def rollback(deploys: DeploysDep, name: AppName) -> Any:
     """All traffic back to the revision before the current one."""
-    return traffic_json(await services.platform.rollback(name))
+    return traffic_json(await deploys.rollback(name))

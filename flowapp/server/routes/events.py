@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from flowapp.events.cloudevents import STRUCTURED, from_http
 from flowapp.server import models
 from flowapp.server.bodies import media_type, parse_json
-from flowapp.server.deps import ServicesDep
+from flowapp.server.deps import EventsDep
 from flowapp.server.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -51,7 +51,7 @@ EVENT_BODY: dict[str, Any] = {
     responses=errors(400, 413, 415, 422),
     openapi_extra=EVENT_BODY,
 )
-async def publish(request: Request, services: ServicesDep) -> Any:
+async def publish(request: Request, bus: EventsDep) -> Any:
     """Publish one CloudEvent (or a batch) to the event bus."""
     body = await request.body()
     headers = dict(request.headers)
@@ -62,7 +62,7 @@ async def publish(request: Request, services: ServicesDep) -> Any:
             headers["content-type"] = STRUCTURED
     events = from_http(headers, body)
     for event in events:
-        await services.platform.publish_event(event)
+        await bus.publish_event(event)
     return {"ids": [str(event["id"]) for event in events]}
 
 

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from flowapp.server import models
 from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import json_body
-from flowapp.server.deps import ServicesDep, blocking
+from flowapp.server.deps import InvocationsDep, ServicesDep, blocking
 from flowapp.server.invocations import BadParameter, answer, idempotency_scope, parse_wait
 from flowapp.server.openapi import errors, faulted_or_problem, links
 from flowapp.server.params import AppName, ExecutionId
@@ -99,6 +99,7 @@ INVOKE_DOC: dict[int | str, dict[str, Any]] = {
 async def invoke(
     request: Request,
     services: ServicesDep,
+    executions: InvocationsDep,
     name: AppName,
     wait: Wait = None,
     idempotency_key: IdempotencyKey = None,
@@ -107,7 +108,7 @@ async def invoke(
     seconds = parse_wait(wait, limit=services.settings.max_wait_seconds)
     value = await json_body(request)
     key = idempotency_scope(name, idempotency_key)
-    result = await services.platform.invoke(name, value, wait=seconds, dedupe_key=key)
+    result = await executions.invoke(name, value, wait=seconds, dedupe_key=key)
     reply = answer(result, waited=seconds is not None)
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from flowapp.server.deps import ServicesDep
+from flowapp.server.deps import WebhooksDep
 from flowapp.server.platform import WebhookRequest, WebhookResponse
 from flowapp.server.problems import json_bytes
 
@@ -25,7 +25,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @router.api_route("/hooks/{path:path}", methods=METHODS, include_in_schema=False)
-async def webhook(request: Request, services: ServicesDep) -> Response:
+async def webhook(request: Request, webhooks: WebhooksDep) -> Response:
     hook = WebhookRequest(
         method=request.method,
         path=request.url.path,
@@ -33,7 +33,7 @@ async def webhook(request: Request, services: ServicesDep) -> Response:
         body=await request.body(),
         query=dict(request.query_params),
     )
-    return webhook_response(await services.platform.handle_webhook(hook))
+    return webhook_response(await webhooks.handle_webhook(hook))
 
 
 def webhook_response(answer: WebhookResponse) -> Response:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from flowapp.server import models
-from flowapp.server.deps import ServicesDep, blocking
+from flowapp.server.deps import LogsDep, blocking
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
 from flowapp.server.views import log_json, status_json
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/apps/{name}", tags=["apps"])
 
 @router.get("/logs", response_model=models.LogList, responses=errors(404, 422))
 async def logs(
-    services: ServicesDep,
+    apps: LogsDep,
     name: AppName,
     function: Annotated[
         str | None, Query(max_length=63, description="Only this function's.")
@@ -34,13 +34,12 @@ async def logs(
     limit: Annotated[int, Query(ge=1, le=1000, description="The last this many.")] = 200,
 ) -> Any:
     """The app's function logs, oldest first (the last ``limit`` lines)."""
-    platform = services.platform
-    await platform.get_app(name)  # an unknown app is a 404, not an empty list
-    read = partial(platform.logs, name, function=function, execution_id=execution, limit=limit)
+    await apps.get_app(name)  # an unknown app is a 404, not an empty list
+    read = partial(apps.logs, name, function=function, execution_id=execution, limit=limit)
     return {"items": [log_json(line) for line in await blocking(read)]}
 
 
 @router.get("/status", response_model=models.AppStatus, responses=errors(404, 422))
-async def status(services: ServicesDep, name: AppName) -> Any:
+async def status(apps: LogsDep, name: AppName) -> Any:
     """Whether the app is ready, its conditions, and its functions and triggers as seen."""
-    return status_json(await services.platform.get_app(name))
+    return status_json(await apps.get_app(name))

@@ -6,7 +6,7 @@
     POST /apps/{name}/functions    a function folder from the templates, committed
                                    (the same as ``flowapp new function``)
 
-Each works on the app's project on ``main`` (``Platform.get_source``) with the pure
+Each works on the app's project on ``main`` (``SourcesPort.get_source``) with the pure
 helpers of ``flowapp.apps.projectedit``. Nothing is deployed: ``POST .../deploys`` does.
 Those helpers read YAML a developer pushed, which may take seconds (within the documents'
 time budget): they run in a worker thread, so the API, webhooks and git hosting go on
@@ -32,10 +32,16 @@ from flowapp.apps.projectedit import (
 from flowapp.apps.scaffold import RUNTIMES
 from flowapp.server import models
 from flowapp.server.bodies import resource_text
-from flowapp.server.deps import ServicesDep
+from flowapp.server.deps import SourcesDep
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
-from flowapp.server.platform import Conflict, InvalidResource, Platform, PlatformError, SourceView
+from flowapp.server.platform import (
+    Conflict,
+    InvalidResource,
+    PlatformError,
+    SourcesPort,
+    SourceView,
+)
 
 router = APIRouter(prefix="/api/v1/apps/{name}", tags=["projects"])
 
@@ -60,7 +66,7 @@ class UnusableProject(PlatformError):
     title = "Unusable Project"
 
 
-async def _source(platform: Platform, name: str) -> SourceView:
+async def _source(platform: SourcesPort, name: str) -> SourceView:
     return await platform.get_source(name)
 
 
@@ -87,9 +93,9 @@ def _etag(commit: str | None) -> dict[str, str]:
 
 
 @router.get("/workflow", response_model=models.WorkflowSource, responses=errors(404, 422))
-async def get_workflow(services: ServicesDep, name: AppName) -> Any:
+async def get_workflow(sources: SourcesDep, name: AppName) -> Any:
     """The text of the app's workflow as committed, and where the workflow is in it."""
-    source = await _source(services.platform, name)
+    source = await _source(sources, name)
     body = _workflow_json(name, source, await _location(source))
     return JSONResponse(body, headers=_etag(source.commit))
 
@@ -101,22 +107,22 @@ async def get_workflow(services: ServicesDep, name: AppName) -> Any:
     openapi_extra=WORKFLOW_BODY,
 )
 async def save_workflow(
-    request: Request, services: ServicesDep, name: AppName, if_match: IfMatch = None
+    request: Request, sources: SourcesDep, name: AppName, if_match: IfMatch = None
 ) -> Any:
     """Commit a new text of the workflow file; the project is checked first (422 with
     `problems`), and refused (409) if `If-Match` names a commit `main` has moved from."""
     text, _ = await resource_text(request)
-    source = await _source(services.platform, name)
+    source = await _source(sources, name)
     location = await _location(source)
     files = {**source.files, location.path: text.encode("utf-8")}
-    saved = await services.platform.commit_source(
+    saved = await sources.commit_source(
         name, files, message="Workflow edited in the dashboard", parent=_parent(if_match)
     )
     body = _workflow_json(name, saved, await _location(saved))
     return JSONResponse(body, headers=_etag(saved.commit))
 
 
-async def validate_in_app(platform: Platform, name: str, text: str) -> list[Any]:
+async def validate_in_app(platform: SourcesPort, name: str, text: str) -> list[Any]:
     """Problems of the app's project with its workflow file replaced by ``text``: the
     functions it calls are checked against those the app declares."""
     source = await _source(platform, name)
@@ -155,10 +161,10 @@ async def _functions_json(request: Request, name: str, source: SourceView) -> di
 
 
 @router.get("/functions", response_model=models.FunctionsView, responses=errors(404, 422))
-async def list_functions(request: Request, services: ServicesDep, name: AppName) -> Any:
+async def list_functions(request: Request, sources: SourcesDep, name: AppName) -> Any:
     """Every function the app declares or its workflow calls: runtime, folder, whether
     the folder has code yet, and the tasks that call it; and how to clone the project."""
-    return await _functions_json(request, name, await _source(services.platform, name))
+    return await _functions_json(request, name, await _source(sources, name))
 
 
 @router.post(
@@ -169,13 +175,13 @@ async def list_functions(request: Request, services: ServicesDep, name: AppName)
 )
 async def create_function(
     request: Request,
-    services: ServicesDep,
+    sources: SourcesDep,
     name: AppName,
     function: Annotated[models.NewFunction, Body()],
 ) -> Any:
     """Add `functions/<name>/` from the runtime's templates and declare it in flowapp.yaml,
     in one commit (what `flowapp new function` does in a clone)."""
-    source = await _source(services.platform, name)
+    source = await _source(sources, name)
     try:
         files = await asyncio.to_thread(
             with_function, source.files, name, function.name, function.runtime
@@ -184,8 +190,6 @@ async def create_function(
         exists = "exists" in str(error) or "already declared" in str(error)
         raise (Conflict if exists else InvalidResource)(str(error)) from None
     message = f"Add function {function.name} ({function.runtime}) from the template"
-    saved = await services.platform.commit_source(
-        name, files, message=message, parent=source.commit
-    )
+    saved = await sources.commit_source(name, files, message=message, parent=source.commit)
     body = await _functions_json(request, name, saved)
     return JSONResponse(body, status_code=201, headers={"Location": request.url.path})

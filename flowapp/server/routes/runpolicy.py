@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from flowapp.server import models
-from flowapp.server.deps import ServicesDep
+from flowapp.server.deps import RunPolicyDep
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
 from flowapp.server.platform import RunPolicyView
@@ -22,17 +22,17 @@ router = APIRouter(prefix="/api/v1/apps/{name}", tags=["apps"])
 
 
 @router.get("/run-policy", response_model=models.RunPolicy, responses=errors(404, 422))
-async def get_run_policy(services: ServicesDep, name: AppName) -> Any:
+async def get_run_policy(policies: RunPolicyDep, name: AppName) -> Any:
     """The kinds of run process the app may start, and who allowed them."""
-    return _policy_json(await services.platform.get_run_policy(name))
+    return _policy_json(await policies.get_run_policy(name))
 
 
 @router.put("/run-policy", response_model=models.RunPolicy, responses=errors(400, 403, 404, 422))
 async def set_run_policy(
-    services: ServicesDep, name: AppName, update: models.RunPolicyUpdate
+    policies: RunPolicyDep, name: AppName, update: models.RunPolicyUpdate
 ) -> Any:
     """Allow the app these kinds of run process (admin only); [] takes them back."""
-    return _policy_json(await services.platform.set_run_policy(name, list(update.allowed)))
+    return _policy_json(await policies.set_run_policy(name, list(update.allowed)))
 
 
 def _policy_json(view: RunPolicyView) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from flowapp.runtime.secrets import AppSecrets, SecretInfo
 from flowapp.server import models
-from flowapp.server.deps import Services, ServicesDep, blocking
+from flowapp.server.deps import AppLookupDep, Services, ServicesDep, blocking
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
 from flowapp.server.platform import Conflict, NotFound, PlatformError
@@ -57,21 +57,25 @@ def secret_json(info: SecretInfo) -> dict[str, Any]:
 
 
 @router.get("", response_model=models.SecretList, responses=errors(404, 422, 501))
-async def list_secrets(services: ServicesDep, name: AppName) -> Any:
+async def list_secrets(services: ServicesDep, apps: AppLookupDep, name: AppName) -> Any:
     """The app's secrets: names and where each value comes from, never values."""
     secrets = _secrets(services)
-    await services.platform.get_app(name)
+    await apps.get_app(name)
     infos = await blocking(secrets.list, name)
     return {"items": [secret_json(info) for info in infos]}
 
 
 @router.put("/{secret}", response_model=models.Secret, responses=errors(400, 404, 413, 422, 501))
 async def set_secret(
-    services: ServicesDep, name: AppName, secret: SecretName, body: models.NewSecretValue
+    services: ServicesDep,
+    apps: AppLookupDep,
+    name: AppName,
+    secret: SecretName,
+    body: models.NewSecretValue,
 ) -> Any:
     """Create or replace a secret of the app; its value is sealed and never shown again."""
     secrets = _secrets(services)
-    await services.platform.get_app(name)
+    await apps.get_app(name)
     info = await blocking(secrets.set, name, secret, body.value)
     return secret_json(info)
 
@@ -79,11 +83,13 @@ async def set_secret(
 @router.delete(
     "/{secret}", status_code=204, response_class=Response, responses=errors(404, 409, 422, 501)
 )
-async def delete_secret(services: ServicesDep, name: AppName, secret: SecretName) -> Response:
+async def delete_secret(
+    services: ServicesDep, apps: AppLookupDep, name: AppName, secret: SecretName
+) -> Response:
     """Delete a secret the store keeps (one given by the environment or the secrets file
     of ``flowapp up`` is changed there: 409)."""
     secrets = _secrets(services)
-    await services.platform.get_app(name)
+    await apps.get_app(name)
     given = {info.name: info for info in await blocking(secrets.list, name)}.get(secret)
     if given is None:
         raise NotFound(f"app {name} has no secret {secret}")
