@@ -42,7 +42,7 @@ from starlette.routing import Route
 from flowapp.cluster.listeners import ListenerDelivery
 from flowapp.cluster.platform import ClusterPlatform
 from flowapp.dsl.errors import COMMUNICATION, RUNTIME
-from flowapp.events.ingress import problem, read_events
+from flowapp.events.http_events import problem, read_events
 from flowapp.local.triggers import execution_input, trigger_key
 from flowapp.server.platform import PlatformError
 from flowapp.store.port import StoreError

@@ -11,14 +11,12 @@ import base64
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from flowapp.events.broker import Broker
 from flowapp.events.cloudevents import new_event
 from flowapp.events.delivery import parse_delivery
 from flowapp.events.filters import parse_filters
-from flowapp.events.ingress import create_ingress
 from flowapp.events.subscription import Subscription
 
 from .events_harness import Backend, Subscribers
@@ -149,23 +147,3 @@ async def test_restart_redelivers_what_was_not_delivered(
     await second.start()
     await eventually(lambda: subscribers.ids("ok/restart") == ["1"])
     await second.stop()
-
-
-async def test_ingress_to_subscriber(
-    broker: Broker, subscribers: Subscribers, eventually: Eventually
-) -> None:
-    await broker.subscribe(Subscription("in", subscribers.url("ok/in")))
-    app = create_ingress(broker)
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-id": "http-1",
-        "ce-source": "/hooks",
-        "ce-type": "com.example.hook",
-        "content-type": "application/json",
-    }
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
-        response = await client.post("/", headers=headers, content=b'{"n": 1}')
-    assert response.status_code == 202
-    await eventually(lambda: subscribers.ids("ok/in") == ["http-1"])
-    assert subscribers.received["ok/in"][0]["data"] == {"n": 1}

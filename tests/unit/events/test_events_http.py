@@ -1,4 +1,5 @@
-"""The broker ingress (ASGI), driven through httpx's ASGI transport: no sockets."""
+"""CloudEvents read from HTTP requests (``read_events``) and the problems answered for
+what cannot be read, driven through httpx's ASGI transport: no sockets."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from flowapp.events.broker import StoreBroker
-from flowapp.events.errors import StoreError
-from flowapp.events.ingress import create_ingress
-from flowapp.events.store import DeadLetter
-from flowapp.events.subscription import Subscription
+from flowapp.events.http_events import read_events
 
 Event = dict[str, Any]
 BINARY = {
@@ -27,65 +28,49 @@ STRUCTURED = {"content-type": "application/cloudevents+json"}
 EVENT = {"specversion": "1.0", "id": "1", "source": "/s", "type": "com.example.t"}
 
 
-class RecordingBroker:
-    """A Broker that only records what is published (or fails as told)."""
+class Received:
+    """What a receiver read: the events of each request it accepted."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self) -> None:
         self.published: list[Event] = []
-        self.fail = fail
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def publish(self, event: Event) -> None:
-        if self.fail:
-            raise StoreError("disk full")
-        self.published.append(event)
-
-    async def subscribe(self, subscription: Subscription) -> None: ...
-
-    async def unsubscribe(self, name: str) -> None: ...
-
-    async def dead_letters(self, subscription: str | None = None) -> list[DeadLetter]:
-        return []
 
 
 @pytest.fixture
-def default() -> RecordingBroker:
-    return RecordingBroker()
+def default() -> Received:
+    return Received()
 
 
 @pytest.fixture
-def named() -> RecordingBroker:
-    return RecordingBroker()
+async def client(default: Received) -> AsyncIterator[httpx.AsyncClient]:
+    """A receiver that reads up to 1000 bytes of events and accepts them (202), or
+    answers with the problem ``read_events`` gives."""
 
+    async def receive(request: Request) -> Response:
+        events = await read_events(request, 1000)
+        if isinstance(events, Response):
+            return events
+        default.published.extend(events)
+        return Response(status_code=202)
 
-@pytest.fixture
-async def client(
-    default: RecordingBroker, named: RecordingBroker
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_ingress(default, brokers={("team", "orders"): named}, max_body_bytes=1000)
+    app = Starlette(routes=[Route("/", receive, methods=["POST"])])
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
         yield client
 
 
-async def test_binary_mode_is_accepted(client: httpx.AsyncClient, default: RecordingBroker) -> None:
+async def test_binary_mode_is_accepted(client: httpx.AsyncClient, default: Received) -> None:
     response = await client.post("/", headers=BINARY, content=b'{"n": 1}')
     assert response.status_code == 202
     assert default.published == [{**EVENT, "datacontenttype": "application/json", "data": {"n": 1}}]
 
 
-async def test_structured_mode_on_the_knative_path(
-    client: httpx.AsyncClient, default: RecordingBroker, named: RecordingBroker
-) -> None:
-    response = await client.post("/team/orders", headers=STRUCTURED, content=orjson.dumps(EVENT))
+async def test_structured_mode(client: httpx.AsyncClient, default: Received) -> None:
+    response = await client.post("/", headers=STRUCTURED, content=orjson.dumps(EVENT))
     assert response.status_code == 202
-    assert named.published == [EVENT] and default.published == []
+    assert default.published == [EVENT]
 
 
-async def test_batched_mode(client: httpx.AsyncClient, default: RecordingBroker) -> None:
+async def test_batched_mode(client: httpx.AsyncClient, default: Received) -> None:
     batch = [{**EVENT, "id": "1"}, {**EVENT, "id": "2"}]
     headers = {"content-type": "application/cloudevents-batch+json"}
     response = await client.post("/", headers=headers, content=orjson.dumps(batch))
@@ -95,7 +80,7 @@ async def test_batched_mode(client: httpx.AsyncClient, default: RecordingBroker)
 
 @pytest.mark.parametrize("missing", ["id", "source", "type", "specversion"])
 async def test_missing_attribute_is_a_400_problem(
-    client: httpx.AsyncClient, default: RecordingBroker, missing: str
+    client: httpx.AsyncClient, default: Received, missing: str
 ) -> None:
     headers = {k: v for k, v in BINARY.items() if k != f"ce-{missing}"}
     response = await client.post("/", headers=headers, content=b"{}")
@@ -127,7 +112,7 @@ async def test_unreadable_events(
 
 
 async def test_a_bad_event_in_a_batch_rejects_the_batch(
-    client: httpx.AsyncClient, default: RecordingBroker
+    client: httpx.AsyncClient, default: Received
 ) -> None:
     batch = [EVENT, {**EVENT, "id": ""}]
     headers = {"content-type": "application/cloudevents-batch+json"}
@@ -153,25 +138,3 @@ async def test_too_large_while_streaming(client: httpx.AsyncClient) -> None:
 
     response = await client.post("/", headers=BINARY, content=body())  # chunked: no length
     assert response.status_code == 413
-
-
-async def test_unknown_broker_is_a_404(client: httpx.AsyncClient) -> None:
-    response = await client.post("/team/unknown", headers=BINARY, content=b"{}")
-    assert response.status_code == 404 and response.json()["instance"] == "/team/unknown"
-
-
-async def test_storage_failure_is_a_503() -> None:
-    app = create_ingress(RecordingBroker(fail=True))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i") as c:
-        response = await c.post("/", headers=BINARY, content=b"{}")
-    assert response.status_code == 503
-    assert response.json()["type"].endswith("/errors/communication")
-
-
-async def test_accepted_means_stored(broker: StoreBroker) -> None:
-    app = create_ingress(broker)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i") as c:
-        response = await c.post("/", headers=BINARY, content=b"{}")
-        again = await c.post("/", headers=BINARY, content=b"{}")
-    assert response.status_code == again.status_code == 202  # a duplicate is accepted, dropped
-    assert not await broker.store.append(EVENT, [], now=0)  # already stored
