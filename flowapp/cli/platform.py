@@ -85,7 +85,7 @@ def delete(
     token: TokenOption = None,
 ) -> None:
     """Delete an app: its functions and triggers stop; its executions stay."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import delete_path
     from flowapp.cli.failures import InvalidInput
     from flowapp.cli.output import note
 
@@ -95,8 +95,7 @@ def delete(
         if not sys.stdin.isatty():
             raise InvalidInput(f"not deleting {app_name} without --yes", hint="add --yes")
         typer.confirm(f"Delete the app {app_name}?", abort=True, err=True)
-    with connect(url, token) as api:
-        api.request("DELETE", f"/api/v1/apps/{app_name}")
+    delete_path(url, token, f"/api/v1/apps/{app_name}")
     note(f"deleted {app_name}")
 
 
@@ -202,11 +201,10 @@ def delete_alert(
     token: TokenOption = None,
 ) -> None:
     """Delete an alert rule."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import delete_path
     from flowapp.cli.output import note
 
-    with connect(url, token) as api:
-        api.request("DELETE", f"/api/v1/apps/{app_name}/alerts/{rule_id}")
+    delete_path(url, token, f"/api/v1/apps/{app_name}/alerts/{rule_id}")
     note(f"alert rule {rule_id} of {app_name} deleted")
 
 

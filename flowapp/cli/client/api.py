@@ -95,6 +95,12 @@ def ask(url: str | None, token: str | None, method: str, path: str, **options: A
         return api.json(method, path, **options)
 
 
+def delete_path(url: str | None, token: str | None, path: str) -> None:
+    """Delete what ``path`` names (an error answer raises, as for any request)."""
+    with connect(url, token) as api:
+        api.request("DELETE", path)
+
+
 def unreachable(url: str, error: httpx.HTTPError) -> Unreachable:
     reason = str(error) or type(error).__name__
     if isinstance(error, httpx.TimeoutException):

@@ -93,9 +93,8 @@ def delete_secret(
     app: AppArgument, name: NameArgument, url: UrlOption = None, token: TokenOption = None
 ) -> None:
     """Delete a secret the server keeps."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import delete_path
     from flowapp.cli.output import note
 
-    with connect(url, token) as api:
-        api.request("DELETE", f"/api/v1/apps/{app}/secrets/{name}")
+    delete_path(url, token, f"/api/v1/apps/{app}/secrets/{name}")
     note(f"secret {name} of {app} deleted")

@@ -72,11 +72,10 @@ def revoke_token(
     token: TokenOption = None,
 ) -> None:
     """Revoke a token: requests made with it are refused from now on."""
-    from flowapp.cli.client.api import connect
+    from flowapp.cli.client.api import delete_path
     from flowapp.cli.output import note
 
-    with connect(url, token) as api:
-        api.request("DELETE", f"/api/v1/tokens/{token_id}")
+    delete_path(url, token, f"/api/v1/tokens/{token_id}")
     note(f"token {token_id} revoked")
 
 
