@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -107,7 +108,8 @@ class InProcessFunctions:
             if spec.runtime != "python":
                 return None
             try:
-                self.loaded[name] = load_handler(spec.path)
+                with _imports_undone():
+                    self.loaded[name] = load_handler(spec.path)
             except HandlerLoadError:
                 return None
         return self.loaded[name]
@@ -131,6 +133,22 @@ class InProcessFunctions:
     def _log(self, function: str, text: str, execution_id: str | None = None) -> None:
         line = LogLine(time.time(), function, f"{function}-0", "stdout", text, execution_id)
         self.lines.append(line)
+
+
+@contextlib.contextmanager
+def _imports_undone() -> Iterator[None]:
+    """The test process's import path and modules as they were after a function's module
+    is loaded (the loader puts its folder first on ``sys.path`` and names it ``main``)."""
+    path, modules = list(sys.path), dict(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in list(sys.modules):
+            if name not in modules:
+                del sys.modules[name]
+            elif sys.modules[name] is not modules[name]:
+                sys.modules[name] = modules[name]
 
 
 @dataclass
