@@ -66,65 +66,29 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 # --- the part of the platform (and of its store) each route uses -----------------------
-# Each is the same object as ``Services.platform`` (or ``platform_store``), seen through
-# the narrow port its routes need.
+# The same object as ``Services.platform`` (or ``platform_store``), typed as the narrow
+# port its routes need: a route depends on what it uses, not on the whole platform.
 
 
-def _apps(request: Request) -> AppsPort:
+def platform(request: Request) -> Platform:
     return services(request).platform
 
 
-def _app_lookup(request: Request) -> AppLookup:
-    return services(request).platform
-
-
-def _deploys(request: Request) -> DeploysPort:
-    return services(request).platform
-
-
-def _invocations(request: Request) -> InvocationsPort:
-    return services(request).platform
-
-
-def _sources(request: Request) -> SourcesPort:
-    return services(request).platform
-
-
-def _run_policies(request: Request) -> RunPolicyPort:
-    return services(request).platform
-
-
-def _logs(request: Request) -> LogsPort:
-    return services(request).platform
-
-
-def _events(request: Request) -> EventsPort:
-    return services(request).platform
-
-
-def _webhooks(request: Request) -> WebhooksPort:
-    return services(request).platform
-
-
-def _tokens(request: Request) -> TokenStore:
+def platform_store(request: Request) -> PlatformStore:
     return services(request).platform_store
 
 
-def _alert_rules(request: Request) -> AlertStore:
-    return services(request).platform_store
-
-
-AppsDep = Annotated[AppsPort, Depends(_apps)]
-AppLookupDep = Annotated[AppLookup, Depends(_app_lookup)]
-DeploysDep = Annotated[DeploysPort, Depends(_deploys)]
-InvocationsDep = Annotated[InvocationsPort, Depends(_invocations)]
-SourcesDep = Annotated[SourcesPort, Depends(_sources)]
-RunPolicyDep = Annotated[RunPolicyPort, Depends(_run_policies)]
-LogsDep = Annotated[LogsPort, Depends(_logs)]
-EventsDep = Annotated[EventsPort, Depends(_events)]
-WebhooksDep = Annotated[WebhooksPort, Depends(_webhooks)]
-TokensDep = Annotated[TokenStore, Depends(_tokens)]
-AlertRulesDep = Annotated[AlertStore, Depends(_alert_rules)]
+AppsDep = Annotated[AppsPort, Depends(platform)]
+AppLookupDep = Annotated[AppLookup, Depends(platform)]
+DeploysDep = Annotated[DeploysPort, Depends(platform)]
+InvocationsDep = Annotated[InvocationsPort, Depends(platform)]
+SourcesDep = Annotated[SourcesPort, Depends(platform)]
+RunPolicyDep = Annotated[RunPolicyPort, Depends(platform)]
+LogsDep = Annotated[LogsPort, Depends(platform)]
+EventsDep = Annotated[EventsPort, Depends(platform)]
+WebhooksDep = Annotated[WebhooksPort, Depends(platform)]
+TokensDep = Annotated[TokenStore, Depends(platform_store)]
+AlertRulesDep = Annotated[AlertStore, Depends(platform_store)]
 
 
 def stop_streams(app: Any) -> None:
