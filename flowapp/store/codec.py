@@ -20,7 +20,6 @@ as one in a column of numeric affinity, which the JSON columns had before migrat
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -29,8 +28,11 @@ from flowapp.store.port import StoreError
 
 # Messages orjson gives for the two values the standard library can still encode.
 _FALLBACK_ERRORS = ("Integer exceeds", "Recursion limit")
-_LONG_DIGITS_TEXT = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+# A run of 19 digits is found by mapping every digit to "0" and looking for 19 zeros:
+# both are single passes in C, about ten times faster than a regular expression on this
+# text full of digits (timestamps, ids), which every state read pays.
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGITS = b"0" * 19
 
 
 def dumps(value: Any) -> bytes:
@@ -59,8 +61,8 @@ def loads(data: str | bytes | bytearray | memoryview | int | float) -> Any:
         return data
     if isinstance(data, memoryview | bytearray):
         data = bytes(data)
-    pattern = _LONG_DIGITS_BYTES if isinstance(data, bytes) else _LONG_DIGITS_TEXT
-    if pattern.search(data):  # type: ignore[arg-type]
+    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):
         return json.loads(data)
     return orjson.loads(data)
 

@@ -114,7 +114,13 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 
 def _sqlite_begin(connection: Connection) -> None:
     write = connection.get_execution_options().get(WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # Straight on the driver: SQLAlchemy's execution machinery costs more than the
+    # statement, and every group commit begins a transaction.
+    statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+    try:
+        connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    except sqlite3.Error as error:  # as SQLAlchemy would have raised it (errors.py)
+        raise sa.exc.DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
 
 def _postgresql_engine(url: URL) -> Engine:

@@ -45,7 +45,7 @@ def apply_plan(
     if not plan.patches:
         return
     ids = sorted(plan.patches)
-    _lock_and_check(conn, plan, ids, statements)
+    _lock_and_check(conn, plan, ids, statements, raw)
 
     def many(statement: Any, items: Iterable[T], to_params: Callable[[T], dict[str, Any]]) -> None:
         raw.execute_many(conn, statement, [to_params(item) for item in items])
@@ -61,16 +61,20 @@ def apply_plan(
     # The outbox keeps decision order: its ids are the order to carry commands out in.
     many(statements.insert_outbox, plan.outbox, rows.outbox_row)
     for signal_ids in chunked(plan.signals_consumed):
-        conn.execute(statements.delete_signals, {"ids": signal_ids})
+        raw.execute_in(conn, statements.delete_signals, "ids", signal_ids)
 
 
 def _lock_and_check(
-    conn: Connection, plan: CommitPlan, ids: list[str], statements: WriteStatements
+    conn: Connection,
+    plan: CommitPlan,
+    ids: list[str],
+    statements: WriteStatements,
+    raw: RawStatements,
 ) -> None:
     owners: dict[str, str | None] = {}
     for execution_ids in chunked(ids):
-        found = conn.execute(statements.lock_executions, {"ids": execution_ids})
-        owners.update((row.id, row.owner) for row in found)
+        found = raw.execute_in(conn, statements.lock_executions, "ids", execution_ids)
+        owners.update((execution_id, owner) for execution_id, owner in found)
     check_leases(plan, owners)
 
 
