@@ -1,4 +1,5 @@
-"""``python -m flowapp.runtime.deciders.launch FD MEMORY_BYTES``: start a decider worker.
+"""``python -m flowapp.runtime.deciders.launch FD MEMORY_BYTES PROGRESS_FD``: start a decider
+worker (its socket, its memory cap, and the memory it notes its progress in).
 
 Only the standard library is imported before the worker settles in: it ignores SIGINT
 and SIGTERM (a Ctrl-C or a stop of the process group must not kill it in the middle of a
@@ -26,4 +27,4 @@ if __name__ == "__main__":
     settle()
     from flowapp.runtime.deciders.worker import main
 
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -7,23 +7,28 @@ it runs in. ``flowapp up`` therefore decides in a small pool of worker processes
 that a worker killed is replaced at once.
 
     pump ──decide(turn)──> pending ──one frame per worker per loop round──> worker
-         <──Turn──────────── answers, one frame per turn, in order <──────────┘
+         <──Turn──────────── answers, in order, one write per batch <──────────┘
 
 - Turns asked for in the same round of the event loop go to a worker in one frame (to
-  the least busy), and each worker answers turn by turn, so the runtime always knows
-  which turn a worker is on.
-- The runtime gives each turn ``decision_seconds`` of wall time. Past it, the worker is
-  killed (SIGKILL); the turn's execution is faulted with the reason ("decisionTime"), the
-  turns queued behind it go to another worker, and the standby takes the dead worker's
-  place. A worker that dies on its own (out of memory, a crash in C) is handled the same
-  way, with its own reason. The execution faulted is never decided again.
+  the least busy), and the worker answers them in order with one write once they are
+  decided (``wire.FLUSH_SECONDS`` at most after the first): one wake-up of each side per
+  batch, and the answers that arrive together are committed together. The worker notes
+  the turn it is on in memory both map (``wire.Progress``), so the runtime knows which
+  turn overstayed or brought its worker down even when the answers before it were not
+  written yet.
+- The runtime gives each turn ``decision_seconds`` of wall time from when the worker
+  began it. Past it, the worker is killed (SIGKILL); the turn's execution is faulted with
+  the reason ("decisionTime"), the other turns it held go to another worker, and the
+  standby takes the dead worker's place. A worker that dies on its own (out of memory, a
+  crash in C) is handled the same way, with its own reason. The execution faulted is
+  never decided again.
 - A worker keeps the workflows it has built, by id (a digest of the document), so only
   the state and the signals of a turn cross the socket once a workflow is known.
 
 Workers are plain ``python -m flowapp.runtime.deciders.launch`` processes (about a second
 to start, which the standby hides), not ``multiprocessing`` children: those would import
 the server's ``__main__`` again in every worker. The price of deciding out of process is
-a copy of the state each way and a round trip through a socket per turn (docs/security.md
+a copy of the state each way and a round trip through a socket per batch (docs/security.md
 has the numbers); ``flowapp run`` and ``flowapp dev``, on their author's own machine,
 decide in process instead (``inprocess``).
 """
@@ -36,6 +41,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,6 +100,7 @@ class _Worker:
     process: asyncio.subprocess.Process
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
+    progress: wire.Progress  # the turn it is deciding, as it notes it
     inflight: deque[_Job] = field(default_factory=deque)
     workflows: set[str] = field(default_factory=set)
     envs: set[str] = field(default_factory=set)
@@ -146,6 +153,7 @@ class IsolatedDecider:
             except TimeoutError:
                 _kill(w)
                 await w.process.wait()
+            w.progress.close()
         self._processes.clear()
 
     def worker_pids(self) -> list[int]:
@@ -299,14 +307,24 @@ class IsolatedDecider:
             w.watchdog = loop.call_later(self.settings.decision_seconds, self._overdue, w, job)
 
     def _overdue(self, w: _Worker, job: _Job) -> None:
-        if w.inflight and w.inflight[0] is job and w.killed_for is None:
-            w.killed_for = job
-            log.warning(
-                "a decision of execution %s ran over %g s; stopping its decider",
-                job.state.execution_id,
-                self.settings.decision_seconds,
-            )
-            _kill(w)
+        """``job`` was sent ``decision_seconds`` ago: stop the worker if the turn it is on
+        began that long ago, else look again when that turn's time is up."""
+        if not w.inflight or w.inflight[0] is not job or w.killed_for is not None:
+            return
+        seconds = self.settings.decision_seconds
+        current = _deciding(w)
+        left = seconds if current is None else current[1] + seconds - time.monotonic()
+        if left > 0:  # a later turn, or none (its answers are on their way)
+            w.watchdog = asyncio.get_running_loop().call_later(left, self._overdue, w, job)
+            return
+        assert current is not None
+        w.killed_for = current[0]
+        log.warning(
+            "a decision of execution %s ran over %g s; stopping its decider",
+            w.killed_for.state.execution_id,
+            seconds,
+        )
+        _kill(w)
 
     # --- deaths and births --------------------------------------------------------------
 
@@ -322,7 +340,15 @@ class IsolatedDecider:
         if self._closing:
             return
         self._processes.discard(w)
-        culprit = w.inflight.popleft() if w.inflight else None
+        # The turn it noted it was on; else the first it was sent (it may have died
+        # taking in the batch, and must not take down worker after worker).
+        current = _deciding(w)
+        culprit = w.killed_for or (current[0] if current is not None else None)
+        if culprit is None and w.inflight:
+            culprit = w.inflight[0]
+        w.progress.close()
+        if culprit is not None:
+            w.inflight.remove(culprit)
         reason, problem = self._cause(w, culprit)
         self.deaths[reason] += 1
         if culprit is not None and not culprit.future.done():
@@ -407,6 +433,7 @@ class IsolatedDecider:
     async def _spawn(self) -> _Worker:
         ours, theirs = socket.socketpair()
         reader, writer = await asyncio.open_unix_connection(sock=ours)
+        progress = wire.Progress.create()
         try:
             fd = theirs.fileno()
             process = await asyncio.create_subprocess_exec(
@@ -415,15 +442,17 @@ class IsolatedDecider:
                 launch.__name__,
                 str(fd),
                 str(self.settings.memory_bytes),
-                pass_fds=(fd,),
+                str(progress.fd),
+                pass_fds=(fd, progress.fd),
                 stdin=asyncio.subprocess.DEVNULL,
             )
         except BaseException:
             writer.close()
+            progress.close()
             raise
         finally:
             theirs.close()
-        w = _Worker(process, reader, writer)
+        w = _Worker(process, reader, writer, progress)
         self._processes.add(w)
         try:
             async with asyncio.timeout(READY_SECONDS):
@@ -434,6 +463,7 @@ class IsolatedDecider:
         except Exception:
             _kill(w)
             writer.close()
+            progress.close()
             raise
         log.debug("decider process %s is ready", process.pid)
         return w
@@ -442,6 +472,15 @@ class IsolatedDecider:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _deciding(w: _Worker) -> tuple[_Job, float] | None:
+    """The turn ``w`` is deciding, of those it has not answered, and since when."""
+    noted = w.progress.read()
+    if noted is None or noted[0] == 0:
+        return None
+    turn, since = noted
+    return next(((job, since) for job in w.inflight if job.id == turn), None)
 
 
 def _kill(w: _Worker) -> None:

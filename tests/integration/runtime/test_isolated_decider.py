@@ -80,6 +80,25 @@ async def test_a_decision_over_its_time_faults_its_execution_and_the_others_go_o
     assert store.get_execution(bomb).status == "faulted"
 
 
+async def test_the_turn_over_its_time_is_found_among_a_batch_whose_answers_were_held(
+    store: Store, bounded: Runtime
+) -> None:
+    """Turns asked for in one round reach the worker in one batch, whose answers it holds
+    until the batch is decided: the quick turn before the bomb is decided but unanswered
+    when the worker is stopped. The bomb is the one faulted (the worker noted it was on
+    it), and the quick ones are decided again by the standby."""
+    quick, bomb = register(store, QUICK), register(store, JQ_BOMB)
+    started = await asyncio.gather(
+        bounded.start_execution(quick, {"name": "before"}),
+        bounded.start_execution(bomb, {}),
+        bounded.start_execution(quick, {"name": "after"}),
+    )
+    before, bombed, after = [await bounded.wait_for(i, timeout=30) for i in started]
+    assert bombed.status == "faulted" and bombed.error["limit"] == "decisionTime"
+    assert before.output == {"hello": "before"} and after.output == {"hello": "after"}
+    assert deaths(bounded) == {"decisionTime": 1}
+
+
 async def test_a_decision_out_of_memory_faults_with_the_memory_limit(store: Store) -> None:
     runtime = await running(store, workers=1, decision_seconds=60, memory_bytes=256 << 20)
     try:
