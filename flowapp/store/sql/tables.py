@@ -64,8 +64,30 @@ Time: sa.Double[float] = sa.Double()
 Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _execution_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("executions.id", ondelete="CASCADE")
+def cascade(column: str) -> sa.ForeignKey:
+    """A reference to ``table.column``: the row goes when the row it names is deleted."""
+    return sa.ForeignKey(column, ondelete="CASCADE")
+
+
+def numbered_table(name: str, *items: sa.schema.SchemaItem) -> sa.Table:
+    """A table keyed by ``id``, a number that grows and is never reused (``Serial``)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", Serial, primary_key=True, autoincrement=True),
+        *items,
+        sqlite_autoincrement=True,
+    )
+
+
+def _execution_queue(name: str) -> sa.Table:
+    """Messages for one execution, numbered in the order they were written."""
+    return numbered_table(
+        name,
+        sa.Column("execution_id", Key, cascade("executions.id"), nullable=False, index=True),
+        sa.Column("payload", JSONValue, nullable=False),
+        sa.Column("created_at", Time, nullable=False),
+    )
 
 
 workflows = sa.Table(
@@ -119,7 +141,7 @@ executions = sa.Table(
 task_runs = sa.Table(
     "task_runs",
     metadata,
-    sa.Column("execution_id", Key, _execution_fk(), primary_key=True),
+    sa.Column("execution_id", Key, cascade("executions.id"), primary_key=True),
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("parent_id", sa.Integer),
     sa.Column("reference", sa.Text, nullable=False),
@@ -138,7 +160,7 @@ task_runs = sa.Table(
 timers = sa.Table(
     "timers",
     metadata,
-    sa.Column("execution_id", Key, _execution_fk(), primary_key=True),
+    sa.Column("execution_id", Key, cascade("executions.id"), primary_key=True),
     sa.Column("effect_id", Key, primary_key=True),
     sa.Column("due_at", Time, nullable=False, index=True),
 )
@@ -146,31 +168,14 @@ timers = sa.Table(
 subscriptions = sa.Table(
     "subscriptions",
     metadata,
-    sa.Column("execution_id", Key, _execution_fk(), primary_key=True),
+    sa.Column("execution_id", Key, cascade("executions.id"), primary_key=True),
     sa.Column("effect_id", Key, primary_key=True),
     sa.Column("attributes", JSONValue, nullable=False),
     # The one exact ``type`` all alternatives name, if they agree (rules.py).
     sa.Column("event_type", sa.Text, index=True),
 )
 
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", Serial, primary_key=True, autoincrement=True),
-    sa.Column("execution_id", Key, _execution_fk(), nullable=False, index=True),
-    sa.Column("payload", JSONValue, nullable=False),
-    sa.Column("created_at", Time, nullable=False),
-    sqlite_autoincrement=True,
-)
-
-signals = sa.Table(
-    "signals",
-    metadata,
-    sa.Column("id", Serial, primary_key=True, autoincrement=True),
-    sa.Column("execution_id", Key, _execution_fk(), nullable=False, index=True),
-    sa.Column("payload", JSONValue, nullable=False),
-    sa.Column("created_at", Time, nullable=False),
-    sqlite_autoincrement=True,
-)
+outbox = _execution_queue("outbox")
+signals = _execution_queue("signals")
 
 ALL_TABLES = (workflows, executions, task_runs, timers, subscriptions, outbox, signals)

@@ -22,21 +22,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from flowapp.store.sql.tables import JSONValue, Key, Serial, Time, metadata
+from flowapp.store.sql.tables import JSONValue, Key, Serial, Time, cascade, metadata, numbered_table
 
 Number: sa.Double[float] = sa.Double()  # measured values and thresholds
-
-
-def _app_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("apps.name", ondelete="CASCADE")
-
-
-def _revision_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("app_revisions.id", ondelete="CASCADE")
-
-
-def _rule_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("alert_rules.id", ondelete="CASCADE")
 
 
 apps = sa.Table(
@@ -53,7 +41,7 @@ apps = sa.Table(
 app_revisions = sa.Table(
     "app_revisions",
     metadata,
-    sa.Column("app", Key, _app_fk(), primary_key=True),
+    sa.Column("app", Key, cascade("apps.name"), primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("id", Key, nullable=False, unique=True),
     sa.Column("digest", sa.Text, nullable=False),
@@ -66,18 +54,16 @@ app_revisions = sa.Table(
 app_traffic = sa.Table(
     "app_traffic",
     metadata,
-    sa.Column("app", Key, _app_fk(), primary_key=True),
-    sa.Column("revision_id", Key, _revision_fk(), primary_key=True),
+    sa.Column("app", Key, cascade("apps.name"), primary_key=True),
+    sa.Column("revision_id", Key, cascade("app_revisions.id"), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("percent", sa.Integer, nullable=False),
 )
 
-app_deploys = sa.Table(
+app_deploys = numbered_table(
     "app_deploys",
-    metadata,
-    sa.Column("id", Serial, primary_key=True, autoincrement=True),
-    sa.Column("app", Key, _app_fk(), nullable=False),
-    sa.Column("revision_id", Key, _revision_fk(), nullable=False),
+    sa.Column("app", Key, cascade("apps.name"), nullable=False),
+    sa.Column("revision_id", Key, cascade("app_revisions.id"), nullable=False),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("log", sa.Text, nullable=False),
@@ -86,13 +72,12 @@ app_deploys = sa.Table(
     sa.Column("owner", sa.Text),  # the engine process that runs it (0007)
     # An app's deploys, newest first, read one index backwards.
     sa.Index("ix_app_deploys_app_id", "app", "id"),
-    sqlite_autoincrement=True,
 )
 
 app_conditions = sa.Table(
     "app_conditions",
     metadata,
-    sa.Column("app", Key, _app_fk(), primary_key=True),
+    sa.Column("app", Key, cascade("apps.name"), primary_key=True),
     sa.Column("type", Key, primary_key=True),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
@@ -104,17 +89,15 @@ app_conditions = sa.Table(
 app_observations = sa.Table(
     "app_observations",
     metadata,
-    sa.Column("app", Key, _app_fk(), primary_key=True),
+    sa.Column("app", Key, cascade("apps.name"), primary_key=True),
     sa.Column("deployed_revision", sa.Text),
     sa.Column("functions", JSONValue, nullable=False),
     sa.Column("triggers", JSONValue, nullable=False),
     sa.Column("observed_at", Time, nullable=False),
 )
 
-api_tokens = sa.Table(
+api_tokens = numbered_table(
     "api_tokens",
-    metadata,
-    sa.Column("id", Serial, primary_key=True, autoincrement=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("prefix", Key, nullable=False, index=True),  # verification looks tokens up by it
@@ -123,13 +106,12 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", Time),
     sa.Column("revoked_at", Time),
     sa.Column("apps", JSONValue),  # the apps it is limited to; NULL: every app (0003)
-    sqlite_autoincrement=True,
 )
 
 app_secrets = sa.Table(
     "app_secrets",
     metadata,
-    sa.Column("app", Key, _app_fk(), primary_key=True),
+    sa.Column("app", Key, cascade("apps.name"), primary_key=True),
     sa.Column("name", Key, primary_key=True),
     sa.Column("key_id", sa.Text, nullable=False),
     sa.Column("sealed", sa.LargeBinary, nullable=False),  # nonce + AES-GCM ciphertext
@@ -137,11 +119,9 @@ app_secrets = sa.Table(
     sa.Column("updated_at", Time, nullable=False),
 )
 
-alert_rules = sa.Table(
+alert_rules = numbered_table(
     "alert_rules",
-    metadata,
-    sa.Column("id", Serial, primary_key=True, autoincrement=True),
-    sa.Column("app", Key, _app_fk(), nullable=False),
+    sa.Column("app", Key, cascade("apps.name"), nullable=False),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("threshold", Number, nullable=False),
@@ -151,24 +131,21 @@ alert_rules = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.UniqueConstraint("app", "name", name="uq_alert_rules_app_name"),
-    sqlite_autoincrement=True,
 )
 
 alert_states = sa.Table(
     "alert_states",
     metadata,
-    sa.Column("rule_id", Serial, _rule_fk(), primary_key=True, autoincrement=False),
+    sa.Column("rule_id", Serial, cascade("alert_rules.id"), primary_key=True, autoincrement=False),
     sa.Column("firing", sa.Boolean, nullable=False),
     sa.Column("since", Time),
     sa.Column("last_value", Number),
     sa.Column("last_notified_at", Time),
 )
 
-alert_notifications = sa.Table(
+alert_notifications = numbered_table(
     "alert_notifications",
-    metadata,
-    sa.Column("id", Serial, primary_key=True, autoincrement=True),
-    sa.Column("rule_id", Serial, _rule_fk(), nullable=False, index=True),
+    sa.Column("rule_id", Serial, cascade("alert_rules.id"), nullable=False, index=True),
     sa.Column("payload", JSONValue, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
@@ -176,7 +153,6 @@ alert_notifications = sa.Table(
     sa.Column("next_attempt_at", Time, index=True),
     sa.Column("delivered_at", Time),
     sa.Column("last_error", sa.Text, nullable=False),
-    sqlite_autoincrement=True,
 )
 
 PLATFORM_TABLES = (
