@@ -178,7 +178,7 @@ class MemoryStore:
         if limit < 1:
             raise ValueError(f"a purge batch must delete at least 1 row, not {limit}")
         with self._lock:
-            ids = [record.id for record in self._tables.purgeable(where)[:limit]]
+            ids = [record.id for record in self._tables.purgeable(where)[: max(1, limit // 5)]]
             runs = 0
             for execution_id in ids:
                 table = self._tables.task_runs.get(execution_id, {})

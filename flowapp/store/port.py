@@ -283,7 +283,7 @@ class Store(Protocol):
 
     def purge_batch(self, where: PurgeFilter, *, limit: int) -> Purged:
         """One small transaction of a purge: delete at most ``limit`` task runs of
-        executions ``where`` selects (at most ``limit`` of them, in no set order), then those
+        executions ``where`` selects (at most ``limit`` / 5 of them, in no set order), then those
         of these executions that have no task run left, with their timers, subscriptions
         and signals. Nothing deleted means nothing is left to purge. An execution of many
         task runs takes several batches; until its last one it stays, finished, with

@@ -51,6 +51,13 @@ def count_purgeable(conn: Connection, where: PurgeFilter) -> Purged:
     return Purged(int(conn.scalar(count) or 0), int(conn.scalar(runs) or 0))
 
 
+def candidates_per_batch(limit: int) -> int:
+    """Executions a batch of ``limit`` task runs takes on: a fifth as many (an execution has
+    a few task runs at least), since each is read, and on PostgreSQL locked, even when
+    the batch's task runs come from the first few."""
+    return max(1, limit // 5)
+
+
 def purge_batch(conn: Connection, where: PurgeFilter, *, limit: int) -> Purged:
     """One batch (see the module docstring), inside the caller's write transaction."""
     if limit < 1:
@@ -59,7 +66,7 @@ def purge_batch(conn: Connection, where: PurgeFilter, *, limit: int) -> Purged:
     candidates = (
         sa.select(c.id)
         .where(*purgeable(where))
-        .limit(limit)
+        .limit(candidates_per_batch(limit))
         .with_for_update(of=executions, skip_locked=True)
     )
     ids = list(conn.scalars(candidates))
