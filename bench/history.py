@@ -166,20 +166,15 @@ def first_page(data: Path, sizes: Sizes, *up_args: str, db: str | None = None) -
     return samples
 
 
-def first_page_lines(sizes: Sizes) -> list[str]:
-    lines = []
+def first_page_lines(sizes: Sizes) -> Iterator[str]:
+    name = f"GET /executions/{{id}} of {sizes.task_runs:,} task runs, first page"
     with tempfile.TemporaryDirectory() as scratch:
-        data = Path(scratch) / "data"
-        samples = first_page(data, sizes)
-        name = f"GET /executions/{{id}} of {sizes.task_runs:,} task runs, first page, SQLite"
-        lines.append(latency_line(name, samples) + "; target p50 <= 50 ms")
+        samples = first_page(Path(scratch) / "data", sizes)
+    yield latency_line(f"{name}, SQLite", samples) + "; target p50 <= 50 ms"
     if sizes.postgres:
         with tempfile.TemporaryDirectory() as scratch, postgres_database() as db:
-            data = Path(scratch) / "data"
-            samples = first_page(data, sizes, "--db", db, db=db)
-            name = name.replace("SQLite", "PostgreSQL")
-            lines.append(latency_line(name, samples) + "; target p50 <= 50 ms")
-    return lines
+            samples = first_page(Path(scratch) / "data", sizes, "--db", db, db=db)
+        yield latency_line(f"{name}, PostgreSQL", samples) + "; target p50 <= 50 ms"
 
 
 # --- the engine's throughput during a purge -----------------------------------------
@@ -225,22 +220,22 @@ async def throughput_during_purge(url: str, db_url: str, sizes: Sizes, label: st
     return lines
 
 
-def purge_lines(sizes: Sizes) -> list[str]:
-    lines: list[str] = []
+def purge_lines(sizes: Sizes) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as scratch, function_host() as (url, _):
         sqlite = f"sqlite:///{Path(scratch) / 'purge.db'}"
-        lines += asyncio.run(throughput_during_purge(url, sqlite, sizes, "SQLite"))
+        yield from asyncio.run(throughput_during_purge(url, sqlite, sizes, "SQLite"))
         if sizes.postgres:
             with postgres_database() as db:
-                lines += asyncio.run(throughput_during_purge(url, db, sizes, "PostgreSQL"))
-    return lines
+                yield from asyncio.run(throughput_during_purge(url, db, sizes, "PostgreSQL"))
 
 
-def main(sizes: Sizes | None = None) -> list[str]:
+def main(sizes: Sizes | None = None) -> Iterator[str]:
+    """Each line as soon as it is measured."""
     if sizes is None:
         quick = os.environ.get("BENCH_QUICK") == "1"
         sizes = Sizes(purge_runs=200_000 if quick else 1_000_000)
-    return first_page_lines(sizes) + purge_lines(sizes)
+    yield from first_page_lines(sizes)
+    yield from purge_lines(sizes)
 
 
 if __name__ == "__main__":
