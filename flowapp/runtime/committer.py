@@ -117,15 +117,33 @@ class GroupCommitter:
     async def _write(self, batch: list[_Pending]) -> None:
         creations = [p for p in batch if p.record is not None]
         updates = [p for p in batch if p.record is None]
+        if creations and updates and self._together(creations, updates):
+            return
         if creations:
             await self._attempt(self._create_many, creations)
         if updates:
             await self._attempt(self._commit_many, updates)
 
+    def _together(self, creations: list[_Pending], updates: list[_Pending]) -> bool:
+        """New executions and checkpoints of others in one transaction, when the store
+        can and writes inline: one commit (the bulk of a small transaction's cost on
+        SQLite) instead of two. False if it cannot or the store refused them: they are
+        then written apart, where each kind of failure is handled (the transaction
+        rolled back whole)."""
+        both = getattr(self.store, "create_and_commit", None)
+        pendings = creations + updates
+        if both is None or not self.inline or _rows(pendings) > INLINE_ROWS:
+            return False
+        began = time.perf_counter()
+        try:
+            existing = both(_pairs(creations), [p.checkpoint for p in updates])
+        except Exception:
+            return False
+        self._settle(pendings, _duplicates(existing) + [None] * len(updates), began)
+        return True
+
     def _create_many(self, creations: list[_Pending]) -> list[BaseException | None]:
-        pairs = [(p.record, p.checkpoint) for p in creations if p.record is not None]
-        existing = self.store.create_executions(pairs)
-        return [None if other is None else DuplicateExecution(other) for other in existing]
+        return _duplicates(self.store.create_executions(_pairs(creations)))
 
     def _commit_many(self, updates: list[_Pending]) -> list[BaseException | None]:
         self.store.commit([p.checkpoint for p in updates])
@@ -156,18 +174,24 @@ class GroupCommitter:
                 if not pendings[0].future.done():
                     pendings[0].future.set_exception(exc)
                 return
-            self.batches += 1
-            self.checkpoints += len(pendings)
-            if self.on_commit is not None:
-                self.on_commit(len(pendings), time.perf_counter() - began)
-            for pending, outcome in zip(pendings, outcomes, strict=True):
-                if pending.future.done():
-                    continue
-                if outcome is None:
-                    pending.future.set_result(None)
-                else:
-                    pending.future.set_exception(outcome)
+            self._settle(pendings, outcomes, began)
             return
+
+    def _settle(
+        self, pendings: list[_Pending], outcomes: list[BaseException | None], began: float
+    ) -> None:
+        """A transaction committed: tell its callers."""
+        self.batches += 1
+        self.checkpoints += len(pendings)
+        if self.on_commit is not None:
+            self.on_commit(len(pendings), time.perf_counter() - began)
+        for pending, outcome in zip(pendings, outcomes, strict=True):
+            if pending.future.done():
+                continue
+            if outcome is None:
+                pending.future.set_result(None)
+            else:
+                pending.future.set_exception(outcome)
 
     async def _halves(self, write: Any, pendings: list[_Pending]) -> None:
         """Write each half of a refused batch on its own (each halves again if refused)."""
@@ -184,6 +208,15 @@ class GroupCommitter:
                 kept.append(pending)
         if kept:
             await self._attempt(self._commit_many, kept)
+
+
+def _pairs(creations: list[_Pending]) -> list[tuple[ExecutionRecord, Checkpoint]]:
+    return [(p.record, p.checkpoint) for p in creations if p.record is not None]
+
+
+def _duplicates(existing: list[str | None]) -> list[BaseException | None]:
+    """Each creation's outcome: None, or the execution that has its dedupe key."""
+    return [None if other is None else DuplicateExecution(other) for other in existing]
 
 
 def _rows(pendings: list[_Pending]) -> int:

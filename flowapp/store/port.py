@@ -215,7 +215,9 @@ class Store(Protocol):
     """Synchronous store operations. Implementations must be safe to call from one
     writer thread plus any number of reader threads. An optional ``writes_inline``
     attribute (True for an embedded file or memory) tells the runtime that writes are
-    fast enough to make on its event loop's thread."""
+    fast enough to make on its event loop's thread; an optional ``create_and_commit(pairs,
+    checkpoints)`` method does ``create_executions`` and ``commit`` in one transaction
+    (one commit instead of two), all or nothing."""
 
     def migrate(self) -> None:
         """Create or upgrade the schema (idempotent)."""

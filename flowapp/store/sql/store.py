@@ -101,6 +101,24 @@ class SqlStore(SqlBase):
             # Another process took one of the dedupe keys meanwhile: one by one, then.
             return [self._create_or_existing(record, cp) for record, cp in pairs]
 
+    @translated
+    def create_and_commit(
+        self,
+        pairs: Sequence[tuple[ExecutionRecord, Checkpoint]],
+        checkpoints: Sequence[Checkpoint],
+    ) -> list[str | None]:
+        """``create_executions(pairs)`` then ``commit(checkpoints)`` (of other executions)
+        in one transaction, with one commit: all or nothing. A dedupe key taken by another
+        process meanwhile fails it (``StoreError``); the caller then writes them apart."""
+        with self._write() as conn:
+            results, fresh = self._split_duplicates(conn, pairs)
+            if fresh:
+                rows_ = [rows.execution_row(record) for record, _ in fresh]
+                self._raw.execute_many(conn, self._statements.insert_execution, rows_)
+                apply_plan(conn, plan_commit([cp for _, cp in fresh]), self._statements, self._raw)
+            apply_plan(conn, plan_commit(checkpoints), self._statements, self._raw)
+            return results
+
     def _split_duplicates(
         self, conn: Connection, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
     ) -> tuple[list[str | None], list[tuple[ExecutionRecord, Checkpoint]]]:

@@ -13,6 +13,8 @@ import orjson
 import pytest
 
 from flowapp.engine.testing import workflow_from_yaml
+from flowapp.runtime.committer import GroupCommitter
+from flowapp.runtime.launcher import execution_record
 from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.runtime.runtime import Runtime
 from flowapp.store import open_store
@@ -46,6 +48,12 @@ class RefusingStore:
     ) -> list[str | None]:
         self._check([checkpoint for _, checkpoint in pairs])
         return self.store.create_executions(pairs)
+
+    def create_and_commit(
+        self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]], checkpoints: Sequence[Checkpoint]
+    ) -> list[str | None]:
+        self._check([checkpoint for _, checkpoint in pairs] + list(checkpoints))
+        return self.store.create_and_commit(pairs, checkpoints)
 
 
 @pytest.fixture
@@ -93,3 +101,68 @@ async def test_a_refused_creation_fails_only_its_own_start(store: RefusingStore)
     *fine, refused = started
     assert isinstance(refused, StoreError)
     assert all(isinstance(i, str) and store.get_execution(i) is not None for i in fine)
+
+
+class CountingStore(RefusingStore):
+    """Counts the store's write transactions, by kind."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.transactions: list[str] = []
+
+    def commit(self, checkpoints: Sequence[Checkpoint]) -> None:
+        self.transactions.append("commit")
+        super().commit(checkpoints)
+
+    def create_executions(
+        self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]]
+    ) -> list[str | None]:
+        self.transactions.append("create")
+        return super().create_executions(pairs)
+
+    def create_and_commit(
+        self, pairs: Sequence[tuple[ExecutionRecord, Checkpoint]], checkpoints: Sequence[Checkpoint]
+    ) -> list[str | None]:
+        self.transactions.append("both")
+        return super().create_and_commit(pairs, checkpoints)
+
+
+def _new(workflow: Any, execution_id: str, state: Any) -> tuple[ExecutionRecord, Checkpoint]:
+    record = execution_record(execution_id, workflow, {}, status="running", now=1.0, owner="me")
+    return record, _checkpoint(execution_id, state)
+
+
+def _checkpoint(execution_id: str, state: Any) -> Checkpoint:
+    return Checkpoint(execution_id=execution_id, status="running", state=state, updated_at=2.0)
+
+
+async def test_new_executions_and_others_checkpoints_share_one_transaction(
+    store: RefusingStore,
+) -> None:
+    """Executions created while others step are written in the transaction that commits
+    the others' checkpoints; a batch the store refuses is written apart, where only its
+    culprit fails."""
+    counting = CountingStore(store.store)
+    workflow = WorkflowRegistry(counting.store).add(workflow_from_yaml(JOIN_LATER).definition)
+    committer = GroupCommitter(counting, inline=True)  # type: ignore[arg-type]
+    await committer.start()
+    try:
+        await committer.create(*_new(workflow, "a", {"n": 0}))
+        await asyncio.gather(  # queued before the committer runs: one batch
+            committer.commit(_checkpoint("a", {"n": 1})),
+            committer.create(*_new(workflow, "b", {"n": 0})),
+        )
+        assert counting.transactions == ["create", "both"]
+        assert counting.store.load_state("a") == {"n": 1}
+        assert counting.store.load_state("b") == {"n": 0}
+        refused = await asyncio.gather(
+            committer.commit(_checkpoint("a", {"n": 2})),
+            committer.create(*_new(workflow, "c", POISON)),
+            return_exceptions=True,
+        )
+    finally:
+        await committer.stop()
+    assert refused[0] is None and isinstance(refused[1], StoreError)
+    assert counting.transactions[2:5] == ["both", "create", "commit"]
+    assert counting.store.load_state("a") == {"n": 2}
+    assert counting.store.get_execution("c") is None
