@@ -23,7 +23,7 @@ from flowapp.store.port import Store
 log = logging.getLogger("flowapp.runtime.runtime")
 
 
-class LeaseKeeper:
+class LeaseKeeper(Background):
     def __init__(
         self,
         store: Store,
@@ -46,21 +46,12 @@ class LeaseKeeper:
         self._lease_seconds = lease_seconds
         self._batch = batch
         self._wake_outbox = wake_outbox
-        self._loop = Background(self._keep)
+        super().__init__(
+            self.renew, pause=self._pause, failed="lease upkeep failed", each_failure=True
+        )
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
-
-    async def _keep(self) -> None:
-        while True:
-            await asyncio.sleep(self._lease_seconds / 3)
-            try:
-                await self.renew()
-            except Exception:  # the next round retries; the store may be restarting
-                log.exception("lease upkeep failed")
+    async def _pause(self, failures: int) -> None:
+        await asyncio.sleep(self._lease_seconds / 3)
 
     async def renew(self) -> None:
         """Renew the leases of the executions held here; forget those whose lease was

@@ -31,7 +31,7 @@ BATCH = 200
 CarryOut = Callable[[dict[str, Any], str | None], Awaitable[None]]
 
 
-class OutboxRelay:
+class OutboxRelay(Background):
     def __init__(
         self,
         store: Store,
@@ -54,26 +54,21 @@ class OutboxRelay:
         self._owner = owner
         self._metrics = metrics
         self._wakeup = wakeup  # set by whoever adds to the outbox (the pump, recovery)
-        self._loop = Background(self._relay)
+        super().__init__(
+            self.relay_once,
+            pause=self._pause,
+            failed="outbox relay failed; retrying",
+            each_failure=True,
+        )
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
-
-    async def _relay(self) -> None:
-        while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
-            # that arrives as the event is set, and ``stop`` then waits for this loop forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await self._wakeup.wait()
-            self._wakeup.clear()
-            try:
-                await self.relay_once()
-            except Exception:
-                log.exception("outbox relay failed; retrying")
+    async def _pause(self, failures: int) -> None:
+        """Until woken, or a second (what other processes left is found then)."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+        # that arrives as the event is set, and ``stop`` then waits for this loop forever.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await self._wakeup.wait()
+        self._wakeup.clear()
 
     async def relay_once(self) -> None:
         """Carry out everything the outbox of this owner holds."""

@@ -9,40 +9,27 @@ the next.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 from flowapp.runtime.background import Background, backoff
-
-log = logging.getLogger("flowapp.runtime.runtime")
 
 # Claims up to ``limit`` executions of others (not our own) and adopts them.
 Claim = Callable[[int], Awaitable[list[str]]]
 
 
-class Pickup:
+class Pickup(Background):
     def __init__(self, claim: Claim, *, batch: int, poll_interval: float) -> None:
         self._claim = claim
         self._batch = batch
         self._poll_interval = poll_interval
-        self._loop = Background(self._pick_up)
+        self._full = True  # the first claim is made at once, as is the one after a full batch
+        super().__init__(self._pick_up, pause=self._pause, failed="picking up executions failed")
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
+    async def _pause(self, failures: int) -> None:
+        if not self._full:
+            await asyncio.sleep(backoff(self._poll_interval, failures))
 
     async def _pick_up(self) -> None:
-        failures = 0
-        while True:
-            try:
-                claimed = await self._claim(self._batch)
-                failures = 0
-            except Exception as exc:  # the store may be restarting; log once per outage
-                failures += 1
-                if failures == 1:
-                    log.warning("picking up executions failed; retrying with backoff: %s", exc)
-                claimed = []
-            if len(claimed) < self._batch:
-                await asyncio.sleep(backoff(self._poll_interval, failures))
+        self._full = False
+        claimed = await self._claim(self._batch)
+        self._full = len(claimed) >= self._batch

@@ -32,11 +32,9 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-from flowapp.engine.commands import StartWorkflow
 from flowapp.engine.scope import Environment
-from flowapp.engine.signals import Signal
 from flowapp.runtime.committer import GroupCommitter
 from flowapp.runtime.control import Control
 from flowapp.runtime.deciders.base import Decider
@@ -55,9 +53,8 @@ from flowapp.runtime.outcome import Outcome, UnknownExecution
 from flowapp.runtime.pickup import Pickup
 from flowapp.runtime.pump import LifecycleHook, Pump
 from flowapp.runtime.recovery import Recovery
-from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
+from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.runtime.routing import EventRouter
-from flowapp.runtime.sealing import KnownSecrets
 from flowapp.runtime.signal_polling import SignalPoller
 from flowapp.runtime.timers import Timers
 from flowapp.runtime.turns import Turns
@@ -66,8 +63,46 @@ from flowapp.store.port import Store
 if TYPE_CHECKING:
     from flowapp.runtime.tracing import Tracing
 
+T = TypeVar("T")
+
+
+class _BuiltWith(Generic[T]):
+    """What a runtime was built with: read-only afterwards, for its parts hold their own
+    references (a late assignment would silently change nothing)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, runtime: None, owner: type) -> _BuiltWith[T]: ...
+    @overload
+    def __get__(self, runtime: Runtime, owner: type) -> T: ...
+    def __get__(self, runtime: Runtime | None, owner: type) -> T | _BuiltWith[T]:
+        if runtime is None:
+            return self
+        value: T = getattr(runtime._fixed, self._name)
+        return value
+
+    def __set__(self, runtime: Runtime, value: T) -> None:
+        raise AttributeError(f"Runtime.{self._name} is fixed when the runtime is built")
+
 
 class Runtime:
+    store = _BuiltWith[Store]()
+    registry = _BuiltWith[WorkflowRegistry]()
+    effects = _BuiltWith[Effects]()
+    owner = _BuiltWith[str]()
+    clock = _BuiltWith[Callable[[], float]]()
+    lease_seconds = _BuiltWith[float]()
+    poll_interval = _BuiltWith[float]()
+    pickup_batch = _BuiltWith[int]()
+    limits = _BuiltWith[Limits]()
+    decider = _BuiltWith[Decider]()
+    journal = _BuiltWith[DecisionJournal | None]()
+    metrics = _BuiltWith[RuntimeMetrics | None]()
+    tracing = _BuiltWith["Tracing | None"]()
+    lifecycle = _BuiltWith[LifecycleHook | None]()
+
     def __init__(
         self,
         store: Store,
@@ -238,63 +273,28 @@ class Runtime:
         if metrics is not None:
             metrics.watch(lambda: self.live.values(), lambda: len(self.timers))
 
-    # --- what it was built with: read-only, the parts hold it -----------------------------
-
-    @property
-    def store(self) -> Store:
-        return self._fixed.store
-
-    @property
-    def registry(self) -> WorkflowRegistry:
-        return self._fixed.registry
-
-    @property
-    def effects(self) -> Effects:
-        return self._fixed.effects
-
-    @property
-    def owner(self) -> str:
-        return self._fixed.owner
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self._fixed.clock
-
-    @property
-    def lease_seconds(self) -> float:
-        return self._fixed.lease_seconds
-
-    @property
-    def poll_interval(self) -> float:
-        return self._fixed.poll_interval
-
-    @property
-    def pickup_batch(self) -> int:
-        return self._fixed.pickup_batch
-
-    @property
-    def limits(self) -> Limits:
-        return self._fixed.limits
-
-    @property
-    def decider(self) -> Decider:
-        return self._fixed.decider
-
-    @property
-    def journal(self) -> DecisionJournal | None:
-        return self._fixed.journal
-
-    @property
-    def metrics(self) -> RuntimeMetrics | None:
-        return self._fixed.metrics
-
-    @property
-    def tracing(self) -> Tracing | None:
-        return self._fixed.tracing
-
-    @property
-    def lifecycle(self) -> LifecycleHook | None:
-        return self._fixed.lifecycle
+        # The runtime's verbs are its parts' own methods (their signatures and docs are there).
+        self.env_for = self.environments.env_for
+        self.known_secrets = self.environments.known_secrets
+        self.app_secrets = self.environments.app_secrets
+        self.open_sealed = self.environments.open_sealed
+        self.start_execution = self.launcher.start_execution
+        self.submit = self.launcher.submit
+        self.rerun = self.launcher.rerun
+        self.run_child = self.launcher.run_child
+        self.wait_for = self.executions.wait_for
+        self.deliver = self.pump.deliver
+        self.send = self.control.send
+        self.cancel = self.control.cancel
+        self.suspend = self.control.suspend
+        self.resume = self.control.resume
+        self.retry = self.control.retry
+        self.publish_event = self.events.publish
+        self.offer_event = self.events.offer
+        self.route_event = self.events.route
+        self.recover = self.recovery.recover
+        self.recover_own = self.recovery.recover_own
+        self.renew_leases = self.leases.renew
 
     @property
     def secrets(self) -> AppSecrets | None:
@@ -349,118 +349,6 @@ class Runtime:
         await self.effects.close()
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.close)
-
-    # --- secrets ------------------------------------------------------------------------
-
-    def env_for(self, workflow: LoadedWorkflow) -> Environment:
-        return self.environments.env_for(workflow)
-
-    def known_secrets(self, workflow: LoadedWorkflow) -> KnownSecrets:
-        return self.environments.known_secrets(workflow)
-
-    def app_secrets(self, app: str | None) -> KnownSecrets:
-        return self.environments.app_secrets(app)
-
-    def open_sealed(
-        self, workflow: LoadedWorkflow, data: dict[str, Any], missing: list[str] | None = None
-    ) -> dict[str, Any]:
-        return self.environments.open_sealed(workflow, data, missing)
-
-    # --- starting -----------------------------------------------------------------------
-
-    async def start_execution(
-        self,
-        workflow: LoadedWorkflow,
-        input: Any,
-        *,
-        app: str | None = None,
-        revision: str | None = None,
-        dedupe_key: str | None = None,
-        parent_id: str | None = None,
-        rerun_of: str | None = None,
-    ) -> str:
-        return await self.launcher.start_execution(
-            workflow,
-            input,
-            app=app,
-            revision=revision,
-            dedupe_key=dedupe_key,
-            parent_id=parent_id,
-            rerun_of=rerun_of,
-        )
-
-    async def submit(
-        self,
-        workflow: LoadedWorkflow,
-        input: Any,
-        *,
-        app: str | None = None,
-        revision: str | None = None,
-        dedupe_key: str | None = None,
-    ) -> str:
-        return await self.launcher.submit(
-            workflow, input, app=app, revision=revision, dedupe_key=dedupe_key
-        )
-
-    async def rerun(
-        self,
-        execution_id: str,
-        workflow: LoadedWorkflow | None = None,
-        *,
-        replace_input: bool = False,
-        input: Any = None,
-    ) -> str:
-        return await self.launcher.rerun(
-            execution_id, workflow, replace_input=replace_input, input=input
-        )
-
-    async def run_child(self, command: StartWorkflow, *, wait: bool = True) -> Any:
-        return await self.launcher.run_child(command, wait=wait)
-
-    async def wait_for(self, execution_id: str, timeout: float | None = None) -> Outcome:
-        return await self.executions.wait_for(execution_id, timeout)
-
-    # --- signals and control ------------------------------------------------------------
-
-    def deliver(self, execution_id: str, signal: Signal, signal_id: int | None = None) -> bool:
-        return self.pump.deliver(execution_id, signal, signal_id)
-
-    async def send(self, execution_id: str, signal: Signal) -> None:
-        await self.control.send(execution_id, signal)
-
-    async def cancel(self, execution_id: str, reason: str = "cancelled by request") -> None:
-        await self.control.cancel(execution_id, reason)
-
-    async def suspend(self, execution_id: str) -> None:
-        await self.control.suspend(execution_id)
-
-    async def resume(self, execution_id: str) -> None:
-        await self.control.resume(execution_id)
-
-    async def retry(self, execution_id: str, workflow: LoadedWorkflow | None = None) -> None:
-        await self.control.retry(execution_id, workflow)
-
-    # --- events -------------------------------------------------------------------------
-
-    async def publish_event(self, event: dict[str, Any]) -> None:
-        await self.events.publish(event)
-
-    async def offer_event(self, event: dict[str, Any]) -> int:
-        return await self.events.offer(event)
-
-    def route_event(self, event: dict[str, Any]) -> int:
-        return self.events.route(event)
-
-    # --- recovery -----------------------------------------------------------------------
-
-    async def recover(self, *, include_own: bool = True, limit: int = 100_000) -> list[str]:
-        return await self.recovery.recover(include_own=include_own, limit=limit)
-
-    async def recover_own(self) -> list[str]:
-        return await self.recovery.recover_own()
-
-    async def renew_leases(self) -> None:
-        await self.leases.renew()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ BATCH = 500
 Deliver = Callable[[str, Signal, int | None], bool]
 
 
-class SignalPoller:
+class SignalPoller(Background):
     def __init__(
         self,
         store: Store,
@@ -46,25 +46,10 @@ class SignalPoller:
         # Signals from other processes are rare: no need to look for them as often as
         # for new work.
         self._interval = max(poll_interval, 0.1)
-        self._loop = Background(self._poll)
+        super().__init__(self.poll_once, pause=self._pause, failed="polling signals failed")
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
-
-    async def _poll(self) -> None:
-        failures = 0
-        while True:
-            await asyncio.sleep(backoff(self._interval, failures))
-            try:
-                await self.poll_once()
-                failures = 0
-            except Exception as exc:  # the store may be restarting; log once per outage
-                failures += 1
-                if failures == 1:
-                    log.warning("polling signals failed; retrying with backoff: %s", exc)
+    async def _pause(self, failures: int) -> None:
+        await asyncio.sleep(backoff(self._interval, failures))
 
     async def poll_once(self) -> None:
         pending = await self._committer.run_in_writer(
