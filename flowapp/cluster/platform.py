@@ -22,8 +22,7 @@ from flowapp.cluster.managed import ManagedApp
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, parse_text
 from flowapp.dsl.validate import validate_source
-from flowapp.engine.signals import Cancel, Resume, Suspend
-from flowapp.local.invocations import CONTROLLABLE
+from flowapp.local.invocations import ExecutionControl
 from flowapp.local.retrying import keeps_completed_tasks
 from flowapp.local.webhook_calls import answer_webhook
 from flowapp.runtime.limits import PayloadTooLarge as InputTooLarge
@@ -40,6 +39,7 @@ class ClusterPlatform(ManagedApp):
         self.app = app
         self.runtime = runtime
         self.started_at = time.time()
+        self.control = ExecutionControl(runtime, self._execution)
 
     # --- starting executions (the API, webhooks, and Knative's deliveries) -------------
 
@@ -113,34 +113,21 @@ class ClusterPlatform(ManagedApp):
         outcome = await self.runtime.wait_for(execution_id, wait)
         return p.InvocationResult(execution_id, outcome.status, outcome.output, outcome.error)
 
-    async def _control(self, execution_id: str, signal: Any, verb: str) -> None:
-        record = await self._execution(execution_id)
-        if record.status not in CONTROLLABLE[verb]:
-            raise p.Conflict(f"execution {execution_id} is {record.status}: it cannot be {verb}")
-        try:
-            await self.runtime.send(execution_id, signal)
-        except UnknownExecution:
-            raise p.NotFound(f"no execution {execution_id}") from None
-
     async def cancel(self, execution_id: str) -> None:
-        await self._control(execution_id, Cancel(), "cancelled")
+        await self.control.cancel(execution_id)
 
     async def suspend(self, execution_id: str) -> None:
-        await self._control(execution_id, Suspend(), "suspended")
+        await self.control.suspend(execution_id)
 
     async def resume(self, execution_id: str) -> None:
-        await self._control(execution_id, Resume(), "resumed")
+        await self.control.resume(execution_id)
 
     async def retry(self, execution_id: str) -> p.RetryStarted:
         """From the task that failed, on the workflow this engine serves now when it
         keeps every completed task in place (as ``flowapp up`` moves a retry to the
         serving revision), else on the execution's own."""
         record = await self._execution(execution_id)
-        if record.status != "faulted":  # before the target is worked out
-            raise p.Conflict(f"execution {execution_id} is {record.status}, not faulted")
-        return await p.retry_from_failed_task(
-            self.runtime, record, await self._retry_target(record)
-        )
+        return await p.retry_from_failed_task(self.runtime, record, self._retry_target)
 
     async def rerun(
         self, execution_id: str, *, replace_input: bool = False, input: Any = None

@@ -23,22 +23,25 @@ Every execution a trigger starts carries that dedupe key, so a message delivered
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from collections.abc import Collection
 
 from flowapp.apps.model import FlowApp
 from flowapp.cluster.elected import ElectedTrigger
 from flowapp.cluster.leader import Leases
-from flowapp.local.triggers import execution_input, schedule_triggers, trigger_key
+from flowapp.local.triggers import (
+    AppCronState,
+    Starter,
+    schedule_triggers,
+    stop_triggers,
+    trigger_sink,
+)
 from flowapp.triggers.base import Trigger, TriggerConfig, TriggerStatus
 from flowapp.triggers.cron_trigger import CronState
 from flowapp.triggers.registry import build_trigger
 from flowapp.triggers.webhook_trigger import WebhookTrigger
 
 log = logging.getLogger(__name__)
-Starter = Callable[[Any, str | None], Awaitable[str]]
 ELECTED_KINDS = frozenset({"mqtt"})
 
 
@@ -70,51 +73,25 @@ class ClusterTriggers:
     async def start(self) -> None:
         for config in engine_run(self.app, self.knative_sources):
             trigger = self._build(config)
-            await trigger.start(self._sink(config))
+            await trigger.start(
+                trigger_sink(self.app.name, config, self.start_execution, self.started)
+            )
             self.triggers[config.name] = trigger
 
     async def stop(self) -> None:
-        for trigger in self.triggers.values():
-            with contextlib.suppress(Exception):
-                await trigger.stop(drain_timeout=5.0)
-        self.triggers.clear()
+        await stop_triggers(self.triggers)
 
     def _build(self, config: TriggerConfig) -> Trigger:
         def make() -> Trigger:
-            return build_trigger(config, cron_state=_Prefixed(self.cron_state, self.app.name))
+            return build_trigger(config, cron_state=AppCronState(self.cron_state, self.app.name))
 
         if config.kind not in ELECTED_KINDS:
             return make()
         lease = self.leases.lease(f"trigger/{self.app.name}/{config.name}")
         return ElectedTrigger(config.name, make, lease)
 
-    def _sink(self, config: TriggerConfig) -> Callable[[dict[str, Any]], Awaitable[None]]:
-        async def sink(event: dict[str, Any]) -> None:
-            key = trigger_key(self.app.name, config.name, event)
-            execution_id = await self.start_execution(execution_input(config, event), key)
-            if config.kind == "http":
-                self.started[key] = execution_id
-                while len(self.started) > 1000:
-                    self.started.pop(next(iter(self.started)))
-
-        return sink
-
     def webhooks(self) -> dict[str, WebhookTrigger]:
         return {t.webhook.path: t for t in self.triggers.values() if isinstance(t, WebhookTrigger)}
 
     def status(self) -> dict[str, TriggerStatus]:
         return {name: trigger.status() for name, trigger in self.triggers.items()}
-
-
-class _Prefixed:
-    """Cron state per app (trigger names are unique within an app only)."""
-
-    def __init__(self, state: CronState, app: str) -> None:
-        self.state = state
-        self.app = app
-
-    async def load(self, trigger: str) -> Any:
-        return await self.state.load(f"{self.app}/{trigger}")
-
-    async def save(self, trigger: str, instant: Any) -> None:
-        await self.state.save(f"{self.app}/{trigger}", instant)

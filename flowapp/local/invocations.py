@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flowapp.dsl.problems import DefinitionError
-from flowapp.engine.signals import Cancel, Resume, Suspend
+from flowapp.engine.signals import Cancel, Resume, Signal, Suspend
 from flowapp.local.app_records import require_app
 from flowapp.local.hosts import RevisionHosts
 from flowapp.local.retrying import keeps_completed_tasks
@@ -31,6 +33,35 @@ CONTROLLABLE = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionControl:
+    """Cancel, suspend and resume executions. ``find`` reads one (``NotFound`` when it
+    is not one of this platform's)."""
+
+    runtime: Runtime
+    find: Callable[[str], Awaitable[ExecutionRecord]]
+
+    async def cancel(self, execution_id: str) -> None:
+        await self._signal(execution_id, Cancel(), "cancelled")
+
+    async def suspend(self, execution_id: str) -> None:
+        await self._signal(execution_id, Suspend(), "suspended")
+
+    async def resume(self, execution_id: str) -> None:
+        await self._signal(execution_id, Resume(), "resumed")
+
+    async def _signal(self, execution_id: str, signal: Signal, verb: str) -> None:
+        """Signal the execution, unless its status says the signal has nothing to do (409):
+        a signal queued for an execution that has ended would wait there forever."""
+        record = await self.find(execution_id)
+        if record.status not in CONTROLLABLE[verb]:
+            raise p.Conflict(f"execution {execution_id} is {record.status}: it cannot be {verb}")
+        try:
+            await self.runtime.send(execution_id, signal)
+        except UnknownExecution:
+            raise p.NotFound(f"no execution {execution_id}") from None
+
+
 class Invoker:
     """Starts executions of apps on a revision chosen by traffic, and controls them."""
 
@@ -41,6 +72,7 @@ class Invoker:
         self.store = store
         self.serving = serving
         self.hosts = hosts
+        self.control = ExecutionControl(runtime, self._execution)
 
     async def _serving_host(self, name: str) -> RevisionHost:
         """A revision for a new execution, by the app's traffic (read again from the
@@ -72,26 +104,6 @@ class Invoker:
         outcome = await self.runtime.wait_for(execution_id, wait)
         return p.InvocationResult(execution_id, outcome.status, outcome.output, outcome.error)
 
-    async def _control(self, execution_id: str, signal: Any, verb: str) -> None:
-        """Signal the execution, unless its status says the signal has nothing to do (409):
-        a signal queued for an execution that has ended would wait there forever."""
-        record = await self._execution(execution_id)
-        if record.status not in CONTROLLABLE[verb]:
-            raise p.Conflict(f"execution {execution_id} is {record.status}: it cannot be {verb}")
-        try:
-            await self.runtime.send(execution_id, signal)
-        except UnknownExecution:
-            raise p.NotFound(f"no execution {execution_id}") from None
-
-    async def cancel(self, execution_id: str) -> None:
-        await self._control(execution_id, Cancel(), "cancelled")
-
-    async def suspend(self, execution_id: str) -> None:
-        await self._control(execution_id, Suspend(), "suspended")
-
-    async def resume(self, execution_id: str) -> None:
-        await self._control(execution_id, Resume(), "resumed")
-
     async def cancel_unfinished(self, app: str) -> None:
         """Cancel every unfinished execution of ``app`` (a page of each status at a time)."""
         for status in UNFINISHED_STATUSES:
@@ -110,11 +122,7 @@ class Invoker:
 
     async def retry(self, execution_id: str) -> p.RetryStarted:
         record = await self._execution(execution_id)
-        if record.status != "faulted":  # before the target is worked out
-            raise p.Conflict(f"execution {execution_id} is {record.status}, not faulted")
-        return await p.retry_from_failed_task(
-            self.runtime, record, await self._retry_target(record)
-        )
+        return await p.retry_from_failed_task(self.runtime, record, self._retry_target)
 
     async def rerun(
         self, execution_id: str, *, replace_input: bool = False, input: Any = None

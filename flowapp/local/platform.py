@@ -291,13 +291,13 @@ class LocalPlatform:
         return await self.invoker.invoke(name, input, wait=wait, dedupe_key=dedupe_key)
 
     async def cancel(self, execution_id: str) -> None:
-        await self.invoker.cancel(execution_id)
+        await self.invoker.control.cancel(execution_id)
 
     async def suspend(self, execution_id: str) -> None:
-        await self.invoker.suspend(execution_id)
+        await self.invoker.control.suspend(execution_id)
 
     async def resume(self, execution_id: str) -> None:
-        await self.invoker.resume(execution_id)
+        await self.invoker.control.resume(execution_id)
 
     async def retry(self, execution_id: str) -> p.RetryStarted:
         return await self.invoker.retry(execution_id)

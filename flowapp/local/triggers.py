@@ -93,6 +93,42 @@ def schedule_triggers(app: FlowApp) -> list[TriggerConfig]:
     return [load_trigger(item) for item in items]
 
 
+Sink = Callable[[dict[str, Any]], Awaitable[None]]
+STARTED_KEPT = 1000  # the most recent webhook executions a trigger set can still name
+
+
+def trigger_sink(
+    app: str,
+    config: TriggerConfig,
+    start: Starter,
+    started: dict[str, str],
+    observer: TriggerObserver = UNOBSERVED,
+) -> Sink:
+    """What a trigger hands each event to: the execution is started (deduplicated by the
+    event's id) before the trigger acknowledges the event. An ``http`` trigger's
+    execution is kept in ``started`` by its key, for the webhook's answer to name it."""
+
+    async def sink(event: dict[str, Any]) -> None:
+        key = trigger_key(app, config.name, event)
+        execution_id = await start(execution_input(config, event), key)
+        observer.accepted(event_lag(event, time.time()))
+        if config.kind == "http":
+            started[key] = execution_id
+            while len(started) > STARTED_KEPT:
+                started.pop(next(iter(started)))
+
+    return sink
+
+
+async def stop_triggers(triggers: dict[str, Trigger]) -> None:
+    """Stop every trigger (each drains its deliveries in flight for up to 5 s; one that
+    fails to stop does not keep the others running), then forget them."""
+    for trigger in triggers.values():
+        with contextlib.suppress(Exception):
+            await trigger.stop(drain_timeout=5.0)
+    triggers.clear()
+
+
 class AppTriggers:
     def __init__(
         self,
@@ -121,36 +157,20 @@ class AppTriggers:
                 continue
             observer = self._observer(config.name)
             trigger = build_trigger(
-                config, cron_state=_Prefixed(self.cron_state, self.app.name), observer=observer
+                config, cron_state=AppCronState(self.cron_state, self.app.name), observer=observer
             )
             self.configs[config.name] = config
-            await trigger.start(self._sink(config, observer))
+            sink = trigger_sink(self.app.name, config, self.start_execution, self.started, observer)
+            await trigger.start(sink)
             self.triggers[config.name] = trigger
 
     async def stop(self) -> None:
-        for trigger in self.triggers.values():
-            with contextlib.suppress(Exception):
-                await trigger.stop(drain_timeout=5.0)
-        self.triggers.clear()
+        await stop_triggers(self.triggers)
 
     def _observer(self, trigger: str) -> TriggerObserver:
         if self.metrics is None:
             return UNOBSERVED
         return self.metrics.observer(self.app.name, trigger)
-
-    def _sink(
-        self, config: TriggerConfig, observer: TriggerObserver
-    ) -> Callable[[dict[str, Any]], Awaitable[None]]:
-        async def sink(event: dict[str, Any]) -> None:
-            key = trigger_key(self.app.name, config.name, event)
-            execution_id = await self.start_execution(execution_input(config, event), key)
-            observer.accepted(event_lag(event, time.time()))
-            if config.kind == "http":  # the webhook's answer names the execution
-                self.started[key] = execution_id
-                while len(self.started) > 1000:
-                    self.started.pop(next(iter(self.started)))
-
-        return sink
 
     def webhooks(self) -> dict[str, WebhookTrigger]:
         return {t.webhook.path: t for t in self.triggers.values() if isinstance(t, WebhookTrigger)}
@@ -160,7 +180,7 @@ class AppTriggers:
         return refused | {name: trigger.status() for name, trigger in self.triggers.items()}
 
 
-class _Prefixed:
+class AppCronState:
     """Cron state per app: trigger names are only unique within an app."""
 
     def __init__(self, state: CronState, app: str) -> None:

@@ -167,12 +167,17 @@ class RetryStarted:
 
 
 async def retry_from_failed_task(
-    runtime: Runtime, record: ExecutionRecord, target: LoadedWorkflow | None
+    runtime: Runtime,
+    record: ExecutionRecord,
+    target_of: Callable[[ExecutionRecord], Awaitable[LoadedWorkflow | None]],
 ) -> RetryStarted:
-    """Retry a faulted execution from its failed task, on ``target`` (None: its own
-    revision), with the platform's errors for what cannot be retried."""
+    """Retry a faulted execution from its failed task, on the workflow ``target_of`` it
+    (None: its own revision), with the platform's errors for what cannot be retried."""
     from flowapp.runtime.runtime import UnknownExecution
 
+    if record.status != "faulted":  # before the target is worked out
+        raise Conflict(f"execution {record.id} is {record.status}, not faulted")
+    target = await target_of(record)
     try:
         await runtime.retry(record.id, target)
     except UnknownExecution:

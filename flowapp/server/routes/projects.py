@@ -16,6 +16,7 @@ answering meanwhile.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request
@@ -23,7 +24,6 @@ from starlette.responses import JSONResponse
 
 from flowapp.apps.errors import ScaffoldError
 from flowapp.apps.projectedit import (
-    FunctionEntry,
     WorkflowFile,
     function_entries,
     with_function,
@@ -136,17 +136,6 @@ def _parent(if_match: str | None) -> str | None:
     return if_match.strip().removeprefix("W/").strip('"')
 
 
-def _function_json(entry: FunctionEntry) -> dict[str, Any]:
-    return {
-        "name": entry.name,
-        "runtime": entry.runtime,
-        "path": entry.path,
-        "declared": entry.declared,
-        "has_code": entry.has_code,
-        "called_by": list(entry.called_by),
-    }
-
-
 async def _functions_json(request: Request, name: str, source: SourceView) -> dict[str, Any]:
     try:
         entries = await asyncio.to_thread(function_entries, source.files)
@@ -156,7 +145,7 @@ async def _functions_json(request: Request, name: str, source: SourceView) -> di
         "app": name,
         "clone_url": f"{str(request.base_url).rstrip('/')}/git/{name}.git",
         "runtimes": list(RUNTIMES),
-        "items": [_function_json(entry) for entry in entries],
+        "items": [asdict(entry) for entry in entries],
     }
 
 
