@@ -17,7 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from flowapp.store.memory_tables import MemoryTables, Prepared, copy_execution, copy_task_run
+from flowapp.store.memory_tables import (
+    MemoryTables,
+    Prepared,
+    copy_execution,
+    copy_task_run,
+    discard,
+)
 from flowapp.store.plan import CommitPlan, check_leases, plan_commit
 from flowapp.store.port import (
     Checkpoint,
@@ -249,14 +255,11 @@ class MemoryStore:
 
     def pending_outbox(self, *, limit: int, owner: str | None = None) -> list[OutboxItem]:
         with self._lock:
-            outbox = self._tables.outbox.values()
-            items = [i for i in outbox if self._tables.held(i.execution_id, owner)]
-        return sorted(items, key=lambda i: i.id)[:limit]
+            return self._tables.pending(self._tables.outbox, owner, limit)
 
     def outbox_done(self, ids: Iterable[int]) -> None:
         with self._lock:
-            for item_id in ids:
-                self._tables.outbox.pop(item_id, None)
+            discard(self._tables.outbox, ids)
 
     def send_signal(self, execution_id: str, payload: dict[str, Any], *, now: float) -> int:
         with self._lock:
@@ -264,14 +267,11 @@ class MemoryStore:
 
     def pending_signals(self, *, owner: str | None, limit: int) -> list[SignalRecord]:
         with self._lock:
-            signals = self._tables.signals.values()
-            items = [s for s in signals if self._tables.held(s.execution_id, owner)]
-        return sorted(items, key=lambda s: s.id)[:limit]
+            return self._tables.pending(self._tables.signals, owner, limit)
 
     def discard_signals(self, ids: Iterable[int]) -> None:
         with self._lock:
-            for signal_id in ids:
-                self._tables.signals.pop(signal_id, None)
+            discard(self._tables.signals, ids)
 
 
 def _position(record: ExecutionRecord) -> tuple[float, str]:

@@ -9,9 +9,9 @@ Callers hold the store's lock around both.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flowapp.store.plan import CommitPlan, EffectKey, ExecutionPatch
 from flowapp.store.port import (
@@ -28,6 +28,20 @@ from flowapp.store.port import (
 )
 from flowapp.store.rules import FINAL_STATUSES, UNFINISHED_STATUSES, input_holds, json_copy
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+# A message of the outbox or the signals: numbered, for one execution.
+Q = TypeVar("Q", OutboxItem, SignalRecord)
+D = TypeVar("D", bound="DataclassInstance")
+
+
+def discard(queue: dict[int, Any], ids: Iterable[int]) -> None:
+    """Remove the messages ``ids`` from ``queue``; gone ones are skipped."""
+    for item_id in ids:
+        queue.pop(item_id, None)
+
 
 @dataclass(slots=True)
 class ExecutionRow:
@@ -38,32 +52,25 @@ class ExecutionRow:
         return json_copy(self.state)
 
 
+def _json_copied(record: D, *fields: str) -> D:
+    """``record`` with its JSON ``fields`` copied; its other fields are immutable values."""
+    return replace(record, **{name: json_copy(getattr(record, name)) for name in fields})
+
+
 def copy_execution(record: ExecutionRecord) -> ExecutionRecord:
-    return replace(
-        record,
-        input=json_copy(record.input),
-        output=json_copy(record.output),
-        error=json_copy(record.error),
-    )
+    return _json_copied(record, "input", "output", "error")
 
 
 def copy_task_run(run: TaskRunRecord) -> TaskRunRecord:
-    return replace(
-        run, input=json_copy(run.input), output=json_copy(run.output), error=json_copy(run.error)
-    )
+    return _json_copied(run, "input", "output", "error")
 
 
 def _copy_subscription(sub: SubscriptionRecord) -> SubscriptionRecord:
-    return replace(sub, attributes=json_copy(sub.attributes))
+    return _json_copied(sub, "attributes")
 
 
 def _copy_patch(patch: ExecutionPatch) -> ExecutionPatch:
-    return replace(
-        patch,
-        state=json_copy(patch.state),
-        output=json_copy(patch.output),
-        error=json_copy(patch.error),
-    )
+    return _json_copied(patch, "state", "output", "error")
 
 
 @dataclass(slots=True)
@@ -103,6 +110,12 @@ class MemoryTables:
             return True
         row = self.executions.get(execution_id)
         return row is not None and row.record.owner == owner
+
+    def pending(self, queue: Mapping[int, Q], owner: str | None, limit: int) -> list[Q]:
+        """The first ``limit`` messages of ``queue`` (the outbox or signals), in the order
+        written, of the executions ``owner`` holds (None: of any)."""
+        items = [item for item in queue.values() if self.held(item.execution_id, owner)]
+        return sorted(items, key=lambda item: item.id)[:limit]
 
     def filtered(self, where: ExecutionFilter) -> Iterator[ExecutionRecord]:
         for row in self.executions.values():

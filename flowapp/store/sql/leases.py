@@ -110,3 +110,9 @@ def pending_signals(conn: Connection, *, owner: str | None, limit: int) -> list[
     query = _held_by(sa.select(s.id, s.execution_id, s.payload, s.created_at), signals, owner)
     rows = conn.execute(query.order_by(s.id).limit(limit))
     return [SignalRecord(**row._mapping) for row in rows]
+
+
+def discard(conn: Connection, queue: sa.Table, ids: Iterable[int]) -> None:
+    """Delete the messages ``ids`` of ``queue`` (the outbox or signals); gone ones are skipped."""
+    for chunk in chunked(ids):
+        conn.execute(queue.delete().where(queue.c.id.in_(chunk)))

@@ -272,8 +272,7 @@ class SqlStore(SqlBase):
     @translated
     def outbox_done(self, ids: Iterable[int]) -> None:
         with self._write() as conn:
-            for chunk in chunked(ids):
-                conn.execute(outbox.delete().where(outbox.c.id.in_(chunk)))
+            leases.discard(conn, outbox, ids)
 
     @translated
     def send_signal(self, execution_id: str, payload: dict[str, Any], *, now: float) -> int:
@@ -291,5 +290,4 @@ class SqlStore(SqlBase):
     @translated
     def discard_signals(self, ids: Iterable[int]) -> None:
         with self._write() as conn:
-            for chunk in chunked(ids):
-                conn.execute(signals.delete().where(signals.c.id.in_(chunk)))
+            leases.discard(conn, signals, ids)
