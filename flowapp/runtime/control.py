@@ -9,6 +9,7 @@ holds the execution picks it up (``signal_polling.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 from flowapp.engine.signals import Cancel, Resume, RetryFailed, Signal, Suspend, signal_to_json
 from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED, ExecutionState
@@ -23,35 +24,26 @@ from flowapp.store.port import ExecutionRecord, Store
 Deliver = Callable[[str, Signal], bool]
 
 
+@dataclass(eq=False)
 class Control:
-    def __init__(
-        self,
-        store: Store,
-        committer: GroupCommitter,
-        executions: LiveExecutions,
-        *,
-        deliver: Deliver,
-        registry: WorkflowRegistry,
-        environments: Environments,
-        clock: Callable[[], float],
-    ) -> None:
-        self._store = store
-        self._committer = committer
-        self._executions = executions
-        self._deliver = deliver
-        self._registry = registry
-        self._environments = environments
-        self._clock = clock
+    store: Store
+    committer: GroupCommitter
+    executions: LiveExecutions
+    _: KW_ONLY
+    deliver: Deliver
+    registry: WorkflowRegistry
+    environments: Environments
+    clock: Callable[[], float]
 
     async def send(self, execution_id: str, signal: Signal) -> None:
         """Signal an execution wherever it is held (through the store if not here)."""
-        if self._deliver(execution_id, signal):
+        if self.deliver(execution_id, signal):
             return
-        if await self._executions.record(execution_id) is None:
+        if await self.executions.record(execution_id) is None:
             raise UnknownExecution(execution_id)
         payload = signal_to_json(signal)
-        await self._committer.run_in_writer(
-            lambda: self._store.send_signal(execution_id, payload, now=self._clock())
+        await self.committer.run_in_writer(
+            lambda: self.store.send_signal(execution_id, payload, now=self.clock())
         )
 
     async def cancel(self, execution_id: str, reason: str = "cancelled by request") -> None:
@@ -74,18 +66,18 @@ class Control:
         record, state = await self._load(execution_id)
         if record.status != FAULTED:
             raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
-        runs = await self._committer.run_in_writer(self._store.task_runs, execution_id)
+        runs = await self.committer.run_in_writer(self.store.task_runs, execution_id)
         memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
-        own = self._registry.of_execution(record.workflow_id)
+        own = self.registry.of_execution(record.workflow_id)
         live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
-        self._executions.held[execution_id] = live
-        self._deliver(execution_id, RetryFailed(memo))
+        self.executions.held[execution_id] = live
+        self.deliver(execution_id, RetryFailed(memo))
 
     async def _load(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
-        record = await self._executions.record(execution_id)
-        data = await self._committer.run_in_writer(self._store.load_state, execution_id)
+        record = await self.executions.record(execution_id)
+        data = await self.committer.run_in_writer(self.store.load_state, execution_id)
         if record is None or data is None:
             raise UnknownExecution(execution_id)
-        workflow = self._registry.of_execution(record.workflow_id)
-        opened = self._environments.open_sealed(workflow, data, [])
+        workflow = self.registry.of_execution(record.workflow_id)
+        opened = self.environments.open_sealed(workflow, data, [])
         return record, ExecutionState.from_json(opened)

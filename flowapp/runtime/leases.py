@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 
 from flowapp.runtime.background import Background
 from flowapp.runtime.committer import GroupCommitter
@@ -23,35 +24,26 @@ from flowapp.store.port import Store
 log = logging.getLogger("flowapp.runtime.runtime")
 
 
+@dataclass(eq=False)
 class LeaseKeeper(Background):
-    def __init__(
-        self,
-        store: Store,
-        committer: GroupCommitter,
-        executions: LiveExecutions,
-        recovery: Recovery,
-        *,
-        owner: str,
-        clock: Callable[[], float],
-        lease_seconds: float,
-        batch: int,
-        wake_outbox: Callable[[], None],
-    ) -> None:
-        self._store = store
-        self._committer = committer
-        self._executions = executions
-        self._recovery = recovery
-        self._owner = owner
-        self._clock = clock
-        self._lease_seconds = lease_seconds
-        self._batch = batch
-        self._wake_outbox = wake_outbox
+    store: Store
+    committer: GroupCommitter
+    executions: LiveExecutions
+    recovery: Recovery
+    _: KW_ONLY
+    owner: str
+    clock: Callable[[], float]
+    lease_seconds: float
+    batch: int
+    wake_outbox: Callable[[], None]
+
+    def __post_init__(self) -> None:
         super().__init__(
             self.renew, pause=self._pause, failed="lease upkeep failed", each_failure=True
         )
 
     async def _pause(self, failures: int) -> None:
-        await asyncio.sleep(self._lease_seconds / 3)
+        await asyncio.sleep(self.lease_seconds / 3)
 
     async def renew(self) -> None:
         """Renew the leases of the executions held here; forget those whose lease was
@@ -63,13 +55,13 @@ class LeaseKeeper(Background):
         fresh (forgetting it left its caller waiting until the next round adopted it),
         and one that ended meanwhile is in it though it is no orphan. An execution in
         the middle of a commit (its creation, say) is judged at the next round."""
-        live_now = self._executions.held
+        live_now = self.executions.held
         before = dict(live_now)
         settled = {execution_id for execution_id, live in before.items() if not live.pumping}
         held = set(
-            await self._committer.run_in_writer(
-                lambda: self._store.renew_leases(
-                    self._owner, now=self._clock(), lease_seconds=self._lease_seconds
+            await self.committer.run_in_writer(
+                lambda: self.store.renew_leases(
+                    self.owner, now=self.clock(), lease_seconds=self.lease_seconds
                 )
             )
         )
@@ -77,7 +69,7 @@ class LeaseKeeper(Background):
             live = before[execution_id]
             if live_now.get(execution_id) is live and not live.pumping:
                 log.warning("lease of %s expired; leaving it to its new owner", execution_id)
-                self._executions.forget(live)
+                self.executions.forget(live)
         await self._adopt_orphans(held - before.keys())
 
     async def _adopt_orphans(self, held: set[str]) -> None:
@@ -85,9 +77,9 @@ class LeaseKeeper(Background):
         (the store went away between claim and adoption), or by a claim whose answer was lost.
         Nobody else may take them while we renew their leases, so nobody else would run them.
         A batch at a time, so that renewing is not held up for long."""
-        running = self._executions.held.keys()
-        orphans = sorted(held - running - self._recovery.adopting)[: self._batch]
+        running = self.executions.held.keys()
+        orphans = sorted(held - running - self.recovery.adopting)[: self.batch]
         if orphans:
             log.warning("adopting %d executions claimed but never started here", len(orphans))
-            await self._recovery.adopt_all(orphans)
-            self._wake_outbox()
+            await self.recovery.adopt_all(orphans)
+            self.wake_outbox()

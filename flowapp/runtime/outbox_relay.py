@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from flowapp.runtime.background import Background
@@ -31,29 +32,20 @@ BATCH = 200
 CarryOut = Callable[[dict[str, Any], str | None], Awaitable[None]]
 
 
+@dataclass(eq=False)
 class OutboxRelay(Background):
-    def __init__(
-        self,
-        store: Store,
-        committer: GroupCommitter,
-        executions: LiveExecutions,
-        *,
-        wakeup: asyncio.Event,
-        carry_out: CarryOut,
-        registry: WorkflowRegistry,
-        environments: Environments,
-        owner: str,
-        metrics: RuntimeMetrics | None = None,
-    ) -> None:
-        self._store = store
-        self._committer = committer
-        self._executions = executions
-        self._carry_out = carry_out
-        self._registry = registry
-        self._environments = environments
-        self._owner = owner
-        self._metrics = metrics
-        self._wakeup = wakeup  # set by whoever adds to the outbox (the pump, recovery)
+    store: Store
+    committer: GroupCommitter
+    executions: LiveExecutions
+    _: KW_ONLY
+    wakeup: asyncio.Event  # set by whoever adds to the outbox (the pump, recovery)
+    carry_out: CarryOut
+    registry: WorkflowRegistry
+    environments: Environments
+    owner: str
+    metrics: RuntimeMetrics | None = None
+
+    def __post_init__(self) -> None:
         super().__init__(
             self.relay_once,
             pause=self._pause,
@@ -67,37 +59,37 @@ class OutboxRelay(Background):
         # that arrives as the event is set, and ``stop`` then waits for this loop forever.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(1.0):
-                await self._wakeup.wait()
-        self._wakeup.clear()
+                await self.wakeup.wait()
+        self.wakeup.clear()
 
     async def relay_once(self) -> None:
         """Carry out everything the outbox of this owner holds."""
         while True:
-            items = await self._committer.run_in_writer(
-                lambda: self._store.pending_outbox(limit=BATCH, owner=self._owner)
+            items = await self.committer.run_in_writer(
+                lambda: self.store.pending_outbox(limit=BATCH, owner=self.owner)
             )
-            if self._metrics is not None:  # at least this many: a batch is BATCH at most
-                self._metrics.outbox_backlog(len(items))
+            if self.metrics is not None:  # at least this many: a batch is BATCH at most
+                self.metrics.outbox_backlog(len(items))
             if not items:
                 return
             for item in items:
                 try:
                     payload = await self._opened(item)
-                    await self._carry_out(payload, item.execution_id)
+                    await self.carry_out(payload, item.execution_id)
                 except Exception:
                     log.exception("outbox item %s failed; it will not be retried", item.id)
-            await self._committer.run_in_writer(self._store.outbox_done, [i.id for i in items])
+            await self.committer.run_in_writer(self.store.outbox_done, [i.id for i in items])
 
     async def _opened(self, item: OutboxItem) -> dict[str, Any]:
         """An outbox command with the secrets it refers to put back (its execution may
         have ended, and be known only to the store)."""
         if REFERENCES not in item.payload:
             return item.payload
-        live = self._executions.held.get(item.execution_id)
+        live = self.executions.held.get(item.execution_id)
         workflow = live.workflow if live is not None else None
         if workflow is None:
-            record = await self._executions.record(item.execution_id)
+            record = await self.executions.record(item.execution_id)
             if record is None:
                 raise UnknownExecution(item.execution_id)
-            workflow = self._registry.of_execution(record.workflow_id)
-        return self._environments.open_sealed(workflow, item.payload)
+            workflow = self.registry.of_execution(record.workflow_id)
+        return self.environments.open_sealed(workflow, item.payload)

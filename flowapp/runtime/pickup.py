@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass
 
 from flowapp.runtime.background import Background, backoff
 
@@ -17,19 +18,22 @@ from flowapp.runtime.background import Background, backoff
 Claim = Callable[[int], Awaitable[list[str]]]
 
 
+@dataclass(eq=False)
 class Pickup(Background):
-    def __init__(self, claim: Claim, *, batch: int, poll_interval: float) -> None:
-        self._claim = claim
-        self._batch = batch
-        self._poll_interval = poll_interval
+    claim: Claim
+    _: KW_ONLY
+    batch: int
+    poll_interval: float
+
+    def __post_init__(self) -> None:
         self._full = True  # the first claim is made at once, as is the one after a full batch
         super().__init__(self._pick_up, pause=self._pause, failed="picking up executions failed")
 
     async def _pause(self, failures: int) -> None:
         if not self._full:
-            await asyncio.sleep(backoff(self._poll_interval, failures))
+            await asyncio.sleep(backoff(self.poll_interval, failures))
 
     async def _pick_up(self) -> None:
         self._full = False
-        claimed = await self._claim(self._batch)
-        self._full = len(claimed) >= self._batch
+        claimed = await self.claim(self.batch)
+        self._full = len(claimed) >= self.batch

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Set
+from dataclasses import KW_ONLY, dataclass
 
 from flowapp.engine.signals import Signal, signal_from_json
 from flowapp.runtime.background import Background, backoff
@@ -25,35 +26,29 @@ BATCH = 500
 Deliver = Callable[[str, Signal, int | None], bool]
 
 
+@dataclass(eq=False)
 class SignalPoller(Background):
-    def __init__(
-        self,
-        store: Store,
-        committer: GroupCommitter,
-        executions: LiveExecutions,
-        *,
-        deliver: Deliver,
-        adopting: Set[str],
-        owner: str,
-        poll_interval: float,
-    ) -> None:
-        self._store = store
-        self._committer = committer
-        self._executions = executions
-        self._deliver = deliver
-        self._adopting = adopting
-        self._owner = owner
+    store: Store
+    committer: GroupCommitter
+    executions: LiveExecutions
+    _: KW_ONLY
+    deliver: Deliver
+    adopting: Set[str]
+    owner: str
+    poll_interval: float
+
+    def __post_init__(self) -> None:
         # Signals from other processes are rare: no need to look for them as often as
         # for new work.
-        self._interval = max(poll_interval, 0.1)
+        self._interval = max(self.poll_interval, 0.1)
         super().__init__(self.poll_once, pause=self._pause, failed="polling signals failed")
 
     async def _pause(self, failures: int) -> None:
         await asyncio.sleep(backoff(self._interval, failures))
 
     async def poll_once(self) -> None:
-        pending = await self._committer.run_in_writer(
-            lambda: self._store.pending_signals(owner=self._owner, limit=BATCH)
+        pending = await self.committer.run_in_writer(
+            lambda: self.store.pending_signals(owner=self.owner, limit=BATCH)
         )
         undelivered = [item for item in pending if not self._deliver_stored(item)]
         await self.discard_stale(undelivered)
@@ -65,17 +60,17 @@ class SignalPoller(Background):
         except (ValueError, TypeError):
             log.error("dropping unreadable signal %s for %s", item.id, item.execution_id)
             return False
-        return self._deliver(item.execution_id, signal, item.id)
+        return self.deliver(item.execution_id, signal, item.id)
 
     async def discard_stale(self, undelivered: list[SignalRecord]) -> None:
         """Drop signals whose execution has ended; keep those of executions this process
         holds but is still adopting (they are delivered once it runs)."""
         stale = []
         for item in undelivered:
-            if item.execution_id in self._adopting:
+            if item.execution_id in self.adopting:
                 continue
-            record = await self._executions.record(item.execution_id)
+            record = await self.executions.record(item.execution_id)
             if record is None or record.status in FINAL_STATUSES:
                 stale.append(item.id)
         if stale:
-            await self._committer.run_in_writer(self._store.discard_signals, stale)
+            await self.committer.run_in_writer(self.store.discard_signals, stale)
