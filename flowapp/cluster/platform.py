@@ -110,8 +110,7 @@ class ClusterPlatform(ManagedApp):
         execution_id, _ = await self.start_execution(input, dedupe_key)
         if wait is None:
             return p.InvocationResult(execution_id, "running")
-        outcome = await self.runtime.wait_for(execution_id, wait)
-        return p.InvocationResult(execution_id, outcome.status, outcome.output, outcome.error)
+        return await self.runtime.wait_for(execution_id, wait)
 
     async def cancel(self, execution_id: str) -> None:
         await self.control.cancel(execution_id)

@@ -101,8 +101,7 @@ class Invoker:
         execution_id = await self.start_for_app(name, input, dedupe_key)
         if wait is None:
             return p.InvocationResult(execution_id, "running")
-        outcome = await self.runtime.wait_for(execution_id, wait)
-        return p.InvocationResult(execution_id, outcome.status, outcome.output, outcome.error)
+        return await self.runtime.wait_for(execution_id, wait)
 
     async def cancel_unfinished(self, app: str) -> None:
         """Cancel every unfinished execution of ``app`` (a page of each status at a time)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 from flowapp.apps import FlowApp
@@ -29,20 +30,16 @@ from flowapp.store.platform.port import AppStore
 AUTHOR = "flowapp <flowapp@localhost>"
 
 
+@dataclass(eq=False)
 class Projects:
-    def __init__(
-        self,
-        store: AppStore,
-        repositories: Repositories,
-        *,
-        environment: str | None,
-        clock: Callable[[], float],
-    ) -> None:
-        """``environment``: whose ``config/<environment>.yaml`` a project is checked with."""
-        self.store = store
-        self.repositories = repositories
-        self.environment = environment
-        self.clock = clock
+    """Apps' project sources. ``environment``: whose ``config/<environment>.yaml`` a
+    project is checked with."""
+
+    store: AppStore
+    repositories: Repositories
+    _: KW_ONLY
+    environment: str | None
+    clock: Callable[[], float]
 
     # --- the editor's view of a project ------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowapp.apps.model import FlowApp
@@ -91,6 +92,7 @@ def schedule_again(
     return loop.call_later(delay, fire)
 
 
+@dataclass(eq=False, kw_only=True)
 class AfterChains:
     """Each app's pending ``schedule.after`` start (one at a time), and the chains to take
     up again after a restart.
@@ -101,19 +103,11 @@ class AfterChains:
     keyed by the execution that completed, so however many processes schedule it, one
     next execution starts."""
 
-    def __init__(
-        self,
-        *,
-        delay_of: Callable[[str], float | None],
-        start: Callable[[str, str], Coroutine[Any, Any, Any]],
-        latest: Callable[[str], Any],
-        clock: Callable[[], float],
-    ) -> None:
-        self.delay_of = delay_of
-        self.start = start
-        self.latest = latest
-        self.clock = clock
-        self.pending: dict[str, asyncio.TimerHandle] = {}
+    delay_of: Callable[[str], float | None]
+    start: Callable[[str, str], Coroutine[Any, Any, Any]]
+    latest: Callable[[str], Any]
+    clock: Callable[[], float]
+    pending: dict[str, asyncio.TimerHandle] = field(default_factory=dict, init=False)
 
     def completed(self, app: str, execution_id: str, *, elapsed: float = 0.0) -> None:
         """``execution_id`` of ``app`` completed ``elapsed`` seconds ago: start the next."""

@@ -9,6 +9,7 @@ serving revision changes, the app's triggers restart with its resource.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from flowapp.local.app_records import require_app
 from flowapp.local.hosts import RevisionHosts
@@ -18,14 +19,12 @@ from flowapp.server import platform as p
 from flowapp.store.platform.port import AppStore
 
 
+@dataclass(eq=False)
 class Traffic:
-    def __init__(
-        self, store: AppStore, hosts: RevisionHosts, serving: Serving, triggers: TriggerSet
-    ) -> None:
-        self.store = store
-        self.hosts = hosts
-        self.serving = serving
-        self.triggers = triggers
+    store: AppStore
+    hosts: RevisionHosts
+    serving: Serving
+    triggers: TriggerSet
 
     async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
         await require_app(self.store, name)

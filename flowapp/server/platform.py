@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from flowapp.dsl.problems import Problem
+from flowapp.runtime.outcome import Outcome
 
 if TYPE_CHECKING:
     from flowapp.runtime.registry import LoadedWorkflow
@@ -144,14 +145,9 @@ class AppView:
     observation: dict[str, Any] | None  # functions and triggers as last reported
 
 
-@dataclass(frozen=True, slots=True)
-class InvocationResult:
-    """An execution started by an invocation, and how it stands (or ended) when answered."""
-
-    id: str
-    status: str
-    output: Any = None
-    error: dict[str, Any] | None = None
+# An execution started by an invocation, and how it stands (or ended) when answered:
+# the runtime's outcome of waiting for it.
+InvocationResult = Outcome
 
 
 @dataclass(frozen=True, slots=True)
