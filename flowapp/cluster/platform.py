@@ -160,14 +160,7 @@ class ClusterPlatform(ManagedApp):
 
     # --- functions, events, webhooks ----------------------------------------------------
 
-    def logs(
-        self,
-        name: str,
-        *,
-        function: str | None = None,
-        execution_id: str | None = None,
-        limit: int = 200,
-    ) -> list[p.LogLine]:
+    def logs(self, query: p.LogQuery) -> list[p.LogLine]:
         return []  # the function pods' own: kubectl logs -l flowapp.dev/function=<name>
 
     async def publish_event(self, event: dict[str, Any]) -> None:

@@ -141,23 +141,24 @@ class RevisionHosts(Mapping[Key, RevisionHost]):
         app, revision = workflow.app, workflow.revision
         return RevisionCaller(app, revision, self.started, lambda: self.host(app, revision))
 
-    def logs(
-        self, name: str, *, function: str | None, execution_id: str | None, limit: int
-    ) -> list[p.LogLine]:
+    def logs(self, query: p.LogQuery) -> list[p.LogLine]:
         """The last ``limit`` lines of the app's functions, over its running revisions."""
         lines: list[p.LogLine] = []
         for (app, _), host in self.running.items():
-            if app != name:
+            if app != query.app:
                 continue
-            functions = [function] if function else list(host.app.functions)
+            functions = [query.function] if query.function else list(host.app.functions)
             for each in functions:
                 if each not in host.app.functions:
                     continue
-                for line in host.supervisor.logs(each, execution_id=execution_id, limit=limit):
+                read = host.supervisor.logs(
+                    each, execution_id=query.execution_id, limit=query.limit
+                )
+                for line in read:
                     lines.append(
                         p.LogLine(
                             line.time,
-                            name,
+                            app,
                             line.function,
                             line.instance,
                             line.stream,
@@ -165,7 +166,7 @@ class RevisionHosts(Mapping[Key, RevisionHost]):
                             line.execution_id,
                         )
                     )
-        return sorted(lines, key=lambda line: line.time)[-limit:]
+        return sorted(lines, key=lambda line: line.time)[-query.limit :]
 
     async def stop_app(self, name: str) -> None:
         for key in [key for key in self.running if key[0] == name]:

@@ -237,15 +237,8 @@ class LocalPlatform:
     async def get_app(self, name: str) -> p.AppView:
         return await self.catalog.get_app(name)
 
-    def logs(
-        self,
-        name: str,
-        *,
-        function: str | None = None,
-        execution_id: str | None = None,
-        limit: int = 200,
-    ) -> list[p.LogLine]:
-        return self.hosts.logs(name, function=function, execution_id=execution_id, limit=limit)
+    def logs(self, query: p.LogQuery) -> list[p.LogLine]:
+        return self.hosts.logs(query)
 
     # --- run policy (``RunPolicyPort``) ---------------------------------------------------
 

@@ -194,6 +194,17 @@ class RerunStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class LogQuery:
+    """Which function log lines of ``app`` to read: the last ``limit``, of ``function``
+    (None: of every function), printed while serving ``execution_id`` (None: any)."""
+
+    app: str
+    function: str | None = None
+    execution_id: str | None = None
+    limit: int = 200
+
+
+@dataclass(frozen=True, slots=True)
 class LogLine:
     time: float
     app: str
@@ -334,14 +345,7 @@ class InvocationsPort(Protocol):
 class LogsPort(AppLookup, Protocol):
     """The app's function logs and status (``routes/observe.py``)."""
 
-    def logs(
-        self,
-        name: str,
-        *,
-        function: str | None = None,
-        execution_id: str | None = None,
-        limit: int = 200,
-    ) -> list[LogLine]: ...
+    def logs(self, query: LogQuery) -> list[LogLine]: ...
 
 
 class EventsPort(Protocol):

@@ -16,6 +16,7 @@ from flowapp.server import models
 from flowapp.server.deps import LogsDep, blocking
 from flowapp.server.openapi import errors
 from flowapp.server.params import AppName
+from flowapp.server.platform import LogQuery
 from flowapp.server.views import log_json, status_json
 
 router = APIRouter(prefix="/api/v1/apps/{name}", tags=["apps"])
@@ -35,7 +36,7 @@ async def logs(
 ) -> Any:
     """The app's function logs, oldest first (the last ``limit`` lines)."""
     await apps.get_app(name)  # an unknown app is a 404, not an empty list
-    read = partial(apps.logs, name, function=function, execution_id=execution, limit=limit)
+    read = partial(apps.logs, LogQuery(name, function, execution, limit))
     return {"items": [log_json(line) for line in await blocking(read)]}
 
 
