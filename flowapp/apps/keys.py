@@ -4,48 +4,29 @@ The resource's readers (header, functions) go through :class:`Keys`, so a user s
 every mistake at once, each with an absolute JSON pointer (``/spec/functions/append/scale``)
 that the loader turns into ``file:line:column``. A missing required key is reported on
 its parent (the place that exists in the file); an unknown key on itself, with a "did you
-mean" hint when a known key is close. (``flowapp.triggers`` has its own reader for the
-trigger items, with the same conventions.)
+mean" hint when a known key is close. The core is the trigger items' reader's
+(``flowapp.triggers.fields.KeyReader``); the checks and messages here are the resource's.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Any
 
 from flowapp.dsl.durations import DurationError, duration_seconds
-from flowapp.dsl.problems import Problem, join_pointer
+from flowapp.triggers.fields import KeyReader
 
 
-class Keys:
+class Keys(KeyReader):
     """The keys of one mapping: reading a key marks it known; ``finish`` reports the rest."""
 
-    def __init__(self, value: Any, pointer: str, problems: list[Problem]) -> None:
-        self.valid = isinstance(value, Mapping)
-        if not self.valid:  # one problem, not also one per missing key
-            problems.append(Problem(pointer, f"must be a mapping, not {kind_of(value)}"))
-        self._data: Mapping[str, Any] = value if self.valid else {}
-        self.pointer = pointer
-        self._problems = problems
-        self._known: set[str] = set()
-
-    def has(self, key: str) -> bool:
-        return key in self._data
-
-    def problem(self, key: str | None, message: str) -> None:
-        pointer = self.pointer if key is None else join_pointer(self.pointer, key)
-        self._problems.append(Problem(pointer, message))
-
-    def raw(self, key: str) -> Any:
-        self._known.add(key)
-        return self._data.get(key)
+    @staticmethod
+    def kind(value: Any) -> str:
+        return kind_of(value)
 
     def required(self, key: str) -> str:
         """A required non-empty string; "" (with a problem recorded) otherwise."""
-        if self.raw(key) is None:
-            if self.valid:
-                self.problem(None, f"missing required key `{key}`")
+        if self._present(key, True) is None:
             return ""
         return self.optional(key) or ""
 
@@ -91,22 +72,6 @@ class Keys:
             self.problem(key, f"`{key}` must be longer than zero")
             return None
         return seconds
-
-    def mapping(self, key: str, *, required: bool = False) -> Keys | None:
-        value = self.raw(key)
-        if value is None:
-            if required and self.valid:
-                self.problem(None, f"missing required key `{key}`")
-            return None
-        return Keys(value, join_pointer(self.pointer, key), self._problems)
-
-    def finish(self) -> None:
-        """Report every key nobody read, with the closest known key as a hint."""
-        for key in self._data:
-            if key not in self._known:
-                close = difflib.get_close_matches(str(key), sorted(self._known), n=1)
-                hint = f" (did you mean `{close[0]}`?)" if close else ""
-                self.problem(str(key), f"unknown key `{key}`{hint}")
 
 
 def kind_of(value: Any) -> str:

@@ -12,40 +12,68 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, Self
 
 from flowapp.dsl.durations import DurationError, duration_seconds
 from flowapp.dsl.problems import Problem, join_pointer
 
 
-class Fields:
-    """The keys of one mapping; reads mark keys as known, ``finish`` reports the rest."""
+class KeyReader:
+    """The keys of one mapping at ``pointer``: reading a key marks it known, ``finish``
+    reports the rest. Problems are collected in ``problems``, never raised. The readers of
+    ``flowapp.yaml`` (``flowapp.apps.keys``) share these conventions."""
 
-    def __init__(self, value: Any, *, pointer: str, problems: list[Problem]) -> None:
-        # A mapping that is not one gets one problem, not also one per missing key.
-        self._valid = isinstance(value, Mapping)
-        if not isinstance(value, Mapping):
-            problems.append(Problem(pointer, f"must be a mapping, not {_kind(value)}"))
-            value = {}
-        self._data: Mapping[str, Any] = value
-        self._pointer = pointer
+    def __init__(self, value: Any, pointer: str, problems: list[Problem]) -> None:
+        self.valid = isinstance(value, Mapping)
+        if not self.valid:  # one problem, not also one per missing key
+            problems.append(Problem(pointer, f"must be a mapping, not {self.kind(value)}"))
+        self._data: Mapping[str, Any] = value if self.valid else {}
+        self.pointer = pointer
         self._problems = problems
         self._known: set[str] = set()
 
-    @property
-    def pointer(self) -> str:
-        return self._pointer
+    @staticmethod
+    def kind(value: Any) -> str:
+        """How a problem names the type of a JSON value."""
+        names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+        return names.get(type(value), type(value).__name__)
 
     def has(self, key: str) -> bool:
         return key in self._data
 
     def problem(self, key: str | None, message: str) -> None:
-        pointer = self._pointer if key is None else join_pointer(self._pointer, key)
+        pointer = self.pointer if key is None else join_pointer(self.pointer, key)
         self._problems.append(Problem(pointer, message))
 
     def raw(self, key: str) -> Any:
         self._known.add(key)
         return self._data.get(key)
+
+    def mapping(self, key: str, *, required: bool = False) -> Self | None:
+        value = self._present(key, required)
+        if value is None:
+            return None
+        return type(self)(value, join_pointer(self.pointer, key), self._problems)
+
+    def finish(self) -> None:
+        """Report every key nobody read, with the closest known key as a hint."""
+        for key in self._data:
+            if key not in self._known:
+                close = difflib.get_close_matches(str(key), sorted(self._known), n=1)
+                hint = f" (did you mean `{close[0]}`?)" if close else ""
+                self.problem(str(key), f"unknown key `{key}`{hint}")
+
+    def _present(self, key: str, required: bool) -> Any:
+        """The value of ``key``; a missing required one is reported on this mapping (the
+        place that exists in the file)."""
+        value = self.raw(key)
+        if value is None and required and self.valid:
+            self.problem(None, f"missing required key `{key}`")
+        return value
+
+
+class Fields(KeyReader):
+    """A trigger item's keys, read with the checks its parsers need."""
 
     def string(self, key: str, *, default: str, pattern: str = "") -> str:
         value = self.optional(key, pattern=pattern)
@@ -53,8 +81,7 @@ class Fields:
 
     def required(self, key: str, *, pattern: str = "") -> str:
         """A required string; "" (with a problem recorded) when missing or invalid."""
-        if self._data.get(key) is None:
-            self._present(key, True)
+        if self._present(key, True) is None:
             return ""
         return self.optional(key, pattern=pattern) or ""
 
@@ -75,7 +102,7 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(key, f"`{key}` must be an integer, not {_kind(value)}")
+            self.problem(key, f"`{key}` must be an integer, not {self.kind(value)}")
             return default
         if not minimum <= value <= maximum:
             self.problem(key, f"`{key}` must be between {minimum} and {maximum}, not {value}")
@@ -127,36 +154,6 @@ class Fields:
             return default
         return tuple(items)
 
-    def mapping(self, key: str, *, required: bool = False) -> Fields | None:
-        value = self._present(key, required)
-        if value is None:
-            return None
-        return Fields(value, pointer=join_pointer(self._pointer, key), problems=self._problems)
-
-    def finish(self) -> None:
-        """Report every key nobody read, with the closest known key as a hint."""
-        for key in self._data:
-            if key not in self._known:
-                self.problem(str(key), _unknown(str(key), self._known))
-
-    def _present(self, key: str, required: bool) -> Any:
-        self._known.add(key)
-        value = self._data.get(key)
-        if value is None and required and self._valid:
-            self.problem(None, f"missing required key `{key}`")
-        return value
-
-
-def _unknown(key: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(known), n=1)
-    hint = f" (did you mean `{close[0]}`?)" if close else ""
-    return f"unknown key `{key}`{hint}"
-
 
 def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
-    return names.get(type(value), type(value).__name__)
