@@ -14,8 +14,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import KW_ONLY, dataclass, field
 
 from flowapp.apps.model import FlowApp
+from flowapp.local.alerts.periodic import Periodic
 from flowapp.store.port import Purged, PurgeFilter, Store
 from flowapp.store.retention import BATCH, MIN_PAUSE, PAUSE_RATIO, RetentionPolicy
 
@@ -35,53 +37,30 @@ def app_retentions(apps: Iterable[FlowApp]) -> dict[str, float]:
     return own
 
 
+@dataclass(eq=False)
 class RetentionSweeper:
-    def __init__(
-        self,
-        store: Store,
-        policy: Callable[[], RetentionPolicy],
-        *,
-        interval: float = INTERVAL,
-        batch: int = BATCH,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be > 0 seconds, not {interval!r}")
-        self.name = "retention"
-        self._store = store
-        self._policy = policy
-        self._interval = interval
-        self._batch = batch
-        self._clock = clock
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self.purged = Purged()  # since start, for logs and tests
+    store: Store
+    policy: Callable[[], RetentionPolicy]
+    _: KW_ONLY
+    interval: float = INTERVAL
+    batch: int = BATCH
+    clock: Callable[[], float] = time.time
+    purged: Purged = field(default_factory=Purged, init=False)  # since start, for logs and tests
+
+    def __post_init__(self) -> None:
+        self._periodic = Periodic("retention", self.sweep, self.interval)
 
     async def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._stopping = asyncio.Event()
-            self._task = asyncio.create_task(self._loop(), name=self.name)
+        await self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            self._stopping.set()
-            await task
-
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.sweep()
-            except Exception:
-                # The next round starts over from what the database holds.
-                log.exception("retention: round failed; retrying in %.0f s", self._interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
+        """Stop between two batches (the round in progress ends early)."""
+        await self._periodic.stop()
 
     async def sweep(self) -> Purged:
         """One round: purge what the policy lets go now (until stopped)."""
         total = Purged()
-        for where in self._policy().filters(self._clock()):
+        for where in self.policy().filters(self.clock()):
             total += await self._purge(where)
         if not total.nothing:
             log.info(
@@ -93,14 +72,15 @@ class RetentionSweeper:
 
     async def _purge(self, where: PurgeFilter) -> Purged:
         total = Purged()
-        while not self._stopping.is_set():
+        stopping = self._periodic.stopping
+        while not stopping.is_set():
             started = time.perf_counter()
-            done = await asyncio.to_thread(self._store.purge_batch, where, limit=self._batch)
+            done = await asyncio.to_thread(self.store.purge_batch, where, limit=self.batch)
             if done.nothing:
                 break
             total += done
             self.purged += done
             pause = max(MIN_PAUSE, PAUSE_RATIO * (time.perf_counter() - started))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=pause)
+                await asyncio.wait_for(stopping.wait(), timeout=pause)
         return total

@@ -30,6 +30,11 @@ class Periodic:
         self._task: asyncio.Task[None] | None = None
 
     @property
+    def stopping(self) -> asyncio.Event:
+        """Set by :meth:`stop`: a long round looks at it between its steps."""
+        return self._stopping
+
+    @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
