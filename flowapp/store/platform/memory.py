@@ -53,10 +53,7 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
     def create_app(
         self, name: str, *, namespace: str, resource: dict[str, Any], now: float
     ) -> AppRecord:
-        rules.check_label(name, "app name")
-        rules.check_label(namespace, "namespace")
-        rules.check_object(resource, "resource")
-        app = AppRecord(name, namespace, json_copy(resource), created_at=now, updated_at=now)
+        app = rules.new_app(name, namespace, resource, now)
         with self._lock:
             if name in self._tables.apps:
                 raise AppExists(name)
@@ -97,8 +94,7 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
     def create_revision(
         self, app: str, *, digest: str, resource: dict[str, Any], now: float
     ) -> RevisionRecord:
-        rules.check_text(digest, "digest")
-        rules.check_object(resource, "resource")
+        rules.check_revision(digest, resource)
         copied = json_copy(resource)
         with self._lock:
             self._tables.need_app(app)
@@ -191,8 +187,7 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
         message: str | None = None,
         append_log: str = "",
     ) -> DeployRecord:
-        if status is not None:
-            rules.check_choice(status, rules.DEPLOY_STATUSES, "deploy status")
+        rules.check_deploy_status(status)
         with self._lock:
             deploy = self._tables.deploys.get(deploy_id)
             if deploy is None:
@@ -217,9 +212,7 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
     def create_token(
         self, name: str, *, role: str, now: float, apps: Sequence[str] = ()
     ) -> tuple[TokenRecord, str]:
-        rules.check_text(name, "token name")
-        rules.check_choice(role, rules.ROLES, "role")
-        scope = rules.check_token_apps(apps, role)
+        scope = rules.check_token(name, role, apps)
         plaintext = tokens.new_token()
         prefix, secret_hash = tokens.display_prefix(plaintext), tokens.hash_token(plaintext)
         with self._lock:

@@ -14,11 +14,13 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from flowapp.store.platform.records import (
     AlertRuleSpec,
     AppObservation,
+    AppRecord,
     Condition,
     ConditionRecord,
     DeployRecord,
@@ -27,6 +29,7 @@ from flowapp.store.platform.records import (
     NotificationRecord,
     TrafficSplit,
 )
+from flowapp.store.rules import json_copy
 
 # The same rule as flowapp.apps.names.DNS_LABEL, repeated so that the store does not
 # load the apps package (and with it the DSL, events and triggers).
@@ -65,6 +68,32 @@ def check_token_apps(apps: Sequence[str], role: str) -> tuple[str, ...]:
     if names and role == "admin":
         raise InvalidValue("an admin token cannot be limited to apps: choose developer or viewer")
     return names
+
+
+def new_app(name: str, namespace: str, resource: dict[str, Any], now: float) -> AppRecord:
+    """The record ``create_app`` stores, its arguments checked and ``resource`` copied."""
+    check_label(name, "app name")
+    check_label(namespace, "namespace")
+    check_object(resource, "resource")
+    return AppRecord(name, namespace, json_copy(resource), created_at=now, updated_at=now)
+
+
+def check_revision(digest: str, resource: dict[str, Any]) -> None:
+    check_text(digest, "digest")
+    check_object(resource, "resource")
+
+
+def check_deploy_status(status: str | None) -> None:
+    """None leaves a deploy's status as it is."""
+    if status is not None:
+        check_choice(status, DEPLOY_STATUSES, "deploy status")
+
+
+def check_token(name: str, role: str, apps: Sequence[str]) -> tuple[str, ...]:
+    """The arguments of ``create_token`` checked; returns the apps it is limited to."""
+    check_text(name, "token name")
+    check_choice(role, ROLES, "role")
+    return check_token_apps(apps, role)
 
 
 def check_secret_name(value: str) -> str:

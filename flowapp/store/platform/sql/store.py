@@ -49,10 +49,7 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
     def create_app(
         self, name: str, *, namespace: str, resource: dict[str, Any], now: float
     ) -> AppRecord:
-        rules.check_label(name, "app name")
-        rules.check_label(namespace, "namespace")
-        rules.check_object(resource, "resource")
-        app = AppRecord(name, namespace, json_copy(resource), created_at=now, updated_at=now)
+        app = rules.new_app(name, namespace, resource, now)
         try:
             with self._write() as conn:
                 apps.create_app(conn, app)
@@ -95,8 +92,7 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
     def create_revision(
         self, app: str, *, digest: str, resource: dict[str, Any], now: float
     ) -> RevisionRecord:
-        rules.check_text(digest, "digest")
-        rules.check_object(resource, "resource")
+        rules.check_revision(digest, resource)
         with self._write() as conn:
             return apps.create_revision(
                 conn, app, digest=digest, resource=json_copy(resource), now=now
@@ -158,8 +154,7 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
         message: str | None = None,
         append_log: str = "",
     ) -> DeployRecord:
-        if status is not None:
-            rules.check_choice(status, rules.DEPLOY_STATUSES, "deploy status")
+        rules.check_deploy_status(status)
         with self._write() as conn:
             return rollout.update_deploy(
                 conn, deploy_id, now=now, status=status, message=message, append_log=append_log
@@ -181,9 +176,7 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
     def create_token(
         self, name: str, *, role: str, now: float, apps: Sequence[str] = ()
     ) -> tuple[TokenRecord, str]:
-        rules.check_text(name, "token name")
-        rules.check_choice(role, rules.ROLES, "role")
-        scope = rules.check_token_apps(apps, role)
+        scope = rules.check_token(name, role, apps)
         with self._write() as conn:
             return access.create_token(conn, name=name, role=role, now=now, apps=scope)
 
