@@ -23,6 +23,8 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 FAULTED_REF = {"$ref": "#/components/schemas/Faulted"}
 BEARER = {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token."}}
 PUBLIC: dict[str, Any] = {"security": []}
+TEXT = {"schema": {"type": "string"}}
+YAML_TEXT = {"application/yaml": TEXT, "text/yaml": TEXT}
 
 
 def errors(*statuses: int, public: bool = False) -> dict[int | str, dict[str, Any]]:
@@ -47,6 +49,17 @@ def faulted_or_problem(description: str) -> dict[str, Any]:
             PROBLEM_JSON: {"schema": PROBLEM_REF},
         },
     }
+
+
+def request_body(
+    content: dict[str, Any], description: str | None = None, *, required: bool = True
+) -> dict[str, Any]:
+    """The body of an operation whose route reads the request itself (YAML text, an
+    archive, CloudEvents, any JSON), as its ``openapi_extra``: FastAPI cannot infer it."""
+    body: dict[str, Any] = {"required": required}
+    if description is not None:
+        body["description"] = description
+    return {"requestBody": {**body, "content": content}}
 
 
 def operation_id(route: APIRoute) -> str:

@@ -17,7 +17,7 @@ from flowapp.server import models
 from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import resource_text
 from flowapp.server.deps import AppsDep, SourcesDep
-from flowapp.server.openapi import errors, links
+from flowapp.server.openapi import YAML_TEXT, errors, links, request_body
 from flowapp.server.params import AppName
 from flowapp.server.platform import NotFound
 from flowapp.server.problems import location_json
@@ -36,17 +36,10 @@ ValidateIn = Annotated[
     ),
 ]
 
-RESOURCE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "A FlowApp resource or a plain Serverless Workflow document.",
-        "content": {
-            "application/yaml": {"schema": {"type": "string"}},
-            "text/yaml": {"schema": {"type": "string"}},
-            "application/json": {"schema": {"type": "object"}},
-        },
-    }
-}
+RESOURCE_BODY = request_body(
+    {**YAML_TEXT, "application/json": {"schema": {"type": "object"}}},
+    "A FlowApp resource or a plain Serverless Workflow document.",
+)
 
 
 APP_LINKS = links(

@@ -18,7 +18,7 @@ from flowapp.server import models
 from flowapp.server.bodies import decode_text, parse_json
 from flowapp.server.deps import InvocationsDep
 from flowapp.server.invocations import execution_location
-from flowapp.server.openapi import errors, problem
+from flowapp.server.openapi import errors, problem, request_body
 from flowapp.server.params import ExecutionId
 from flowapp.server.routes.executions import execution_in_scope
 
@@ -76,13 +76,11 @@ async def retry(executions: InvocationsDep, execution_id: ExecutionId) -> Any:
     }
 
 
-RERUN_INPUT = {
-    "requestBody": {
-        "required": False,
-        "description": "The new execution's input, any JSON value; no body: the same input.",
-        "content": {"application/json": {"schema": {}}},
-    }
-}
+RERUN_INPUT = request_body(
+    {"application/json": {"schema": {}}},
+    "The new execution's input, any JSON value; no body: the same input.",
+    required=False,
+)
 
 
 @router.post(

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from flowapp.server import models
 from flowapp.server.bodies import archive_body
 from flowapp.server.deps import DeploysDep, Services, ServicesDep
-from flowapp.server.openapi import errors
+from flowapp.server.openapi import errors, request_body
 from flowapp.server.params import AppName
 from flowapp.server.platform import DeployView, Progress
 from flowapp.server.streaming import NDJSON, DeployRun, stream_deploy
@@ -32,16 +32,11 @@ DeployId = Annotated[int, Path(ge=1, le=2**53, description="The deploy's id.")]
 
 Stream = Annotated[bool, Query(description="Answer with NDJSON progress lines.")]
 DEPLOY_DOC = {"content": {NDJSON: {"schema": {"type": "string"}}}}
-ARCHIVE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "The project folder as a gzipped tar (flowapp.yaml at its root).",
-        "content": {
-            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+ARCHIVE_BODY = request_body(
+    {"application/gzip": BINARY, "application/octet-stream": BINARY},
+    "The project folder as a gzipped tar (flowapp.yaml at its root).",
+)
 
 
 @router.post(

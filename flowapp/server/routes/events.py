@@ -17,7 +17,7 @@ from flowapp.events.cloudevents import STRUCTURED, from_http
 from flowapp.server import models
 from flowapp.server.bodies import media_type, parse_json
 from flowapp.server.deps import EventsDep
-from flowapp.server.openapi import errors
+from flowapp.server.openapi import errors, request_body
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -33,15 +33,9 @@ EVENT_SCHEMA = {
         "type": {"type": "string", "minLength": 1},
     },
 }
-EVENT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            STRUCTURED: {"schema": EVENT_SCHEMA},
-            "application/json": {"schema": EVENT_SCHEMA},
-        },
-    }
-}
+EVENT_BODY = request_body(
+    {STRUCTURED: {"schema": EVENT_SCHEMA}, "application/json": {"schema": EVENT_SCHEMA}}
+)
 
 
 @router.post(

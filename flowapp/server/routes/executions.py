@@ -18,7 +18,7 @@ from flowapp.server.auth import TokenDep, in_token_scope
 from flowapp.server.bodies import json_body
 from flowapp.server.deps import InvocationsDep, ServicesDep, blocking
 from flowapp.server.invocations import BadParameter, answer, idempotency_scope, parse_wait
-from flowapp.server.openapi import errors, faulted_or_problem, links
+from flowapp.server.openapi import errors, faulted_or_problem, links, request_body
 from flowapp.server.params import AppName, ExecutionId
 from flowapp.server.platform import NotFound
 from flowapp.server.views import execution_json
@@ -54,12 +54,11 @@ IdempotencyKey = Annotated[
         description="Invocations of this app with the same key start one execution.",
     ),
 ]
-INPUT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "description": "The workflow's input: any JSON value (an empty body is null).",
-        "content": {"application/json": {"schema": {}, "example": {"name": "world"}}},
-    }
-}
+INPUT_BODY = request_body(
+    {"application/json": {"schema": {}, "example": {"name": "world"}}},
+    "The workflow's input: any JSON value (an empty body is null).",
+    required=False,
+)
 LOCATION = {"Location": {"schema": {"type": "string"}, "description": "The execution."}}
 EXECUTION_LINKS = links(
     "get_execution",

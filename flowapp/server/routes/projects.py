@@ -33,7 +33,7 @@ from flowapp.apps.scaffold import RUNTIMES
 from flowapp.server import models
 from flowapp.server.bodies import resource_text
 from flowapp.server.deps import SourcesDep
-from flowapp.server.openapi import errors
+from flowapp.server.openapi import YAML_TEXT, errors, request_body
 from flowapp.server.params import AppName
 from flowapp.server.platform import (
     Conflict,
@@ -45,16 +45,7 @@ from flowapp.server.platform import (
 
 router = APIRouter(prefix="/api/v1/apps/{name}", tags=["projects"])
 
-WORKFLOW_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "The workflow file's new text (YAML or JSON).",
-        "content": {
-            "application/yaml": {"schema": {"type": "string"}},
-            "text/yaml": {"schema": {"type": "string"}},
-        },
-    }
-}
+WORKFLOW_BODY = request_body(YAML_TEXT, "The workflow file's new text (YAML or JSON).")
 IfMatch = Annotated[
     str | None,
     Header(description="The commit the text was read at (its ETag); 409 if main moved since."),
