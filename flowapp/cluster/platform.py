@@ -224,7 +224,7 @@ def _problems_of(text: str, filename: str) -> list[Problem]:
             return list(validate_source(doc))
         load_resource_data(doc.data, file=filename)
     except DocumentTooLarge as error:
-        raise p.PayloadTooLarge(error.problems[0].message, problems=list(error.problems)) from None
+        raise p.too_large(error) from None
     except DefinitionError as error:
         return list(error.problems)
     return []

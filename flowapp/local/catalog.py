@@ -21,8 +21,8 @@ from flowapp.apps.functions import default_folder
 from flowapp.apps.names import dns_label_problem, function_name_problem, project_name_problem
 from flowapp.apps.project import DOCUMENT_LIMITS, OutsideProject, project_path
 from flowapp.apps.scaffold import RUNTIMES, WORKFLOW_FILE, function_files, render_project
-from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.source import DocumentTooLarge, SourceDocument, parse_text
+from flowapp.dsl.problems import Problem
+from flowapp.dsl.source import SourceDocument, parse_text
 from flowapp.dsl.validate import validate_source
 from flowapp.local.app_records import require_app
 from flowapp.local.projects import Projects
@@ -38,15 +38,8 @@ def _parse(text: str, filename: str) -> SourceDocument:
     except UnicodeEncodeError as exc:  # lone surrogates from a JSON body's \ud800 escapes
         detail = f"the document is not UTF-8 text: {exc.reason} at character {exc.start}"
         raise p.InvalidResource(detail) from None
-    try:
+    with p.refusing_invalid("the document cannot be read"):
         doc = parse_text(text, filename, limits=DOCUMENT_LIMITS)
-    except DocumentTooLarge as error:
-        detail = error.problems[0].message
-        raise p.PayloadTooLarge(detail, problems=list(error.problems)) from None
-    except DefinitionError as error:
-        raise p.InvalidResource(
-            "the document cannot be read", problems=list(error.problems)
-        ) from None
     if _has_lone_surrogates(doc.data):
         raise p.InvalidResource("the document holds strings that are not valid Unicode")
     return doc

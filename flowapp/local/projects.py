@@ -18,8 +18,7 @@ from pathlib import Path
 from flowapp.apps import FlowApp
 from flowapp.apps.loader import check_files
 from flowapp.apps.sources import read_tree
-from flowapp.dsl.problems import DefinitionError, Problem
-from flowapp.dsl.source import DocumentTooLarge
+from flowapp.dsl.problems import Problem
 from flowapp.gitrepos.errors import BranchMoved, GitRepoError
 from flowapp.local.app_records import ensure_app_record, require_app
 from flowapp.local.repositories import Repositories
@@ -79,15 +78,8 @@ class Projects:
 
     async def check_project(self, files: dict[str, bytes]) -> FlowApp:
         """Validate a project sent by a request, in memory, before anything of it is kept."""
-        try:
+        with p.refusing_invalid("the project is not a valid FlowApp"):
             return await asyncio.to_thread(check_files, files, self.environment)
-        except DocumentTooLarge as error:
-            detail = error.problems[0].message
-            raise p.PayloadTooLarge(detail, problems=list(error.problems)) from None
-        except DefinitionError as error:
-            raise p.InvalidResource(
-                "the project is not a valid FlowApp", problems=list(error.problems)
-            ) from None
 
     async def check_webhook_paths(self, app: FlowApp) -> None:
         """409 naming the holder if another app holds a webhook path ``app`` declares."""

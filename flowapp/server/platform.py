@@ -18,11 +18,13 @@ the stores directly (``flowapp.store`` and ``flowapp.store.platform``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flowapp.dsl.problems import Problem
+from flowapp.dsl.problems import DefinitionError, Problem
+from flowapp.dsl.source import DocumentTooLarge
 from flowapp.runtime.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -78,6 +80,23 @@ class Conflict(PlatformError):
 class PayloadTooLarge(PlatformError):
     status = 413
     title = "Payload Too Large"
+
+
+def too_large(error: DocumentTooLarge) -> PayloadTooLarge:
+    """413 for a document over the limits, with the problem that names the limit."""
+    return PayloadTooLarge(error.problems[0].message, problems=list(error.problems))
+
+
+@contextmanager
+def refusing_invalid(detail: str) -> Iterator[None]:
+    """Reading a document sent by a request: one over the limits is refused with 413, one
+    with problems with 422 (``detail`` says what it is not)."""
+    try:
+        yield
+    except DocumentTooLarge as error:
+        raise too_large(error) from None
+    except DefinitionError as error:
+        raise InvalidResource(detail, problems=list(error.problems)) from None
 
 
 class DeployFailed(PlatformError):
