@@ -18,7 +18,7 @@ from typing import Any
 
 from flowapp.apps.project import DOCUMENT_LIMITS
 from flowapp.cluster.app import ClusterApp
-from flowapp.cluster.managed import ManagedApp
+from flowapp.cluster.managed import ManagedByCluster
 from flowapp.dsl.problems import DefinitionError, Problem
 from flowapp.dsl.source import DocumentTooLarge, parse_text
 from flowapp.dsl.validate import validate_source
@@ -32,7 +32,7 @@ from flowapp.server import platform as p
 from flowapp.store.port import DuplicateExecution, ExecutionRecord
 
 
-class ClusterPlatform(ManagedApp):
+class ClusterPlatform:
     """Implements ``flowapp.server.platform.Platform`` for the engine of ``app``."""
 
     def __init__(self, app: ClusterApp, runtime: Runtime) -> None:
@@ -178,6 +178,64 @@ class ClusterPlatform(ManagedApp):
             started=triggers.started,
             wait_for=self.runtime.wait_for,
         )
+
+    # --- what the FlowApp object owns: 409 ManagedByCluster ------------------------------
+
+    def _require(self, name: str) -> None:
+        if name != self.app.name:
+            raise p.NotFound(f"no app {name}: this engine serves {self.app.name}")
+
+    def _managed(self, why: str) -> ManagedByCluster:
+        return ManagedByCluster(f"app {self.app.name} is managed by its FlowApp object: {why}")
+
+    async def create_app(self, text: str, *, filename: str = "flowapp.yaml") -> p.AppView:
+        raise self._managed("apps are created by applying a FlowApp object")
+
+    async def update_app(self, name: str, text: str) -> p.AppView:
+        self._require(name)
+        raise self._managed("change the FlowApp object (kubectl apply)")
+
+    async def delete_app(self, name: str) -> None:
+        self._require(name)
+        raise self._managed("delete the FlowApp object (kubectl delete flowapp)")
+
+    async def set_run_policy(self, name: str, allowed: list[str]) -> p.RunPolicyView:
+        self._require(name)
+        raise self._managed("the engine on a cluster starts no run processes")
+
+    async def deploy(self, name: str, *, progress: p.Progress | None = None) -> p.DeployView:
+        self._require(name)
+        raise self._managed("a cluster deploys the FlowApp object's images (kubectl apply)")
+
+    async def set_traffic(self, name: str, splits: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        self._require(name)
+        raise self._managed("traffic is the FlowApp object's spec.traffic")
+
+    async def rollback(self, name: str) -> list[tuple[str, int]]:
+        self._require(name)
+        raise self._managed("traffic is the FlowApp object's spec.traffic")
+
+    async def upload_source(
+        self, name: str, archive: bytes, *, progress: p.Progress | None = None
+    ) -> p.DeployView:
+        raise self._managed("a cluster runs images: build them (flowapp k8s images) and apply")
+
+    async def get_source(self, name: str) -> p.SourceView:
+        self._require(name)
+        raise self._managed("the app's source is where its images were built from")
+
+    async def validate_source(self, name: str, files: dict[str, bytes]) -> list[Problem]:
+        self._require(name)
+        raise self._managed("the app's source is where its images were built from")
+
+    async def commit_source(
+        self, name: str, files: dict[str, bytes], *, message: str, parent: str | None
+    ) -> p.SourceView:
+        self._require(name)
+        raise self._managed("the app's source is where its images were built from")
+
+    async def on_push(self, name: str, commit: str) -> p.DeployView | None:
+        return None  # no git hosting on a cluster
 
     # --- helpers ------------------------------------------------------------------------
 
