@@ -29,7 +29,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sized
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, InitVar, dataclass, field, replace
 from typing import Protocol
 
 from flowapp.local.alerts.periodic import Periodic
@@ -213,6 +213,7 @@ class _Written:
     at: float
 
 
+@dataclass(eq=False)
 class Syncer:
     """Writes each app's observation and conditions every ``interval`` seconds.
 
@@ -221,23 +222,20 @@ class Syncer:
     goes without a write (it bumps ``observed_at``).
     """
 
-    def __init__(
-        self,
-        platform_store: SyncedStore,
-        observe: Observe,
-        *,
-        interval: float = 1.0,
-        clock: Callable[[], float] = time.time,
-        refresh: float = 30.0,
-    ) -> None:
-        self._store = platform_store
-        self._observe = observe
-        self._clock = clock
-        self._refresh = refresh
+    store: SyncedStore
+    observe: Observe
+    _: KW_ONLY
+    interval: InitVar[float] = 1.0
+    clock: Callable[[], float] = time.time
+    refresh: float = 30.0
+    _written: dict[str, _Written] = field(default_factory=dict, init=False)
+    # The apps to mark not deployed if they go missing, and whether the apps of the
+    # store that were never observed have been marked once.
+    _seen: set[str] = field(default_factory=set, init=False)
+    _swept: bool = field(default=False, init=False)
+
+    def __post_init__(self, interval: float) -> None:
         self._periodic = Periodic("syncer", self.sync_once, interval)
-        self._written: dict[str, _Written] = {}
-        self._seen: set[str] = set()  # apps to mark not deployed if they go missing
-        self._swept = False  # whether unobserved apps of the store were marked once
 
     async def start(self) -> None:
         await self._periodic.start()
@@ -247,8 +245,8 @@ class Syncer:
 
     async def sync_once(self) -> None:
         """One round: observe, then write what changed (also what the loop runs)."""
-        observed = dict(self._observe())
-        now = self._clock()
+        observed = dict(self.observe())
+        now = self.clock()
         await asyncio.to_thread(self._write_round, observed, now)
 
     def _write_round(self, observed: dict[str, Observed], now: float) -> None:
@@ -263,7 +261,7 @@ class Syncer:
 
     def _unobserved_in_store(self, observed: dict[str, Observed]) -> set[str]:
         try:
-            names = {app.name for app in self._store.list_apps()}
+            names = {app.name for app in self.store.list_apps()}
         except StoreError as exc:
             log.warning("syncer: cannot list apps (retrying next round): %s", exc)
             return set()
@@ -286,8 +284,8 @@ class Syncer:
             # (readers read the observation first: ``LocalPlatform.get_app``). The other way
             # round, a start-up observation came with the conditions written before the
             # restart, naming the revision that served then.
-            self._store.set_conditions(app, written.conditions, now=now)
-            self._store.set_observation(replace(written.observation, observed_at=now))
+            self.store.set_conditions(app, written.conditions, now=now)
+            self.store.set_observation(replace(written.observation, observed_at=now))
         except NotFound:
             log.debug("syncer: app %s is not in the platform store; status not kept", app)
             self._written.pop(app, None)
@@ -304,5 +302,5 @@ class Syncer:
             last is not None
             and last.observation == written.observation
             and last.conditions == written.conditions
-            and written.at - last.at < self._refresh
+            and written.at - last.at < self.refresh
         )
