@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.platform_process import RunningPlatform, flowapp_up, wait_for_execution
+from tests.interrupts import ctrl_c_reaches_it
 
 FLAKY_MANIFEST = """\
 apiVersion: flowapp.dev/v1alpha1
@@ -297,6 +298,7 @@ def test_logs_are_not_wrapped_and_can_be_followed(
     env.update(FLOWAPP_HOME=str(home), NO_COLOR="1")
     follower = subprocess.Popen(
         [sys.executable, "-m", "flowapp.cli.main", "logs", "flaky", "--follow", "--limit", "1"],
+        preexec_fn=ctrl_c_reaches_it,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

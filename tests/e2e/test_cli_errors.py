@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.platform_process import free_port
+from tests.interrupts import ctrl_c_reaches_it
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello" / "workflow.yaml"
@@ -114,6 +115,7 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'flowapp.db'}"
     process = subprocess.Popen(
         [sys.executable, "-m", "flowapp.cli.main", "run", str(workflow), "--db", store],
+        preexec_fn=ctrl_c_reaches_it,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
