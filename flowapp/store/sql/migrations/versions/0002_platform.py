@@ -6,8 +6,6 @@ from ``flowapp/store/platform/sql/tables.py``, so that later changes to the tabl
 cannot rewrite history. ``tests/integration/store/test_platform_sql.py`` checks that
 the two agree. Constraint names follow the naming convention of the shared MetaData.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-12-03
 """
 
@@ -19,8 +17,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 JSONValue = sa.JSON(none_as_null=True).with_variant(
     postgresql.JSONB(none_as_null=True), "postgresql"

@@ -1,7 +1,5 @@
 """API tokens limited to some apps: ``api_tokens.apps`` (a JSON list; NULL for every app).
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-26
 """
 
@@ -13,8 +11,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 JSONValue = sa.JSON(none_as_null=True).with_variant(
     postgresql.JSONB(none_as_null=True), "postgresql"

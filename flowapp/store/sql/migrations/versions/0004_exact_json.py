@@ -12,8 +12,6 @@ mode copies it into a new table), with foreign keys off for the whole upgrade
 Values already stored as numbers stay numbers in the new ``TEXT`` columns' rows until
 rewritten; the codec reads them as they are.
 
-Revision ID: 0004
-Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -27,8 +25,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 # table -> (its JSON columns, which of them may be NULL)
 JSON_COLUMNS: dict[str, dict[str, bool]] = {

@@ -1,7 +1,5 @@
 """Apps' secrets, sealed (AES-GCM) before they reach the database: ``app_secrets``.
 
-Revision ID: 0005
-Revises: 0004
 Create Date: 2026-12-08
 """
 
@@ -13,8 +11,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 Key = sa.Text().with_variant(postgresql.TEXT(collation="C"), "postgresql")
 Time: sa.Double[float] = sa.Double()

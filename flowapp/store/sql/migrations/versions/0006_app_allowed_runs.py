@@ -3,8 +3,6 @@
 A comma-separated list of ``shell``, ``script``, ``container``; empty for none beyond
 what the platform allows every app (``flowapp up --allow-run``).
 
-Revision ID: 0006
-Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -15,8 +13,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -10,8 +10,6 @@
   deleted before are removed with their children here (foreign keys are off during
   migrations on SQLite, so the children are deleted explicitly).
 
-Revision ID: 0007
-Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -22,8 +20,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 Time: sa.Double[float] = sa.Double()
 

@@ -3,8 +3,6 @@
 Unfinished executions have no ``ended_at``, so the index holds finished ones in the
 order a purge deletes them, and a batch reads only the rows it deletes.
 
-Revision ID: 0008
-Revises: 0007
 Create Date: 2026-12-07
 """
 
@@ -14,8 +12,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

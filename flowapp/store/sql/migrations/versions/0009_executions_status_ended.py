@@ -5,8 +5,6 @@ A purge selects finished executions (three statuses) that ended before a moment.
 finished execution at each batch; on ``(status, ended_at)`` a batch reads, for each
 finished status, only the rows older than the moment, and stops at its limit.
 
-Revision ID: 0009
-Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -16,8 +14,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
