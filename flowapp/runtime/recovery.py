@@ -33,7 +33,7 @@ from flowapp.runtime.live import LiveExecution
 from flowapp.runtime.outcome import UnknownExecution
 from flowapp.runtime.registry import WorkflowRegistry
 from flowapp.runtime.turns import quarantine_error
-from flowapp.store.port import Checkpoint, ExecutionRecord, Store
+from flowapp.store.port import Checkpoint, ExecutionRecord, LeaseClaim, Store
 from flowapp.store.rules import FINAL_STATUSES
 
 log = logging.getLogger("flowapp.runtime.runtime")
@@ -78,11 +78,8 @@ class Recovery:
         lease expired; pending ones nobody started) and carry out what they wait for."""
         ids = await self._committer.run_in_writer(
             lambda: self._store.claim_executions(
-                self._owner,
+                LeaseClaim(self._owner, self._lease_seconds, limit, include_own),
                 now=self._clock(),
-                lease_seconds=self._lease_seconds,
-                limit=limit,
-                include_own=include_own,
             )
         )
         await self.adopt_all(ids)

@@ -30,6 +30,7 @@ from flowapp.store.port import (
     DuplicateExecution,
     ExecutionFilter,
     ExecutionRecord,
+    LeaseClaim,
     OutboxItem,
     Page,
     Purged,
@@ -197,26 +198,18 @@ class MemoryStore:
             return Purged(executions=len(emptied), task_runs=runs)
 
     # --- recovery and scale-out ---------------------------------------------------
-    def claim_executions(
-        self,
-        owner: str,
-        *,
-        now: float,
-        lease_seconds: float,
-        limit: int,
-        include_own: bool = True,
-    ) -> list[str]:
+    def claim_executions(self, claim: LeaseClaim, *, now: float) -> list[str]:
+        own = claim.owner if claim.include_own else None
         with self._lock:
             free = [
                 row.record
                 for row in self._tables.executions.values()
-                if row.record.status in UNFINISHED_STATUSES
-                and _claimable(row.record, owner if include_own else None, now)
+                if row.record.status in UNFINISHED_STATUSES and _claimable(row.record, own, now)
             ]
             free.sort(key=lambda r: (r.created_at, r.id))
-            for record in free[:limit]:
-                record.owner, record.lease_until = owner, now + lease_seconds
-            return [record.id for record in free[:limit]]
+            for record in free[: claim.limit]:
+                record.owner, record.lease_until = claim.owner, now + claim.lease_seconds
+            return [record.id for record in free[: claim.limit]]
 
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
         with self._lock:

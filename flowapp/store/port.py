@@ -203,6 +203,18 @@ class Purged:
         return self.executions == 0 and self.task_runs == 0
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseClaim:
+    """Who takes unfinished executions, for how long, and how many at most; with
+    ``include_own``, the executions ``owner`` already holds are taken back too (a process
+    restarting under the same name takes its own executions back at once)."""
+
+    owner: str
+    lease_seconds: float
+    limit: int
+    include_own: bool = True
+
+
 class LeaseLost(StoreError):
     """The checkpoint's owner no longer holds the execution's lease."""
 
@@ -292,19 +304,10 @@ class Store(Protocol):
         fewer task runs."""
 
     # --- recovery and scale-out ---------------------------------------------------
-    def claim_executions(
-        self,
-        owner: str,
-        *,
-        now: float,
-        lease_seconds: float,
-        limit: int,
-        include_own: bool = True,
-    ) -> list[str]:
-        """Take the lease of unfinished executions whose lease is free or expired, and,
-        with ``include_own``, those already held by ``owner`` (a process restarting under
-        the same name takes its own executions back at once), using ``FOR UPDATE SKIP
-        LOCKED`` on PostgreSQL, and return their ids, oldest first."""
+    def claim_executions(self, claim: LeaseClaim, *, now: float) -> list[str]:
+        """Take the lease of unfinished executions whose lease is free or expired (and of
+        the claimant's own, as ``claim`` says), using ``FOR UPDATE SKIP LOCKED`` on
+        PostgreSQL, and return their ids, oldest first."""
 
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:
         """Extend every lease ``owner`` holds on an unfinished execution; returns their ids."""

@@ -23,38 +23,30 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from flowapp.store.port import OutboxItem, SignalRecord, TimerRecord
+from flowapp.store.port import LeaseClaim, OutboxItem, SignalRecord, TimerRecord
 from flowapp.store.rules import UNFINISHED_STATUSES
 from flowapp.store.sql.chunks import chunked
 from flowapp.store.sql.tables import executions, outbox, signals, timers
 
 
-def claim(
-    conn: Connection,
-    owner: str,
-    *,
-    now: float,
-    lease_seconds: float,
-    limit: int,
-    include_own: bool = True,
-) -> list[str]:
+def claim(conn: Connection, claim: LeaseClaim, *, now: float) -> list[str]:
     """One statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``,
     so the ids never travel to Python and back (a restart may claim thousands)."""
     c = executions.c
     free = sa.or_(c.owner.is_(None), c.lease_until.is_(None))
-    if include_own:
-        free = sa.or_(free, c.owner == owner)
+    if claim.include_own:
+        free = sa.or_(free, c.owner == claim.owner)
     pick = (
         sa.select(c.id)
         .where(c.status.in_(UNFINISHED_STATUSES), sa.or_(free, c.lease_until < now))
         .order_by(c.created_at, c.id)
-        .limit(limit)
+        .limit(claim.limit)
         .with_for_update(skip_locked=True)
     )
     take = (
         sa.update(executions)
         .where(c.id.in_(pick))
-        .values(owner=owner, lease_until=now + lease_seconds)
+        .values(owner=claim.owner, lease_until=now + claim.lease_seconds)
         .returning(c.id, c.created_at)
     )
     taken = sorted((row.created_at, row.id) for row in conn.execute(take))

@@ -22,6 +22,7 @@ from flowapp.store.port import (
     DuplicateExecution,
     ExecutionFilter,
     ExecutionRecord,
+    LeaseClaim,
     OutboxItem,
     Page,
     Purged,
@@ -225,24 +226,9 @@ class SqlStore(SqlBase):
 
     # --- recovery and scale-out ---------------------------------------------------
     @translated
-    def claim_executions(
-        self,
-        owner: str,
-        *,
-        now: float,
-        lease_seconds: float,
-        limit: int,
-        include_own: bool = True,
-    ) -> list[str]:
+    def claim_executions(self, claim: LeaseClaim, *, now: float) -> list[str]:
         with self._write() as conn:
-            return leases.claim(
-                conn,
-                owner,
-                now=now,
-                lease_seconds=lease_seconds,
-                limit=limit,
-                include_own=include_own,
-            )
+            return leases.claim(conn, claim, now=now)
 
     @translated
     def renew_leases(self, owner: str, *, now: float, lease_seconds: float) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowapp.store import LeaseLost, Store, TimerRecord
+from flowapp.store import LeaseClaim, LeaseLost, Store, TimerRecord
 
 from .store_factories import T0, checkpoint, create
 
@@ -12,7 +12,7 @@ LEASE = 30.0
 
 
 def claim(store: Store, owner: str, *, now: float = T0, limit: int = 10) -> list[str]:
-    return store.claim_executions(owner, now=now, lease_seconds=LEASE, limit=limit)
+    return store.claim_executions(LeaseClaim(owner, LEASE, limit), now=now)
 
 
 def test_claim_takes_unfinished_executions_oldest_first(store: Store) -> None:
@@ -45,7 +45,7 @@ def test_an_owner_claims_its_own_executions_back(store: Store) -> None:
 def test_claiming_new_work_can_leave_own_executions_out(store: Store) -> None:
     create(store, "mine", owner="p1", lease_until=T0 + 1000)
     create(store, "free")
-    taken = store.claim_executions("p1", now=T0, lease_seconds=LEASE, limit=10, include_own=False)
+    taken = store.claim_executions(LeaseClaim("p1", LEASE, 10, include_own=False), now=T0)
     assert taken == ["free"]
 
 

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import flowapp.store.platform.sql.tables  # noqa: F401 (registers the platform tables)
-from flowapp.store import StoreError, StoreUnavailable
+from flowapp.store import LeaseClaim, StoreError, StoreUnavailable
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
 from flowapp.store.sql.tables import metadata
@@ -59,7 +59,7 @@ def test_concurrent_claimers_never_share_an_execution(sql_store: SqlStore) -> No
     stores = [SqlStore(url) for _ in range(8)]
 
     def claim(index: int) -> list[str]:
-        return stores[index].claim_executions(f"p{index}", now=T0, lease_seconds=60, limit=20)
+        return stores[index].claim_executions(LeaseClaim(f"p{index}", 60, 20), now=T0)
 
     claimed = run_together(len(stores), claim)
     for store in stores:
