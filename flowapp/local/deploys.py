@@ -32,7 +32,7 @@ from flowapp.local.serving import Serving
 from flowapp.local.trigger_set import TriggerSet
 from flowapp.server import platform as p
 from flowapp.store.platform.port import AppStore
-from flowapp.store.platform.records import DeployRecord
+from flowapp.store.platform.records import DeployRecord, DeployStep
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class Deployer:
             )
         return await asyncio.to_thread(
             lambda: store.update_deploy(
-                deploy_id, now=now, status=status, message=message, append_log=narration.log()
+                deploy_id, DeployStep(status, message, narration.log()), now=now
             )
         )
 

@@ -36,6 +36,7 @@ from flowapp.runtime.egress import EgressPolicy, EgressRefused, PolicyResolver, 
 from flowapp.store import StoreError
 from flowapp.store.platform import NotFound, NotificationRecord
 from flowapp.store.platform.port import AlertStore
+from flowapp.store.platform.records import DeliveryAttempt
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +167,8 @@ class NotificationSender:
         attempts = notification.attempts + 1
         retry_at = None if error is None else self._retry.next_attempt_at(attempts, now)
         try:
-            self._store.mark_notification(
-                notification.id,
-                delivered=error is None,
-                now=now,
-                error=error or "",
-                next_attempt_at=retry_at,
-            )
+            attempt = DeliveryAttempt(error is None, error or "", retry_at)
+            self._store.mark_notification(notification.id, attempt, now=now)
         except NotFound:
             return  # its rule was deleted meanwhile
         except StoreError as exc:

@@ -27,6 +27,7 @@ from flowapp.store.platform.records import (
     Condition,
     ConditionRecord,
     DeployRecord,
+    DeployStep,
     InvalidTraffic,
     NotFound,
     RevisionRecord,
@@ -167,9 +168,7 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
             cut = [d for d in self._tables.deploys.values() if rules.interrupted(d, owner)]
             failed = []
             for deploy in sorted(cut, key=lambda deploy: deploy.id):
-                done = rules.updated_deploy(
-                    deploy, now=now, status="failed", message=message, more_log=message + "\n"
-                )
+                done = rules.updated_deploy(deploy, rules.cut_short(message), now=now)
                 self._tables.deploys[deploy.id] = done
                 revision = self._tables.revisions.get(deploy.revision_id)
                 if revision is not None and revision.status == "building":
@@ -178,23 +177,13 @@ class MemoryPlatformStore(MemoryAlerts, MemorySecrets):
                 failed.append(done)
             return failed
 
-    def update_deploy(
-        self,
-        deploy_id: int,
-        *,
-        now: float,
-        status: str | None = None,
-        message: str | None = None,
-        append_log: str = "",
-    ) -> DeployRecord:
-        rules.check_deploy_status(status)
+    def update_deploy(self, deploy_id: int, step: DeployStep, *, now: float) -> DeployRecord:
+        rules.check_deploy_status(step.status)
         with self._lock:
             deploy = self._tables.deploys.get(deploy_id)
             if deploy is None:
                 raise NotFound("deploy", deploy_id)
-            deploy = rules.updated_deploy(
-                deploy, now=now, status=status, message=message, more_log=append_log
-            )
+            deploy = rules.updated_deploy(deploy, step, now=now)
             self._tables.deploys[deploy_id] = deploy
             return deploy
 

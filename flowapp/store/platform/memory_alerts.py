@@ -18,6 +18,7 @@ from flowapp.store.platform.records import (
     AlertRuleSpec,
     AlertStateRecord,
     AlreadyExists,
+    DeliveryAttempt,
     NotFound,
     NotificationRecord,
 )
@@ -94,25 +95,13 @@ class MemoryAlerts:
             return [copy_notification(notification) for notification in claimed]
 
     def mark_notification(
-        self,
-        notification_id: int,
-        *,
-        delivered: bool,
-        now: float,
-        error: str = "",
-        next_attempt_at: float | None = None,
+        self, notification_id: int, attempt: DeliveryAttempt, *, now: float
     ) -> NotificationRecord:
         with self._lock:
             notification = self._tables.notifications.get(notification_id)
             if notification is None:
                 raise NotFound("notification", notification_id)
-            notification = rules.marked(
-                notification,
-                delivered=delivered,
-                now=now,
-                error=error,
-                next_attempt_at=next_attempt_at,
-            )
+            notification = rules.marked(notification, attempt, now=now)
             self._tables.notifications[notification_id] = notification
             return copy_notification(notification)
 

@@ -35,7 +35,9 @@ from flowapp.store.platform.records import (
     AppRecord,
     Condition,
     ConditionRecord,
+    DeliveryAttempt,
     DeployRecord,
+    DeployStep,
     NotificationRecord,
     RevisionRecord,
     SecretRecord,
@@ -107,15 +109,7 @@ class AppStore(Protocol):
         and its revision, if still ``building``, too. Deploys with no owner (made
         before owners were kept) count as this owner's. Returns them, failed."""
 
-    def update_deploy(
-        self,
-        deploy_id: int,
-        *,
-        now: float,
-        status: str | None = None,
-        message: str | None = None,
-        append_log: str = "",
-    ) -> DeployRecord:
+    def update_deploy(self, deploy_id: int, step: DeployStep, *, now: float) -> DeployRecord:
         """A final status (succeeded, failed) sets ``ended_at``; log text is appended."""
 
     def get_deploy(self, deploy_id: int) -> DeployRecord | None: ...
@@ -214,13 +208,7 @@ class AlertStore(Protocol):
         and a crash mid-delivery only delays them. ``SKIP LOCKED`` on PostgreSQL."""
 
     def mark_notification(
-        self,
-        notification_id: int,
-        *,
-        delivered: bool,
-        now: float,
-        error: str = "",
-        next_attempt_at: float | None = None,
+        self, notification_id: int, attempt: DeliveryAttempt, *, now: float
     ) -> NotificationRecord:
         """Count an attempt. Delivered: done. Failed: due again at ``next_attempt_at``,
         or never (given up) when it is None."""

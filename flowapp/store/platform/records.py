@@ -100,6 +100,16 @@ class DeployRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DeployStep:
+    """What one step of a deploy reports: ``log`` text to append, and, where not ``None``,
+    a new status (a final one, succeeded or failed, ends the deploy) and message."""
+
+    status: str | None = None
+    message: str | None = None
+    log: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     """An API token; the store keeps only the hash of its secret."""
 
@@ -208,6 +218,16 @@ class AlertStateRecord:
     since: float | None = None
     last_value: float | None = None
     last_notified_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """How one attempt to deliver a notification went: delivered, or failed with ``error``
+    and due again at ``next_attempt_at`` (never, given up, when it is ``None``)."""
+
+    delivered: bool
+    error: str = ""
+    next_attempt_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

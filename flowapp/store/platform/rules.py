@@ -23,7 +23,9 @@ from flowapp.store.platform.records import (
     AppRecord,
     Condition,
     ConditionRecord,
+    DeliveryAttempt,
     DeployRecord,
+    DeployStep,
     InvalidTraffic,
     InvalidValue,
     NotificationRecord,
@@ -167,23 +169,21 @@ def deploy_ended_at(status: str, ended_at: float | None, now: float) -> float | 
     return now if ended_at is None else ended_at
 
 
-def updated_deploy(
-    deploy: DeployRecord,
-    *,
-    now: float,
-    status: str | None,
-    message: str | None,
-    more_log: str,
-) -> DeployRecord:
+def updated_deploy(deploy: DeployRecord, step: DeployStep, *, now: float) -> DeployRecord:
     """The deploy after one ``update_deploy`` call (``None`` leaves a field as it is)."""
-    status = deploy.status if status is None else status
+    status = deploy.status if step.status is None else step.status
     return replace(
         deploy,
         status=status,
-        message=deploy.message if message is None else message,
-        log=append_log(deploy.log, more_log),
+        message=deploy.message if step.message is None else step.message,
+        log=append_log(deploy.log, step.log),
         ended_at=deploy_ended_at(status, deploy.ended_at, now),
     )
+
+
+def cut_short(why: str) -> DeployStep:
+    """The step that fails a deploy its engine process left running."""
+    return DeployStep(status="failed", message=why, log=why + "\n")
 
 
 def interrupted(deploy: DeployRecord, owner: str) -> bool:
@@ -247,21 +247,17 @@ def check_limit(limit: int | None) -> None:
 
 
 def marked(
-    record: NotificationRecord,
-    *,
-    delivered: bool,
-    now: float,
-    error: str,
-    next_attempt_at: float | None,
+    record: NotificationRecord, attempt: DeliveryAttempt, *, now: float
 ) -> NotificationRecord:
     """One more attempt booked. A notification already delivered stays as it was: a
     second deliverer (after a lease ran out) reporting late changes nothing."""
     if record.delivered_at is not None:
         return record
     attempts = record.attempts + 1
-    if delivered:
+    if attempt.delivered:
         return replace(record, attempts=attempts, delivered_at=now, next_attempt_at=None)
-    return replace(record, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at)
+    retry_at = attempt.next_attempt_at
+    return replace(record, attempts=attempts, last_error=attempt.error, next_attempt_at=retry_at)
 
 
 def check_run_kinds(kinds: Sequence[str]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from flowapp.store.platform import (
     NotFound,
     PlatformStore,
 )
+from flowapp.store.platform.records import DeliveryAttempt
 
 from .platform_factories import (
     T0,
@@ -138,13 +139,13 @@ def test_failed_attempts_are_retried_then_given_up(
     queued = platform_store.enqueue_notification(rule.id, {}, now=T0)
     platform_store.due_notifications(now=T0, limit=1)
     failed = platform_store.mark_notification(
-        queued.id, delivered=False, now=T0 + 1, error="HTTP 503", next_attempt_at=T0 + 60
+        queued.id, DeliveryAttempt(False, "HTTP 503", next_attempt_at=T0 + 60), now=T0 + 1
     )
     assert (failed.attempts, failed.last_error, failed.next_attempt_at) == (1, "HTTP 503", T0 + 60)
     assert platform_store.due_notifications(now=T0 + 59, limit=1) == []
     assert len(platform_store.due_notifications(now=T0 + 60, limit=1)) == 1
     given_up = platform_store.mark_notification(
-        queued.id, delivered=False, now=T0 + 61, error="HTTP 410"
+        queued.id, DeliveryAttempt(False, "HTTP 410"), now=T0 + 61
     )
     assert (given_up.attempts, given_up.next_attempt_at, given_up.delivered_at) == (2, None, None)
     assert platform_store.due_notifications(now=T0 + 10_000, limit=1) == []
@@ -155,23 +156,23 @@ def test_a_delivered_notification_is_done(
 ) -> None:
     queued = platform_store.enqueue_notification(rule.id, {}, now=T0)
     platform_store.mark_notification(
-        queued.id, delivered=False, now=T0, error="timeout", next_attempt_at=T0 + 5
+        queued.id, DeliveryAttempt(False, "timeout", next_attempt_at=T0 + 5), now=T0
     )
-    done = platform_store.mark_notification(queued.id, delivered=True, now=T0 + 5)
+    done = platform_store.mark_notification(queued.id, DeliveryAttempt(True), now=T0 + 5)
     assert (done.attempts, done.delivered_at, done.next_attempt_at) == (2, T0 + 5, None)
     assert done.last_error == "timeout"  # the last failure stays readable
-    late = platform_store.mark_notification(queued.id, delivered=False, now=T0 + 9, error="x")
+    late = platform_store.mark_notification(queued.id, DeliveryAttempt(False, "x"), now=T0 + 9)
     assert late == done  # a late report from a second deliverer changes nothing
     assert platform_store.due_notifications(now=T0 + 10_000, limit=1) == []
     with pytest.raises(NotFound):
-        platform_store.mark_notification(queued.id + 100, delivered=True, now=T0)
+        platform_store.mark_notification(queued.id + 100, DeliveryAttempt(True), now=T0)
 
 
 def test_due_notifications_come_oldest_due_first_up_to_the_limit(
     platform_store: PlatformStore, rule: AlertRuleRecord
 ) -> None:
     ids = [platform_store.enqueue_notification(rule.id, {"n": n}, now=T0).id for n in range(4)]
-    platform_store.mark_notification(ids[0], delivered=False, now=T0, next_attempt_at=T0 + 2)
+    platform_store.mark_notification(ids[0], DeliveryAttempt(False, next_attempt_at=T0 + 2), now=T0)
     first = platform_store.due_notifications(now=T0 + 5, limit=2)
     assert [n.id for n in first] == ids[1:3]
     rest = platform_store.due_notifications(now=T0 + 5, limit=10)

@@ -14,6 +14,7 @@ from flowapp.store.platform import (
     TrafficSplit,
     rules,
 )
+from flowapp.store.platform.records import DeployStep
 
 from .platform_factories import (
     T0,
@@ -90,12 +91,12 @@ def test_a_deploy_runs_logs_and_ends(platform_store: PlatformStore, revisions: l
         "",
         "",
     )
-    platform_store.update_deploy(deploy.id, now=T0 + 1, append_log="building\n")
-    step = platform_store.update_deploy(deploy.id, now=T0 + 2, append_log="pushing\n")
+    platform_store.update_deploy(deploy.id, DeployStep(log="building\n"), now=T0 + 1)
+    step = platform_store.update_deploy(deploy.id, DeployStep(log="pushing\n"), now=T0 + 2)
     assert (step.log, step.status, step.ended_at) == ("building\npushing\n", "running", None)
-    done = platform_store.update_deploy(deploy.id, now=T0 + 3, status="succeeded", message="ok")
+    done = platform_store.update_deploy(deploy.id, DeployStep("succeeded", "ok"), now=T0 + 3)
     assert (done.status, done.message, done.ended_at) == ("succeeded", "ok", T0 + 3)
-    late = platform_store.update_deploy(deploy.id, now=T0 + 9, status="failed")
+    late = platform_store.update_deploy(deploy.id, DeployStep("failed"), now=T0 + 9)
     assert (late.ended_at, late.message) == (T0 + 3, "ok")  # ended once; message kept
     assert platform_store.get_deploy(deploy.id) == late
 
@@ -105,8 +106,8 @@ def test_the_deploy_log_keeps_its_tail(
 ) -> None:
     monkeypatch.setattr(rules, "MAX_DEPLOY_LOG", 10)
     deploy = platform_store.create_deploy("shop", revision_id=revisions[0], now=T0)
-    platform_store.update_deploy(deploy.id, now=T0, append_log="0123456")
-    updated = platform_store.update_deploy(deploy.id, now=T0, append_log="789abc")
+    platform_store.update_deploy(deploy.id, DeployStep(log="0123456"), now=T0)
+    updated = platform_store.update_deploy(deploy.id, DeployStep(log="789abc"), now=T0)
     assert updated.log == "3456789abc"
 
 
@@ -130,10 +131,10 @@ def test_deploy_errors(platform_store: PlatformStore, revisions: list[str]) -> N
     with pytest.raises(NotFound):
         platform_store.create_deploy("shop", revision_id="billing-00001", now=T0)
     with pytest.raises(NotFound):
-        platform_store.update_deploy(12345, now=T0, status="failed")
+        platform_store.update_deploy(12345, DeployStep("failed"), now=T0)
     deploy = platform_store.create_deploy("shop", revision_id=revisions[0], now=T0)
     with pytest.raises(InvalidValue):
-        platform_store.update_deploy(deploy.id, now=T0, status="done")
+        platform_store.update_deploy(deploy.id, DeployStep("done"), now=T0)
     with pytest.raises(InvalidValue):
         platform_store.list_deploys("shop", limit=-1)
 
@@ -147,7 +148,7 @@ def test_a_restart_fails_the_deploys_its_owner_left_running(
     unowned = platform_store.create_deploy("shop", revision_id=revisions[1], now=T0)
     other = platform_store.create_deploy("shop", revision_id=revisions[2], now=T0, owner="b")
     done = platform_store.create_deploy("shop", revision_id=revisions[2], now=T0, owner="local")
-    platform_store.update_deploy(done.id, now=T0 + 1, status="succeeded")
+    platform_store.update_deploy(done.id, DeployStep("succeeded"), now=T0 + 1)
     platform_store.set_revision_status(revisions[2], status="ready")
     reason = "interrupted: flowapp stopped during this deploy"
     failed = platform_store.fail_interrupted_deploys("local", now=T0 + 5, message=reason)

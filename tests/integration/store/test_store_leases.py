@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flowapp.store import LeaseClaim, LeaseLost, Store, TimerRecord
+from flowapp.store import LeaseLost, Store, TimerRecord
+from flowapp.store.port import LeaseClaim
 
 from .store_factories import T0, checkpoint, create
 

@@ -11,7 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import flowapp.store.platform.sql.tables  # noqa: F401 (registers the platform tables)
-from flowapp.store import LeaseClaim, StoreError, StoreUnavailable
+from flowapp.store import StoreError, StoreUnavailable
+from flowapp.store.port import LeaseClaim
 from flowapp.store.sql import SqlStore
 from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
 from flowapp.store.sql.tables import metadata

@@ -19,6 +19,7 @@ from flowapp.store.platform import (
     rules,
     tokens,
 )
+from flowapp.store.platform.records import DeliveryAttempt
 from flowapp.store.port import StoreError
 
 
@@ -89,11 +90,11 @@ def test_a_token_use_is_recorded_once_a_minute() -> None:
 
 def test_notification_attempts_are_booked() -> None:
     queued = NotificationRecord(1, 2, {}, 0.0, next_attempt_at=0.0)
-    failed = rules.marked(queued, delivered=False, now=1.0, error="503", next_attempt_at=9.0)
+    failed = rules.marked(queued, DeliveryAttempt(False, "503", 9.0), now=1.0)
     assert (failed.attempts, failed.last_error, failed.next_attempt_at) == (1, "503", 9.0)
-    done = rules.marked(failed, delivered=True, now=9.0, error="", next_attempt_at=None)
+    done = rules.marked(failed, DeliveryAttempt(True), now=9.0)
     assert (done.attempts, done.delivered_at, done.next_attempt_at) == (2, 9.0, None)
-    assert rules.marked(done, delivered=False, now=10.0, error="x", next_attempt_at=11.0) == done
+    assert rules.marked(done, DeliveryAttempt(False, "x", 11.0), now=10.0) == done
 
 
 def test_alert_rules_are_checked() -> None:

@@ -10,6 +10,7 @@ from flowapp.store.platform.records import (
     AlertRuleRecord,
     AlertRuleSpec,
     AlertStateRecord,
+    DeliveryAttempt,
     NotificationRecord,
 )
 from flowapp.store.platform.sql import alerts
@@ -73,20 +74,7 @@ class SqlAlerts(SqlBase):
 
     @translated
     def mark_notification(
-        self,
-        notification_id: int,
-        *,
-        delivered: bool,
-        now: float,
-        error: str = "",
-        next_attempt_at: float | None = None,
+        self, notification_id: int, attempt: DeliveryAttempt, *, now: float
     ) -> NotificationRecord:
         with self._write() as conn:
-            return alerts.mark(
-                conn,
-                notification_id,
-                delivered=delivered,
-                now=now,
-                error=error,
-                next_attempt_at=next_attempt_at,
-            )
+            return alerts.mark(conn, notification_id, attempt, now=now)

@@ -22,6 +22,7 @@ from flowapp.store.platform.records import (
     AlertRuleSpec,
     AlertStateRecord,
     AlreadyExists,
+    DeliveryAttempt,
     NotFound,
     NotificationRecord,
 )
@@ -111,22 +112,14 @@ def claim_due(
 
 
 def mark(
-    conn: Connection,
-    notification_id: int,
-    *,
-    delivered: bool,
-    now: float,
-    error: str,
-    next_attempt_at: float | None,
+    conn: Connection, notification_id: int, attempt: DeliveryAttempt, *, now: float
 ) -> NotificationRecord:
     query = sa.select(alert_notifications).where(n.id == notification_id).with_for_update()
     row = conn.execute(query).first()
     if row is None:
         raise NotFound("notification", notification_id)
     before = NotificationRecord(**row._mapping)
-    after = rules.marked(
-        before, delivered=delivered, now=now, error=error, next_attempt_at=next_attempt_at
-    )
+    after = rules.marked(before, attempt, now=now)
     if after != before:
         statement = sa.update(alert_notifications).where(n.id == notification_id)
         conn.execute(statement.values(as_row(after)))

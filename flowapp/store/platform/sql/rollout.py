@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from flowapp.store.platform import rules
-from flowapp.store.platform.records import DeployRecord, InvalidTraffic, NotFound, TrafficSplit
+from flowapp.store.platform.records import (
+    DeployRecord,
+    DeployStep,
+    InvalidTraffic,
+    NotFound,
+    TrafficSplit,
+)
 from flowapp.store.platform.sql.common import need_app
 from flowapp.store.platform.sql.tables import app_deploys, app_revisions, app_traffic
 
@@ -77,16 +83,7 @@ def fail_interrupted(
     cut = [DeployRecord(**row._mapping) for row in conn.execute(query)]
     failed = []
     for deploy in cut:
-        failed.append(
-            update_deploy(
-                conn,
-                deploy.id,
-                now=now,
-                status="failed",
-                message=message,
-                append_log=message + "\n",
-            )
-        )
+        failed.append(update_deploy(conn, deploy.id, rules.cut_short(message), now=now))
         r = app_revisions.c
         conn.execute(
             sa.update(app_revisions)
@@ -97,25 +94,13 @@ def fail_interrupted(
 
 
 def update_deploy(
-    conn: Connection,
-    deploy_id: int,
-    *,
-    now: float,
-    status: str | None,
-    message: str | None,
-    append_log: str,
+    conn: Connection, deploy_id: int, step: DeployStep, *, now: float
 ) -> DeployRecord:
     query = sa.select(app_deploys).where(app_deploys.c.id == deploy_id).with_for_update()
     row = conn.execute(query).first()
     if row is None:
         raise NotFound("deploy", deploy_id)
-    deploy = rules.updated_deploy(
-        DeployRecord(**row._mapping),
-        now=now,
-        status=status,
-        message=message,
-        more_log=append_log,
-    )
+    deploy = rules.updated_deploy(DeployRecord(**row._mapping), step, now=now)
     changes = {name: getattr(deploy, name) for name in ("status", "message", "log", "ended_at")}
     conn.execute(sa.update(app_deploys).where(app_deploys.c.id == deploy_id).values(changes))
     return deploy

@@ -28,6 +28,7 @@ from flowapp.store.platform.records import (
     Condition,
     ConditionRecord,
     DeployRecord,
+    DeployStep,
     RevisionRecord,
     TokenRecord,
     TrafficSplit,
@@ -145,20 +146,10 @@ class SqlPlatformStore(SqlAlerts, SqlSecrets):
             return rollout.fail_interrupted(conn, owner, now=now, message=message)
 
     @translated
-    def update_deploy(
-        self,
-        deploy_id: int,
-        *,
-        now: float,
-        status: str | None = None,
-        message: str | None = None,
-        append_log: str = "",
-    ) -> DeployRecord:
-        rules.check_deploy_status(status)
+    def update_deploy(self, deploy_id: int, step: DeployStep, *, now: float) -> DeployRecord:
+        rules.check_deploy_status(step.status)
         with self._write() as conn:
-            return rollout.update_deploy(
-                conn, deploy_id, now=now, status=status, message=message, append_log=append_log
-            )
+            return rollout.update_deploy(conn, deploy_id, step, now=now)
 
     @translated
     def get_deploy(self, deploy_id: int) -> DeployRecord | None:
