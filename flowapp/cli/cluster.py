@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from flowapp.cli.deciding import DeciderMemory, Deciders, DecisionTimeout
-from flowapp.cli.egress import AllowEgressOption, EnforcedByDefault, egress_policy
+from flowapp.cli.egress import AllowEgressOption, EgressOption, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.options import LogFormat, LogFormatOption, function_urls
 from flowapp.runtime.deciders.settings import (
@@ -98,7 +98,7 @@ def cluster_engine(
     function_timeout: Annotated[
         float, typer.Option(help="Seconds a function call may take.")
     ] = 30.0,
-    egress: EnforcedByDefault = "enforce",
+    egress: EgressOption = "enforce",
     allow_egress: AllowEgressOption = [],  # noqa: B006
     deciders: Deciders = DEFAULT_WORKERS,
     decision_timeout: DecisionTimeout = DEFAULT_DECISION_SECONDS,

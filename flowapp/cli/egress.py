@@ -28,7 +28,7 @@ AllowEgressOption = Annotated[
     list[str],
     typer.Option("--allow-egress", envvar="FLOWAPP_ALLOW_EGRESS", help=ALLOW_HELP),
 ]
-EnforcedByDefault = Annotated[str, typer.Option("--egress", help=EGRESS_HELP)]
+EgressOption = Annotated[str, typer.Option("--egress", help=EGRESS_HELP)]
 
 
 def egress_policy(mode: str, allowed: list[str]) -> EgressPolicy:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, egress_policy
+from flowapp.cli.egress import AllowEgressOption, EgressOption, egress_policy
 from flowapp.cli.failures import EXIT_FAULTED
 from flowapp.cli.options import DbOption
+from flowapp.cli.sandboxing import OwnCodeSandbox
 
 if TYPE_CHECKING:
     from flowapp.apps import FlowApp
@@ -71,16 +72,9 @@ def run(
     ] = [],  # noqa: B006
     timeout: Annotated[float | None, typer.Option(help="Give up after this many seconds.")] = None,
     environment: EnvironmentOption = None,
-    egress: Annotated[str, typer.Option("--egress", help=EGRESS_HELP)] = "open",
+    egress: EgressOption = "open",
     allow_egress: AllowEgressOption = [],  # noqa: B006
-    sandbox: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox",
-            help="Confine functions and run: shell/script processes as flowapp up does "
-            "(off by default: it is your own code on your own machine).",
-        ),
-    ] = False,
+    sandbox: OwnCodeSandbox = False,
 ) -> None:
     """Run a workflow (or a FlowApp's, with its functions) and print its output as JSON."""
     from flowapp.cli.inputs import read_events, read_json_argument, read_secrets

@@ -30,6 +30,15 @@ SandboxMode = Annotated[
         "warning), bwrap, user, or off (they run as this user, with its environment).",
     ),
 ]
+# ``flowapp run`` and ``flowapp dev`` run the user's own code on the user's own machine.
+OwnCodeSandbox = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox",
+        help="Confine functions and run: shell/script processes as flowapp up does "
+        "(off by default: it is your own code on your own machine).",
+    ),
+]
 BwrapPath = Annotated[str, typer.Option("--bwrap", help="The bubblewrap program.")]
 AllowRun = Annotated[
     str,

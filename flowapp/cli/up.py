@@ -15,13 +15,14 @@ import typer
 from flowapp.cli.banner import banner
 from flowapp.cli.banner import say as _say
 from flowapp.cli.deciding import DeciderMemory, Deciders, DecisionTimeout
-from flowapp.cli.egress import EGRESS_HELP, AllowEgressOption, EnforcedByDefault, egress_policy
+from flowapp.cli.egress import AllowEgressOption, EgressOption, egress_policy
 from flowapp.cli.failures import EnvironmentProblem, InvalidInput
 from flowapp.cli.options import LogFormat, LogFormatOption
 from flowapp.cli.sandboxing import (
     DEFAULT_UID_BASE,
     AllowRun,
     BwrapPath,
+    OwnCodeSandbox,
     SandboxBind,
     SandboxLimits,
     SandboxMode,
@@ -120,7 +121,7 @@ def up(
         typer.Option("--env", "-e", help="Deploy every app with its config/ENV.yaml, if any."),
     ] = None,
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
-    egress: EnforcedByDefault = "enforce",
+    egress: EgressOption = "enforce",
     allow_egress: AllowEgressOption = [],  # noqa: B006
     sandbox: SandboxMode = "auto",
     allow_run: AllowRun = "",
@@ -259,16 +260,9 @@ def dev(
         str, typer.Option("--env", "-e", help="Merge config/ENV.yaml into the spec, if any.")
     ] = "dev",
     secrets_file: Annotated[list[Path], typer.Option(help=SECRETS_FILE_HELP)] = [],  # noqa: B006
-    egress: Annotated[str, typer.Option("--egress", help=EGRESS_HELP)] = "open",
+    egress: EgressOption = "open",
     allow_egress: AllowEgressOption = [],  # noqa: B006
-    sandbox: Annotated[
-        bool,
-        typer.Option(
-            "--sandbox",
-            help="Confine the functions and run processes as flowapp up does (off by "
-            "default: it is your own code on your own machine).",
-        ),
-    ] = False,
+    sandbox: OwnCodeSandbox = False,
     log_format: LogFormatOption = LogFormat.text,
 ) -> None:
     """Run a project locally, reloaded when its code or YAML changes.
