@@ -29,7 +29,7 @@ from flowapp.engine import new_state
 from flowapp.engine.scope import Environment
 from flowapp.engine.signals import EffectSucceeded, Start
 from flowapp.engine.testing import workflow_from_yaml
-from flowapp.runtime.deciders.base import Decider
+from flowapp.runtime.deciders.base import Decider, TurnRequest
 from flowapp.runtime.deciders.inprocess import InProcessDecider
 from flowapp.runtime.deciders.pool import IsolatedDecider, PoolSettings
 from flowapp.runtime.registry import WorkflowRegistry
@@ -70,7 +70,7 @@ async def seam(decider: Decider, turns: int) -> tuple[float, float]:
     await decider.start()
     try:
         state = new_state("seam")
-        turn = await decider.decide(workflow, state, [Start({"steps": 0})], 0.0, env)
+        turn = await decider.decide(TurnRequest(workflow, state, [Start({"steps": 0})], 0.0, env))
         for _ in range(50):  # warm-up: the worker builds the workflow once
             state, turn = await _answer(decider, workflow, turn, env)
         cpu = _cpu(decider)
@@ -86,7 +86,7 @@ async def seam(decider: Decider, turns: int) -> tuple[float, float]:
 async def _answer(decider: Decider, workflow: Any, turn: Any, env: Environment) -> Any:
     (call,) = [c for d in turn.decisions for c in d.commands if c.kind == "call-function"]
     answer = EffectSucceeded(call.effect_id, {"steps": 1})
-    turn = await decider.decide(workflow, turn.state, [answer], 1.0, env)
+    turn = await decider.decide(TurnRequest(workflow, turn.state, [answer], 1.0, env))
     return turn.state, turn
 
 

@@ -25,7 +25,7 @@ from flowapp.engine.records import Decision, Transition
 from flowapp.engine.scope import Environment
 from flowapp.engine.signals import Abort, Signal
 from flowapp.engine.state import FAULTED
-from flowapp.runtime.deciders.base import Decider, Turn
+from flowapp.runtime.deciders.base import Decider, Turn, TurnRequest
 from flowapp.runtime.deciders.wire import encode_state
 from flowapp.runtime.journal import DecisionJournal
 from flowapp.runtime.live import LiveExecution
@@ -55,8 +55,9 @@ class Turns:
         if journal is not None:
             journal.begin(live.id)
         try:
+            env = self.env_for(live.workflow)
             turn = await self.decider.decide(
-                live.workflow, live.state, signals, now, self.env_for(live.workflow)
+                TurnRequest(live.workflow, live.state, signals, now, env)
             )
         finally:
             if journal is not None:

@@ -53,19 +53,24 @@ class Turn:
     failure: dict[str, Any] | None = None  # the decider died on this execution
 
 
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """One execution's turn to decide: its workflow and state, the signals waiting for it,
+    the time they are decided at, and the environment its expressions see."""
+
+    workflow: LoadedWorkflow
+    state: ExecutionState
+    signals: Sequence[Signal]
+    now: float
+    env: Environment
+
+
 class Decider(Protocol):
     async def start(self) -> None: ...
 
-    async def decide(
-        self,
-        workflow: LoadedWorkflow,
-        state: ExecutionState,
-        signals: Sequence[Signal],
-        now: float,
-        env: Environment,
-    ) -> Turn:
-        """Decide ``signals`` in order. ``state`` may be updated in place; the turn's
-        ``state`` is the one to keep."""
+    async def decide(self, request: TurnRequest) -> Turn:
+        """Decide the request's signals in order. Its ``state`` may be updated in place;
+        the turn's ``state`` is the one to keep."""
         ...
 
     async def close(self) -> None: ...

@@ -10,19 +10,15 @@ stop one long expression (jq holds the GIL while it evaluates), which is why
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 from flowapp.engine.limits import limit_error
-from flowapp.engine.scope import Environment
-from flowapp.engine.signals import Signal
-from flowapp.engine.state import ExecutionState
 from flowapp.runtime.deciders.base import (
     DEFAULT_STEP_BUDGET,
     DEFAULT_TURN_SECONDS,
     Turn,
+    TurnRequest,
     decide_turn,
 )
-from flowapp.runtime.registry import LoadedWorkflow
 
 
 class InProcessDecider:
@@ -35,22 +31,16 @@ class InProcessDecider:
     async def start(self) -> None:
         return None
 
-    async def decide(
-        self,
-        workflow: LoadedWorkflow,
-        state: ExecutionState,
-        signals: Sequence[Signal],
-        now: float,
-        env: Environment,
-    ) -> Turn:
+    async def decide(self, request: TurnRequest) -> Turn:
+        state = request.state
         started = time.thread_time()
         try:
             decisions = decide_turn(
-                workflow.model,
+                request.workflow.model,
                 state,
-                signals,
-                now,
-                env,
+                request.signals,
+                request.now,
+                request.env,
                 budget=self.step_budget,
                 seconds=self.turn_seconds,
             )

@@ -43,14 +43,13 @@ import socket
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowapp.dsl import errors
 from flowapp.engine.limits import limit_error
 from flowapp.engine.scope import Environment
-from flowapp.engine.signals import Signal, signal_to_json
+from flowapp.engine.signals import signal_to_json
 from flowapp.engine.state import ExecutionState
 from flowapp.runtime.deciders import launch, wire
 from flowapp.runtime.deciders.base import (
@@ -58,6 +57,7 @@ from flowapp.runtime.deciders.base import (
     DEFAULT_TURN_SECONDS,
     DeciderClosed,
     Turn,
+    TurnRequest,
 )
 from flowapp.runtime.deciders.settings import (
     DEFAULT_DECISION_SECONDS,
@@ -162,25 +162,19 @@ class IsolatedDecider:
 
     # --- deciding -----------------------------------------------------------------------
 
-    async def decide(
-        self,
-        workflow: LoadedWorkflow,
-        state: ExecutionState,
-        signals: Sequence[Signal],
-        now: float,
-        env: Environment,
-    ) -> Turn:
+    async def decide(self, request: TurnRequest) -> Turn:
         if self._closing:
             raise DeciderClosed()
         self._next_id += 1
+        workflow, state, env = request.workflow, request.state, request.env
         env_key = self._env_key(env)
         body = {
             "id": self._next_id,
             "workflow": workflow.id,
             "env": env_key,
             "state": state.to_json(),
-            "signals": [signal_to_json(signal) for signal in signals],
-            "now": now,
+            "signals": [signal_to_json(signal) for signal in request.signals],
+            "now": request.now,
             "budget": self.settings.step_budget,
             "seconds": self.settings.turn_seconds,
         }
