@@ -8,7 +8,7 @@ holds the execution picks it up (``signal_polling.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import KW_ONLY, dataclass
 
 from flowapp.engine.signals import Cancel, Resume, RetryFailed, Signal, Suspend, signal_to_json
@@ -22,6 +22,7 @@ from flowapp.runtime.registry import LoadedWorkflow, WorkflowRegistry
 from flowapp.store.port import ExecutionRecord, Store
 
 Deliver = Callable[[str, Signal], bool]
+Revive = Callable[[LiveExecution, Signal], Awaitable[None]]
 
 
 @dataclass(eq=False)
@@ -31,6 +32,7 @@ class Control:
     executions: LiveExecutions
     _: KW_ONLY
     deliver: Deliver
+    revive: Revive
     registry: WorkflowRegistry
     environments: Environments
     clock: Callable[[], float]
@@ -70,8 +72,7 @@ class Control:
         memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
         own = self.registry.of_execution(record.workflow_id)
         live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
-        self.executions.held[execution_id] = live
-        self.deliver(execution_id, RetryFailed(memo))
+        await self.revive(live, RetryFailed(memo))
 
     async def _load(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
         record = await self.executions.record(execution_id)

@@ -137,6 +137,15 @@ class Pump:
         live.pumping = False
         self.pump_if_needed(live)
 
+    async def revive(self, live: LiveExecution, signal: Signal) -> None:
+        """Hold an ended execution again and decide ``signal`` (a retry) at once, returning
+        once that turn is committed: whoever asked reads the execution running, not the
+        end it had, and a client waiting for it to end does not stop at the old one."""
+        live.pumping = True
+        live.inbox.append((signal, None))
+        self._held[live.id] = live
+        await self._pump(live)
+
     async def _pump(self, live: LiveExecution) -> None:
         held = self._held
         try:

@@ -217,6 +217,7 @@ class Runtime:
             self.committer,
             self.executions,
             deliver=self.pump.deliver,
+            revive=self.pump.revive,
             registry=self.registry,
             environments=self.environments,
             clock=clock,

@@ -167,6 +167,35 @@ async def test_retry_from_the_failed_task_keeps_earlier_outputs(store: Store) ->
     assert (runs[0].input, runs[0].output) == ({"go": False}, {"go": False})
 
 
+async def test_a_retry_is_recorded_before_it_returns(store: Store) -> None:
+    """Whoever asked for the retry reads the execution running at once, not the fault it
+    had: a client that waits for the execution to end must not stop at the old one."""
+    failing = {"now": True}
+    released = asyncio.Event()
+
+    async def charge(data, context):
+        if failing["now"]:
+            raise RuntimeError("card declined")
+        await released.wait()
+        return {"charged": True}
+
+    runtime = Runtime(
+        store, effects=Effects(functions=FunctionEffects(FakeFunctions({"charge": charge})))
+    )
+    await runtime.start()
+    workflow = register(store, "do:\n  - pay: {call: charge}\n", frozenset({"charge"}))
+    execution_id = await runtime.start_execution(workflow, {})
+    assert (await runtime.wait_for(execution_id, timeout=10)).status == "faulted"
+    failing["now"] = False
+    await runtime.retry(execution_id)
+    recorded = store.get_execution(execution_id)
+    released.set()
+    done = await runtime.wait_for(execution_id, timeout=10)
+    await runtime.stop()
+    assert (recorded.status, recorded.error) == ("running", None)
+    assert done.status == "completed"
+
+
 async def test_submitted_executions_are_claimed_and_run_by_an_engine(store: Store) -> None:
     workflow = register(store, "do:\n  - hi: {set: {hello: '${ .name }'}}\n")
     client = Runtime(store, owner="api")
