@@ -11,19 +11,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import redis
 from celery import Celery, chord
 from peer_common import (
-    CHAIN_OUTPUT,
     FUNCTION,
     RESULT_TIMEOUT,
     SETTINGS,
+    delete_redis_keys,
     emit,
-    measure,
-    start_workers,
-    stop_workers,
+    measure_with_workers,
     versions,
-    wait_until_ready,
 )
 
 REDIS_URL = SETTINGS.get("redis_url", "redis://127.0.0.1:6379/0")
@@ -60,12 +56,6 @@ def fan_out() -> Any:
     return work.apply_async().get(timeout=RESULT_TIMEOUT)
 
 
-def clean_up() -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{QUEUE}*"):
-        client.delete(key)
-
-
 def main() -> None:
     emit(
         config={
@@ -80,13 +70,7 @@ def main() -> None:
     command = [sys.executable, "-m", "celery", "-A", "peer_celery", "worker"]
     command += ["--pool", POOL, "--concurrency", str(CONCURRENCY), "--queues", QUEUE]
     command += ["--loglevel", "WARNING", "--without-gossip", "--without-mingle"]
-    workers = start_workers(command)
-    try:
-        wait_until_ready(chain, CHAIN_OUTPUT)
-        measure(chain, fan_out)
-    finally:
-        stop_workers(workers)
-        clean_up()
+    measure_with_workers(command, chain, fan_out, lambda: delete_redis_keys(REDIS_URL, QUEUE))
 
 
 if __name__ == "__main__":

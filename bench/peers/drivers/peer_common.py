@@ -150,6 +150,32 @@ def stop_workers(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
+def measure_with_workers(
+    command: list[str],
+    chain: Callable[[], Any],
+    fan_out: Callable[[], Any],
+    clean_up: Callable[[], None],
+) -> None:
+    """Start the peer's workers, wait until a chain comes through, measure; then stop the
+    workers and ``clean_up`` what the run left in the broker, even when it failed."""
+    workers = start_workers(command)
+    try:
+        wait_until_ready(chain, CHAIN_OUTPUT)
+        measure(chain, fan_out)
+    finally:
+        stop_workers(workers)
+        clean_up()
+
+
+def delete_redis_keys(url: str, prefix: str) -> None:
+    """What a Redis-brokered peer left under its run's namespace."""
+    import redis  # only the Redis-brokered peers' virtualenvs have it
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+
+
 def wait_until_ready(run: Callable[[], Any], steps: int, timeout: float = 60.0) -> None:
     """Runs ``run`` until the workers answer (they take a second or two to start)."""
     deadline = time.monotonic() + timeout

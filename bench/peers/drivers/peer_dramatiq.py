@@ -13,21 +13,17 @@ import sys
 from typing import Any
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.results import Results
 from dramatiq.results.backends import RedisBackend
 from peer_common import (
-    CHAIN_OUTPUT,
     FUNCTION,
     RESULT_TIMEOUT,
     SETTINGS,
+    delete_redis_keys,
     emit,
-    measure,
-    start_workers,
-    stop_workers,
+    measure_with_workers,
     versions,
-    wait_until_ready,
 )
 
 REDIS_URL = SETTINGS.get("redis_url", "redis://127.0.0.1:6379/0")
@@ -66,12 +62,6 @@ def fan_out() -> Any:
     return join.send(outputs).get_result(block=True, timeout=TIMEOUT_MS)
 
 
-def clean_up() -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{NAMESPACE}*"):
-        client.delete(key)
-
-
 def main() -> None:
     emit(
         config={
@@ -86,13 +76,7 @@ def main() -> None:
     )
     command = [sys.executable, "-m", "dramatiq", "peer_dramatiq"]
     command += ["--processes", str(PROCESSES), "--threads", str(THREADS)]
-    workers = start_workers(command)
-    try:
-        wait_until_ready(chain, CHAIN_OUTPUT)
-        measure(chain, fan_out)
-    finally:
-        stop_workers(workers)
-        clean_up()
+    measure_with_workers(command, chain, fan_out, lambda: delete_redis_keys(REDIS_URL, NAMESPACE))
 
 
 if __name__ == "__main__":
