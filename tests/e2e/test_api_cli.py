@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import stat
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 
 from flowapp.store import open_store
 from flowapp.store.platform import open_platform_store
+from tests.cli import Flowapp, isolated_environment, run_flowapp
 from tests.platforms import ServedPlatform
 
 MANIFEST = """\
@@ -73,9 +72,6 @@ class Server:
     db: str
 
 
-Flowapp = Callable[..., subprocess.CompletedProcess[str]]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server for the module (its start and migrations are the slow part); each test
@@ -103,18 +99,10 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def flowapp(home: Path) -> Flowapp:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWAPP_")}
-    env.update(FLOWAPP_HOME=str(home), COLUMNS="200", NO_COLOR="1")
+    env = isolated_environment(home)
 
     def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowapp.cli.main", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            cwd=cwd,
-        )
+        return run_flowapp(*args, env=env, cwd=cwd)
 
     return run
 

@@ -10,11 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli import Flowapp, isolated_environment, run_flowapp
 from tests.e2e.platform_process import RunningPlatform, flowapp_up, wait_for_execution
 from tests.interrupts import ctrl_c_reaches_it
 
@@ -57,8 +58,6 @@ spec:
       - nap: {wait: PT60S}
 """
 
-Flowapp = Callable[..., subprocess.CompletedProcess[str]]
-
 
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -85,18 +84,10 @@ def flowapp(platform: RunningPlatform, tmp_path: Path) -> Flowapp:
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.json").write_text(json.dumps({"url": platform.url, "token": platform.token}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWAPP_")}
-    env.update(FLOWAPP_HOME=str(home), COLUMNS="200", NO_COLOR="1")
+    env = isolated_environment(home)
 
     def run(*args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowapp.cli.main", *args],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            env={**env, "COLUMNS": str(columns)},
-            cwd=tmp_path,
-        )
+        return run_flowapp(*args, env={**env, "COLUMNS": str(columns)}, cwd=tmp_path, timeout=90)
 
     return run
 

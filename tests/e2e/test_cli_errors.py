@@ -4,41 +4,27 @@ Real ``flowapp`` processes, each with its own ``FLOWAPP_HOME``."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli import Flowapp, isolated_environment, run_flowapp
 from tests.e2e.platform_process import free_port
 from tests.interrupts import ctrl_c_reaches_it
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello" / "workflow.yaml"
 
-Flowapp = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def environment(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLOWAPP_", "_FLOWAPP"))}
-    env.update(FLOWAPP_HOME=str(home), COLUMNS="200", NO_COLOR="1", **extra)
-    return env
-
 
 @pytest.fixture
 def flowapp(tmp_path: Path) -> Flowapp:
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowapp.cli.main", *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=environment(tmp_path / "home", **extra),
-            cwd=tmp_path,
+        return run_flowapp(
+            *args, env=isolated_environment(tmp_path / "home", **extra), cwd=tmp_path
         )
 
     return run
@@ -119,7 +105,7 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment(tmp_path / "home"),
+        env=isolated_environment(tmp_path / "home"),
     )
     deadline = time.monotonic() + 30
     while not (tmp_path / "flowapp.db").exists() and time.monotonic() < deadline:

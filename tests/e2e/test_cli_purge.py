@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli import run_flowapp
 from tests.postgres import throwaway_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,12 +17,7 @@ HELLO = ROOT / "examples" / "hello" / "workflow.yaml"
 
 
 def flowapp(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowapp.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_flowapp(*args)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

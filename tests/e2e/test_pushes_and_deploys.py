@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.cli import run_flowapp
 from tests.e2e.platform_process import ROOT, RunningPlatform, flowapp_up
 from tests.integration.local.lifecycle_apps import CHARGE_FIXED, orders_project
 
@@ -40,14 +40,7 @@ def clone(platform: RunningPlatform, app: str, into: Path) -> Path:
 
 def flowapp_cli(platform: RunningPlatform, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "FLOWAPP_URL": platform.url, "FLOWAPP_TOKEN": platform.token}
-    return subprocess.run(
-        [sys.executable, "-m", "flowapp.cli.main", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_flowapp(*args, cwd=ROOT, env=env, timeout=120)
 
 
 def newest_deploy(api: httpx.Client, app: str, after: int, timeout: float = 90) -> dict:

@@ -5,13 +5,13 @@ from what flowapp does."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import isolated_environment, run_flowapp
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -32,16 +32,7 @@ def tour(tmp_path: Path) -> Path:
 
 
 def flowapp(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWAPP_")}
-    env.update(FLOWAPP_HOME=str(cwd / "home"), COLUMNS="200", NO_COLOR="1")
-    return subprocess.run(
-        [sys.executable, "-m", "flowapp.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env=env,
-    )
+    return run_flowapp(*args, cwd=cwd, env=isolated_environment(cwd / "home"))
 
 
 def test_validate_as_the_readme_shows(tour: Path) -> None:

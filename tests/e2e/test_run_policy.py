@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.cli import run_flowapp
 from tests.e2e.platform_process import (
     ROOT,
     RunningPlatform,
@@ -43,9 +43,7 @@ def run(api: httpx.Client) -> dict:
 
 
 def flowapp(platform: RunningPlatform, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "flowapp.cli.main", *args]
-    command += ["--url", platform.url, "--token", platform.token]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return run_flowapp(*args, "--url", platform.url, "--token", platform.token, cwd=ROOT)
 
 
 def test_run_shell_is_off_until_an_admin_allows_it_for_the_app(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import pytest
 from aiohttp import web
 
+from tests.cli import run_flowapp
 from tests.e2e.platform_process import (
     create_and_deploy,
     flowapp_up,
@@ -40,13 +41,7 @@ do:
 
 
 def flowapp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowapp.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd or ROOT,
-    )
+    return run_flowapp(*args, cwd=cwd or ROOT)
 
 
 def test_flowapp_run_faults_with_403_when_a_declared_secret_is_not_supplied(

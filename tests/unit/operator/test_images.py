@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import yaml
 from flowapp.apps.loader import load_app
 from flowapp.functions.build import find_go
 from flowapp.operator.images import function_images
+from tests.cli import run_flowapp
 
 ROOT = Path(__file__).resolve().parents[3]
 FANOUT = ROOT / "tests" / "fixtures" / "k8s" / "pure-fanout"
@@ -24,12 +24,7 @@ needs_go = pytest.mark.skipif(find_go() is None, reason="needs go")
 
 
 def flowapp(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowapp.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_flowapp(*args)
 
 
 def test_images_writes_a_dockerfile_per_runtime_and_prints_the_names_render_uses(
