@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
@@ -48,3 +49,14 @@ def throwaway_database(
         with admin_connection() as admin:
             drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
             admin.execute(drop.format(sql.Identifier(name)))
+
+
+@contextmanager
+def new_database(kind: str, folder: Path, prefix: str) -> Iterator[str]:
+    """The URL of a database with no schema yet: a SQLite file in ``folder`` (``kind``
+    "sqlite"), or a throwaway PostgreSQL database named after ``prefix``."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'fresh.db'}"
+        return
+    with throwaway_database(prefix) as url:
+        yield url

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import run_flowapp
-from tests.postgres import throwaway_database
+from tests.postgres import new_database
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello" / "workflow.yaml"
@@ -22,11 +22,8 @@ def flowapp(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'flowapp.db'}"
-    else:
-        with throwaway_database("flowapp_purge_cli") as url:
-            yield url
+    with new_database(request.param, tmp_path, "flowapp_purge_cli") as url:
+        yield url
 
 
 def listed(db: str) -> list[dict[str, object]]:

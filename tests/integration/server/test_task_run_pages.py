@@ -16,18 +16,15 @@ from flowapp.runtime.secrets import AppSecrets, KeyRing
 from flowapp.store import Checkpoint, ExecutionRecord, Store, TaskRunRecord, open_store
 from flowapp.store.platform import open_platform_store
 from tests.platforms import ServedPlatform
-from tests.postgres import throwaway_database
+from tests.postgres import new_database
 
 T0 = 1_700_000_000.0
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'flowapp.db'}"
-    else:
-        with throwaway_database("flowapp_pages") as url:
-            yield url
+    with new_database(request.param, tmp_path, "flowapp_pages") as url:
+        yield url
 
 
 @pytest.fixture

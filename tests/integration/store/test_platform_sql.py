@@ -27,7 +27,7 @@ from flowapp.store.sql.migrate import (
 )
 from flowapp.store.sql.tables import ALL_TABLES, metadata
 from tests.concurrency import run_together
-from tests.postgres import throwaway_database
+from tests.postgres import new_database
 
 from .conftest import SQL_ADAPTERS
 from .platform_factories import (
@@ -46,10 +46,7 @@ EXECUTION_NAMES = {table.name for table in ALL_TABLES}
 @pytest.fixture(params=SQL_ADAPTERS)
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a database with no schema yet."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    with throwaway_database("flowapp_store_test") as url:
+    with new_database(request.param, tmp_path, "flowapp_store_test") as url:
         yield url
 
 

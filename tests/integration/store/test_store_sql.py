@@ -17,7 +17,7 @@ from flowapp.store.sql import SqlStore
 from flowapp.store.sql.migrate import VERSION_TABLE, current_revision, head_revision
 from flowapp.store.sql.tables import metadata
 from tests.concurrency import run_together
-from tests.postgres import throwaway_database
+from tests.postgres import new_database
 
 from .store_factories import T0, checkpoint, create, execution, workflow
 
@@ -94,10 +94,7 @@ def test_concurrent_creators_of_one_dedupe_key_agree_on_one_execution(sql_store:
 @pytest.fixture(params=SQL_ADAPTERS)
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a database with no schema yet."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    with throwaway_database("flowapp_store_test") as url:
+    with new_database(request.param, tmp_path, "flowapp_store_test") as url:
         yield url
 
 
