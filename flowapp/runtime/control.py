@@ -72,6 +72,10 @@ class Control:
         memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
         own = self.registry.of_execution(record.workflow_id)
         live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
+        # A faulted execution is held by nobody; held now, another retry got here first
+        # (the check and revive's hold are not separated by an await).
+        if execution_id in self.executions.held:
+            raise ValueError(f"execution {execution_id} is being retried already")
         await self.revive(live, RetryFailed(memo))
 
     async def _load(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:

@@ -196,6 +196,34 @@ async def test_a_retry_is_recorded_before_it_returns(store: Store) -> None:
     assert done.status == "completed"
 
 
+async def test_two_retries_at_once_run_the_failed_task_once(store: Store) -> None:
+    calls: list[str] = []
+    failing = {"now": True}
+
+    async def charge(data, context):
+        calls.append("charge")
+        if failing["now"]:
+            raise RuntimeError("card declined")
+        return {"charged": True}
+
+    functions = FakeFunctions({"charge": charge})
+    runtime = Runtime(store, effects=Effects(functions=FunctionEffects(functions)))
+    await runtime.start()
+    workflow = register(store, "do:\n  - pay: {call: charge}\n", frozenset({"charge"}))
+    execution_id = await runtime.start_execution(workflow, {})
+    assert (await runtime.wait_for(execution_id, timeout=10)).status == "faulted"
+    failing["now"] = False
+    answers = await asyncio.gather(
+        runtime.retry(execution_id), runtime.retry(execution_id), return_exceptions=True
+    )
+    done = await runtime.wait_for(execution_id, timeout=10)
+    await runtime.stop()
+    refused = [a for a in answers if isinstance(a, ValueError)]
+    assert len(refused) == 1 and answers.count(None) == 1, answers
+    assert done.status == "completed"
+    assert calls == ["charge", "charge"]
+
+
 async def test_submitted_executions_are_claimed_and_run_by_an_engine(store: Store) -> None:
     workflow = register(store, "do:\n  - hi: {set: {hello: '${ .name }'}}\n")
     client = Runtime(store, owner="api")
