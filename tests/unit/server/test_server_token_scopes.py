@@ -59,6 +59,21 @@ async def test_a_limited_token_reaches_its_apps_and_their_executions_only(
         assert (await ci.get("/api/v1/whoami")).json()["apps"] == ["hello"]
 
 
+async def test_a_limited_token_controls_no_execution_of_another_app(
+    api: FastAPI, platform_store: MemoryPlatformStore, two_apps: dict[str, str]
+) -> None:
+    own, other = two_apps["hello"], two_apps["slow"]
+    async with limited(api, platform_store, "hello") as ci:
+        for view in ("tasks", "workflow", "children"):
+            assert (await ci.get(f"/api/v1/executions/{own}/{view}")).status_code == 200, view
+            answer = await ci.get(f"/api/v1/executions/{other}/{view}")
+            assert answer.status_code == 404, (view, answer.text)
+        assert (await ci.post(f"/api/v1/executions/{own}/rerun")).status_code == 202
+        for action in ("cancel", "suspend", "resume", "retry", "rerun"):
+            answer = await ci.post(f"/api/v1/executions/{other}/{action}")
+            assert answer.status_code == 404, (action, answer.text)
+
+
 async def test_a_token_of_several_apps_names_one_to_list_executions(
     api: FastAPI, platform_store: MemoryPlatformStore, two_apps: dict[str, str]
 ) -> None:
