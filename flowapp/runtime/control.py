@@ -9,7 +9,7 @@ holds the execution picks it up (``signal_polling.py``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, field
 
 from flowapp.engine.signals import Cancel, Resume, RetryFailed, Signal, Suspend, signal_to_json
 from flowapp.engine.state import COMPLETED, FAULTED, SKIPPED, ExecutionState
@@ -36,6 +36,7 @@ class Control:
     registry: WorkflowRegistry
     environments: Environments
     clock: Callable[[], float]
+    _retrying: set[str] = field(default_factory=set, init=False)
 
     async def send(self, execution_id: str, signal: Signal) -> None:
         """Signal an execution wherever it is held (through the store if not here)."""
@@ -65,18 +66,23 @@ class Control:
         ``workflow``: go on with this workflow instead of the execution's own (a newer
         revision of its app, whose document still has every completed task at the same
         place; the caller checks that). Task runs from then on name its revision."""
-        record, state = await self._load(execution_id)
-        if record.status != FAULTED:
-            raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
-        runs = await self.committer.run_in_writer(self.store.task_runs, execution_id)
-        memo = {run.occurrence: run.output for run in runs if run.status in (COMPLETED, SKIPPED)}
-        own = self.registry.of_execution(record.workflow_id)
-        live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
-        # A faulted execution is held by nobody; held now, another retry got here first
-        # (the check and revive's hold are not separated by an await).
-        if execution_id in self.executions.held:
+        # Until this retry is committed the store still says faulted: a second retry
+        # reading it meanwhile would run the failed task again.
+        if execution_id in self._retrying:
             raise ValueError(f"execution {execution_id} is being retried already")
-        await self.revive(live, RetryFailed(memo))
+        self._retrying.add(execution_id)
+        try:
+            record, state = await self._load(execution_id)
+            if record.status != FAULTED:
+                raise ValueError(f"execution {execution_id} is {record.status}, not faulted")
+            runs = await self.committer.run_in_writer(self.store.task_runs, execution_id)
+            done = (COMPLETED, SKIPPED)
+            memo = {run.occurrence: run.output for run in runs if run.status in done}
+            own = self.registry.of_execution(record.workflow_id)
+            live = LiveExecution(workflow or own, state, moved=(workflow or own).id != own.id)
+            await self.revive(live, RetryFailed(memo))
+        finally:
+            self._retrying.discard(execution_id)
 
     async def _load(self, execution_id: str) -> tuple[ExecutionRecord, ExecutionState]:
         record = await self.executions.record(execution_id)
