@@ -12,7 +12,9 @@ The rules, Knative's on one machine:
   function is being probed);
 - start the difference at once (a burst starts several instances in parallel);
 - stop only instances idle for the whole idle period, oldest-idle first, never below
-  desired: the pool packs calls onto the oldest instances so that surplus ones go idle.
+  desired: the pool packs calls onto the oldest instances so that surplus ones go idle;
+- count only ready instances towards that surplus: one still starting never lets a warm
+  one go in its place.
 """
 
 from __future__ import annotations
@@ -72,7 +74,11 @@ def plan_scale(
     desired = desired_instances(scale, demand=demand, floor=floor)
     if len(instances) < desired:
         return ScalePlan(start=desired - len(instances))
-    surplus = len(instances) - desired
+    # Only ready instances beyond ``desired`` are surplus: stopping a warm one while a
+    # starting one stands in for it would leave the function with nothing ready to answer.
+    surplus = sum(i.ready for i in instances) - desired
+    if surplus <= 0:
+        return ScalePlan()
     idle = sorted(
         (
             i

@@ -93,6 +93,15 @@ def test_scale_down_keeps_min_and_stops_the_longest_idle_first() -> None:
     assert plan(scale, *instances) == ScalePlan(stop=("b", "c"))
 
 
+def test_a_starting_instance_never_stands_in_for_a_ready_one() -> None:
+    scale = ScaleSpec(min=1, max=2, concurrency=1)
+    warm = load("a", last_active=10.0)  # idle 90 s
+    booting = load("b", ready=False)  # started for a burst the warm one served alone
+
+    assert plan(scale, warm, booting) == ScalePlan()
+    assert plan(scale, warm, load("c", last_active=20.0), booting) == ScalePlan(stop=("a",))
+
+
 def test_scale_to_zero_after_idle() -> None:
     assert plan(ScaleSpec(min=0), load("a", last_active=0.0)) == ScalePlan(stop=("a",))
 
