@@ -140,14 +140,20 @@ class Pump:
     async def revive(self, live: LiveExecution, signal: Signal) -> None:
         """Hold an ended execution again and decide ``signal`` (a retry) at once, returning
         once that turn is committed: whoever asked reads the execution running, not the
-        end it had, and a client waiting for it to end does not stop at the old one."""
+        end it had, and a client waiting for it to end does not stop at the old one.
+        Raises ``LeaseLost`` when another process took the execution before that commit
+        (it is retrying it too)."""
         live.pumping = True
         live.inbox.append((signal, None))
         self._held[live.id] = live
-        await self._pump(live)
+        if await self._pump(live):
+            raise LeaseLost([live.id])
 
-    async def _pump(self, live: LiveExecution) -> None:
+    async def _pump(self, live: LiveExecution) -> bool:
+        """Decide and commit until the inbox is empty. True when the lease was lost to
+        another process before any turn was committed here."""
         held = self._held
+        committed = False
         try:
             if logcontext.enabled():  # the pump's log lines are about this execution
                 logcontext.note(live.id, live.state.trace)
@@ -161,9 +167,9 @@ class Pump:
                 try:
                     turn = await self._turns.take(live, [s for s, _ in items], now)
                 except DeciderClosed:
-                    return  # stopping: the execution goes on from its last checkpoint
+                    return False  # stopping: it goes on from its last checkpoint
                 if held.get(live.id) is not live:
-                    return  # forgotten while it was being decided (its lease was lost)
+                    return not committed  # forgotten while being decided (lease lost)
                 decisions = turn.decisions
                 announcements = self._announce(live, decisions, previous)
                 consumed = [signal_id for _, signal_id in items if signal_id is not None]
@@ -181,16 +187,18 @@ class Pump:
                 except LeaseLost:
                     log.warning("lost the lease of execution %s; another process has it", live.id)
                     self._executions.forget(live)
-                    return
+                    return not committed
                 except StoreError as exc:
                     await self._fault_unsaveable(live, exc)
-                    return
+                    return False
+                committed = True
                 self._stepped(live, step_began)
                 commands = [cmd for d in decisions for cmd in d.commands]
                 self._after_commit(live, commands, announcements, time.thread_time() - began)
         finally:
             live.pumping = False
         self.pump_if_needed(live)
+        return False
 
     def _stepped(self, live: LiveExecution, began: float) -> None:
         if self._metrics is not None:

@@ -221,6 +221,8 @@ class Runtime:
             registry=self.registry,
             environments=self.environments,
             clock=clock,
+            owner=owner,
+            lease_seconds=lease_seconds,
         )
         self.recovery = Recovery(
             store,

@@ -43,6 +43,7 @@ from flowapp.store.port import (
     WorkflowRecord,
 )
 from flowapp.store.rules import (
+    FAULTED,
     UNFINISHED_STATUSES,
     decode_cursor,
     encode_cursor,
@@ -229,6 +230,17 @@ class MemoryStore:
                 record = row.record
                 if record.owner == owner and (wanted is None or record.id in wanted):
                     record.owner, record.lease_until = None, None
+
+    def lease_for_retry(
+        self, execution_id: str, *, seen_owner: str | None, owner: str, lease_until: float
+    ) -> bool:
+        with self._lock:
+            row = self._tables.executions.get(execution_id)
+            record = None if row is None else row.record
+            if record is None or record.status != FAULTED or record.owner != seen_owner:
+                return False
+            record.owner, record.lease_until = owner, lease_until
+            return True
 
     def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
         with self._lock:

@@ -314,6 +314,14 @@ class Store(Protocol):
 
     def release_leases(self, owner: str, execution_ids: Iterable[str] | None = None) -> None: ...
 
+    def lease_for_retry(
+        self, execution_id: str, *, seen_owner: str | None, owner: str, lease_until: float
+    ) -> bool:
+        """Lease a faulted execution to ``owner``, who is about to retry it, if it is still
+        faulted and still held by ``seen_owner`` (its owner when the retry read it): of
+        retries racing from any processes, one gets True, and the others find it taken
+        or no longer faulted. The status stays faulted until the retry's first commit."""
+
     def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
         """Timers due before ``before``, of executions ``owner`` holds (any if None)."""
 

@@ -209,3 +209,30 @@ def test_a_workflow_file_without_document_gets_the_workflows_error(tmp_path: Pat
     done = flowapp("validate", str(workflow))
     assert done.returncode == 2
     assert done.stderr == f"{workflow}:1:1: /: missing required property 'document'\n"
+
+
+def test_retry_on_the_local_store_runs_the_failed_task_again(tmp_path: Path, db: str) -> None:
+    """``flowapp retry --db`` is another process than the ``run`` the execution faulted in:
+    it takes the execution over instead of leaving it to the one that ended."""
+    marker = tmp_path / "fixed"
+    workflow = tmp_path / "flaky.yaml"
+    workflow.write_text(
+        "document: {dsl: '1.0.3', namespace: test, name: flaky, version: '1.0.0'}\n"
+        "do:\n"
+        "  - first: {set: {a: 1}}\n"
+        "  - check:\n"
+        "      run:\n"
+        f"        shell: {{command: 'test -f {marker} && echo fixed'}}\n"
+        "        return: stdout\n"
+    )
+    faulted = flowapp("run", str(workflow), "--db", db)
+    assert faulted.returncode == 1 and json.loads(faulted.stdout)["instance"] == "/do/1/check"
+    execution_id = json.loads(flowapp("executions", "--db", db, "--json").stdout)[0]["id"]
+    marker.touch()
+
+    retried = flowapp("retry", execution_id, "--db", db)
+
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout) == "fixed"
+    again = flowapp("retry", execution_id, "--db", db)
+    assert again.returncode == 2 and "is completed: it cannot be retried" in again.stderr

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from flowapp.store.port import LeaseClaim, OutboxItem, SignalRecord, TimerRecord
-from flowapp.store.rules import UNFINISHED_STATUSES
+from flowapp.store.rules import FAULTED, UNFINISHED_STATUSES
 from flowapp.store.sql.chunks import chunked
 from flowapp.store.sql.tables import executions, outbox, signals, timers
 
@@ -72,6 +72,28 @@ def release(conn: Connection, owner: str, execution_ids: Iterable[str] | None) -
         return
     for ids in chunked(execution_ids):
         conn.execute(statement.where(c.id.in_(ids)))
+
+
+def lease_for_retry(
+    conn: Connection,
+    execution_id: str,
+    *,
+    seen_owner: str | None,
+    owner: str,
+    lease_until: float,
+) -> bool:
+    """A compare-and-set on the owner: the row lock serialises racing retries."""
+    c = executions.c
+    statement = (
+        sa.update(executions)
+        .where(
+            c.id == execution_id,
+            c.status == FAULTED,
+            c.owner.is_not_distinct_from(seen_owner),
+        )
+        .values(owner=owner, lease_until=lease_until)
+    )
+    return conn.execute(statement).rowcount == 1
 
 
 def _held_by(query: sa.Select[Any], table: sa.Table, owner: str | None) -> sa.Select[Any]:

@@ -241,6 +241,15 @@ class SqlStore(SqlBase):
             leases.release(conn, owner, execution_ids)
 
     @translated
+    def lease_for_retry(
+        self, execution_id: str, *, seen_owner: str | None, owner: str, lease_until: float
+    ) -> bool:
+        with self._write() as conn:
+            return leases.lease_for_retry(
+                conn, execution_id, seen_owner=seen_owner, owner=owner, lease_until=lease_until
+            )
+
+    @translated
     def due_timers(self, *, before: float, owner: str | None, limit: int) -> list[TimerRecord]:
         with self._read() as conn:
             return leases.due_timers(conn, before=before, owner=owner, limit=limit)

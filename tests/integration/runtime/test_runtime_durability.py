@@ -349,3 +349,61 @@ async def test_an_execution_whose_input_is_a_bare_number_is_recovered(store: Sto
     outcome = await second.wait_for(execution_id, timeout=10)
     await second.stop()
     assert (outcome.status, outcome.output) == ("completed", 21)
+
+
+class TwoEngines:
+    """Two engine processes on one store, and a payment that fails until it is fixed."""
+
+    def __init__(self, store: Store) -> None:
+        self.calls: list[str] = []
+        self.failing = True
+        self.engines = [self._engine(store, f"engine-{n}") for n in (1, 2)]
+
+    def _engine(self, store: Store, owner: str) -> Runtime:
+        async def charge(data, context):
+            self.calls.append(owner)
+            if self.failing:
+                raise RuntimeError("card declined")
+            return {"charged": True}
+
+        functions = FunctionEffects(FakeFunctions({"charge": charge}))
+        return Runtime(store, owner=owner, effects=Effects(functions=functions))
+
+    async def faulted_on_the_first(self, store: Store) -> str:
+        for engine in self.engines:
+            await engine.start()
+        workflow = register(store, "do:\n  - pay: {call: charge}\n", frozenset({"charge"}))
+        execution_id = await self.engines[0].start_execution(workflow, {})
+        assert (await self.engines[0].wait_for(execution_id, timeout=10)).status == "faulted"
+        self.failing = False
+        return execution_id
+
+    async def stop(self) -> None:
+        for engine in self.engines:
+            await engine.stop()
+
+
+async def test_another_engine_retries_an_execution_that_faulted_elsewhere(store: Store) -> None:
+    two = TwoEngines(store)
+    execution_id = await two.faulted_on_the_first(store)
+    await two.engines[1].retry(execution_id)
+    done = await two.engines[1].wait_for(execution_id, timeout=10)
+    await two.stop()
+    assert (done.status, done.output) == ("completed", {"charged": True})
+    assert two.calls == ["engine-1", "engine-2"]
+    assert store.get_execution(execution_id).owner == "engine-2"
+
+
+async def test_two_engines_retrying_at_once_run_the_failed_task_once(store: Store) -> None:
+    two = TwoEngines(store)
+    execution_id = await two.faulted_on_the_first(store)
+    answers = await asyncio.gather(
+        *(engine.retry(execution_id) for engine in two.engines), return_exceptions=True
+    )
+    refused = [a for a in answers if isinstance(a, ValueError)]
+    assert len(refused) == 1 and answers.count(None) == 1, answers
+    retrying = two.engines[answers.index(None)]
+    done = await retrying.wait_for(execution_id, timeout=10)
+    await two.stop()
+    assert done.status == "completed"
+    assert len(two.calls) == 2  # the refused retry dispatched nothing

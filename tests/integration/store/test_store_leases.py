@@ -108,3 +108,27 @@ def test_outbox_and_signals_by_owner(store: Store) -> None:
     assert [(s.execution_id, s.payload) for s in mine] == [("e1", {"kind": "resume"})]
     assert len(store.pending_signals(owner=None, limit=10)) == 2
     assert store.pending_signals(owner="p2", limit=10) == []
+
+
+def test_of_retries_racing_for_a_faulted_execution_one_takes_it(store: Store) -> None:
+    create(store, "e1", status="faulted", owner="p1", lease_until=T0)
+
+    def retry(owner: str) -> bool:
+        return store.lease_for_retry("e1", seen_owner="p1", owner=owner, lease_until=T0 + LEASE)
+
+    assert retry("p2") is True
+    assert retry("p3") is False  # read p1 before p2 took it: p2 retries, not p3
+    held = store.get_execution("e1")
+    assert (held.status, held.owner, held.lease_until) == ("faulted", "p2", T0 + LEASE)  # type: ignore[union-attr]
+    store.commit([checkpoint("e1", owner="p2", status="running")])
+    assert not store.lease_for_retry("e1", seen_owner="p2", owner="p2", lease_until=T0)
+
+
+def test_only_a_faulted_execution_is_leased_for_a_retry(store: Store) -> None:
+    create(store, "done", status="completed")
+    create(store, "unowned", status="faulted")
+
+    def retry(execution_id: str) -> bool:
+        return store.lease_for_retry(execution_id, seen_owner=None, owner="p1", lease_until=T0)
+
+    assert (retry("done"), retry("missing"), retry("unowned")) == (False, False, True)
