@@ -60,6 +60,33 @@ async def test_scale_down_to_min_after_a_burst(make_supervisor: Any, eventually:
     assert supervisor.status()["echo"].state == "ready"
 
 
+async def test_a_warm_instance_outlives_one_started_for_a_burst_it_served_alone(
+    make_supervisor: Any, eventually: Any, tmp_path: Path
+) -> None:
+    """The second instance is still booting when the first has answered both calls: the
+    scale-down must keep the warm one, not leave the function with nothing ready."""
+    folder = tmp_path / "slow_boot"
+    folder.mkdir()
+    (folder / "main.py").write_text(
+        "import time\n"
+        "time.sleep(2)\n"
+        "def handle(data, context):\n"
+        "    time.sleep(0.1)\n"
+        "    return data\n"
+    )
+    scale = ScaleSpec(min=1, max=2, concurrency=1)
+    supervisor = await make_supervisor(
+        FunctionSpec("slow", "python", folder, scale=scale, idle_period=0.3)
+    )
+    assert supervisor.status()["slow"].state == "ready"
+
+    await asyncio.gather(call(supervisor, "slow", 1), call(supervisor, "slow", 2))
+    assert (supervisor.status()["slow"].instances, supervisor.status()["slow"].ready) == (2, 1)
+
+    await eventually(lambda: supervisor.status()["slow"].instances == 1, timeout=10)
+    assert supervisor.status()["slow"].state == "ready"
+
+
 async def test_watch_reloads_a_function_when_its_code_changes(
     make_supervisor: Any, eventually: Any, tmp_path: Path
 ) -> None:
