@@ -91,6 +91,26 @@ def test_concurrent_creators_of_one_dedupe_key_agree_on_one_execution(sql_store:
     assert sorted(answer[0] or winners[0] for answer in answers) == winners * 8
 
 
+def test_concurrent_retries_of_one_faulted_execution_lease_it_once(sql_store: SqlStore) -> None:
+    # Eight engine processes asked at once to retry the same faulted execution: each
+    # read it faulted and owned by p0, and exactly one may take it over.
+    create(sql_store, "e1", status="faulted", owner="p0", lease_until=T0)
+    url = sql_store.engine.url.render_as_string(hide_password=False)
+    stores = [SqlStore(url) for _ in range(8)]
+
+    def retry(index: int) -> bool:
+        return stores[index].lease_for_retry(
+            "e1", seen_owner="p0", owner=f"p{index + 1}", lease_until=T0 + 60
+        )
+
+    taken = run_together(len(stores), retry)
+    for store in stores:
+        store.close()
+    assert taken.count(True) == 1
+    held = sql_store.get_execution("e1")
+    assert held is not None and held.owner == f"p{taken.index(True) + 1}"
+
+
 @pytest.fixture(params=SQL_ADAPTERS)
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a database with no schema yet."""
