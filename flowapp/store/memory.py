@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from flowapp.engine.state import FAULTED
 from flowapp.store.memory_tables import (
     MemoryTables,
     Prepared,
@@ -43,7 +44,6 @@ from flowapp.store.port import (
     WorkflowRecord,
 )
 from flowapp.store.rules import (
-    FAULTED,
     UNFINISHED_STATUSES,
     decode_cursor,
     encode_cursor,

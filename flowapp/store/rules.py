@@ -20,7 +20,6 @@ from flowapp.store import codec
 # The spec's status phases. Claiming filters on the unfinished ones with ``IN`` (not
 # ``NOT IN``) so that PostgreSQL and SQLite can use the (status, lease_until) index.
 FINAL_STATUSES: tuple[str, ...] = ("completed", "faulted", "cancelled")
-FAULTED = "faulted"  # the one final status an execution leaves again (by a retry)
 UNFINISHED_STATUSES: tuple[str, ...] = ("pending", "running", "waiting", "suspended")
 
 T = TypeVar("T")

@@ -23,8 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from flowapp.engine.state import FAULTED
 from flowapp.store.port import LeaseClaim, OutboxItem, SignalRecord, TimerRecord
-from flowapp.store.rules import FAULTED, UNFINISHED_STATUSES
+from flowapp.store.rules import UNFINISHED_STATUSES
 from flowapp.store.sql.chunks import chunked
 from flowapp.store.sql.tables import executions, outbox, signals, timers
 
